@@ -1,0 +1,1 @@
+"""bonemet_ode.analysis"""

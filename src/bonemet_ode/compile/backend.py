@@ -1,0 +1,243 @@
+"""Compile generated C to a shared library, cache it on disk, load it with ctypes.
+
+Compiled artefacts live in ``$BONEMET_ODE_CACHE`` (default
+``~/.cache/bonemet_ode``), named by a key that hashes the model structure,
+the code generator and solver versions, the compiler and its flags; a new
+process that builds the same model structure loads the library without
+running sympy or the compiler.  See ``docs/backend.md`` for why generated C.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CompileError
+from ..model import Model
+from .codegen import CODEGEN_VERSION, solver_core_source
+
+__all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
+
+NSTATS = 6
+STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions")
+STATUS_MESSAGES = {
+    0: "ok",
+    1: "maximum number of steps reached",
+    2: "step size fell below its minimum (the solution may blow up or a state may be discontinuous)",
+    3: "non-finite values (NaN or inf) in the solution",
+    4: "bad input",
+}
+CFLAGS = ("-O2", "-fPIC", "-shared", "-std=gnu99", "-fno-math-errno")
+
+_lock = threading.Lock()
+_loaded: dict[str, "CompiledModel"] = {}
+
+
+def cache_dir() -> Path:
+    """Directory of compiled artefacts (``$BONEMET_ODE_CACHE`` or ``~/.cache/bonemet_ode``)."""
+    env = os.environ.get("BONEMET_ODE_CACHE")
+    path = Path(env) if env else Path.home() / ".cache" / "bonemet_ode"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _compiler() -> str:
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise CompileError(
+            f"no C compiler found (looked for {cc!r}); install gcc or clang, or set the CC environment variable"
+        )
+    return cc
+
+
+def _cache_key(model: Model, cc: str) -> str:
+    core = hashlib.sha256(solver_core_source().encode()).hexdigest()
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), core, cc, " ".join(CFLAGS)])
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def clear_memory_cache() -> None:
+    """Forget the libraries loaded in this process (files on disk stay)."""
+    with _lock:
+        _loaded.clear()
+
+
+def compile_model(model: Model, *, force: bool = False, verbose: bool = False) -> "CompiledModel":
+    """Return the compiled form of ``model``'s structure, building it if needed.
+
+    Parameters
+    ----------
+    model : Model
+        Any model; knockouts and parameter values do not affect the code.
+    force : bool
+        Regenerate and recompile even when a cached library exists.
+    verbose : bool
+        Print timings of code generation and compilation.
+
+    Raises
+    ------
+    CompileError
+        When no compiler is available or compilation fails (the message
+        quotes the compiler's output and names the generated file).
+    """
+    cc = _compiler()
+    key = _cache_key(model, cc)
+    with _lock:
+        if not force and key in _loaded:
+            return _loaded[key]
+        path = cache_dir() / f"bm_{key}.so"
+        t0 = time.perf_counter()
+        built = False
+        if force or not path.exists():
+            _build(model, path, cc, verbose)
+            built = True
+        cm = CompiledModel(model, path, key)
+        cm.compile_seconds = time.perf_counter() - t0
+        cm.was_built = built
+        _loaded[key] = cm
+        return cm
+
+
+def _build(model: Model, path: Path, cc: str, verbose: bool) -> None:
+    from .codegen import generate_source
+    from .symbolic import SymbolicModel
+
+    t0 = time.perf_counter()
+    src = generate_source(SymbolicModel(model))
+    t1 = time.perf_counter()
+    c_path = path.with_suffix(".c")
+    c_path.write_text(src)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=path.parent)
+    os.close(fd)
+    cmd = [cc, *CFLAGS, "-o", tmp, str(c_path), "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        os.unlink(tmp)
+        raise CompileError(
+            f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}\n"
+            f"generated source: {c_path}"
+        )
+    os.replace(tmp, path)
+    if verbose:
+        print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, C compile {time.perf_counter() - t1:.2f} s")
+
+
+_P = ctypes.c_void_p
+_I = ctypes.c_int
+_D = ctypes.c_double
+
+
+class CompiledModel:
+    """A loaded shared library for one model structure.
+
+    Attributes
+    ----------
+    n_states, n_params, n_observables : int
+        Sizes; ``n_params`` counts the per-term on/off flags.
+    key : str
+        Cache key of the library.
+    path : pathlib.Path
+        The shared library on disk.
+    """
+
+    def __init__(self, model: Model, path: Path, key: str) -> None:
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError as exc:
+            raise CompileError(f"cannot load compiled model {model.name!r} from {path}: {exc}") from None
+        self._lib = lib
+        self.path = path
+        self.key = key
+        self.compile_seconds = 0.0
+        self.was_built = False
+        sizes = (ctypes.c_int * 3)()
+        lib.bm_sizes(sizes)
+        self.n_states, self.n_params, self.n_observables = int(sizes[0]), int(sizes[1]), int(sizes[2])
+        expected = (len(model.state_names), len(model.parameter_names) + len(model.term_names), len(model.observables))
+        if (self.n_states, self.n_params, self.n_observables) != expected:
+            raise CompileError(f"compiled library {path} does not match model {model.name!r}; recompile with force=True")
+        self.state_names = model.state_names
+        self.observable_names = model.observable_names
+        for fname in ("bm_rhs_ext", "bm_jac_ext", "bm_obs_ext"):
+            getattr(lib, fname).argtypes = [_P, _P, _P]
+            getattr(lib, fname).restype = None
+        lib.bm_solve_batch.argtypes = [_I, _P, _P, _D, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P]
+        lib.bm_solve_batch.restype = _I
+        self._solve_batch = lib.bm_solve_batch
+
+    def __repr__(self) -> str:
+        return (f"<CompiledModel {self.key[:12]}: {self.n_states} states, {self.n_params} parameters "
+                f"(with term flags), {self.n_observables} observables>")
+
+    # -- single evaluations (tests, fitting helpers) --------------------------
+    def _vec(self, a: np.ndarray, n: int, what: str) -> np.ndarray:
+        a = np.ascontiguousarray(a, dtype=float)
+        if a.shape != (n,):
+            raise ValueError(f"{what} must have shape ({n},), got {a.shape}")
+        return a
+
+    def rhs(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """``dx/dt`` at state ``y`` and parameter vector ``p``."""
+        y, p = self._vec(y, self.n_states, "y"), self._vec(p, self.n_params, "p")
+        out = np.empty(self.n_states)
+        self._lib.bm_rhs_ext(y.ctypes.data, p.ctypes.data, out.ctypes.data)
+        return out
+
+    def jacobian(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """``df/dx`` (states x states) at ``y`` and ``p``."""
+        y, p = self._vec(y, self.n_states, "y"), self._vec(p, self.n_params, "p")
+        out = np.empty((self.n_states, self.n_states))
+        self._lib.bm_jac_ext(y.ctypes.data, p.ctypes.data, out.ctypes.data)
+        return out
+
+    def observables(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Observable values at ``y`` and ``p``."""
+        y, p = self._vec(y, self.n_states, "y"), self._vec(p, self.n_params, "p")
+        out = np.empty(max(self.n_observables, 1))
+        self._lib.bm_obs_ext(y.ctypes.data, p.ctypes.data, out.ctypes.data)
+        return out[: self.n_observables]
+
+    # -- integration -----------------------------------------------------------
+    def solve_batch(
+        self,
+        Y0: np.ndarray,
+        P: np.ndarray,
+        tout: np.ndarray,
+        events: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        opts: np.ndarray,
+        atol: np.ndarray,
+        *,
+        t0: float = 0.0,
+        observables: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Integrate ``len(Y0)`` problems sharing times and events, in compiled code.
+
+        Arrays must be C-contiguous float64 (int32 for event kinds and
+        indices); the caller validates them.  Returns ``(Y, O, stats, status,
+        fail_t, fail_state)`` with ``Y`` of shape (members, times, states).
+        The GIL is released while the C code runs.
+        """
+        m, nt = Y0.shape[0], tout.shape[0]
+        Y = np.empty((m, nt, self.n_states))
+        O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        stats = np.zeros((m, NSTATS), dtype=np.int64)
+        status = np.zeros(m, dtype=np.int32)
+        fail_t = np.zeros(m)
+        fail_state = np.zeros(m, dtype=np.int32)
+        ev_t, ev_kind, ev_idx, ev_val = events
+        self._solve_batch(
+            m, Y0.ctypes.data, P.ctypes.data, t0, tout.ctypes.data, nt,
+            ev_t.ctypes.data, ev_kind.ctypes.data, ev_idx.ctypes.data, ev_val.ctypes.data, ev_t.shape[0],
+            opts.ctypes.data, atol.ctypes.data, Y.ctypes.data, O.ctypes.data if O is not None else None,
+            stats.ctypes.data, status.ctypes.data, fail_t.ctypes.data, fail_state.ctypes.data,
+        )
+        return Y, O, stats, status, fail_t, fail_state

@@ -1,0 +1,74 @@
+"""Every exception and warning raised by bonemet_ode.
+
+All exceptions derive from :class:`BonemetError` so a caller can catch the
+library's errors in one clause; each also derives from the closest builtin
+(``ValueError``, ``KeyError``, ``RuntimeError``) so generic handlers work too.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BonemetError",
+    "ModelError",
+    "UnknownNameError",
+    "ParameterError",
+    "ScheduleError",
+    "CompileError",
+    "SolverError",
+    "DataError",
+    "FitError",
+    "OutcomeError",
+    "BonemetWarning",
+]
+
+
+class BonemetError(Exception):
+    """Base class of every error raised by bonemet_ode."""
+
+
+class ModelError(BonemetError, ValueError):
+    """A model is invalid: a name clash, an undefined symbol, a malformed term."""
+
+
+class UnknownNameError(BonemetError, KeyError):
+    """A state, parameter, observable, term, arm or model name that does not exist."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterError(BonemetError, ValueError):
+    """A parameter value is negative, NaN, infinite or outside its bounds."""
+
+
+class ScheduleError(BonemetError, ValueError):
+    """A dosing schedule or treatment arm is impossible (negative times, stop before start, ...)."""
+
+
+class CompileError(BonemetError, RuntimeError):
+    """Generated code failed to compile or load."""
+
+
+class SolverError(BonemetError, RuntimeError):
+    """The integrator failed; the message says when and in which state."""
+
+    def __init__(self, message: str, t: float | None = None, state: str | None = None):
+        super().__init__(message)
+        self.t = t
+        self.state = state
+
+
+class DataError(BonemetError, ValueError):
+    """A data table is malformed: missing or non-numeric columns, negative times, unknown arms."""
+
+
+class FitError(BonemetError, RuntimeError):
+    """A fit could not be set up or did not converge."""
+
+
+class OutcomeError(BonemetError, ValueError):
+    """An outcome statement is malformed or refers to something that does not exist."""
+
+
+class BonemetWarning(UserWarning):
+    """Warnings issued by bonemet_ode."""

@@ -1,0 +1,11 @@
+"""Symbolic model layer: states, parameters, terms, observables, modules and the immutable Model."""
+
+from .components import Observable as Observable
+from .components import Parameter as Parameter
+from .components import State as State
+from .components import Switch as Switch
+from .components import Term as Term
+from .model import Model as Model
+from .module import Module as Module
+
+__all__ = ["Observable", "Parameter", "State", "Switch", "Term", "Model", "Module"]

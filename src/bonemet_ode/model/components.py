@@ -1,0 +1,224 @@
+"""The building blocks of a model: states, parameters, rate terms and observables.
+
+Every block is a frozen dataclass holding plain, serialisable data (names,
+numbers and expression strings).  Expressions are parsed with sympy when a
+:class:`~bonemet_ode.model.model.Model` is built, so a block can be written,
+compared, hashed and saved without touching sympy.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from ..errors import ModelError, ParameterError
+
+__all__ = ["State", "Parameter", "Term", "Observable", "Switch", "check_name", "RESERVED_NAMES"]
+
+#: Names that cannot be used for states, parameters, terms or observables.
+RESERVED_NAMES = frozenset({"t", "time", "exp", "log", "sqrt", "tanh", "abs", "min", "max", "pi"})
+
+
+def check_name(name: str, kind: str) -> str:
+    """Return ``name`` if it is a valid identifier for a model symbol of ``kind``.
+
+    Raises
+    ------
+    ModelError
+        If ``name`` is not a Python identifier, is a keyword, starts with two
+        underscores (reserved for generated symbols) or is a reserved name.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ModelError(f"{kind} name {name!r} is not a valid identifier (letters, digits, '_', not a keyword)")
+    if name.startswith("__"):
+        raise ModelError(f"{kind} name {name!r} starts with '__', which is reserved for generated symbols")
+    if name in RESERVED_NAMES:
+        raise ModelError(f"{kind} name {name!r} is reserved (reserved: {sorted(RESERVED_NAMES)})")
+    return name
+
+
+def _finite_number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{what} must be a real number, got {value!r}")
+    x = float(value)
+    if math.isnan(x) or math.isinf(x):
+        raise ParameterError(f"{what} must be finite, got {x}")
+    return x
+
+
+@dataclass(frozen=True)
+class State:
+    """A state variable (a compartment, a signal, a drug amount).
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in expressions and results.
+    initial : float or str
+        Initial value at day 0, in ``unit``; a string is an expression of
+        parameters (for example a steady state).
+    unit : str
+        Unit of the state, e.g. ``"cells"`` or ``"mg/kg"``.
+    description : str
+        What the state means biologically.
+    nonnegative : bool
+        Whether the state is a physical amount that must stay >= 0.
+    """
+
+    name: str
+    initial: float | str = 0.0
+    unit: str = "1"
+    description: str = ""
+    nonnegative: bool = True
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "state")
+        if not isinstance(self.initial, str):
+            x = _finite_number(self.initial, f"initial value of state {self.name!r}")
+            if self.nonnegative and x < 0:
+                raise ParameterError(f"initial value of nonnegative state {self.name!r} is {x} < 0")
+            object.__setattr__(self, "initial", x)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model parameter with its documentation.
+
+    Parameters
+    ----------
+    name : str
+        Identifier used in expressions.
+    value : float
+        Default value, in ``unit``.
+    unit : str
+        Unit, e.g. ``"1/day"``.
+    lower, upper : float
+        Plausible bounds used for calibration and cohort sampling
+        (default: ``0`` and ``inf``).  The default value must lie within them.
+    description : str
+        Biological meaning.
+    source : str
+        Citation or reasoning behind the value.
+    log_scale : bool
+        Whether calibration should search this parameter on a log scale.
+    """
+
+    name: str
+    value: float
+    unit: str = "1"
+    lower: float = 0.0
+    upper: float = math.inf
+    description: str = ""
+    source: str = ""
+    log_scale: bool = False
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "parameter")
+        v = _finite_number(self.value, f"value of parameter {self.name!r}")
+        lo = float(self.lower)
+        hi = float(self.upper)
+        if math.isnan(lo) or math.isnan(hi) or lo > hi:
+            raise ParameterError(f"bounds of parameter {self.name!r} are invalid: lower={lo}, upper={hi}")
+        if not lo <= v <= hi:
+            raise ParameterError(
+                f"value of parameter {self.name!r} is {v}, outside its bounds [{lo}, {hi}]"
+            )
+        if self.log_scale and lo <= 0:
+            raise ParameterError(f"parameter {self.name!r} is log-scaled but its lower bound {lo} is not > 0")
+        object.__setattr__(self, "value", v)
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A rate term (a flux) and the states it changes.
+
+    The model's right-hand side is ``dx/dt = S @ v`` with ``v`` the vector of
+    term rates and ``S`` the stoichiometry built from every term's
+    ``effects``.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the term; knockouts refer to it.
+    rate : str
+        Expression of states, parameters and observables, in state units per day.
+    effects : mapping of str to float
+        Stoichiometric coefficient of this term for each affected state
+        (``{"T": -1}`` for a loss of tumour cells).
+    description : str
+        Biological meaning of the flux.
+    """
+
+    name: str
+    rate: str
+    effects: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "term")
+        if not isinstance(self.rate, str) or not self.rate.strip():
+            raise ModelError(f"term {self.name!r}: rate must be a non-empty expression string, got {self.rate!r}")
+        if not self.effects:
+            raise ModelError(f"term {self.name!r} changes no state: give effects, e.g. {{'T': 1}}")
+        eff = {}
+        for state, coef in dict(self.effects).items():
+            c = _finite_number(coef, f"term {self.name!r}: coefficient for state {state!r}")
+            if c == 0:
+                raise ModelError(f"term {self.name!r}: coefficient for state {state!r} is zero")
+            eff[str(state)] = c
+        object.__setattr__(self, "effects", tuple(sorted(eff.items())))
+
+    @property
+    def effect_map(self) -> dict[str, float]:
+        """The effects as a plain ``{state: coefficient}`` dict."""
+        return dict(self.effects)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A derived quantity (a total, a fraction, a ratio, a signal level).
+
+    Observables may use states, parameters and observables defined before
+    them; rate terms may use observables as named intermediate expressions.
+    """
+
+    name: str
+    expr: str
+    unit: str = "1"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "observable")
+        if not isinstance(self.expr, str) or not self.expr.strip():
+            raise ModelError(f"observable {self.name!r}: expr must be a non-empty expression string")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A timed change of a parameter value (for example a depletion that starts on day ``time``).
+
+    Parameters
+    ----------
+    time : float
+        Day at which the new value takes effect (>= 0).
+    parameter : str
+        Name of the parameter to change.
+    value : float
+        The value from ``time`` on, in the parameter's unit.
+    """
+
+    time: float
+    parameter: str
+    value: float
+
+    def __post_init__(self) -> None:
+        t = _finite_number(self.time, f"switch time for parameter {self.parameter!r}")
+        if t < 0:
+            raise ParameterError(f"switch time for parameter {self.parameter!r} is {t} < 0 days")
+        v = _finite_number(self.value, f"switch value for parameter {self.parameter!r}")
+        object.__setattr__(self, "time", t)
+        object.__setattr__(self, "value", v)

@@ -1,0 +1,114 @@
+"""Parsing and checking expression strings without sympy.
+
+Rate terms, observables and initial values are written in Python syntax
+(``r*T*(1 - T/K)``, ``x**2``) with the functions in :data:`FUNCTIONS`.
+This module checks them with :mod:`ast` (fast, no sympy import) and
+evaluates them with :mod:`math`, so a model is validated when it is built
+and sympy is only imported when code is generated.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Callable, Iterable, Mapping
+
+from ..errors import ModelError
+
+__all__ = ["FUNCTIONS", "symbols_in", "compile_expression"]
+
+#: Functions allowed in expressions, with their :mod:`math` implementation.
+FUNCTIONS: dict[str, Callable[..., float]] = {
+    "exp": math.exp,
+    "log": math.log,
+    "sqrt": math.sqrt,
+    "tanh": math.tanh,
+    "abs": abs,
+    "min": min,
+    "max": max,
+}
+CONSTANTS = {"pi": math.pi}
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
+    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd,
+)
+
+
+def symbols_in(expr: str, where: str) -> set[str]:
+    """Return the names (other than functions and constants) used by ``expr``.
+
+    Parameters
+    ----------
+    expr : str
+        The expression, in Python syntax.
+    where : str
+        Description of the owner (``"term 'kill'"``), used in error messages.
+
+    Raises
+    ------
+    ModelError
+        On a syntax error or a construct outside arithmetic and :data:`FUNCTIONS`.
+    """
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ModelError(f"{where}: cannot parse expression {expr!r}: {exc.msg}") from None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BitXor):
+            raise ModelError(f"{where}: '^' in {expr!r} is not a power; write '**'")
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ModelError(
+                f"{where}: expression {expr!r} uses {type(node).__name__}, "
+                "only arithmetic (+ - * / **) and the functions " + ", ".join(sorted(FUNCTIONS)) + " are allowed"
+            )
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
+            raise ModelError(f"{where}: constant {node.value!r} in {expr!r} is not a number")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                fname = getattr(node.func, "id", ast.unparse(node.func))
+                raise ModelError(
+                    f"{where}: unknown function {fname!r} in {expr!r}; allowed: {', '.join(sorted(FUNCTIONS))}"
+                )
+            if node.keywords:
+                raise ModelError(f"{where}: keyword arguments are not allowed in {expr!r}")
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+    func_names = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n for n in names if n not in CONSTANTS and not (n in FUNCTIONS and n in func_names)}
+
+
+def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]], float]:
+    """Compile ``expr`` into a function of a name → value mapping (for checks, not speed)."""
+    code = compile(ast.parse(expr.strip(), mode="eval"), f"<{where}>", "eval")
+    base = {"__builtins__": {}, **FUNCTIONS, **CONSTANTS}
+
+    def evaluate(values: Mapping[str, float]) -> float:
+        return float(eval(code, base, dict(values)))  # noqa: S307 - checked AST, no builtins
+
+    return evaluate
+
+
+def topological_order(deps: Mapping[str, Iterable[str]], kind: str) -> list[str]:
+    """Order names so each comes after the names it depends on; raise on a cycle."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, chain: list[str]) -> None:
+        mark = state.get(name, 0)
+        if mark == 2:
+            return
+        if mark == 1:
+            cycle = " -> ".join(chain[chain.index(name):] + [name])
+            raise ModelError(f"{kind} definitions form a cycle: {cycle}")
+        state[name] = 1
+        for dep in deps[name]:
+            if dep in deps:
+                visit(dep, chain + [name])
+        state[name] = 2
+        order.append(name)
+
+    for n in deps:
+        visit(n, [])
+    return order

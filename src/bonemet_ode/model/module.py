@@ -1,0 +1,62 @@
+"""Modules: named, composable groups of states, parameters, terms and observables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..errors import ModelError
+from .components import Observable, Parameter, State, Term
+
+__all__ = ["Module"]
+
+
+@dataclass(frozen=True)
+class Module:
+    """A named piece of biology that composes with others into a model.
+
+    A module may use symbols that another module defines (a macrophage module
+    may read the tumour state); the check that every symbol is defined happens
+    when the modules are composed into a :class:`~bonemet_ode.model.Model`.
+
+    Parameters
+    ----------
+    name : str
+        Module name, reported in error messages and docs.
+    states, parameters, terms, observables : iterables
+        The blocks this module defines.
+    description : str
+        What the module models, with its source.
+    """
+
+    name: str
+    states: tuple[State, ...] = field(default_factory=tuple)
+    parameters: tuple[Parameter, ...] = field(default_factory=tuple)
+    terms: tuple[Term, ...] = field(default_factory=tuple)
+    observables: tuple[Observable, ...] = field(default_factory=tuple)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for attr, kind in (("states", State), ("parameters", Parameter), ("terms", Term), ("observables", Observable)):
+            items = tuple(getattr(self, attr))
+            for it in items:
+                if not isinstance(it, kind):
+                    raise ModelError(f"module {self.name!r}: {attr} must hold {kind.__name__} objects, got {it!r}")
+            object.__setattr__(self, attr, items)
+
+    def names(self) -> Iterable[tuple[str, str]]:
+        """Yield ``(kind, name)`` for every symbol the module defines."""
+        for s in self.states:
+            yield "state", s.name
+        for p in self.parameters:
+            yield "parameter", p.name
+        for t in self.terms:
+            yield "term", t.name
+        for o in self.observables:
+            yield "observable", o.name
+
+    def __repr__(self) -> str:
+        return (
+            f"Module({self.name!r}: {len(self.states)} states, {len(self.parameters)} parameters, "
+            f"{len(self.terms)} terms, {len(self.observables)} observables)"
+        )

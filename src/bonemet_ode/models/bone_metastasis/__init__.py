@@ -1,0 +1,6 @@
+"""The built-in bone-metastasis immune-niche model, assembled from named modules."""
+
+from .arms import default_arms as default_arms
+from .model import bone_metastasis as bone_metastasis
+
+__all__ = ["bone_metastasis", "default_arms"]

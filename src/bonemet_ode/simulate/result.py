@@ -1,0 +1,101 @@
+"""Simulation results: arrays by name, tidy tables, and what made them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..model import Model
+from ..model.model import unknown_name
+from .arm import Arm
+
+__all__ = ["SimulationResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """The trajectory of one simulation.
+
+    Index by any state or observable name: ``res["T"]`` is an array over
+    :attr:`times` (days).
+
+    Attributes
+    ----------
+    model : Model
+        The model as simulated (arm perturbations applied).
+    arm : Arm
+        The treatment arm.
+    params : dict
+        Parameter values used (name → value).
+    times : ndarray
+        Output times, days.
+    states : ndarray
+        (times x states) values.
+    observables : ndarray
+        (times x observables) values.
+    stats : dict
+        Solver counters (steps, accepted, rejected, rhs_evals, ...).
+    """
+
+    model: Model
+    arm: Arm
+    params: Mapping[str, float]
+    times: np.ndarray
+    states: np.ndarray
+    observables: np.ndarray
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """State names followed by observable names."""
+        return self.model.state_names + self.model.observable_names
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        sn = self.model.state_names
+        if name in sn:
+            return self.states[:, sn.index(name)]
+        on = self.model.observable_names
+        if name in on:
+            return self.observables[:, on.index(name)]
+        raise unknown_name(name, "state or observable", self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def at(self, day: float, name: str | None = None) -> Any:
+        """Value(s) at output time ``day`` (must be one of :attr:`times`)."""
+        idx = np.flatnonzero(np.isclose(self.times, day, rtol=0, atol=1e-9))
+        if idx.size == 0:
+            raise KeyError(f"day {day} is not an output time (outputs: {self.times[0]:g} to {self.times[-1]:g} days)")
+        i = int(idx[-1])
+        if name is not None:
+            return float(self[name][i])
+        return {n: float(self[n][i]) for n in self.names}
+
+    def final(self, name: str) -> float:
+        """Value of ``name`` at the last output time."""
+        return float(self[name][-1])
+
+    def to_frame(self, names: list[str] | None = None):
+        """Tidy pandas DataFrame with columns ``time, variable, value, arm``."""
+        import pandas as pd
+
+        names = list(names) if names is not None else list(self.names)
+        parts = [pd.DataFrame({"time": self.times, "variable": n, "value": self[n], "arm": self.arm.name})
+                 for n in names]
+        return pd.concat(parts, ignore_index=True)
+
+    def to_wide(self):
+        """pandas DataFrame indexed by time with one column per state and observable."""
+        import pandas as pd
+
+        data = {n: self[n] for n in self.names}
+        return pd.DataFrame(data, index=pd.Index(self.times, name="time"))
+
+    def __repr__(self) -> str:
+        t = self.times
+        return (f"<SimulationResult model={self.model.name!r} arm={self.arm.name!r}: {len(t)} times "
+                f"{t[0]:g}..{t[-1]:g} d, {len(self.model.state_names)} states, "
+                f"{len(self.model.observable_names)} observables, {self.stats.get('steps', '?')} steps>")
