@@ -67,7 +67,7 @@ def expected_fraction(metric: str, f_a: np.ndarray, f_b: np.ndarray) -> np.ndarr
     if metric == "bliss":
         return f_a * f_b
     if metric == "hsa":
-        return np.maximum(f_a, f_b)
+        return np.minimum(f_a, f_b)
     if metric == "ra":
         return f_a + f_b - 1.0
     raise DataError(f"metric: expected one of {list(METRICS)}, got {metric!r}")

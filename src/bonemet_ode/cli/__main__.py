@@ -1,0 +1,7 @@
+"""``python -m bonemet_ode.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
