@@ -263,7 +263,7 @@ def synergy(
         verdict=str(overall["verdict"]),
         ci_level=float(ci_level),
         n_boot=int(n_boot),
-        seed=seed if isinstance(seed, (int, np.integer)) else None,
+        seed=int(seed) if isinstance(seed, (int, np.integer)) else None,
         rate_method=rate_method,
         observable=obs,
         data=data.subset(arm=arm_names, observable=obs),

@@ -109,7 +109,7 @@ class DataTable:
         )
         self._validate(out, source)
         if lloq is not None:
-            below = out["value"].to_numpy() <= lloq
+            below = out["value"].to_numpy() < lloq
             out.loc[below, "value"] = lloq
             out.loc[below, "censored"] = True
         else:
