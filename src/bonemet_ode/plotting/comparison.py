@@ -1,0 +1,105 @@
+"""The treatment-comparison figure: trajectories per arm and the endpoint bar chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..simulate.comparison import Comparison
+from .style import arm_colors
+
+__all__ = ["Panel", "DEFAULT_PANELS", "plot_trajectories", "plot_endpoint_bars", "treatment_comparison_figure"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: a variable, its axis label (with unit) and scale."""
+
+    variable: str
+    label: str
+    log: bool = False
+    scale: float = 1.0
+
+
+#: Panels of the default comparison figure (those absent from a model are skipped).
+DEFAULT_PANELS = (
+    Panel("tumor", "Tumour burden in bone (cells)", log=True),
+    Panel("cd8", "Infiltrating CD8$^+$ T cells (cells)", log=True),
+    Panel("er_fraction", "ERα$^+$ fraction of macrophages (%)", scale=100.0),
+    Panel("immature_fraction", "Immature fraction of neutrophils (%)", scale=100.0),
+)
+
+
+def plot_trajectories(comparison: Comparison, panel: Panel, ax=None, colors: dict[str, str] | None = None,
+                      treatment_start: float | None = 7.0):
+    """Plot ``panel.variable`` over time for every arm; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.gca()
+    colors = colors or arm_colors(comparison.arm_names)
+    for arm, res in comparison.results.items():
+        ax.plot(res.times, res[panel.variable] * panel.scale, color=colors[arm], lw=1.8, label=arm,
+                ls="-" if " + " not in arm else (0, (5, 1.5)))
+    if panel.log:
+        ax.set_yscale("log")
+    if treatment_start is not None:
+        ax.axvline(treatment_start, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("Time since seeding (days)")
+    ax.set_ylabel(panel.label)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: float | None = None, ax=None,
+                       colors: dict[str, str] | None = None, label: str = "Tumour burden"):
+    """Bar chart of ``variable`` at ``day`` as % of control per arm; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.gca()
+    colors = colors or arm_colors(comparison.arm_names)
+    table = comparison.endpoint_table([variable], day)
+    pct = table.get(f"{variable}_pct_control", table[variable])
+    y = np.arange(len(table))
+    ax.barh(y, pct, color=[colors[a] for a in table["arm"]])
+    ax.set_yticks(y, table["arm"])
+    ax.invert_yaxis()
+    ax.axvline(100.0, color="0.5", lw=0.8, ls="--")
+    for yi, v in zip(y, pct):
+        ax.text(v, yi, f" {v:.0f}%", va="center", fontsize=8)
+    ax.set_xlabel(f"{label} at day {table.attrs['day']:g} (% of control)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def treatment_comparison_figure(comparison: Comparison, panels: Sequence[Panel] = DEFAULT_PANELS,
+                                title: str | None = None):
+    """The default multi-panel comparison figure; returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+
+    names = set(comparison.model.state_names) | set(comparison.model.observable_names)
+    panels = [p for p in panels if p.variable in names]
+    ncols = 3
+    nrows = int(np.ceil((len(panels) + 1) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), constrained_layout=True)
+    axes = np.atleast_1d(axes).ravel()
+    colors = arm_colors(comparison.arm_names)
+    for ax, panel in zip(axes, panels):
+        plot_trajectories(comparison, panel, ax, colors)
+    bar_ax = axes[len(panels)]
+    if "tumor" in names:
+        plot_endpoint_bars(comparison, "tumor", ax=bar_ax, colors=colors)
+    spare = axes[len(panels) + 1:]
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in spare:
+        ax.set_visible(False)
+    if len(spare):
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(handles, labels, loc="center", frameon=False, fontsize=10, title="Arm")
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), frameon=False, fontsize=9)
+    fig.suptitle(title or f"{comparison.model.name}: treatment comparison (treatment from day 7, dotted line)",
+                 fontsize=11)
+    return fig

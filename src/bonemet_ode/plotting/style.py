@@ -1,0 +1,24 @@
+"""Shared figure style: one colour per arm, used by every figure of the package."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+__all__ = ["arm_colors", "ARM_PALETTE", "CONTROL_COLOR"]
+
+CONTROL_COLOR = "#3a3a3a"
+#: Colour-blind-safe palette (Okabe & Ito 2008) for treated arms, in order of appearance.
+ARM_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#882255", "#44AA99")
+
+
+def arm_colors(names: Sequence[str], control: str = "control") -> dict[str, str]:
+    """Map arm names to colours: ``control`` dark grey, the others from :data:`ARM_PALETTE`."""
+    out: dict[str, str] = {}
+    i = 0
+    for n in names:
+        if n == control or n.lower() in ("control", "ctrl", "untreated"):
+            out[n] = CONTROL_COLOR
+        else:
+            out[n] = ARM_PALETTE[i % len(ARM_PALETTE)]
+            i += 1
+    return out

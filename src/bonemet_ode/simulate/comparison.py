@@ -1,0 +1,101 @@
+"""Treatment comparison: several arms on one model, and their endpoint table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ScheduleError
+from ..model import Model
+from .arm import Arm, arms_by_name
+from .options import SolverOptions
+from .result import SimulationResult
+from .simulator import Simulator
+
+__all__ = ["Comparison", "compare_arms"]
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Results of several arms of one model, keyed by arm name (control first if present)."""
+
+    model: Model
+    results: Mapping[str, SimulationResult]
+
+    @property
+    def arm_names(self) -> list[str]:
+        return list(self.results)
+
+    def __getitem__(self, arm: str) -> SimulationResult:
+        if arm not in self.results:
+            raise KeyError(f"no arm {arm!r} in this comparison (arms: {', '.join(self.results)})")
+        return self.results[arm]
+
+    def to_frame(self, names: Sequence[str] | None = None):
+        """Tidy DataFrame (time, variable, value, arm) of every arm."""
+        import pandas as pd
+
+        return pd.concat([r.to_frame(list(names) if names else None) for r in self.results.values()],
+                         ignore_index=True)
+
+    def endpoint_table(self, names: Sequence[str], day: float | None = None, control: str = "control"):
+        """Values of ``names`` at ``day`` (default: last output) per arm, with % of ``control``.
+
+        Columns: ``arm``, then for each name ``<name>`` and ``<name>_pct_control``.
+        """
+        import pandas as pd
+
+        first = next(iter(self.results.values()))
+        day = float(first.times[-1]) if day is None else float(day)
+        rows = []
+        for arm, r in self.results.items():
+            row = {"arm": arm}
+            for n in names:
+                row[n] = r.at(day, n)
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        if control in self.results:
+            for n in names:
+                ref = float(df.loc[df["arm"] == control, n].iloc[0])
+                df[f"{n}_pct_control"] = 100.0 * df[n] / ref if ref != 0 else np.nan
+        df.attrs["day"] = day
+        return df
+
+    def __repr__(self) -> str:
+        return f"<Comparison model={self.model.name!r}: arms {', '.join(self.results)}>"
+
+
+def compare_arms(
+    model: Model,
+    arms: Sequence[Arm],
+    days: float = 28.0,
+    times: Sequence[float] | np.ndarray | None = None,
+    params: Mapping[str, float] | None = None,
+    options: SolverOptions | None = None,
+) -> Comparison:
+    """Simulate ``model`` under each arm with the same parameters and output times.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    arms : sequence of Arm
+        Arms to compare; names must be unique.
+    days : float
+        Simulation length, days.
+    times : array_like, optional
+        Output times (default: 4 per day).
+    params : mapping, optional
+        Parameter overrides applied to every arm.
+
+    Returns
+    -------
+    Comparison
+    """
+    named = arms_by_name(arms)
+    if not named:
+        raise ScheduleError("compare_arms needs at least one arm")
+    results = {name: Simulator(model, arm, days, times, options).run(params) for name, arm in named.items()}
+    return Comparison(model, results)
