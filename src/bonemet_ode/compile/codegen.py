@@ -11,12 +11,13 @@ from __future__ import annotations
 from importlib import resources
 from typing import Sequence
 
+from .sparse_lu import lu_source
 from .symbolic import SymbolicModel
 
 __all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
-CODEGEN_VERSION = 4
+CODEGEN_VERSION = 5
 
 
 def solver_core_source() -> str:
@@ -83,7 +84,9 @@ def generate_source(sym: SymbolicModel) -> str:
     J = sym.jacobian
     nz = [(i, j) for i in range(n) for j in range(n) if J[i, j] != 0]
     out += _block([J[i, j] for i, j in nz], [f"J[{i * n + j}]" for i, j in nz], sym, printer)
-    out += ["}", "", "static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
+    out += ["}", ""]
+    out.append(lu_source(n, set(nz)))
+    out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(sym.observables, [f"o[{k}]" for k in range(no)], sym, printer)
     out += ["}", ""]
     return "\n".join(out) + "\n" + solver_core_source()
