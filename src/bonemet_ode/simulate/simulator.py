@@ -7,8 +7,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..compile.backend import STATS_NAMES, STATUS_MESSAGES, CompiledModel, compile_model
-from ..errors import ScheduleError, SolverError
+from ..errors import ParameterError, ScheduleError, SolverError
 from ..model import Model
+from ..model.model import unknown_name
 from .arm import CONTROL, Arm
 from .dosing import build_events
 from .options import SolverOptions
@@ -88,6 +89,9 @@ class Simulator:
         self.opts = self.options.packed()
         self._expr_initial = any(isinstance(s.initial, str) for s in self.model.states)
         self._y0 = None if self._expr_initial else self.model.initial_values()
+        self._base_values = self.model.parameter_values()
+        self._base_p = self.model.parameter_vector()
+        self._pinfo = {p.name: (i, p.lower, p.upper) for i, p in enumerate(self.model.parameters)}
 
     def __repr__(self) -> str:
         return (f"<Simulator model={self.model.name!r} arm={self.arm.name!r} "
@@ -97,7 +101,28 @@ class Simulator:
         """Day-0 state for parameter values ``params``."""
         if self._y0 is not None:
             return self._y0
-        return self.model.initial_values(self.model.resolve_parameters(params))
+        return self.model.initial_values(self.parameters(params)[1])
+
+    def parameters(self, params: Mapping[str, float] | None = None) -> tuple[np.ndarray, dict[str, float]]:
+        """The compiled parameter vector and the name → value dict with ``params`` applied (checked)."""
+        if not params:
+            return self._base_p, self._base_values
+        p = self._base_p.copy()
+        values = dict(self._base_values)
+        for name, v in params.items():
+            info = self._pinfo.get(name)
+            if info is None:
+                raise unknown_name(name, "parameter", self._pinfo)
+            i, lo, hi = info
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                raise ParameterError(f"value of parameter {name!r} must be a number, got {v!r}") from None
+            if not (lo <= x <= hi):  # also rejects NaN
+                raise ParameterError(f"value of parameter {name!r} is {x}, outside its bounds [{lo}, {hi}]")
+            p[i] = x
+            values[name] = x
+        return p, values
 
     def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, ...]:
         """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0``."""
@@ -114,9 +139,8 @@ class Simulator:
         SolverError
             If the integration fails; the message gives the day and the state.
         """
-        values = self.model.resolve_parameters(params)
-        p = self.model.parameter_vector(values)
-        y0 = self.initial_state(values)
+        p, values = self.parameters(params)
+        y0 = self._y0 if self._y0 is not None else self.model.initial_values(values)
         Y, O, stats, status, fail_t, fail_state = self.solve(p[None, :], y0[None, :])
         if status[0] != 0 and check:
             msg = failure_message(self.model, int(status[0]), float(fail_t[0]), int(fail_state[0]), self.arm.name)
