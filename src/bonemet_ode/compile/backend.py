@@ -50,8 +50,13 @@ def cache_dir() -> Path:
     return path
 
 
+def _compiler_name() -> str:
+    """The compiler named by ``$CC`` (default ``cc``), not checked: part of the cache key."""
+    return os.environ.get("CC", "cc")
+
+
 def _compiler() -> str:
-    cc = os.environ.get("CC", "cc")
+    cc = _compiler_name()
     if shutil.which(cc) is None:
         raise CompileError(
             f"no C compiler found (looked for {cc!r}); install gcc or clang, or set the CC environment variable"
@@ -59,9 +64,9 @@ def _compiler() -> str:
     return cc
 
 
-def _cache_key(model: Model, cc: str) -> str:
+def _cache_key(model: Model, cc: str, sensitivities: tuple[str, ...] = ()) -> str:
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
-    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), core, cc, " ".join(CFLAGS)])
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), core, cc, " ".join(CFLAGS), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -71,7 +76,9 @@ def clear_memory_cache() -> None:
         _loaded.clear()
 
 
-def compile_model(model: Model, *, force: bool = False, verbose: bool = False) -> "CompiledModel":
+def compile_model(
+    model: Model, *, force: bool = False, verbose: bool = False, sensitivities: tuple[str, ...] = ()
+) -> "CompiledModel":
     """Return the compiled form of ``model``'s structure, building it if needed.
 
     Parameters
@@ -82,6 +89,9 @@ def compile_model(model: Model, *, force: bool = False, verbose: bool = False) -
         Regenerate and recompile even when a cached library exists.
     verbose : bool
         Print timings of code generation and compilation.
+    sensitivities : tuple of str
+        Parameter names (or state names, for initial values) whose forward
+        sensitivities are integrated with the states (see ``sensitivity.py``).
 
     Raises
     ------
@@ -89,8 +99,12 @@ def compile_model(model: Model, *, force: bool = False, verbose: bool = False) -
         When no compiler is available or compilation fails (the message
         quotes the compiler's output and names the generated file).
     """
-    cc = _compiler()
-    key = _cache_key(model, cc)
+    sensitivities = tuple(sensitivities)
+    if sensitivities:
+        from .sensitivity import check_wrt
+
+        check_wrt(model, sensitivities)
+    key = _cache_key(model, _compiler_name(), sensitivities)
     with _lock:
         if not force and key in _loaded:
             return _loaded[key]
@@ -98,21 +112,26 @@ def compile_model(model: Model, *, force: bool = False, verbose: bool = False) -
         t0 = time.perf_counter()
         built = False
         if force or not path.exists():
-            _build(model, path, cc, verbose)
+            _build(model, path, _compiler(), verbose, sensitivities)
             built = True
-        cm = CompiledModel(model, path, key)
+        cm = CompiledModel(model, path, key, sensitivities)
         cm.compile_seconds = time.perf_counter() - t0
         cm.was_built = built
         _loaded[key] = cm
         return cm
 
 
-def _build(model: Model, path: Path, cc: str, verbose: bool) -> None:
+def _build(model: Model, path: Path, cc: str, verbose: bool, sensitivities: tuple[str, ...] = ()) -> None:
     from .codegen import generate_source
     from .symbolic import SymbolicModel
 
     t0 = time.perf_counter()
-    src = generate_source(SymbolicModel(model))
+    sym = SymbolicModel(model)
+    if sensitivities:
+        from .sensitivity import SensitivitySymbolic
+
+        sym = SensitivitySymbolic(sym, sensitivities)
+    src = generate_source(sym)
     t1 = time.perf_counter()
     c_path = path.with_suffix(".c")
     c_path.write_text(src)
@@ -142,14 +161,17 @@ class CompiledModel:
     Attributes
     ----------
     n_states, n_params, n_observables : int
-        Sizes; ``n_params`` counts the per-term on/off flags.
+        Sizes; ``n_params`` counts the per-term on/off flags; with
+        sensitivities, states and observables include their sensitivities.
+    sensitivities : tuple of str
+        Sensitivity targets compiled in (empty for a plain model).
     key : str
         Cache key of the library.
     path : pathlib.Path
         The shared library on disk.
     """
 
-    def __init__(self, model: Model, path: Path, key: str) -> None:
+    def __init__(self, model: Model, path: Path, key: str, sensitivities: tuple[str, ...] = ()) -> None:
         try:
             lib = ctypes.CDLL(str(path))
         except OSError as exc:
@@ -162,7 +184,10 @@ class CompiledModel:
         sizes = (ctypes.c_int * 3)()
         lib.bm_sizes(sizes)
         self.n_states, self.n_params, self.n_observables = int(sizes[0]), int(sizes[1]), int(sizes[2])
-        expected = (len(model.state_names), len(model.parameter_names) + len(model.term_names), len(model.observables))
+        self.sensitivities = tuple(sensitivities)
+        k = 1 + len(self.sensitivities)
+        expected = (k * len(model.state_names), len(model.parameter_names) + len(model.term_names),
+                    k * len(model.observables))
         if (self.n_states, self.n_params, self.n_observables) != expected:
             raise CompileError(f"compiled library {path} does not match model {model.name!r}; recompile with force=True")
         self.state_names = model.state_names

@@ -46,6 +46,24 @@ class SimulationResult:
     states: np.ndarray
     observables: np.ndarray
     stats: Mapping[str, int] = field(default_factory=dict)
+    sensitivity_targets: tuple[str, ...] = ()
+    sens_states: np.ndarray | None = field(default=None, repr=False)
+    sens_observables: np.ndarray | None = field(default=None, repr=False)
+
+    def sensitivity(self, name: str, wrt: str) -> np.ndarray:
+        """``d name / d wrt`` over :attr:`times` (``wrt``: a parameter, or a state for its initial value).
+
+        Available when the simulation was run with ``sensitivities=[...]``.
+        """
+        if wrt not in self.sensitivity_targets:
+            raise unknown_name(wrt, "sensitivity target", self.sensitivity_targets or ("(none computed)",))
+        k = self.sensitivity_targets.index(wrt)
+        sn, on = self.model.state_names, self.model.observable_names
+        if name in sn:
+            return self.sens_states[:, k, sn.index(name)]  # type: ignore[index]
+        if name in on:
+            return self.sens_observables[:, k, on.index(name)]  # type: ignore[index]
+        raise unknown_name(name, "state or observable", self.names)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -67,6 +67,11 @@ class Simulator:
         Output times, days (default: 4 per day on ``[0, days]``).
     options : SolverOptions, optional
         Tolerances and limits.
+    sensitivities : sequence of str, optional
+        Parameter names (or state names, for initial values) whose forward
+        sensitivities ``d(state)/d(theta)`` are integrated with the states;
+        read them with :meth:`SimulationResult.sensitivity`.  They enter the
+        error control with absolute tolerance ``atol/|theta|``.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class Simulator:
         days: float | None = None,
         times: Sequence[float] | np.ndarray | None = None,
         options: SolverOptions | None = None,
+        sensitivities: Sequence[str] | None = None,
     ) -> None:
         self.arm = arm if arm is not None else CONTROL
         if not isinstance(self.arm, Arm):
@@ -83,9 +89,13 @@ class Simulator:
         self.model = self.arm.apply(model)
         self.times = output_times(days, times)
         self.options = options or SolverOptions()
-        self.compiled: CompiledModel = compile_model(self.model)
+        self.sensitivities: tuple[str, ...] = tuple(sensitivities or ())
+        self.compiled: CompiledModel = compile_model(self.model, sensitivities=self.sensitivities)
         self.events = build_events(self.model, self.arm.doses, float(self.times[-1]))
         self.atol = self.options.atol_vector(self.model)
+        if self.sensitivities:
+            self._atol_states = self.atol
+            self.atol = np.concatenate([self.atol] + [self.atol / self._theta_scale(w) for w in self.sensitivities])
         self.opts = self.options.packed()
         self._expr_initial = any(isinstance(s.initial, str) for s in self.model.states)
         self._y0 = None if self._expr_initial else self.model.initial_values()
@@ -96,6 +106,31 @@ class Simulator:
     def __repr__(self) -> str:
         return (f"<Simulator model={self.model.name!r} arm={self.arm.name!r} "
                 f"{len(self.times)} outputs to day {self.times[-1]:g}, {len(self.events[0])} events>")
+
+    def _theta_scale(self, name: str) -> float:
+        """Typical magnitude of a sensitivity target (its value; 1 when zero)."""
+        if name in self.model.parameter_names:
+            v = abs(self.model.parameter(name).value)
+        else:
+            v = abs(float(self.model.initial_values()[self.model.state_index(name)]))
+        return v if v > 0 else 1.0
+
+    def _sensitivity_initial(self, y0: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
+        """``[x0, dx0/dtheta_1, ...]``: unit vectors for initial values, derivatives of expression initials."""
+        n = len(y0)
+        cols = []
+        for w in self.sensitivities:
+            col = np.zeros(n)
+            if w in self.model.state_names:
+                col[self.model.state_index(w)] = 1.0
+            elif self._expr_initial:
+                h = 1e-6 * max(abs(values[w]), 1e-8)
+                up, dn = dict(values), dict(values)
+                up[w] += h
+                dn[w] -= h
+                col = (self.model.initial_values(up) - self.model.initial_values(dn)) / (2 * h)
+            cols.append(col)
+        return np.concatenate([y0] + cols)
 
     def initial_state(self, params: Mapping[str, float] | None = None) -> np.ndarray:
         """Day-0 state for parameter values ``params``."""
@@ -141,14 +176,22 @@ class Simulator:
         """
         p, values = self.parameters(params)
         y0 = self._y0 if self._y0 is not None else self.model.initial_values(values)
+        if self.sensitivities:
+            y0 = self._sensitivity_initial(y0, values)
         Y, O, stats, status, fail_t, fail_state = self.solve(p[None, :], y0[None, :])
         if status[0] != 0 and check:
             msg = failure_message(self.model, int(status[0]), float(fail_t[0]), int(fail_state[0]), self.arm.name)
             sname = self.model.state_names[fail_state[0]] if 0 <= fail_state[0] < len(self.model.state_names) else None
             raise SolverError(msg, t=float(fail_t[0]), state=sname)
         obs = O[0] if O is not None else np.empty((len(self.times), 0))
-        return SimulationResult(self.model, self.arm, values, self.times, Y[0], obs,
-                                dict(zip(STATS_NAMES, map(int, stats[0]))))
+        stats_d = dict(zip(STATS_NAMES, map(int, stats[0])))
+        if not self.sensitivities:
+            return SimulationResult(self.model, self.arm, values, self.times, Y[0], obs, stats_d)
+        n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
+        sens_y = Y[0][:, n:].reshape(nt, m, n)
+        sens_o = obs[:, no:].reshape(nt, m, no)
+        return SimulationResult(self.model, self.arm, values, self.times, Y[0][:, :n], obs[:, :no], stats_d,
+                                self.sensitivities, sens_y, sens_o)
 
 
 def simulate(
