@@ -91,13 +91,15 @@ typedef struct {
     double h_init;
     long max_steps;
     long *stats;
+    int infusing; /* set once an infusion-rate event was applied: u may be non-zero */
     double fail_t;
     int fail_state;
 } bm_ctx;
 
 static void bm_f(const double *y, const double *p, const double *u, double *dy, bm_ctx *c) {
     bm_rhs(y, p, dy);
-    for (int i = 0; i < BM_N; ++i) dy[i] += u[i];
+    if (c->infusing)
+        for (int i = 0; i < BM_N; ++i) dy[i] += u[i];
     c->stats[3]++;
 }
 
@@ -327,10 +329,10 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
     return BM_OK;
 }
 
-static void bm_apply_event(int kind, int idx, double val, double *y, double *p, double *u) {
+static void bm_apply_event(int kind, int idx, double val, double *y, double *p, double *u, bm_ctx *c) {
     switch (kind) {
         case BM_EV_BOLUS: y[idx] += val; break;
-        case BM_EV_RATE: u[idx] += val; break;
+        case BM_EV_RATE: u[idx] += val; c->infusing = 1; break;
         case BM_EV_SETPAR: p[idx] = val; break;
         case BM_EV_SETSTATE: y[idx] = val; break;
         default: break;
@@ -351,12 +353,13 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
     memset(u, 0, sizeof u);
     for (int k = 0; k < BM_NSTATS; ++k) c->stats[k] = 0;
     c->fail_t = t0; c->fail_state = -1;
+    c->infusing = 0;
     double t = t0, h = c->h_init, hacc = 0.0, erracc = 1.0;
     long naccept = 0;
     int iev = 0, iout = 0;
     double tend = nout > 0 ? tout[nout - 1] : t0;
     for (;;) {
-        while (iev < nev && ev_t[iev] <= t) { bm_apply_event(ev_kind[iev], ev_idx[iev], ev_val[iev], y, p, u); iev++; }
+        while (iev < nev && ev_t[iev] <= t) { bm_apply_event(ev_kind[iev], ev_idx[iev], ev_val[iev], y, p, u, c); iev++; }
         while (iout < nout && tout[iout] <= t) {
             memcpy(yout + (long)iout * BM_N, y, sizeof y);
             if (oout) bm_obs(y, p, oout + (long)iout * BM_NOTOT);
