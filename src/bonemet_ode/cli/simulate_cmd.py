@@ -50,6 +50,10 @@ def find_arm(model_name: str, arm_name: str | None):
         from ..models.bone_metastasis import default_arms
 
         arms = {a.name: a for a in default_arms()}
+    elif model_name == "perf_reference":
+        from ..models.reference import perf_reference_combination_arm
+
+        arms = {"combination": perf_reference_combination_arm()}
     if arm_name not in arms:
         known = ", ".join(["control", *arms]) if arms else "control"
         raise UnknownNameError(f"unknown arm {arm_name!r} for model {model_name!r} (known arms: {known})")
@@ -62,10 +66,18 @@ def run(args: argparse.Namespace) -> int:
     from .. import models
     from ..simulate import SolverOptions, simulate
 
+    from ..errors import ScheduleError
+
+    if not (np.isfinite(args.days) and args.days > 0):
+        raise ScheduleError(f"--days must be a number > 0, got {args.days}")
+    if not (np.isfinite(args.step) and args.step > 0):
+        raise ScheduleError(f"--step must be a number > 0 days, got {args.step}")
+    n = args.days / args.step
+    if abs(n - round(n)) > 1e-9 * max(1.0, n):
+        raise ScheduleError(f"--step {args.step:g} does not divide --days {args.days:g} into whole steps")
     model = models.get(args.model)
     arm = find_arm(args.model, args.arm)
-    n = int(round(args.days / args.step))
-    times = np.linspace(0.0, args.days, n + 1)
+    times = np.linspace(0.0, args.days, int(round(n)) + 1)
     res = simulate(model, arm, days=args.days, times=times, params=parse_overrides(args.param),
                    options=SolverOptions(rtol=args.rtol, atol=args.atol))
     args.out.parent.mkdir(parents=True, exist_ok=True)

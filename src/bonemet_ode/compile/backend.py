@@ -50,13 +50,8 @@ def cache_dir() -> Path:
     return path
 
 
-def _compiler_name() -> str:
-    """The compiler named by ``$CC`` (default ``cc``), not checked: part of the cache key."""
-    return os.environ.get("CC", "cc")
-
-
 def _compiler() -> str:
-    cc = _compiler_name()
+    cc = os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise CompileError(
             f"no C compiler found (looked for {cc!r}); install gcc or clang, or set the CC environment variable"
@@ -64,9 +59,14 @@ def _compiler() -> str:
     return cc
 
 
-def _cache_key(model: Model, cc: str, sensitivities: tuple[str, ...] = ()) -> str:
+def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
+    """Key of a compiled library: the structure, generator and solver versions, flags and sensitivities.
+
+    The compiler is not part of it: any C99 compiler gives a library with the same meaning, and a
+    cached library must load on a machine whose ``$CC`` names another (or no) compiler.
+    """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
-    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), core, cc, " ".join(CFLAGS), ",".join(sensitivities)])
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), core, " ".join(CFLAGS), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -104,7 +104,7 @@ def compile_model(
         from .sensitivity import check_wrt
 
         check_wrt(model, sensitivities)
-    key = _cache_key(model, _compiler_name(), sensitivities)
+    key = _cache_key(model, sensitivities)
     with _lock:
         if not force and key in _loaded:
             return _loaded[key]
@@ -252,8 +252,8 @@ class CompiledModel:
         The GIL is released while the C code runs.
         """
         m, nt = Y0.shape[0], tout.shape[0]
-        Y = np.empty((m, nt, self.n_states))
-        O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        Y = np.full((m, nt, self.n_states), np.nan)  # outputs after a failure stay NaN
+        O = np.full((m, nt, max(self.n_observables, 1)), np.nan) if observables and self.n_observables else None
         stats = np.zeros((m, NSTATS), dtype=np.int64)
         status = np.zeros(m, dtype=np.int32)
         fail_t = np.zeros(m)

@@ -205,7 +205,11 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
     const double hmin_rel = 1e-13;
 
     while (*t < tstop) {
-        if (c->stats[0] >= c->max_steps) { c->fail_t = *t; c->fail_state = 0; return BM_ERR_MAXSTEPS; }
+        if (c->stats[0] >= c->max_steps) {
+            /* name the state that changes fastest relative to its tolerance */
+            bm_f(y, p, u, f0, c);
+            c->fail_t = *t; c->fail_state = bm_worst(f0, y, c); return BM_ERR_MAXSTEPS;
+        }
         double hh = *h, h_try;
         int last = 0;
         if (hh > c->hmax) hh = c->hmax;

@@ -10,6 +10,7 @@ and sympy is only imported when code is generated.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from typing import Callable, Iterable, Mapping
 
@@ -79,8 +80,9 @@ def symbols_in(expr: str, where: str) -> set[str]:
     return {n for n in names if n not in CONSTANTS and not (n in FUNCTIONS and n in func_names)}
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]], float]:
-    """Compile ``expr`` into a function of a name → value mapping (for checks, not speed)."""
+    """Compile ``expr`` into a function of a name → value mapping (for checks, not speed; cached)."""
     code = compile(ast.parse(expr.strip(), mode="eval"), f"<{where}>", "eval")
     base = {"__builtins__": {}, **FUNCTIONS, **CONSTANTS}
 

@@ -37,6 +37,9 @@ class SimulationResult:
         (times x observables) values.
     stats : dict
         Solver counters (steps, accepted, rejected, rhs_evals, ...).
+    status, message : int, str
+        0 and ``"ok"``, or the failure (only with ``Simulator.run(check=False)``;
+        outputs after the failure are NaN).
     """
 
     model: Model
@@ -46,6 +49,8 @@ class SimulationResult:
     states: np.ndarray
     observables: np.ndarray
     stats: Mapping[str, int] = field(default_factory=dict)
+    status: int = 0
+    message: str = "ok"
     sensitivity_targets: tuple[str, ...] = ()
     sens_states: np.ndarray | None = field(default=None, repr=False)
     sens_observables: np.ndarray | None = field(default=None, repr=False)

@@ -35,7 +35,8 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
     if t[0] < 0:
         raise ScheduleError(f"output times must be >= 0 days, got {t[0]}")
     if np.any(np.diff(t) < 0):
-        raise ScheduleError("output times must be non-decreasing")
+        i = int(np.flatnonzero(np.diff(t) < 0)[0])
+        raise ScheduleError(f"output times must be non-decreasing: times[{i + 1}] = {t[i + 1]} < times[{i}] = {t[i]}")
     if days is not None and t[-1] > float(days) + 1e-12:
         raise ScheduleError(f"output time {t[-1]} is after the end of the simulation (days={days})")
     return t
@@ -149,11 +150,15 @@ class Simulator:
             if info is None:
                 raise unknown_name(name, "parameter", self._pinfo)
             i, lo, hi = info
+            if isinstance(v, (bool, np.bool_)):
+                raise ParameterError(f"value of parameter {name!r} must be a number, got {v!r}")
             try:
                 x = float(v)
             except (TypeError, ValueError):
                 raise ParameterError(f"value of parameter {name!r} must be a number, got {v!r}") from None
-            if not (lo <= x <= hi):  # also rejects NaN
+            if not np.isfinite(x):
+                raise ParameterError(f"value of parameter {name!r} must be finite, got {x}")
+            if not (lo <= x <= hi):
                 raise ParameterError(f"value of parameter {name!r} is {x}, outside its bounds [{lo}, {hi}]")
             p[i] = x
             values[name] = x
@@ -169,6 +174,9 @@ class Simulator:
     def run(self, params: Mapping[str, float] | None = None, *, check: bool = True) -> SimulationResult:
         """Simulate with parameter overrides ``params``.
 
+        With ``check=False`` a failed solve returns a result whose ``status``
+        and ``message`` say what failed and whose outputs after the failure are NaN.
+
         Raises
         ------
         SolverError
@@ -179,19 +187,21 @@ class Simulator:
         if self.sensitivities:
             y0 = self._sensitivity_initial(y0, values)
         Y, O, stats, status, fail_t, fail_state = self.solve(p[None, :], y0[None, :])
-        if status[0] != 0 and check:
+        msg = "ok"
+        if status[0] != 0:
             msg = failure_message(self.model, int(status[0]), float(fail_t[0]), int(fail_state[0]), self.arm.name)
+        if status[0] != 0 and check:
             sname = self.model.state_names[fail_state[0]] if 0 <= fail_state[0] < len(self.model.state_names) else None
             raise SolverError(msg, t=float(fail_t[0]), state=sname)
         obs = O[0] if O is not None else np.empty((len(self.times), 0))
         stats_d = dict(zip(STATS_NAMES, map(int, stats[0])))
         if not self.sensitivities:
-            return SimulationResult(self.model, self.arm, values, self.times, Y[0], obs, stats_d)
+            return SimulationResult(self.model, self.arm, values, self.times, Y[0], obs, stats_d, int(status[0]), msg)
         n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
         sens_y = Y[0][:, n:].reshape(nt, m, n)
         sens_o = obs[:, no:].reshape(nt, m, no)
         return SimulationResult(self.model, self.arm, values, self.times, Y[0][:, :n], obs[:, :no], stats_d,
-                                self.sensitivities, sens_y, sens_o)
+                                int(status[0]), msg, self.sensitivities, sens_y, sens_o)
 
 
 def simulate(

@@ -1,0 +1,76 @@
+"""``bonemet-ode calibrate``: qualitative calibration of the bone-metastasis model on the O1–O21 catalogue.
+
+Free parameters are, in order of preference: ``--free NAME`` options;
+``bonemet_ode.outcomes.catalogue.free_parameters()`` when the catalogue
+defines it (names or :class:`~bonemet_ode.fit.calibration.FreeParameter`);
+else every model parameter with finite bounds (and a positive lower bound
+when log-scaled).  The result is written as JSON (bit-exact floats) and its
+report printed; the exit status is 0 when every outcome holds, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run", "default_free"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate", help="find parameters under which every catalogue outcome holds (or report conflicts)",
+        description="Latin-hypercube screening, then lmfit least-squares refinement of smooth outcome "
+                    "penalties; stops early when every outcome holds with the safety margin. "
+                    "Exit status 1 when some outcome still fails.",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the screening (default 0; same seed, same result)")
+    p.add_argument("--starts", type=int, default=64, help="Latin-hypercube screening points (default 64)")
+    p.add_argument("--refine", type=int, default=4, help="best screening points refined locally (default 4)")
+    p.add_argument("--max-nfev", type=int, default=200, help="evaluations per local refinement (default 200)")
+    p.add_argument("--safety", type=float, default=0.05, help="margin wanted beyond each boundary (default 0.05)")
+    p.add_argument("--free", action="append", default=[], metavar="NAME", help="free parameter (repeatable)")
+    p.add_argument("--params", type=Path, metavar="FILE", help="fixed parameter overrides (JSON, as for 'outcomes')")
+    p.add_argument("--no-conflicts", action="store_true", help="skip the conflict analysis")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: when stderr is a terminal)")
+    p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    p.add_argument("--out", type=Path, required=True, help="output JSON file")
+    p.set_defaults(func=run)
+
+
+def default_free(model: Any) -> list[str]:
+    """Model parameters with finite bounds (lower > 0 when log-scaled) and a non-empty range."""
+    out = []
+    for p in model.parameters:
+        if math.isfinite(p.lower) and math.isfinite(p.upper) and p.lower < p.upper and not (p.log_scale and p.lower <= 0):
+            out.append(p.name)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import FitError
+    from ..fit.calibration import CalibrationSettings, Calibrator
+    from ..outcomes.context import EvaluationContext
+    from .outcomes_cmd import load_scenario, read_params
+
+    model, arms, outcomes, options = load_scenario()
+    fixed = read_params(args.params) if args.params else {}
+    options.setdefault("n_jobs", args.n_jobs)
+    context = EvaluationContext(model, arms, outcomes, params=fixed, **options)
+    free: list[Any] = list(args.free)
+    if not free:
+        from ..outcomes import catalogue
+
+        chooser = getattr(catalogue, "free_parameters", None)
+        free = list(chooser()) if callable(chooser) else default_free(model)
+    if not free:
+        raise FitError("no free parameter: give --free NAME")
+    settings = CalibrationSettings(n_starts=args.starts, n_refine=args.refine, max_nfev=args.max_nfev,
+                                   safety=args.safety, conflicts=not args.no_conflicts, progress=args.progress)
+    result = Calibrator(context, free, settings).run(args.seed)
+    result.save(args.out)
+    print(result.report())
+    print(f"\nwrote {args.out}")
+    return 0 if result.satisfied else 1

@@ -1,0 +1,147 @@
+"""``bonemet-ode outcomes``: evaluate the O1–O21 catalogue on the bone-metastasis model.
+
+The catalogue and the arms come from two functions the model provides:
+``bonemet_ode.outcomes.catalogue.default_catalogue()`` (a sequence of
+:class:`~bonemet_ode.outcomes.Outcome` or outcome text) and
+``bonemet_ode.models.bone_metastasis.scenario_arms()`` (a mapping of arm
+name to :class:`~bonemet_ode.simulate.Arm`, or a list of arms).  When the
+catalogue module also defines ``context_options()``, its dict is passed to
+:class:`~bonemet_ode.outcomes.EvaluationContext` (``days``, ``step``,
+``variability``, ``options``, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run", "load_scenario", "read_params"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "outcomes", help="evaluate the qualitative outcome catalogue (O1–O21) on the bone-metastasis model",
+        description="Simulate every scenario arm once and report each outcome as satisfied or not, with its "
+                    "margin (>= 0: satisfied; log ratio for fold changes). Exit status 1 when any outcome fails.",
+    )
+    p.add_argument("--params", type=Path, metavar="FILE",
+                   help="parameter overrides: a JSON object {name: value} or a calibration written by 'calibrate'")
+    p.add_argument("--json", action="store_true", help="print a JSON list (id, satisfied, margin, value, ...)")
+    p.add_argument("--ablation", action="store_true",
+                   help="also print the ablation matrix (bonemet_ode.outcomes.ablation.ablation_matrix)")
+    p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    p.set_defaults(func=run)
+
+
+def load_scenario() -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
+    """``(model, arms, outcomes, context_options)`` of the built-in catalogue.
+
+    Raises
+    ------
+    OutcomeError
+        If the catalogue or the scenario arms cannot be imported yet.
+    """
+    from .. import models
+    from ..errors import OutcomeError
+
+    try:
+        from ..outcomes import catalogue
+        default_catalogue = catalogue.default_catalogue
+    except (ImportError, AttributeError) as exc:
+        raise OutcomeError(
+            "the outcome catalogue is not available: bonemet_ode.outcomes.catalogue.default_catalogue() "
+            f"cannot be imported ({exc})"
+        ) from None
+    try:
+        from ..models.bone_metastasis import scenario_arms
+    except ImportError as exc:
+        raise OutcomeError(
+            "the scenario arms are not available: bonemet_ode.models.bone_metastasis.scenario_arms() "
+            f"cannot be imported ({exc})"
+        ) from None
+    options = getattr(catalogue, "context_options", None)
+    return (models.get("bone_metastasis"), scenario_arms(), tuple(default_catalogue()),
+            dict(options()) if callable(options) else {})
+
+
+def read_params(path: Path) -> dict[str, float]:
+    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}`` or a calibration file."""
+    from ..errors import ParameterError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ParameterError(f"--params {str(path)!r}: cannot read JSON ({exc})") from None
+    if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
+        from ..fit.calibration_result import CalibrationResult
+
+        return CalibrationResult.from_dict(data).all_parameters()
+    if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
+        data = data["parameters"]
+    if not isinstance(data, dict):
+        raise ParameterError(f"--params {str(path)!r}: expected a JSON object of parameter values")
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ParameterError(f"--params {str(path)!r}: value of {k!r} is {v!r}, not a number")
+        out[str(k)] = float(v)
+    return out
+
+
+def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str, float], context: Any) -> Any:
+    from ..errors import OutcomeError
+
+    try:
+        from ..outcomes.ablation import ablation_matrix
+    except ImportError as exc:
+        raise OutcomeError(f"--ablation needs bonemet_ode.outcomes.ablation.ablation_matrix(), which cannot be "
+                           f"imported ({exc})") from None
+    offered = dict(model=model, arms=arms, outcomes=outcomes, params=params, context=context)
+    sig = inspect.signature(ablation_matrix)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return ablation_matrix(**offered)
+    return ablation_matrix(**{k: v for k, v in offered.items() if k in sig.parameters})
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        try:
+            return obj.to_dict(orient="records")
+        except TypeError:
+            return obj.to_dict()
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..outcomes.context import EvaluationContext
+
+    model, arms, outcomes, options = load_scenario()
+    params = read_params(args.params) if args.params else {}
+    options.setdefault("n_jobs", args.n_jobs)
+    context = EvaluationContext(model, arms, outcomes, **options)
+    ev = context.evaluate(params)
+    keyed = {o.key: o for o in context.outcomes}
+    if args.json:
+        records = []
+        for r in ev.results:
+            rec = r.to_dict()
+            rec["source"] = keyed[r.id].source
+            rec["description"] = keyed[r.id].description
+            rec["text"] = keyed[r.id].to_text()
+            records.append(rec)
+        doc: Any = records
+        if args.ablation:
+            doc = {"outcomes": records, "ablation": _jsonable(_ablation(model, arms, outcomes, params, context))}
+        json.dump(doc, sys.stdout, indent=1, ensure_ascii=False, default=str)
+        print()
+    else:
+        print(ev.report())
+        if args.ablation:
+            matrix = _ablation(model, arms, outcomes, params, context)
+            print()
+            print(matrix.to_string() if hasattr(matrix, "to_string") else matrix)
+    return 0 if ev.all_satisfied else 1

@@ -1,0 +1,196 @@
+"""Numbers and arithmetic on quantities: constants, scaled quantities, ratios and differences."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import OutcomeError
+from .base import Need, Quantity, Readout, fmt_number
+
+__all__ = ["Constant", "Scaled", "Ratio", "Difference"]
+
+
+def _finite(x: object, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise OutcomeError(f"{what} must be a number, got {x!r}")
+    v = float(x)
+    if not math.isfinite(v):
+        raise OutcomeError(f"{what} must be finite, got {v}")
+    return v
+
+
+def _quantity(x: object, what: str) -> Quantity:
+    if not isinstance(x, Quantity):
+        raise OutcomeError(f"{what} must be a quantity, got {x!r}")
+    return x
+
+
+def _wrap(q: Quantity) -> str:
+    return q.to_text() if q.atomic else f"({q.to_text()})"
+
+
+def _wrap_sentence(q: Quantity) -> str:
+    return q.sentence() if q.atomic else f"({q.sentence()})"
+
+
+@dataclass(frozen=True)
+class Constant(Quantity):
+    """A fixed number (a threshold); log-scale when positive."""
+
+    kind: ClassVar[str] = "constant"
+    value: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _finite(self.value, "constant"))
+
+    @property
+    def log_scale(self) -> bool:
+        return self.value > 0
+
+    def needs(self) -> tuple[Need, ...]:
+        return ()
+
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        return self.value
+
+    @property
+    def atomic(self) -> bool:
+        return self.value >= 0
+
+    def to_text(self) -> str:
+        return fmt_number(self.value)
+
+    def sentence(self) -> str:
+        return f"{self.value:g}"
+
+    def __mul__(self, other: object) -> Quantity:
+        if isinstance(other, Constant):
+            other = other.value
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return Constant(self.value * float(other))
+        return super().__mul__(other)
+
+    __rmul__ = __mul__
+
+
+@dataclass(frozen=True)
+class Scaled(Quantity):
+    """``factor × quantity`` (text ``2 * q``).
+
+    On log scale (positive ``factor`` and a log-scale quantity) its log is
+    ``log(factor) + log(q)``, so ``A >= 2 * B`` has the margin
+    ``log(A/B) - log(2)``.
+    """
+
+    kind: ClassVar[str] = "scaled"
+    factor: float
+    quantity: Quantity
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factor", _finite(self.factor, "scale factor"))
+        _quantity(self.quantity, "the scaled term")
+        if isinstance(self.quantity, Constant):
+            raise OutcomeError(f"scaling the constant {self.quantity.value:g} by {self.factor:g}: write the product "
+                               "as one number")
+
+    @property
+    def log_scale(self) -> bool:
+        return self.factor > 0 and self.quantity.log_scale
+
+    @property
+    def atomic(self) -> bool:
+        return False
+
+    def needs(self) -> tuple[Need, ...]:
+        return self.quantity.needs()
+
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        return self.factor * self.quantity.evaluate(data, censored)
+
+    def log_value(self, data: Readout, censored: bool = True) -> float:
+        return math.log(self.factor) + self.quantity.log_value(data, censored)
+
+    def to_text(self) -> str:
+        return f"{fmt_number(self.factor)} * {_wrap(self.quantity)}"
+
+    def sentence(self) -> str:
+        return f"{self.factor:g} × {_wrap_sentence(self.quantity)}"
+
+
+@dataclass(frozen=True)
+class Ratio(Quantity):
+    """``numerator / denominator`` (text ``a / b``); log scale when both are.
+
+    On log scale the log is ``log(a) - log(b)`` with each side floored at
+    :data:`~bonemet_ode.outcomes.base.LOG_FLOOR`, so 0/0 compares as 1.
+    """
+
+    kind: ClassVar[str] = "ratio"
+    numerator: Quantity
+    denominator: Quantity
+
+    def __post_init__(self) -> None:
+        _quantity(self.numerator, "the numerator")
+        _quantity(self.denominator, "the denominator")
+
+    @property
+    def log_scale(self) -> bool:
+        return self.numerator.log_scale and self.denominator.log_scale
+
+    @property
+    def atomic(self) -> bool:
+        return False
+
+    def needs(self) -> tuple[Need, ...]:
+        return self.numerator.needs() + self.denominator.needs()
+
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        a = self.numerator.evaluate(data, censored)
+        b = self.denominator.evaluate(data, censored)
+        if b == 0:
+            return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+        return a / b
+
+    def log_value(self, data: Readout, censored: bool = True) -> float:
+        return self.numerator.log_value(data, censored) - self.denominator.log_value(data, censored)
+
+    def to_text(self) -> str:
+        return f"{_wrap(self.numerator)} / {_wrap(self.denominator)}"
+
+    def sentence(self) -> str:
+        return f"{_wrap_sentence(self.numerator)} / {_wrap_sentence(self.denominator)}"
+
+
+@dataclass(frozen=True)
+class Difference(Quantity):
+    """``minuend - subtrahend`` (text ``a - b``), compared linearly, in the quantities' unit."""
+
+    kind: ClassVar[str] = "difference"
+    minuend: Quantity
+    subtrahend: Quantity
+
+    def __post_init__(self) -> None:
+        _quantity(self.minuend, "the first term of a difference")
+        _quantity(self.subtrahend, "the second term of a difference")
+
+    @property
+    def log_scale(self) -> bool:
+        return False
+
+    @property
+    def atomic(self) -> bool:
+        return False
+
+    def needs(self) -> tuple[Need, ...]:
+        return self.minuend.needs() + self.subtrahend.needs()
+
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        return self.minuend.evaluate(data, censored) - self.subtrahend.evaluate(data, censored)
+
+    def to_text(self) -> str:
+        return f"{_wrap(self.minuend)} - {_wrap(self.subtrahend)}"
+
+    def sentence(self) -> str:
+        return f"{_wrap_sentence(self.minuend)} − {_wrap_sentence(self.subtrahend)}"

@@ -1,0 +1,396 @@
+"""The evaluation context: simulate every arm an outcome set needs once, then score every outcome.
+
+Building an :class:`EvaluationContext` checks the outcomes against the
+model and the arms, picks the output grid, and prepares (compiles) one
+:class:`~bonemet_ode.simulate.Simulator` per arm.  :meth:`~EvaluationContext.evaluate`
+then costs one compiled solve per arm (plus one cohort solve per cohort) and
+is cached per parameter set, so calibration can call it thousands of times.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import OutcomeError
+from ..model import Model
+from ..simulate.arm import Arm
+from ..simulate.cohort import Distribution
+from ..simulate.options import SolverOptions
+from ..simulate.perturbations import SetParameters
+from ..simulate.result import SimulationResult
+from ..simulate.simulator import Simulator
+from .base import Need, Readout, UnavailableError
+from .cohort import CohortSpec
+from .results import OutcomeResult, format_results
+from .runner import ArmFailure, ArmRunner, ArmTrajectory, CohortRunner, CohortTrajectories
+from .statements import Outcome
+
+__all__ = ["EvaluationContext", "Evaluation", "evaluate_outcomes", "PRE_DOSE_OFFSET"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Results of every outcome of a context for one parameter set.
+
+    Attributes
+    ----------
+    results : tuple of OutcomeResult
+        In the context's outcome order.
+    params : dict
+        Parameter overrides evaluated (context base overrides included).
+    failures : dict
+        ``{arm or cohort: message}`` of simulations that failed.
+    """
+
+    results: tuple[OutcomeResult, ...]
+    params: Mapping[str, float] = field(default_factory=dict)
+    failures: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> OutcomeResult:
+        for r in self.results:
+            if r.id == key:
+                return r
+        raise OutcomeError(f"no outcome {key!r} in this evaluation (outcomes: {', '.join(r.id for r in self.results)})")
+
+    def __iter__(self) -> Iterator[OutcomeResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def all_satisfied(self) -> bool:
+        """Whether every outcome holds."""
+        return all(r.satisfied for r in self.results)
+
+    def margins(self) -> np.ndarray:
+        """Margins of every clause, outcome by outcome (see :meth:`EvaluationContext.leaf_ids`)."""
+        return np.array([m for r in self.results for m in r.leaf_margins()], dtype=float)
+
+    def report(self) -> str:
+        """Text table of the results (and failed simulations)."""
+        text = format_results(self.results)
+        if self.failures:
+            text += "\nfailed simulations:\n" + "\n".join(f"  {k}: {v}" for k, v in self.failures.items())
+        return text
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per outcome (``id, satisfied, margin, value, threshold, statement, ...``)."""
+        return [r.to_dict() for r in self.results]
+
+
+class _ContextReadout(Readout):
+    def __init__(self, horizon: float, runs: Mapping[str, ArmTrajectory],
+                 cohorts: Mapping[CohortSpec, CohortTrajectories],
+                 failures: Mapping[Any, str]) -> None:
+        self.horizon = horizon
+        self._runs, self._cohorts, self._failures = runs, cohorts, failures
+
+    def series(self, arm: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        if arm not in self._runs:
+            raise UnavailableError(f"arm {arm!r} failed: {self._failures.get(arm, 'not simulated')}")
+        res = self._runs[arm]
+        return res.times, res[name]
+
+    def cohort_series(self, cohort: CohortSpec, name: str) -> tuple[np.ndarray, np.ndarray]:
+        res = self._cohorts.get(cohort)
+        if res is None:
+            raise UnavailableError(f"{cohort.to_text()} failed: {self._failures.get(cohort, 'not simulated')}")
+        return res.times, res[name]
+
+
+def _pinned(model: Model, arm: Arm, simulated: Model) -> frozenset[str]:
+    """Parameters the arm sets itself (calibration overrides must not undo a knockdown)."""
+    names = set()
+    for p in arm.perturbations:
+        if isinstance(p, SetParameters):
+            names.update(p.values)
+    base = model.parameter_values()
+    for k, v in simulated.parameter_values().items():
+        if k in base and base[k] != v:
+            names.add(k)
+    return frozenset(names)
+
+
+#: Output points are added this many days before every bolus (integrals see both sides of the jump).
+PRE_DOSE_OFFSET = 1e-6
+
+
+def _with_pre_dose_times(times: np.ndarray, arm: Arm) -> np.ndarray:
+    """``times`` plus ``t - PRE_DOSE_OFFSET`` for every bolus day ``t`` in ``(PRE_DOSE_OFFSET, times[-1]]``."""
+    end = float(times[-1])
+    pre = [t - PRE_DOSE_OFFSET for d in arm.doses if d.duration is None
+           for t in d.administration_times(end) if t > PRE_DOSE_OFFSET]
+    return np.unique(np.concatenate([times, np.array(pre, dtype=float)])) if pre else times
+
+
+class EvaluationContext:
+    """Arms, outcomes and a model prepared for repeated evaluation.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    arms : mapping of str to Arm, or iterable of Arm
+        Named arms (an iterable is keyed by ``Arm.name``).  Outcomes refer to
+        these keys.  A "model variant" (a knockout, a tumour-free mouse, a
+        changed module) is an arm whose perturbations change the model.
+    outcomes : sequence of Outcome or str
+        The outcomes (strings are parsed); keys must be unique.
+    params : mapping, optional
+        Base parameter overrides (checked against the bounds).
+    days : float, optional
+        Simulated horizon, days (default: the last day any outcome reads).
+    step : float
+        Output grid spacing, days (default 0.1); read-out days and integral
+        ends are added to the grid exactly, and so is a point
+        :data:`PRE_DOSE_OFFSET` before every bolus, so an integral of a dosed
+        state sees both sides of the jump.
+    options : SolverOptions, optional
+        Solver tolerances.
+    variability : mapping of str to Distribution, optional
+        Default inter-animal variability of cohorts that give none.
+    n_jobs : int
+        Threads for cohort simulations (default 1).
+    cache_size : int
+        Parameter sets whose evaluations are kept (0: no cache).
+
+    Raises
+    ------
+    OutcomeError
+        On an unknown arm, state or observable, a day after ``days``, a
+        cohort without variability or repeated outcome ids.
+
+    Notes
+    -----
+    Parameters that an arm sets itself (``SetParameters`` perturbations) are
+    not overridden by ``params`` or by :meth:`evaluate` in that arm, so a
+    knock-down arm stays knocked down during calibration.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        arms: Mapping[str, Arm] | Iterable[Arm],
+        outcomes: Sequence[Outcome | str],
+        *,
+        params: Mapping[str, float] | None = None,
+        days: float | None = None,
+        step: float = 0.1,
+        options: SolverOptions | None = None,
+        variability: Mapping[str, Distribution] | None = None,
+        n_jobs: int = 1,
+        cache_size: int = 8,
+    ) -> None:
+        from .parser import parse
+
+        if not isinstance(model, Model):
+            raise OutcomeError(f"model must be a Model, got {model!r}")
+        self.model = model
+        self.arms: dict[str, Arm] = dict(arms) if isinstance(arms, Mapping) else {a.name: a for a in arms}
+        for k, a in self.arms.items():
+            if not isinstance(a, Arm):
+                raise OutcomeError(f"arm {k!r} must be an Arm, got {a!r}")
+        self.outcomes: tuple[Outcome, ...] = tuple(parse(o) if isinstance(o, str) else o for o in outcomes)
+        self._check_outcomes()
+        if params:
+            model.resolve_parameters(params)
+        self.params = {k: float(v) for k, v in (params or {}).items()}
+        if not (isinstance(step, (int, float)) and step > 0):
+            raise OutcomeError(f"step must be a positive number of days, got {step!r}")
+        self.step = float(step)
+        self.options = options or SolverOptions()
+        self.variability = dict(variability or {})
+        self.n_jobs = int(n_jobs)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[tuple, Evaluation] = OrderedDict()
+        self.n_evaluations = 0
+        self.n_cache_hits = 0
+        self._prepare(days)
+
+    # ------------------------------------------------------------------ set-up
+    def _check_outcomes(self) -> None:
+        seen: set[str] = set()
+        for o in self.outcomes:
+            if not isinstance(o, Outcome):
+                raise OutcomeError(f"outcomes must be Outcome objects or text, got {o!r}")
+            if o.key in seen:
+                raise OutcomeError(f"outcome {o.key!r} appears twice")
+            seen.add(o.key)
+
+    def _needs(self) -> list[tuple[Outcome, Need]]:
+        return [(o, n) for o in self.outcomes for n in o.needs()]
+
+    def _arm(self, name: str, who: str) -> Arm:
+        if name not in self.arms:
+            known = ", ".join(repr(a) for a in self.arms) or "none"
+            raise OutcomeError(f"outcome {who!r} uses arm {name!r}, which the context does not define (arms: {known})")
+        return self.arms[name]
+
+    def _prepare(self, days: float | None) -> None:
+        needs = self._needs()
+        specific = sorted({d for _, n in needs for d in n.days} | {0.0})
+        last = max(specific)
+        if days is None:
+            if last <= 0:
+                raise OutcomeError("no outcome reads a day after 0: give the horizon 'days'")
+            days = last
+        horizon = float(days)
+        for o, n in needs:
+            if n.days and max(n.days) > horizon + 1e-9:
+                raise OutcomeError(f"outcome {o.key!r} reads day {max(n.days):g}, after the horizon days={horizon:g}")
+        self.horizon = horizon
+        grid = np.linspace(0.0, horizon, int(round(horizon / self.step)) + 1)
+        self.times = np.unique(np.concatenate([grid, np.array(specific)]))
+        ends: dict[Any, float] = {}
+        for o, n in needs:
+            if n.source is None:
+                raise OutcomeError(f"outcome {o.key!r} reads {n.name!r} without an arm (write {n.name}...[ARM])")
+            self._arm(n.source if isinstance(n.source, str) else n.source.arm, o.key)
+            end = horizon if n.to_horizon else max(n.days, default=0.0)
+            ends[n.source] = max(ends.get(n.source, self.step), end)
+        self._sims: dict[str, Simulator] = {}
+        self._runners: dict[str, ArmRunner] = {}
+        self._cohorts: dict[CohortSpec, CohortRunner] = {}
+        variants: dict[str, Model] = {}
+        for source, end in ends.items():
+            arm_name = source if isinstance(source, str) else source.arm
+            times = _with_pre_dose_times(self.times[self.times <= end + 1e-9], self.arms[arm_name])
+            if isinstance(source, str):
+                arm = self.arms[source]
+                sim = Simulator(self.model, arm, float(times[-1]), times, self.options)
+                self._sims[source] = sim
+                self._runners[source] = ArmRunner(sim, _pinned(self.model, arm, sim.model))
+                variants[source] = sim.model
+            else:
+                var = dict(source.variability) or self.variability
+                if not var:
+                    raise OutcomeError(f"{source.to_text()} gives no variability and the context has no default "
+                                       "(write cohort[arm, n=.., seed=.., PARAM~lognormal(0.3)] or pass variability=)")
+                sim = Simulator(self.model, self.arms[arm_name], float(times[-1]), times, self.options)
+                runner = ArmRunner(sim, _pinned(self.model, self.arms[arm_name], sim.model))
+                self._cohorts[source] = CohortRunner(self.model, runner, source.n, source.seed, tuple(var.items()),
+                                                     self.n_jobs)
+        for o, n in needs:
+            arm = n.source if isinstance(n.source, str) else n.source.arm
+            if arm not in variants:
+                variants[arm] = self.arms[arm].apply(self.model)
+            where = n.source if isinstance(n.source, str) else n.source.to_text()
+            self._check_name(variants[arm], n.name, o.key, where)
+
+    @staticmethod
+    def _check_name(model: Model, name: str, who: str, where: str) -> None:
+        known = model.state_names + model.observable_names
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            shown = ", ".join(known[:40]) + (", ..." if len(known) > 40 else "")
+            raise OutcomeError(f"outcome {who!r} reads {name!r} in {where!r}, which is not a state or observable"
+                               f"{hint} (known: {shown})")
+
+    # ------------------------------------------------------------------ public
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Arms simulated per evaluation."""
+        return tuple(self._sims)
+
+    @property
+    def cohorts(self) -> tuple[CohortSpec, ...]:
+        """Cohorts simulated per evaluation."""
+        return tuple(self._cohorts)
+
+    def leaf_ids(self) -> tuple[str, ...]:
+        """Ids of every separately scored clause (``O4.1``, ``O4.2`` for a conjunction), in margin order."""
+        out = []
+        for o in self.outcomes:
+            n = o.n_leaves
+            out += [o.key] if n == 1 else [f"{o.key}.{i + 1}" for i in range(n)]
+        return tuple(out)
+
+    def leaf_owners(self) -> np.ndarray:
+        """Index of the outcome of every clause."""
+        return np.array([i for i, o in enumerate(self.outcomes) for _ in range(o.n_leaves)], dtype=int)
+
+    def evaluate(self, params: Mapping[str, float] | None = None) -> Evaluation:
+        """Simulate every arm and cohort once with ``params`` and score every outcome.
+
+        Parameters
+        ----------
+        params : mapping, optional
+            Parameter overrides on top of the context's ``params``.
+
+        Raises
+        ------
+        ParameterError
+            On an unknown parameter or a value outside its bounds.  A failed
+            solve does not raise: the outcomes that read it fail.
+        """
+        ov = dict(self.params)
+        if params:
+            ov.update({k: float(v) for k, v in params.items()})
+        key = tuple(sorted(ov.items()))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            self.n_cache_hits += 1
+            return hit
+        self.model.resolve_parameters(ov)
+        runs: dict[str, ArmTrajectory] = {}
+        failures: dict[Any, str] = {}
+        for name, runner in self._runners.items():
+            try:
+                runs[name] = runner.run(ov)
+            except ArmFailure as exc:
+                failures[name] = str(exc)
+        cohorts: dict[CohortSpec, CohortTrajectories] = {}
+        for spec, cohort in self._cohorts.items():
+            try:
+                cohorts[spec] = cohort.run(ov)
+            except ArmFailure as exc:
+                failures[spec] = str(exc)
+        data = _ContextReadout(self.horizon, runs, cohorts, failures)
+        ev = Evaluation(tuple(o.evaluate(data) for o in self.outcomes), ov,
+                        {(k if isinstance(k, str) else k.to_text()): v for k, v in failures.items()})
+        self.n_evaluations += 1
+        if self.cache_size > 0:
+            self._cache[key] = ev
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return ev
+
+    def simulate(self, arm: str, params: Mapping[str, float] | None = None) -> SimulationResult:
+        """The trajectory of one arm on the context's grid (for plots and checks)."""
+        if arm not in self._sims:
+            raise OutcomeError(f"arm {arm!r} is not simulated by this context (arms: {', '.join(self._sims)})")
+        ov = dict(self.params)
+        ov.update(params or {})
+        pinned = self._runners[arm].pinned
+        return self._sims[arm].run({k: v for k, v in ov.items() if k not in pinned})
+
+    def __repr__(self) -> str:
+        return (f"<EvaluationContext model={self.model.name!r}: {len(self.outcomes)} outcomes, "
+                f"{len(self._sims)} arms, {len(self._cohorts)} cohorts, output every {self.step:g} d "
+                f"to day {self.horizon:g} at most>")
+
+
+def evaluate_outcomes(model: Model, arms: Mapping[str, Arm] | Iterable[Arm], outcomes: Sequence[Outcome | str],
+                      params: Mapping[str, float] | None = None, **kwargs: Any) -> Evaluation:
+    """One-off evaluation: build an :class:`EvaluationContext` and evaluate ``params``.
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> from bonemet_ode.outcomes import evaluate_outcomes
+    >>> m = bm.models.get("pk_one_compartment")
+    >>> arms = [bm.Arm("q1d", [bm.Dose("central", 1.0, every=1.0)])]
+    >>> ev = evaluate_outcomes(m, arms, ["central@3[q1d] >= 1"])
+    >>> ev.all_satisfied
+    True
+    """
+    return EvaluationContext(model, arms, outcomes, **kwargs).evaluate(params)

@@ -1,0 +1,99 @@
+"""``bonemet-ode outcomes`` and ``bonemet-ode calibrate`` with a stand-in catalogue on the toy model.
+
+The real catalogue (``bonemet_ode.outcomes.catalogue``) and scenario arms are
+written elsewhere; these tests install stand-ins so they check the command
+plumbing only, whatever state the real model is in.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+import bonemet_ode.models
+import bonemet_ode.models.bone_metastasis as bone_metastasis
+import bonemet_ode.outcomes
+from bonemet_ode.cli import main
+from bonemet_ode.fit.calibration import CalibrationResult
+from conftest import TIGHT, drug_arms, make_drug_model
+
+CATALOGUE = [
+    "O1 (toy): T@28[control] >= 300  # grows",
+    "O2 (toy): T@28[control] <= 400",
+    "O3 (toy): T@28[A] <= 0.2 * T@28[control]",
+]
+
+
+@pytest.fixture()
+def stand_in(monkeypatch):
+    """A catalogue module, scenario arms and model for the commands."""
+    cat = types.ModuleType("bonemet_ode.outcomes.catalogue")
+    cat.default_catalogue = lambda: list(CATALOGUE)
+    cat.context_options = lambda: {"options": TIGHT}
+    cat.free_parameters = lambda: ["r", "kA"]
+    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.catalogue", cat)
+    monkeypatch.setattr(bonemet_ode.outcomes, "catalogue", cat, raising=False)
+    monkeypatch.setattr(bone_metastasis, "scenario_arms", drug_arms, raising=False)
+    model = make_drug_model()
+    monkeypatch.setattr(bonemet_ode.models, "get", lambda name: model)
+    return cat
+
+
+def test_commands_fail_clearly_without_catalogue(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.catalogue", None)
+    monkeypatch.delattr(bonemet_ode.outcomes, "catalogue", raising=False)
+    assert main(["outcomes"]) == 2
+    assert "bonemet_ode.outcomes.catalogue.default_catalogue() cannot be imported" in capsys.readouterr().err
+    assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 2
+    assert "default_catalogue()" in capsys.readouterr().err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_outcomes_fail_clearly_without_scenario_arms(stand_in, monkeypatch, capsys):
+    monkeypatch.delattr(bone_metastasis, "scenario_arms", raising=False)
+    assert main(["outcomes"]) == 2
+    assert "scenario_arms() cannot be imported" in capsys.readouterr().err
+
+
+def test_outcomes_table_json_and_exit_status(stand_in, capsys, tmp_path):
+    assert main(["outcomes"]) == 1  # default r = 0.2: T(28) = 270 < 300
+    out = capsys.readouterr().out
+    assert "O1  ✗" in out and "2 of 3 outcomes satisfied" in out
+    assert main(["outcomes", "--json"]) == 1
+    records = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in records] == ["O1", "O2", "O3"]
+    assert {"id", "satisfied", "margin", "value", "source", "description"} <= set(records[0])
+    assert records[0]["source"] == "toy" and records[0]["satisfied"] is False
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"r": 0.21}))
+    assert main(["outcomes", "--params", str(params)]) == 0
+
+
+def test_calibrate_writes_a_result_that_outcomes_accepts(stand_in, capsys, tmp_path):
+    out = tmp_path / "cal.json"
+    assert main(["calibrate", "--seed", "2", "--starts", "8", "--no-progress", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "3 of 3 outcomes satisfied ✓" in text and "wrote" in text
+    res = CalibrationResult.load(out)
+    assert res.satisfied and set(res.parameters) == {"r", "kA"} and res.seed == 2
+    assert main(["outcomes", "--params", str(out)]) == 0
+
+
+def test_ablation_flag(stand_in, monkeypatch, capsys):
+    abl = types.ModuleType("bonemet_ode.outcomes.ablation")
+
+    def ablation_matrix(context):
+        return pd.DataFrame({"outcome": [o.key for o in context.outcomes], "without_drug": [True, True, False]})
+
+    abl.ablation_matrix = ablation_matrix
+    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.ablation", abl)
+    monkeypatch.setattr(bonemet_ode.outcomes, "ablation", abl, raising=False)
+    main(["outcomes", "--ablation"])
+    assert "without_drug" in capsys.readouterr().out
+    main(["outcomes", "--ablation", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ablation"][2] == {"outcome": "O3", "without_drug": False}

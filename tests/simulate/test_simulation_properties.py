@@ -1,0 +1,155 @@
+"""Invariants of simulations of the built-in models (hypothesis over parameter values).
+
+* Nonnegativity: every state declared ``nonnegative`` stays >= ``-atol`` (``atol`` = the
+  solver's absolute tolerance, 1e-9 by default: a Rosenbrock step may undershoot zero by
+  about that much) under every test arm, for parameters within a factor 2 of their defaults
+  (clipped to their bounds).
+* A knocked-out term whose flux is zero changes nothing: terms whose rate is exactly 0 at
+  every output of a run (for example the elimination of a drug that is never given) are
+  knocked out and the run is repeated; the trajectories must agree to 1e-12 relative.
+* Knocking out a term is the same as giving it a zero rate constant (checked where a term's
+  rate is a product with a single parameter, e.g. Kuznetsov's ``n*E*T``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bonemet_ode as bm
+from bonemet_ode.errors import SolverError
+
+PROPERTY = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MATH = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "abs": abs, "min": min, "max": max,
+        "pi": math.pi}
+DAYS = 60.0
+
+#: Known violations in the built-in models (not the engine): (model, state) -> reason.  These states
+#: are left out of the generic checks and tracked by the strict xfail below, which starts failing
+#: (XPASS) once the model is fixed.
+KNOWN_NEGATIVE = {
+    ("bone_metastasis", "bone_mass"): "model bug: bone_remodelling's 'bone_resorption' = "
+                                      "k1*max(osteoclasts - oc_steady, 0) does not vanish with bone_mass, so "
+                                      "bone_mass falls below 0 (about -45 at day 60, untreated, default parameters)",
+}
+
+
+def checked_states(model) -> np.ndarray:
+    """Mask of the states that must stay nonnegative (known model bugs excluded)."""
+    return np.array([s.nonnegative and (model.name, s.name) not in KNOWN_NEGATIVE for s in model.states])
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_NEGATIVE[("bone_metastasis", "bone_mass")])
+def test_known_model_bug_bone_mass_goes_negative():
+    res = bm.simulate(bm.models.get("bone_metastasis"), days=DAYS)
+    assert res["bone_mass"].min() >= -1e-9, res["bone_mass"].min()
+
+
+def test_states_stay_nonnegative_at_default_parameters(builtin_case):
+    name, arm = builtin_case
+    model = bm.models.get(name)
+    res = bm.simulate(model, arm, days=DAYS)
+    nonneg = checked_states(model)
+    low = res.states[:, nonneg].min(axis=0)
+    bad = low < -1e-9
+    assert not bad.any(), dict(zip(np.array(model.state_names)[nonneg][bad], low[bad]))
+
+
+def scaled_parameters(model, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in model.parameters:
+        if p.value == 0.0:
+            continue
+        out[p.name] = float(np.clip(p.value * 2.0 ** rng.uniform(-1, 1), p.lower, p.upper))
+    return out
+
+
+@PROPERTY
+@given(seed=st.integers(0, 2**32 - 1))
+def test_states_stay_nonnegative(builtin_name, arms_for, seed):
+    model = bm.models.get(builtin_name)
+    params = scaled_parameters(model, seed)
+    nonneg = checked_states(model)
+    for arm in arms_for(builtin_name):
+        try:
+            res = bm.simulate(model, arm, days=DAYS, params=params)
+        except SolverError as exc:  # a failed solve must say so; it is not a sign violation
+            pytest.fail(f"arm {arm.name!r}, params {params}: {exc}")
+        low = res.states[:, nonneg].min(axis=0)
+        bad = low < -1e-9
+        assert not bad.any(), (arm.name, dict(zip(np.array(model.state_names)[nonneg][bad], low[bad])))
+
+
+def term_rates(model, states: np.ndarray, params: dict[str, float]) -> np.ndarray:
+    """(times x terms) rates by evaluating the rate strings in Python (observables first)."""
+    out = np.empty((len(states), len(model.terms)))
+    for i, row in enumerate(states):
+        env = dict(MATH)
+        env.update(params)
+        env.update(zip(model.state_names, map(float, row)))
+        for obs in model.observables:
+            env[obs.name] = eval(obs.expr, {"__builtins__": {}}, env)  # noqa: S307 - test reference
+        for j, term in enumerate(model.terms):
+            out[i, j] = eval(term.rate, {"__builtins__": {}}, env)  # noqa: S307
+    return out
+
+
+_IDLE_RUNS: dict[str, tuple] = {}
+
+
+def idle_run(name: str):
+    """The untreated run of a built-in model and the terms whose rate is 0 at every output."""
+    if name not in _IDLE_RUNS:
+        model = bm.models.get(name)
+        base = bm.simulate(model, days=DAYS)
+        rates = term_rates(model, base.states, base.params)
+        idle = [t.name for t, r in zip(model.terms, rates.T) if np.all(r == 0.0)]
+        _IDLE_RUNS[name] = (model, base, idle)
+    return _IDLE_RUNS[name]
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_knocking_out_zero_flux_terms_changes_nothing(builtin_name, seed):
+    model, base, idle = idle_run(builtin_name)
+    if not idle:
+        pytest.skip(f"{builtin_name}: no term is idle in the untreated run")
+    rng = np.random.default_rng(seed)
+    chosen = [t for t in idle if rng.random() < 0.5] or idle[:1]
+    knocked = bm.simulate(model.with_knockout(*chosen), days=DAYS)
+    np.testing.assert_allclose(knocked.states, base.states, rtol=1e-12, atol=0)
+
+
+def test_knocking_out_an_idle_term_of_a_toy_model_changes_nothing():
+    """A term that is switched off by its own parameter (rate 0*...) against the same model knocked out."""
+    mod = bm.Module("m", states=(bm.State("x", 1.0), bm.State("y", 2.0)),
+                    parameters=(bm.Parameter("k", 0.3), bm.Parameter("ghost", 0.0)),
+                    terms=(bm.Term("conv", "k*x", {"x": -1, "y": 1}),
+                           bm.Term("leak", "ghost*y*x/(1 + x)", {"y": -1, "x": 2})))
+    model = bm.Model("idle", [mod])
+    a = bm.simulate(model, days=10.0)
+    b = bm.simulate(model.with_knockout("leak"), days=10.0)
+    np.testing.assert_array_equal(a.states, b.states)
+    c = bm.simulate(model.with_knockout("conv"), days=10.0)  # a working term does matter
+    assert np.all(c["x"] == 1.0) and not np.allclose(a["x"], c["x"])
+
+
+@pytest.mark.parametrize("model_name, term, parameter", [
+    ("kuznetsov1994", "T_kill", "n"),
+    ("kuznetsov1994", "E_stimulation", "p"),
+    ("perf_reference", "C_expand", "rC"),
+    ("pk_one_compartment", "elimination", "k_el"),
+])
+def test_knockout_equals_zero_rate_constant(model_name, term, parameter, arms_for):
+    model = bm.models.get(model_name)
+    arm = arms_for(model_name)[0]
+    knocked = bm.simulate(model.with_knockout(term), arm, days=DAYS)
+    zeroed = bm.simulate(model.with_parameters({parameter: 0.0}), arm, days=DAYS)
+    untouched = bm.simulate(model, arm, days=DAYS)
+    np.testing.assert_allclose(knocked.states, zeroed.states, rtol=1e-12, atol=1e-300)
+    assert not np.allclose(knocked.states, untouched.states, rtol=1e-6)
