@@ -1,0 +1,150 @@
+"""``bonemet-ode fit``: fit a built-in model to every subject of a data file.
+
+Writes ``estimates.csv`` (one row per subject: each parameter and
+``<param>_se``), ``report.txt``, ``fits.json`` (all fits, reloadable with
+:meth:`~bonemet_ode.fit.result.SubjectFits.load`) and figures
+(``fits.png``, ``subjects.png``, ``residuals.png``, ``parameters.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fit", help="fit a model to each subject of a data file",
+        description="Fit MODEL to every subject of DATA by maximum likelihood and write estimates.csv, "
+                    "report.txt, fits.json and figures into --out.",
+    )
+    p.add_argument("data", type=Path, help="data file: long CSV/TSV (one measurement per row), or wide with --wide")
+    p.add_argument("--model", required=True, help="built-in model name (see 'bonemet-ode models'), e.g. gompertz")
+    p.add_argument("--noise", default="proportional",
+                   help="noise model: additive, proportional (default), combined or lognormal")
+    p.add_argument("--subject-col", default=None, help="subject column (long: default 'subject'; wide: 'Mouse')")
+    p.add_argument("--time-col", default="time", help="time column, days (long layout; default 'time')")
+    p.add_argument("--value-col", default="value", help="value column (long layout; default 'value')")
+    p.add_argument("--arm-col", default=None,
+                   help="arm column (long: optional, every row in arm 'all' without it; wide: default 'Treatment')")
+    p.add_argument("--wide", action="store_true", help="wide layout: arm, subject, one column per day")
+    p.add_argument("--lloq", type=float, default=None,
+                   help="limit of quantification: values below it (zeros included) are left-censored")
+    p.add_argument("--fix", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="hold a parameter fixed (at VALUE or its default); repeatable")
+    p.add_argument("--estimate", action="append", default=[], metavar="NAME",
+                   help="estimate a parameter a growth model holds fixed by default (V0); repeatable")
+    p.add_argument("--pooled", action="store_true", help="one fit of all subjects together instead of one per subject")
+    p.add_argument("--starts", type=int, default=3, help="optimiser starts per fit (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
+    p.add_argument("--out", required=True, type=Path, help="output directory")
+    p.set_defaults(func=run)
+
+
+def _fixed(model, items: list[str], estimate: list[str]) -> dict[str, float]:
+    from ..errors import ParameterError
+    from ..models.growth import GIVEN_PARAMETERS
+
+    out = {n: model.parameter(n).value for n in GIVEN_PARAMETERS.get(model.name, ()) if n not in estimate}
+    for it in items:
+        name, sep, value = it.partition("=")
+        name = name.strip()
+        if name not in model.parameter_names:
+            raise ParameterError(f"--fix {it!r}: {name!r} is not a parameter of {model.name!r} "
+                                 f"({', '.join(model.parameter_names)})")
+        try:
+            out[name] = float(value) if sep else model.parameter(name).value
+        except ValueError:
+            raise ParameterError(f"--fix {it!r}: value {value!r} is not a number") from None
+    return out
+
+
+def _read(args: argparse.Namespace):
+    import pandas as pd
+
+    from ..fit.data import read_long, read_wide
+
+    if args.wide:
+        return read_wide(args.data, arm_col=args.arm_col or "Treatment", subject_col=args.subject_col or "Mouse",
+                         lloq=args.lloq)
+    cols = dict(subject_col=args.subject_col or "subject", time_col=args.time_col, value_col=args.value_col)
+    if args.arm_col is not None:
+        return read_long(args.data, arm_col=args.arm_col, lloq=args.lloq, **cols)
+    from ..errors import DataError
+
+    try:
+        frame = pd.read_csv(args.data, sep=None, engine="python")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {args.data}: {exc}") from None
+    arm = "__arm__"
+    frame[arm] = "all"
+    return read_long(frame, arm_col=arm, lloq=args.lloq, **cols)
+
+
+def _figures(fits, out: Path) -> list[str]:
+    from ..plotting.fits import plot_fits, plot_parameter_scatter, plot_residuals, plot_subject_grid
+
+    written = []
+    ax = plot_fits(fits)
+    ax.set_title(f"{fits.model}: data and fits")
+    ax.figure.savefig(out / "fits.png", dpi=120)
+    written.append("fits.png")
+    axes = plot_subject_grid(fits)
+    axes[0].figure.savefig(out / "subjects.png", dpi=100)
+    written.append("subjects.png")
+    ax = plot_residuals(fits)
+    ax.figure.savefig(out / "residuals.png", dpi=120)
+    written.append("residuals.png")
+    first = next(iter(fits.fits.values()), None) if hasattr(fits, "fits") else None
+    model_params = [p for p in first.parameters if p.vary and p.role == "model"] if first else []
+    if len(model_params) >= 2 and len(fits.fits) > 2:
+        x, y = model_params[0], model_params[1]
+        ax = plot_parameter_scatter(fits.table(), x.name, y.name, units={x.name: x.unit, y.name: y.unit})
+        ax.figure.savefig(out / "parameters.png", dpi=120)
+        written.append("parameters.png")
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .. import models
+    from ..errors import FitError
+    from ..fit.fitter import Fitter, SubjectFitter
+    from ..fit.report import fit_report
+    from ..fit.result import SubjectFits
+    from ..models import growth  # noqa: F401 - registers the growth models
+
+    if args.starts < 1:
+        raise FitError(f"--starts must be >= 1, got {args.starts}")
+    model = models.get(args.model)
+    data = _read(args)
+    fixed = _fixed(model, args.fix, args.estimate)
+    kw = dict(noise=args.noise, fixed=fixed, n_starts=args.starts, seed=args.seed)
+    if args.pooled:
+        result = Fitter(model, data, **kw).fit()
+        fits = SubjectFits(model=model.name, fits={"pooled": result}, wall_time=result.wall_time)
+    else:
+        fits = SubjectFitter(model, data, **kw).fit()
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = fits.table()
+    est_cols = ["subject", "arm", "success", "nll", "n_observations"]
+    first = next(iter(fits.fits.values()), None)
+    if first is not None:
+        est_cols += [c for p in first.parameters for c in (p.name, f"{p.name}_se")]
+    if fits.failed:
+        est_cols.append("message")
+    table.reindex(columns=est_cols).to_csv(args.out / "estimates.csv", index=False, float_format="%.10g")
+    title = f"bonemet-ode fit {args.data.name} --model {model.name} --noise {args.noise}"
+    report = fit_report(fits, title=title)
+    if first is not None and len(fits.fits) == 1:
+        report += "\n" + fit_report(first)
+    (args.out / "report.txt").write_text(report, encoding="utf-8")
+    fits.save(args.out / "fits.json")
+    figures = _figures(fits, args.out) if fits.fits else []
+    pd.set_option("display.width", 160)
+    print(f"{model.name}: {len(fits.converged)}/{len(fits.fits) + len(fits.failed)} subjects converged "
+          f"({fits.wall_time:.1f} s); wrote estimates.csv, report.txt, fits.json, {', '.join(figures)} in {args.out}")
+    return 0 if fits.fits else 1

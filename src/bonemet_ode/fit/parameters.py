@@ -1,0 +1,195 @@
+"""The parameters of a fit: which are estimated, their bounds, fixed values and arm-specific copies."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import FitError
+from ..model import Model, Parameter
+
+__all__ = ["FitParameter", "arm_parameter_name", "build_parameters", "start_values"]
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """One parameter of a fit.
+
+    Attributes
+    ----------
+    name : str
+        Name in the fit (a model parameter name, ``alpha__drug`` for an
+        arm-specific copy, ``noise_b`` for a noise parameter).
+    value : float
+        Initial (or fixed) value, in ``unit``.
+    lower, upper : float
+        Bounds of the search.
+    vary : bool
+        Whether it is estimated.
+    log_scale : bool
+        Whether starts are drawn (and population effects taken) on a log scale.
+    unit : str
+        Unit.
+    role : str
+        ``"model"``, ``"noise"`` or ``"observation"`` (scale/offset).
+    source : str
+        The model parameter, the noise parameter's short name, or the
+        observation parameter it stands for.
+    arm : str or None
+        The arm of an arm-specific copy.
+    observable : str or None
+        The observable of a noise parameter.
+    """
+
+    name: str
+    value: float
+    lower: float
+    upper: float
+    vary: bool
+    log_scale: bool = False
+    unit: str = "1"
+    role: str = "model"
+    source: str = ""
+    arm: str | None = None
+    observable: str | None = None
+
+
+def arm_parameter_name(parameter: str, arm: str, taken: Iterable[str] = ()) -> str:
+    """Identifier of the copy of ``parameter`` for ``arm`` (``r__anti_PD1``), unique among ``taken``."""
+    tag = re.sub(r"\W+", "_", str(arm)).strip("_") or "arm"
+    name = f"{parameter}__{tag}"
+    taken = set(taken)
+    k = 2
+    while name in taken:
+        name = f"{parameter}__{tag}_{k}"
+        k += 1
+    return name
+
+
+def _check_bounds(name: str, lo: float, hi: float, p: Parameter | None) -> tuple[float, float]:
+    lo, hi = float(lo), float(hi)
+    if math.isnan(lo) or math.isnan(hi) or lo >= hi:
+        raise FitError(f"bounds of parameter {name!r}: expected lower < upper, got ({lo}, {hi})")
+    if p is not None and (lo < p.lower or hi > p.upper):
+        raise FitError(f"bounds of parameter {name!r}: ({lo}, {hi}) leave the model's bounds "
+                       f"[{p.lower}, {p.upper}]; widen them in the model instead")
+    return lo, hi
+
+
+def build_parameters(
+    model: Model,
+    arms: Sequence[str],
+    extra: Sequence[FitParameter],
+    *,
+    free: Iterable[str] | None,
+    fixed: Mapping[str, float] | None,
+    bounds: Mapping[str, tuple[float, float]] | None,
+    arm_specific: Iterable[str],
+) -> tuple[FitParameter, ...]:
+    """All parameters of a fit, validated.
+
+    Parameters
+    ----------
+    model : Model
+        The model; its parameters carry default values, bounds and units.
+    arms : sequence of str
+        Arms present in the data (for arm-specific copies).
+    extra : sequence of FitParameter
+        Noise and observation parameters (estimated unless fixed).
+    free : iterable of str, optional
+        Model parameters to estimate; None estimates every model parameter
+        not in ``fixed``.
+    fixed : mapping, optional
+        Values of parameters held fixed (model, noise or observation names).
+    bounds : mapping, optional
+        ``{name: (lower, upper)}`` search bounds (inside the model's bounds).
+    arm_specific : iterable of str
+        Estimated model parameters that get one copy per arm.
+
+    Raises
+    ------
+    FitError
+        Naming the offending parameter: unknown names, a parameter both free
+        and fixed, a value outside its bounds, arm-specific but not estimated.
+    """
+    fixed = dict(fixed or {})
+    bounds = dict(bounds or {})
+    arm_specific = list(arm_specific)
+    mnames = model.parameter_names
+    extra_names = [e.name for e in extra]
+    known = set(mnames) | set(extra_names)
+    for what, names in (("fixed", fixed), ("bounds", bounds), ("arm_specific", arm_specific)):
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise FitError(f"{what}: unknown parameter(s) {bad}; model parameters {list(mnames)}, "
+                           f"noise/observation parameters {extra_names}")
+    if free is None:
+        free_set = {n for n in mnames if n not in fixed}
+    else:
+        free_set = set(free)
+        bad = sorted(free_set - set(mnames))
+        if bad:
+            raise FitError(f"free: unknown model parameter(s) {bad}; model parameters {list(mnames)}")
+        both = sorted(free_set & set(fixed))
+        if both:
+            raise FitError(f"parameter(s) {both} are both free and fixed")
+    bad = [n for n in arm_specific if n not in free_set]
+    if bad:
+        raise FitError(f"arm_specific: parameter(s) {bad} are not estimated (free: {sorted(free_set)})")
+    out: list[FitParameter] = []
+    for p in model.parameters:
+        vary = p.name in free_set
+        value = float(fixed.get(p.name, p.value))
+        lo, hi = _check_bounds(p.name, *bounds.get(p.name, (p.lower, p.upper)), p)
+        if not lo <= value <= hi:
+            raise FitError(f"parameter {p.name!r}: value {value} outside its bounds [{lo}, {hi}]")
+        base = FitParameter(p.name, value, lo, hi, vary, p.log_scale, p.unit, "model", p.name)
+        if p.name in arm_specific:
+            taken = set(mnames) | set(extra_names) | {q.name for q in out}
+            for arm in arms:
+                name = arm_parameter_name(p.name, arm, taken)
+                taken.add(name)
+                out.append(replace(base, name=name, arm=arm))
+        else:
+            out.append(base)
+    for e in extra:
+        value = float(fixed.get(e.name, e.value))
+        lo, hi = _check_bounds(e.name, *bounds.get(e.name, (e.lower, e.upper)), None)
+        if not lo <= value <= hi:
+            raise FitError(f"parameter {e.name!r}: value {value} outside its bounds [{lo}, {hi}]")
+        out.append(replace(e, value=value, lower=lo, upper=hi, vary=e.vary and e.name not in fixed))
+    if not any(p.vary for p in out):
+        raise FitError("no parameter is estimated: every parameter is fixed")
+    return tuple(out)
+
+
+def start_values(params: Sequence[FitParameter], n_starts: int, rng: np.random.Generator) -> list[dict[str, float]]:
+    """Starting points: the initial values first, then random draws within the bounds.
+
+    Log-scaled parameters are drawn log-uniformly; unbounded ones within a
+    factor 10 (log scale) or +-100 % (linear) of the initial value.
+    """
+    starts = [{p.name: p.value for p in params}]
+    for _ in range(max(n_starts, 1) - 1):
+        point = {}
+        for p in params:
+            if not p.vary:
+                point[p.name] = p.value
+                continue
+            if p.log_scale and p.lower > 0:
+                lo = math.log(p.lower) if math.isfinite(p.lower) else math.log(abs(p.value)) - math.log(10)
+                hi = math.log(p.upper) if math.isfinite(p.upper) else math.log(abs(p.value)) + math.log(10)
+                lo = max(lo, math.log(abs(p.value)) - 3 * math.log(10))
+                hi = min(hi, math.log(abs(p.value)) + 3 * math.log(10))
+                point[p.name] = float(np.clip(math.exp(rng.uniform(lo, hi)), p.lower, p.upper))
+            else:
+                width = abs(p.value) if p.value != 0 else 1.0
+                lo = p.lower if math.isfinite(p.lower) else p.value - width
+                hi = p.upper if math.isfinite(p.upper) else p.value + width
+                point[p.name] = float(rng.uniform(lo, hi))
+        starts.append(point)
+    return starts
