@@ -28,25 +28,9 @@ MATH = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, 
         "pi": math.pi}
 DAYS = 60.0
 
-#: Known violations in the built-in models (not the engine): (model, state) -> reason.  These states
-#: are left out of the generic checks and tracked by the strict xfail below, which starts failing
-#: (XPASS) once the model is fixed.
-KNOWN_NEGATIVE = {
-    ("bone_metastasis", "bone_mass"): "model bug: bone_remodelling's 'bone_resorption' = "
-                                      "k1*max(osteoclasts - oc_steady, 0) does not vanish with bone_mass, so "
-                                      "bone_mass falls below 0 (about -45 at day 60, untreated, default parameters)",
-}
-
-
 def checked_states(model) -> np.ndarray:
-    """Mask of the states that must stay nonnegative (known model bugs excluded)."""
-    return np.array([s.nonnegative and (model.name, s.name) not in KNOWN_NEGATIVE for s in model.states])
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN_NEGATIVE[("bone_metastasis", "bone_mass")])
-def test_known_model_bug_bone_mass_goes_negative():
-    res = bm.simulate(bm.models.get("bone_metastasis"), days=DAYS)
-    assert res["bone_mass"].min() >= -1e-9, res["bone_mass"].min()
+    """Mask of the states that must stay nonnegative."""
+    return np.array([s.nonnegative for s in model.states])
 
 
 def test_states_stay_nonnegative_at_default_parameters(builtin_case):
