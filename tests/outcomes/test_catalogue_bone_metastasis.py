@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pytest
 
+import bonemet_ode as bm
+
 from bonemet_ode.models.bone_metastasis.outcome_values import outcome_values
 from bonemet_ode.outcomes import format_catalogue, parse_catalogue
 from bonemet_ode.outcomes.catalogue import (DEFAULT_THRESHOLDS, catalogue_context, catalogue_text,
@@ -87,3 +89,38 @@ def test_ablation_matrix_finds_the_mechanisms():
     assert "full model" in format_ablation(table)
     with pytest.raises(OutcomeError, match="no term"):
         ablation_matrix(ablations={"nothing": ("no_such_term",)})
+
+
+# ---------------------------------------------------------------- every outcome fails without its mechanism
+def _evaluate_one(model, oid):
+    from bonemet_ode.models.bone_metastasis.arms import scenario_arms
+    from bonemet_ode.outcomes.catalogue import context_options, default_catalogue
+    from bonemet_ode.outcomes.context import EvaluationContext
+
+    outcome = next(o for o in default_catalogue() if o.id == oid)
+    return EvaluationContext(model, scenario_arms(), [outcome], **context_options()).evaluate().results[0]
+
+
+@pytest.mark.parametrize("oid", sorted(__import__("bonemet_ode.outcomes.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
+                                       key=lambda s: int(s[1:])))
+def test_outcome_fails_without_its_mechanism(oid):
+    from bonemet_ode.outcomes.ablation import OUTCOME_MECHANISMS, ablate
+
+    model = bm.models.get("bone_metastasis")
+    assert _evaluate_one(model, oid).satisfied
+    result = _evaluate_one(ablate(model, OUTCOME_MECHANISMS[oid]), oid)
+    assert not result.satisfied, (oid, OUTCOME_MECHANISMS[oid], result.margin)
+
+
+def test_o6_holds_because_macrophage_era_has_no_link_to_bone():
+    """O6 is an absence of effect: adding an ERα-macrophage → osteoclast link makes it fail."""
+    from bonemet_ode.model import Module, Parameter, Term
+
+    link = Module("counterfactual_er_osteoclasts",
+                  parameters=(Parameter("k_er_oc", 3.0, "1", 0.0, 10.0, "hypothetical ERα+ macrophage support of osteoclasts"),),
+                  terms=(Term("oc_formation_er",
+                              "k_er_oc*er_fraction/(er_fraction + 0.01)*alpha1*osteoclasts**g11*osteoblasts**g21",
+                              {"osteoclasts": 1}),))
+    model = bm.models.get("bone_metastasis")
+    assert _evaluate_one(model, "O6").satisfied
+    assert not _evaluate_one(model.with_modules(link), "O6").satisfied

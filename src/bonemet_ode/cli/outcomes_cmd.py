@@ -141,7 +141,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(ev.report())
         if args.ablation:
+            from ..outcomes import ablation
+
             matrix = _ablation(model, arms, outcomes, params, context)
-            print()
-            print(matrix.to_string() if hasattr(matrix, "to_string") else matrix)
+            if hasattr(ablation, "format_ablation") and hasattr(matrix, "iterrows"):
+                print("\nAblation (rows: mechanism removed; + holds, ! fails only without that mechanism, - fails):")
+                print(ablation.format_ablation(matrix))
+            else:
+                print()
+                print(matrix.to_string() if hasattr(matrix, "to_string") else matrix)
+            if hasattr(ablation, "mechanism_table"):
+                print("\nThe mechanism each outcome rests on:")
+                print(ablation.mechanism_table())
     return 0 if ev.all_satisfied else 1

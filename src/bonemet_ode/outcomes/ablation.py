@@ -1,8 +1,10 @@
 """Ablation matrix: which outcome depends on which mechanism.
 
 Each ablation removes one mechanism of the bone-metastasis model from every
-arm (a knockout of its rate terms, so nothing is recompiled) and the whole
-catalogue is evaluated again.  An outcome that holds with the full model and
+arm (a knockout of its rate terms, or parameter values that switch a link
+off; nothing is recompiled) and the whole catalogue is evaluated again.
+:data:`OUTCOME_MECHANISMS` names, for each outcome, the mechanism it rests
+on; the tests remove it and check that the outcome then fails.  An outcome that holds with the full model and
 fails with a mechanism removed depends on that mechanism; one that still holds
 does not need it (or is carried by another route).
 
@@ -22,7 +24,8 @@ import numpy as np
 from ..errors import OutcomeError
 from ..model import Model
 
-__all__ = ["DEFAULT_ABLATIONS", "ablation_matrix", "format_ablation"]
+__all__ = ["DEFAULT_ABLATIONS", "PARAMETER_ABLATIONS", "OUTCOME_MECHANISMS", "ablate", "ablation_matrix",
+           "format_ablation", "mechanism_table"]
 
 #: Mechanisms removed one at a time: name -> rate terms knocked out (bone-metastasis model).
 DEFAULT_ABLATIONS: dict[str, tuple[str, ...]] = {
@@ -38,7 +41,61 @@ DEFAULT_ABLATIONS: dict[str, tuple[str, ...]] = {
     "vicious cycle": ("tumor_growth_resorption",),
     "tumour osteolysis": ("oc_formation_tumour",),
     "spread from bone": ("spread_from_bone",),
+    "Src-gated colonisation": ("colonisation", "ctc_colonisation"),
 }
+
+#: Mechanisms that are links inside a rate law, removed by parameter values (name -> {parameter: value}).
+PARAMETER_ABLATIONS: dict[str, dict[str, float]] = {
+    "ERα+ macrophage CD8 exclusion": {"X_er": 1e8},
+    "PD-1 ligation by ERα+ macrophages": {"w_pdl1_mac": 0.0},
+    "circulating-cell flux": {"q_shed": 0.0},
+}
+
+#: The mechanism each outcome rests on (biology.md §1); O6 is an absence of effect (ERα acts on the
+#: immune barrier, not on bone cells), checked by adding a link instead of removing one.
+OUTCOME_MECHANISMS: dict[str, str] = {
+    "O1": "monocyte recruitment",
+    "O2": "macrophage ERα",
+    "O3": "ERα+ macrophage CD8 exclusion",
+    "O4": "CD8 killing",
+    "O5": "spread from bone",
+    "O7": "ERα+ macrophage CD8 exclusion",
+    "O8": "CD8 killing",
+    "O9": "PD-1 ligation by ERα+ macrophages",
+    "O10": "tumour DKK1",
+    "O11": "tumour DKK1",
+    "O12": "tumour DKK1",
+    "O13": "tumour DKK1",
+    "O14": "CHI3L3",
+    "O15": "PD-1 exhaustion",
+    "O16": "CHI3L3",
+    "O17": "Notch-dependent TAMs",
+    "O18": "monocyte recruitment",
+    "O19": "Src-gated colonisation",
+    "O20": "Src-gated colonisation",
+    "O21": "circulating-cell flux",
+}
+
+
+def ablate(model: Model, mechanism: str) -> Model:
+    """``model`` with one named mechanism (of :data:`DEFAULT_ABLATIONS` or :data:`PARAMETER_ABLATIONS`) removed."""
+    if mechanism in DEFAULT_ABLATIONS:
+        terms = DEFAULT_ABLATIONS[mechanism]
+        missing = [t for t in terms if t not in model.term_names]
+        if missing:
+            raise OutcomeError(f"ablation {mechanism!r}: the model has no term {missing[0]!r}")
+        return model.with_knockout(*terms)
+    if mechanism in PARAMETER_ABLATIONS:
+        return model.with_parameters(PARAMETER_ABLATIONS[mechanism])
+    known = sorted(DEFAULT_ABLATIONS) + sorted(PARAMETER_ABLATIONS)
+    raise OutcomeError(f"unknown mechanism {mechanism!r}; known: {', '.join(known)}")
+
+
+def mechanism_table() -> str:
+    """Text list: each outcome and the mechanism it rests on."""
+    lines = [f"{oid:>4s}  {mech}" for oid, mech in OUTCOME_MECHANISMS.items()]
+    lines.insert(5, f"{'O6':>4s}  (absence of effect: macrophage ERα has no link to bone cells)")
+    return "\n".join(lines)
 
 
 def _context_options(context: Any) -> dict[str, Any]:
@@ -70,8 +127,9 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
     context : EvaluationContext, optional
         Supplies the defaults above and its evaluation options.
     ablations : mapping of str to sequence of str, optional
-        Mechanism name -> rate terms to knock out (default
-        :data:`DEFAULT_ABLATIONS`; terms a model lacks raise).
+        Mechanism name -> rate terms to knock out (default: every mechanism
+        of :data:`DEFAULT_ABLATIONS` and :data:`PARAMETER_ABLATIONS`; terms
+        a model lacks raise).
 
     Returns
     -------
@@ -102,18 +160,21 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
         from .catalogue import default_catalogue
 
         outcomes = default_catalogue()
-    ablations = dict(DEFAULT_ABLATIONS if ablations is None else ablations)
-    for name, terms in ablations.items():
-        missing = [t for t in terms if t not in model.term_names]
-        if missing:
-            raise OutcomeError(f"ablation {name!r}: the model has no term {missing[0]!r}")
+    if ablations is None:
+        variants = [("full model", model)] + [(k, ablate(model, k)) for k in (*DEFAULT_ABLATIONS, *PARAMETER_ABLATIONS)]
+    else:
+        variants = [("full model", model)]
+        for name, terms in ablations.items():
+            missing = [t for t in terms if t not in model.term_names]
+            if missing:
+                raise OutcomeError(f"ablation {name!r}: the model has no term {missing[0]!r}")
+            variants.append((name, model.with_knockout(*terms)))
     options = _context_options(context)
     rows, index = [], []
-    variants = [("full model", ())] + [(k, tuple(v)) for k, v in ablations.items()]
-    for name, terms in variants:
-        variant = model.with_knockout(*terms) if terms else model
+    for name, variant in variants:
         ev = EvaluationContext(variant, arms, outcomes, params=params, **options).evaluate()
         row = {r.id: float(r.margin) for r in ev.results}
+        row.update({f"{r.id}_ok": bool(r.satisfied) for r in ev.results})
         row["n_satisfied"] = int(sum(r.satisfied for r in ev.results))
         rows.append(row)
         index.append(name)
@@ -123,7 +184,7 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
 
 def format_ablation(table) -> str:
     """Text grid of an :func:`ablation_matrix`: ``+`` holds, ``-`` fails, ``!`` fails only without that mechanism."""
-    ids = [c for c in table.columns if c != "n_satisfied"]
+    ids = [c for c in table.columns if c != "n_satisfied" and not str(c).endswith("_ok")]
     full = table.iloc[0]
     width = max(len(str(i)) for i in table.index)
     head = " " * width + "  " + " ".join(f"{i:>4s}" for i in ids) + "   held"
@@ -131,8 +192,9 @@ def format_ablation(table) -> str:
     for name, row in table.iterrows():
         cells = []
         for i in ids:
-            ok = bool(np.isfinite(row[i]) and row[i] >= 0)
-            mark = "+" if ok else ("!" if full[i] >= 0 else "-")
+            ok = bool(row[f"{i}_ok"]) if f"{i}_ok" in row else bool(np.isfinite(row[i]) and row[i] >= 0)
+            held = bool(full[f"{i}_ok"]) if f"{i}_ok" in full else bool(full[i] >= 0)
+            mark = "+" if ok else ("!" if held else "-")
             cells.append(f"{mark:>4s}")
         lines.append(f"{name:<{width}s}  " + " ".join(cells) + f"   {int(row['n_satisfied'])}/{len(ids)}")
     return "\n".join(lines)
