@@ -54,11 +54,15 @@ def run(args: argparse.Namespace) -> int:
     from ..simulate.comparison import compare_arms
 
     args.out.mkdir(parents=True, exist_ok=True)
+    params = _load_params(args.params)
     if args.figure:
         from ..plotting import source_figures
 
-        written = source_figures.figure_all(args.out) if args.figure == "all" else \
-            getattr(source_figures, f"figure_{args.figure.lower()}")(args.out)
+        if args.figure == "all":
+            written = source_figures.figure_all(args.out, params=params or None)
+        else:
+            written = getattr(source_figures, f"figure_{args.figure.lower()}")(args.out, params=params or None,
+                                                                             days=args.days)
         for path in (written if isinstance(written, (list, tuple)) else [written]):
             print(f"wrote {path}")
         return 0
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             if name not in by_name:
                 raise UnknownNameError(f"unknown arm {name!r} (default arms: {', '.join(by_name)})")
         arms = [a for a in arms if a.name == "control" or a.name in args.arms]
-    comparison = compare_arms(model, arms, days=args.days, params=_load_params(args.params))
+    comparison = compare_arms(model, arms, days=args.days, params=params)
     fig = treatment_comparison_figure(comparison)
     png = args.out / "treatment_comparison.png"
     fig.savefig(png, dpi=150)

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate MODEL from day 0 to --days and write a tidy CSV with columns time, variable, value, arm.",
     )
     p.add_argument("model", help="built-in model name (see 'bonemet-ode models')")
-    p.add_argument("--arm", default=None, help="treatment arm name (bone_metastasis: see its default arms); default control")
+    p.add_argument("--arm", default=None, help="treatment arm or variant (bone_metastasis: its default and scenario arms, e.g. "
+                        "'anti-DKK1 + anti-PD-1', 'ERa-KO'; perf_reference: 'combination'); default control")
     p.add_argument("--days", type=float, required=True, help="simulation length, days")
     p.add_argument("--step", type=float, default=1.0, help="output interval, days (default 1)")
     p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default 1e-6)")
@@ -47,9 +48,9 @@ def find_arm(model_name: str, arm_name: str | None):
         return CONTROL
     arms = {}
     if model_name == "bone_metastasis":
-        from ..models.bone_metastasis import default_arms
+        from ..models.bone_metastasis import scenario_arms
 
-        arms = {a.name: a for a in default_arms()}
+        arms = dict(scenario_arms())
     elif model_name == "perf_reference":
         from ..models.reference import perf_reference_combination_arm
 
