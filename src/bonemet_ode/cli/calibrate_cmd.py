@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--starts", type=int, default=64, help="Latin-hypercube screening points (default 64)")
     p.add_argument("--refine", type=int, default=4, help="best screening points refined locally (default 4)")
     p.add_argument("--max-nfev", type=int, default=200, help="evaluations per local refinement (default 200)")
-    p.add_argument("--safety", type=float, default=0.05, help="margin wanted beyond each boundary (default 0.05)")
+    p.add_argument("--safety", type=float, default=0.02,
+                   help="margin wanted beyond each boundary (default 0.02; O6, O2 and O16's control clause cannot "
+                        "have margins above ln 1.05 = 0.049, ln 1.1 = 0.095 and 0.02)")
     p.add_argument("--free", action="append", default=[], metavar="NAME", help="free parameter (repeatable)")
     p.add_argument("--params", type=Path, metavar="FILE", help="fixed parameter overrides (JSON, as for 'outcomes')")
     p.add_argument("--no-conflicts", action="store_true", help="skip the conflict analysis")

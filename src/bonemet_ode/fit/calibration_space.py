@@ -170,7 +170,8 @@ class ParameterSpace:
         """Parameter values at unit-cube point ``u`` (clipped to the bounds exactly)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         z = self._a + u * (self._b - self._a)
-        x = np.where(self.log, np.exp(z), z)
+        x = z.copy()
+        x[self.log] = np.exp(z[self.log])  # exponentiate the log-scaled columns only
         x = np.where(u <= 0.0, self.lower, np.where(u >= 1.0, self.upper, np.clip(x, self.lower, self.upper)))
         return {n: float(v) for n, v in zip(self.names, x)}
 

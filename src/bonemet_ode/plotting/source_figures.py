@@ -182,20 +182,26 @@ def figure_er(out_dir: str | Path, *, model: Model | None = None, params: Mappin
     Path
         The PNG written.
     """
+    return _arm_panels(
+        out_dir, "er_axis.png", ("control", "fulvestrant", "ERa-KO", "fulvestrant + anti-PD-1"),
+        (("tumor", "Tumour cells in bone", 1e3), ("cd8", "Infiltrating CD8$^+$ T cells", 1e2),
+         ("mac_er", "ERα$^+$ macrophages (cells)", 1e2)),
+        "ER axis: ERα-active macrophages exclude CD8 T cells (dotted line: treatment from day 7)", model, params, days)
+
+
+def _arm_panels(out_dir: str | Path, filename: str, names: Sequence[str], panels: Sequence[tuple[str, str, float]],
+                title: str, model: Model | None, params: Mapping[str, float] | None, days: float) -> Path:
+    """One row of log-scale panels (variable, label, floor), one line per arm; returns the PNG path."""
     _use_agg()
     import matplotlib.pyplot as plt
 
-    names = ("control", "fulvestrant", "ERa-KO", "fulvestrant + anti-PD-1")
     res = _simulate(names, model, params, days)
-    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.9))
-    plot_arms(axes[0], res, "tumor", "Tumour cells in bone", log=True, floor=1e3)
-    plot_arms(axes[1], res, "cd8", "Infiltrating CD8$^+$ T cells", log=True, floor=1e2)
-    plot_arms(axes[2], res, "mac_er", "ERα$^+$ macrophages (cells)", log=True, floor=1e2)
-    for ax, letter in zip(axes, "abc"):
+    fig, axes = plt.subplots(1, len(panels), figsize=(11.0, 3.9))
+    for ax, (variable, label, floor), letter in zip(axes, panels, "abcdef"):
+        plot_arms(ax, res, variable, label, log=True, floor=floor)
         _letter(ax, letter)
-    _legend_below(fig, axes, 4)
-    return _finish(fig, Path(out_dir) / "er_axis.png",
-                   "ER axis: ERα-active macrophages exclude CD8 T cells (dotted line: treatment from day 7)", 0.08)
+    _legend_below(fig, axes, len(names))
+    return _finish(fig, Path(out_dir) / filename, title, 0.08)
 
 
 def _cohorts(model: Model | None, params: Mapping[str, float] | None, names: Sequence[str], n: int,
@@ -283,21 +289,12 @@ def figure_tam(out_dir: str | Path, *, model: Model | None = None, params: Mappi
     Path
         The PNG written.
     """
-    _use_agg()
-    import matplotlib.pyplot as plt
-
-    names = ("control", "Notch-KO", "Notch inhibitor")
-    res = _simulate(names, model, params, days)
-    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.9))
-    plot_arms(axes[0], res, "tumor", "Tumour cells in bone", log=True, floor=1e3)
-    plot_arms(axes[1], res, "tams", "TAMs (cells)", log=True, floor=1e2)
-    plot_arms(axes[2], res, "cd8", "Infiltrating CD8$^+$ T cells", log=True, floor=1e2)
-    for ax, letter in zip(axes, "abc"):
-        _letter(ax, letter)
-    _legend_below(fig, axes, 3)
-    return _finish(fig, Path(out_dir) / "tam_axis.png",
-                   "TAM axis: monocyte-derived TAMs need Notch (knockout from day 0; inhibitor daily from day 7)",
-                   0.08)
+    return _arm_panels(
+        out_dir, "tam_axis.png", ("control", "Notch-KO", "Notch inhibitor"),
+        (("tumor", "Tumour cells in bone", 1e3), ("tams", "TAMs (cells)", 1e2),
+         ("cd8", "Infiltrating CD8$^+$ T cells", 1e2)),
+        "TAM axis: monocyte-derived TAMs need Notch (knockout from day 0; inhibitor daily from day 7)",
+        model, params, days)
 
 
 def figure_srs(out_dir: str | Path, *, model: Model | None = None, params: Mapping[str, float] | None = None,
