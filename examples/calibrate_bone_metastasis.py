@@ -43,65 +43,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bonemet_ode.fit.calibration import CalibrationSettings, Calibrator
-from bonemet_ode.fit.calibration_space import residual_matrix
-from bonemet_ode.outcomes.catalogue import catalogue_context, free_parameters
+from bonemet_ode.fit.calibration_evolve import evolve
+from bonemet_ode.outcomes.catalogue import HAND_START, catalogue_context, free_parameters
 
-#: Hand-built values of the free parameters (before any search); every other parameter keeps its default.
-HAND_START: dict[str, float] = {
-    "r_T": 0.3, "k_kill": 1.3e-4, "r_C": 2.0, "s_C": 3e3, "s_C0": 20.0, "X_er": 2e4, "k_ex": 0.4, "X_pdl1": 2e4,
-    "w_pdl1_mac": 0.95, "X_tam": 2e4, "d_C_tam": 0.3, "a_mono": 3e4, "h_mono": 1e6, "r_tam": 0.2, "IC_Q": 5.0,
-    "k_AD": 1.0, "h_D": 3.0, "p_D": 40.0, "h_DT": 1e5, "a_N": 2e4, "k_mat": 3.0, "EC50_pd1": 2.0, "k_reinv": 0.1,
-    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex": 0.05, "k_er": 0.8,
-}
 SEED = 0
 GENERATIONS = 100
 OFFSPRING = 6
 #: Safety margin of the confirmation: O6 (|KO/WT − 1| ≤ 0.05), O2 (≤ 1.1 × baseline) and O16 (≤ 2 % of mice)
 #: cannot have margins above ln 1.05 ≈ 0.049, ln 1.1 ≈ 0.095 and 0.02.
 CONFIRM = CalibrationSettings(n_starts=0, n_refine=0, safety=0.02, conflicts=False)
-
-
-def penalty(context, values: dict[str, float]) -> tuple[float, object]:
-    """Failed outcomes first, then the sum of squared smooth clause penalties (safety 0.1, scale 0.05).
-
-    Each failed outcome adds 1, more than any set of satisfied clauses can
-    add, so the search never trades a failed outcome for wider margins
-    elsewhere.
-    """
-    evaluation = context.evaluate(values)
-    failed = sum(not r.satisfied for r in evaluation)
-    return failed + float(np.sum(residual_matrix(evaluation.margins(), 0.05, 0.1) ** 2)), evaluation
-
-
-def evolve(context, start: dict[str, float], seed: int = SEED, generations: int = GENERATIONS,
-           offspring: int = OFFSPRING, log=print) -> dict[str, float]:
-    """(1+λ) evolution strategy on :func:`penalty`, within the parameters' bounds; returns the best values."""
-    model = context.model
-    names = list(start)
-    lower = np.array([max(model.parameter(n).lower, 1e-12) for n in names])
-    upper = np.array([model.parameter(n).upper for n in names])
-    x = np.array([start[n] for n in names], dtype=float)
-    rng = np.random.default_rng(seed)
-    best, ev = penalty(context, dict(zip(names, x)))
-    sigma, stalled, t0 = 0.3, 0, time.perf_counter()
-    for g in range(generations):
-        improved = False
-        for _ in range(offspring):
-            mask = rng.random(len(x)) < 0.3
-            y = np.clip(x * np.exp(np.where(mask, rng.normal(0.0, sigma, len(x)), 0.0)), lower, upper)
-            value, ev_y = penalty(context, dict(zip(names, y)))
-            if value < best:
-                best, x, ev, improved = value, y, ev_y, True
-        sigma = float(np.clip(sigma * (1.3 if improved else 0.85), 0.03, 1.0))
-        stalled = 0 if improved else stalled + 1
-        if stalled >= 8:  # stuck at a small step: take one large step size again
-            sigma, stalled = 0.6, 0
-        log(f"generation {g + 1:2d}: penalty {best:.4f}, {sum(r.satisfied for r in ev)} of {len(ev)} outcomes, "
-            f"step {sigma:.3f}, {time.perf_counter() - t0:.0f} s")
-    return {n: float(v) for n, v in zip(names, x)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     first = context.evaluate(start)
     print(f"hand-built start: {sum(r.satisfied for r in first)} of {len(first)} outcomes satisfied")
     t0 = time.perf_counter()
-    found = evolve(context, start, seed=args.seed)
+    found = evolve(context, start, seed=args.seed, generations=GENERATIONS, offspring=OFFSPRING)
     result = Calibrator(catalogue_context(params=found, n_jobs=args.n_jobs), list(found), CONFIRM).run(args.seed)
     result.save(args.out)
     print(result.report())

@@ -21,10 +21,14 @@ __all__ = ["register", "run", "default_free"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "calibrate", help="find parameters under which every catalogue outcome holds (or report conflicts)",
-        description="Latin-hypercube screening, then lmfit least-squares refinement of smooth outcome "
-                    "penalties; stops early when every outcome holds with the safety margin. "
-                    "Exit status 1 when some outcome still fails.",
+        description="Method 'lsq' (default): Latin-hypercube screening (plus the current values), then lmfit "
+                    "least-squares refinement of smooth outcome penalties; stops early when every outcome holds "
+                    "with the safety margin. Method 'evolution': a seeded derivative-free (1+6) evolution "
+                    "strategy from the hand-built start (or --params), then a confirming evaluation; it copes "
+                    "with the step-like cohort outcomes. Exit status 1 when some outcome still fails.",
     )
+    p.add_argument("--method", choices=["lsq", "evolution"], default="lsq", help="search method (default lsq)")
+    p.add_argument("--generations", type=int, default=100, help="evolution: generations of 6 offspring (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the screening (default 0; same seed, same result)")
     p.add_argument("--starts", type=int, default=64, help="Latin-hypercube screening points (default 64)")
     p.add_argument("--refine", type=int, default=4, help="best screening points refined locally (default 4)")
@@ -69,8 +73,23 @@ def run(args: argparse.Namespace) -> int:
         free = list(chooser()) if callable(chooser) else default_free(model)
     if not free:
         raise FitError("no free parameter: give --free NAME")
-    settings = CalibrationSettings(n_starts=args.starts, n_refine=args.refine, max_nfev=args.max_nfev,
-                                   safety=args.safety, conflicts=not args.no_conflicts, progress=args.progress)
+    if args.method == "evolution":
+        import sys
+
+        from ..fit.calibration_evolve import evolve
+        from ..outcomes.catalogue import HAND_START
+
+        names = [f if isinstance(f, str) else f.name for f in free]
+        base = model.parameter_values()
+        start = {n: float(fixed.get(n, HAND_START.get(n, base[n]))) for n in names}
+        found = evolve(context, start, seed=args.seed, generations=args.generations,
+                       log=lambda line: print(line, file=sys.stderr))
+        context = EvaluationContext(model, arms, outcomes, params={**fixed, **found}, **options)
+        settings = CalibrationSettings(n_starts=0, n_refine=0, safety=args.safety, conflicts=not args.no_conflicts,
+                                       progress=args.progress)
+    else:
+        settings = CalibrationSettings(n_starts=args.starts, n_refine=args.refine, max_nfev=args.max_nfev,
+                                       safety=args.safety, conflicts=not args.no_conflicts, progress=args.progress)
     result = Calibrator(context, free, settings).run(args.seed)
     result.save(args.out)
     print(result.report())

@@ -153,6 +153,16 @@ def free_parameters() -> list[str]:
             "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex", "k_er"]
 
 
+#: Hand-built values of the free parameters, before any search (the structural choices made while
+#: writing the modules); the calibration in ``examples/calibrate_bone_metastasis.py`` starts here.
+HAND_START: dict[str, float] = {
+    "r_T": 0.3, "k_kill": 1.3e-4, "r_C": 2.0, "s_C": 3e3, "s_C0": 20.0, "X_er": 2e4, "k_ex": 0.4, "X_pdl1": 2e4,
+    "w_pdl1_mac": 0.95, "X_tam": 2e4, "d_C_tam": 0.3, "a_mono": 3e4, "h_mono": 1e6, "r_tam": 0.2, "IC_Q": 5.0,
+    "k_AD": 1.0, "h_D": 3.0, "p_D": 40.0, "h_DT": 1e5, "a_N": 2e4, "k_mat": 3.0, "EC50_pd1": 2.0, "k_reinv": 0.1,
+    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex": 0.05, "k_er": 0.8,
+}
+
+
 def catalogue_context(model: Any = None, params: Mapping[str, float] | None = None, **options: Any):
     """An :class:`~bonemet_ode.outcomes.EvaluationContext` of the catalogue on the bone-metastasis model.
 
