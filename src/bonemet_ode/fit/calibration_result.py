@@ -186,7 +186,8 @@ class CalibrationResult:
             lines += textwrap.wrap("method: " + self.conflict_method, width=100, initial_indent="  ",
                                    subsequent_indent="    ")
             if self.infeasible:
-                lines.append("  cannot hold even alone within the bounds: " + ", ".join(self.infeasible))
+                lines.append("  not found to hold even alone (no evaluation, nor a local search on its own penalty, "
+                             "satisfied it; a wider search may): " + ", ".join(self.infeasible))
             for c in self.conflicts:
                 lines += textwrap.wrap(c.explain(), width=100, initial_indent="  - ", subsequent_indent="    ")
             if self.unexplained:
