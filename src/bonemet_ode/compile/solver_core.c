@@ -38,50 +38,102 @@
 #define BM_NOTOT (BM_NO > 0 ? BM_NO : 1)
 
 /*
- * Coefficients in transformed form (Hairer & Wanner 1996, IV.7): stage values
- * Y_i = y + sum a_ij k_j, (I/(h gamma) - J) k_i = f(Y_i) + sum (C_ij/h) k_j,
- * y_new = Y_5 + k_5 + k_6, error estimate k_6, dense output from H2j, H3j.
+ * Coefficients in transformed form (Hairer & Wanner 1996, IV.7) of stiffly
+ * accurate Rosenbrock methods: stage inputs Y_s = y + sum_j RA[s][j] k_j,
+ * (I/(h gamma) - J) k_s = f(Y_s) + sum_j (RC[s][j]/h) k_j, new solution
+ * y + sum_j RA[S][j] k_j, error estimate k_{S-1} (the last stage), dense
+ * output y(th) = (1-th) y0 + th (y1 + (1-th) (D1 + th (D2 + th D3))) with
+ * D_r = sum_j RH[r][j] k_j.  The "1" entries encode Y_s = Y_{s-1} + k_{s-1}.
  * BM_METHOD 1: RODAS4 (Hairer & Wanner 1996).
- * BM_METHOD 2: RODAS4P (Steinebach 1995, fewer order reductions on
- *              Prothero-Robinson-type stiff problems); the default: on the
- *              performance reference problem it takes 459 steps where RODAS4
- *              takes 545 at rtol 1e-6 (docs/backend.md).
+ * BM_METHOD 2: RODAS4P (Steinebach 1995): fewer order reductions on
+ *              Prothero-Robinson-type stiff problems.
+ * BM_METHOD 3: RODAS5P (Steinebach 2023): order 5(4), 8 stages, dense
+ *              output of order 4; the default (docs/backend.md).
  */
 #ifndef BM_METHOD
-#define BM_METHOD 2
+#define BM_METHOD 3
 #endif
+#if BM_METHOD == 1 || BM_METHOD == 2
+#define BM_S 6
+#define BM_ND 2
+#define BM_ERR_EXP 0.25 /* 1/(embedded order + 1) */
+static const double R_GAMMA = 0.25;
 #if BM_METHOD == 1
-static const double R_GAMMA = 0.25;
-static const double R_A21 = 1.544000000000000, R_A31 = 0.9466785280815826, R_A32 = 0.2557011698983284;
-static const double R_A41 = 3.314825187068521, R_A42 = 2.896124015972201, R_A43 = 0.9986419139977817;
-static const double R_A51 = 1.221224509226641, R_A52 = 6.019134481288629, R_A53 = 12.53708332932087,
-                    R_A54 = -0.6878860361058950;
-static const double R_C21 = -5.668800000000000, R_C31 = -2.430093356833875, R_C32 = -0.2063599157091915;
-static const double R_C41 = -0.1073529058151375, R_C42 = -9.594562251023355, R_C43 = -20.47028614809616;
-static const double R_C51 = 7.496443313967647, R_C52 = -10.24680431464352, R_C53 = -33.99990352819905,
-                    R_C54 = 11.70890893206160;
-static const double R_C61 = 8.083246795921522, R_C62 = -7.981132988064893, R_C63 = -31.52159432874371,
-                    R_C64 = 16.31930543123136, R_C65 = -6.058818238834054;
-static const double R_H21 = 10.12623508344586, R_H22 = -7.487995877610167, R_H23 = -34.80091861555747,
-                    R_H24 = -7.992771707568823, R_H25 = 1.025137723295662;
-static const double R_H31 = -0.6762803392801253, R_H32 = 6.087714651680015, R_H33 = 16.43084320892478,
-                    R_H34 = 24.76722511418386, R_H35 = -6.594389125716872;
+#define A21 1.544000000000000
+#define A31 0.9466785280815826
+#define A32 0.2557011698983284
+#define A41 3.314825187068521
+#define A42 2.896124015972201
+#define A43 0.9986419139977817
+#define A51 1.221224509226641
+#define A52 6.019134481288629
+#define A53 12.53708332932087
+#define A54 (-0.6878860361058950)
+static const double RC[BM_S][BM_S] = {
+    {0}, {-5.668800000000000}, {-2.430093356833875, -0.2063599157091915},
+    {-0.1073529058151375, -9.594562251023355, -20.47028614809616},
+    {7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160},
+    {8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054}};
+static const double RH[BM_ND][BM_S] = {
+    {10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662, 0},
+    {-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872, 0}};
 #else
-static const double R_GAMMA = 0.25;
-static const double R_A21 = 3.0, R_A31 = 1.831036793486759, R_A32 = 0.4955183967433795;
-static const double R_A41 = 2.304376582692669, R_A42 = -0.05249275245743001, R_A43 = -1.176798761832782;
-static const double R_A51 = -7.170454962423024, R_A52 = -4.741636671481785, R_A53 = -16.31002631330971,
-                    R_A54 = -1.062004044111401;
-static const double R_C21 = -12.0, R_C31 = -8.791795173947035, R_C32 = -2.207865586973518;
-static const double R_C41 = 10.81793056857153, R_C42 = 6.780270611428266, R_C43 = 19.53485944642410;
-static const double R_C51 = 34.19095006749676, R_C52 = 15.49671153725963, R_C53 = 54.74760875964130,
-                    R_C54 = 14.16005392148534;
-static const double R_C61 = 34.62605830930532, R_C62 = 15.30084976114473, R_C63 = 56.99955578662667,
-                    R_C64 = 18.40807009793095, R_C65 = -5.714285714285717;
-static const double R_H21 = 25.09876703708589, R_H22 = 11.62013104361867, R_H23 = 28.49148307714626,
-                    R_H24 = -5.664021568594133, R_H25 = 0.0;
-static const double R_H31 = 1.638054557396973, R_H32 = -0.7373619806678748, R_H33 = 8.477918219238990,
-                    R_H34 = 15.99253148779520, R_H35 = -1.882352941176471;
+#define A21 3.0
+#define A31 1.831036793486759
+#define A32 0.4955183967433795
+#define A41 2.304376582692669
+#define A42 (-0.05249275245743001)
+#define A43 (-1.176798761832782)
+#define A51 (-7.170454962423024)
+#define A52 (-4.741636671481785)
+#define A53 (-16.31002631330971)
+#define A54 (-1.062004044111401)
+static const double RC[BM_S][BM_S] = {
+    {0}, {-12.0}, {-8.791795173947035, -2.207865586973518},
+    {10.81793056857153, 6.780270611428266, 19.53485944642410},
+    {34.19095006749676, 15.49671153725963, 54.74760875964130, 14.16005392148534},
+    {34.62605830930532, 15.30084976114473, 56.99955578662667, 18.40807009793095, -5.714285714285717}};
+static const double RH[BM_ND][BM_S] = {
+    {25.09876703708589, 11.62013104361867, 28.49148307714626, -5.664021568594133, 0.0, 0},
+    {1.638054557396973, -0.7373619806678748, 8.477918219238990, 15.99253148779520, -1.882352941176471, 0}};
+#endif
+static const double RA[BM_S + 1][BM_S] = {
+    {0}, {A21}, {A31, A32}, {A41, A42, A43}, {A51, A52, A53, A54},
+    {A51, A52, A53, A54, 1.0}, {A51, A52, A53, A54, 1.0, 1.0}};
+#else
+#define BM_S 8
+#define BM_ND 3
+#define BM_ERR_EXP 0.2
+static const double R_GAMMA = 0.21193756319429014;
+#define A61 (-7.502846399306121)
+#define A62 2.561846144803919
+#define A63 (-11.627539656261098)
+#define A64 (-0.18268767659942256)
+#define A65 0.030198172008377946
+static const double RA[BM_S + 1][BM_S] = {
+    {0}, {3.0}, {2.849394379747939, 0.45842242204463923},
+    {-6.954028509809101, 2.489845061869568, -10.358996098473584},
+    {2.8029986275628964, 0.5072464736228206, -0.3988312541770524, -0.04721187230404641},
+    {A61, A62, A63, A64, A65},
+    {A61, A62, A63, A64, A65, 1.0},
+    {A61, A62, A63, A64, A65, 1.0, 1.0},
+    {A61, A62, A63, A64, A65, 1.0, 1.0, 1.0}};
+static const double RC[BM_S][BM_S] = {
+    {0}, {-14.155112264123755}, {-17.97296035885952, -2.859693295451294},
+    {147.12150275711716, -1.41221402718213, 71.68940251302358},
+    {165.43517024871676, -0.4592823456491126, 42.90938336958603, -5.961986721573306},
+    {24.854864614690072, -3.0009227002832186, 47.4931110020768, 5.5814197821558125, -0.6610691825249471},
+    {30.91273214028599, -3.1208243349937974, 77.79954646070892, 34.28646028294783, -19.097331116725623,
+     -28.087943162872662},
+    {37.80277123390563, -3.2571969029072276, 112.26918849496327, 66.9347231244047, -40.06618937091002,
+     -54.66780262877968, -9.48861652309627}};
+static const double RH[BM_ND][BM_S] = {
+    {25.948786856663858, -2.5579724845846235, 10.433815404888879, -2.3679251022685204, 0.524948541321073,
+     1.1241088310450404, 0.4272876194431874, -0.17202221070155493},
+    {-9.91568850695171, -0.9689944594115154, 3.0438037242978453, -24.495224566215796, 20.176138334709044,
+     15.98066361424651, -6.789040303419874, -6.710236069923372},
+    {11.419903575922262, 2.8879645146136994, 72.92137995996029, 80.12511834622643, -52.072871366152654,
+     -59.78993625266729, -0.15582684282751913, 4.883087185713722}};
 #endif
 
 typedef struct {
@@ -198,7 +250,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
                       const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
                       double *hacc, double *erracc, long *naccept) {
     double f0[BM_N], J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
-    double k1[BM_N], k2[BM_N], k3[BM_N], k4[BM_N], k5[BM_N], k6[BM_N], ys[BM_N], fs[BM_N];
+    double K[BM_S][BM_N], ys[BM_N], fs[BM_N];
     int piv[BM_N];
     int reject = 0, have_f0 = 0;
     const double safe = 0.9, facmax = 6.0, facmin = 0.2;
@@ -236,41 +288,32 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
 #define BM_SOLVE(v) do { if (dense) bm_lusolve(E, piv, (v)); else bm_solve_fast(E, dinv, (v)); } while (0)
         c->stats[0]++;
         double ih = 1.0 / hh;
-        /* stage 1 */
-        memcpy(k1, f0, sizeof k1);
-        BM_SOLVE(k1);
-        /* stage 2 */
-        for (int i = 0; i < BM_N; ++i) ys[i] = y[i] + R_A21 * k1[i];
-        bm_f(ys, p, u, fs, c);
-        for (int i = 0; i < BM_N; ++i) k2[i] = fs[i] + (R_C21 * ih) * k1[i];
-        BM_SOLVE(k2);
-        /* stage 3 */
-        for (int i = 0; i < BM_N; ++i) ys[i] = y[i] + R_A31 * k1[i] + R_A32 * k2[i];
-        bm_f(ys, p, u, fs, c);
-        for (int i = 0; i < BM_N; ++i) k3[i] = fs[i] + ih * (R_C31 * k1[i] + R_C32 * k2[i]);
-        BM_SOLVE(k3);
-        /* stage 4 */
-        for (int i = 0; i < BM_N; ++i) ys[i] = y[i] + R_A41 * k1[i] + R_A42 * k2[i] + R_A43 * k3[i];
-        bm_f(ys, p, u, fs, c);
-        for (int i = 0; i < BM_N; ++i) k4[i] = fs[i] + ih * (R_C41 * k1[i] + R_C42 * k2[i] + R_C43 * k3[i]);
-        BM_SOLVE(k4);
-        /* stage 5 */
-        for (int i = 0; i < BM_N; ++i) ys[i] = y[i] + R_A51 * k1[i] + R_A52 * k2[i] + R_A53 * k3[i] + R_A54 * k4[i];
-        bm_f(ys, p, u, fs, c);
-        for (int i = 0; i < BM_N; ++i)
-            k5[i] = fs[i] + ih * (R_C51 * k1[i] + R_C52 * k2[i] + R_C53 * k3[i] + R_C54 * k4[i]);
-        BM_SOLVE(k5);
-        /* embedded solution, then the error stage */
-        for (int i = 0; i < BM_N; ++i) ys[i] += k5[i];
-        bm_f(ys, p, u, fs, c);
-        for (int i = 0; i < BM_N; ++i)
-            k6[i] = fs[i] + ih * (R_C61 * k1[i] + R_C62 * k2[i] + R_C63 * k3[i] + R_C64 * k4[i] + R_C65 * k5[i]);
-        BM_SOLVE(k6);
-        for (int i = 0; i < BM_N; ++i) ys[i] += k6[i];
+        memcpy(K[0], f0, sizeof K[0]);
+        BM_SOLVE(K[0]);
+        for (int st = 1; st < BM_S; ++st) {
+            for (int i = 0; i < BM_N; ++i) {
+                double acc = y[i];
+                for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][i];
+                ys[i] = acc;
+            }
+            bm_f(ys, p, u, fs, c);
+            for (int i = 0; i < BM_N; ++i) {
+                double acc = 0.0;
+                for (int j = 0; j < st; ++j) acc += RC[st][j] * K[j][i];
+                K[st][i] = fs[i] + ih * acc;
+            }
+            BM_SOLVE(K[st]);
+        }
+        for (int i = 0; i < BM_N; ++i) {
+            double acc = y[i];
+            for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][i];
+            ys[i] = acc;
+        }
+        const double *kerr = K[BM_S - 1];
 
-        double err = bm_norm(k6, y, ys, c);
+        double err = bm_norm(kerr, y, ys, c);
 #ifdef BM_DEBUG
-        { int w = bm_worst(k6, ys, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g k6=%.3g\n", *t, hh, err, w, y[w], ys[w], k6[w]); }
+        { int w = bm_worst(kerr, ys, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g kerr=%.3g\n", *t, hh, err, w, y[w], ys[w], kerr[w]); }
 #endif
         int finite = isfinite(err);
         for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
@@ -278,19 +321,19 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             *h = hh * 0.25;
             reject = 1;
             if (*h < hmin_rel * (fabs(*t) > 1.0 ? fabs(*t) : 1.0)) {
-                c->fail_t = *t; c->fail_state = bm_worst(k6, ys, c); return BM_ERR_NONFINITE;
+                c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_NONFINITE;
             }
             c->stats[2]++;
             continue;
         }
-        double q = sqrt(sqrt(err)) / safe;
+        double q = pow(err, BM_ERR_EXP) / safe;
         if (q < 1.0 / facmax) q = 1.0 / facmax;
         if (q > 1.0 / facmin) q = 1.0 / facmin;
         double hnew = hh / q;
         if (err <= 1.0) {
             /* accepted: Gustafsson's predictive controller */
             if (*naccept > 0) {
-                double qg = (*hacc / hh) * sqrt(sqrt(err * err / *erracc)) / safe;
+                double qg = (*hacc / hh) * pow(err * err / *erracc, BM_ERR_EXP) / safe;
                 if (qg < 1.0 / facmax) qg = 1.0 / facmax;
                 if (qg > 1.0 / facmin) qg = 1.0 / facmin;
                 if (qg > q) { q = qg; hnew = hh / q; }
@@ -305,9 +348,15 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
                 double th = (tout[*iout] - *t) * ih, th1 = 1.0 - th;
                 double *yo = yout + (long)(*iout) * BM_N;
                 for (int i = 0; i < BM_N; ++i) {
-                    double d1 = R_H21 * k1[i] + R_H22 * k2[i] + R_H23 * k3[i] + R_H24 * k4[i] + R_H25 * k5[i];
-                    double d2 = R_H31 * k1[i] + R_H32 * k2[i] + R_H33 * k3[i] + R_H34 * k4[i] + R_H35 * k5[i];
-                    yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * (d1 + th * d2));
+                    double dr[BM_ND];
+                    for (int r = 0; r < BM_ND; ++r) {
+                        double acc = 0.0;
+                        for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j][i];
+                        dr[r] = acc;
+                    }
+                    double inner = dr[BM_ND - 1];
+                    for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
+                    yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
                 }
                 if (oout) bm_obs(yo, p, oout + (long)(*iout) * BM_NOTOT);
                 (*iout)++;
@@ -326,7 +375,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             if (*naccept == 0) hnew = hh * 0.1;
             *h = hnew;
             if (*h < hmin_rel * (fabs(*t) > 1.0 ? fabs(*t) : 1.0)) {
-                c->fail_t = *t; c->fail_state = bm_worst(k6, ys, c); return BM_ERR_HMIN;
+                c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_HMIN;
             }
         }
     }
