@@ -33,6 +33,8 @@
 #define BM_ERR_BADINPUT 4
 
 #define BM_NSTATS 6 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions */
+/* (1e-2)^BM_ERR_EXP, the floor of the stored error power of Gustafsson's controller */
+#define ERRACC_FLOOR pow(1e-2, BM_ERR_EXP)
 
 #define BM_NPTOT (BM_NP > 0 ? BM_NP : 1)
 #define BM_NOTOT (BM_NO > 0 ? BM_NO : 1)
@@ -326,20 +328,21 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             c->stats[2]++;
             continue;
         }
-        double q = pow(err, BM_ERR_EXP) / safe;
+        double err_pow = pow(err, BM_ERR_EXP); /* one pow per step; erracc keeps its power */
+        double q = err_pow / safe;
         if (q < 1.0 / facmax) q = 1.0 / facmax;
         if (q > 1.0 / facmin) q = 1.0 / facmin;
         double hnew = hh / q;
         if (err <= 1.0) {
             /* accepted: Gustafsson's predictive controller */
             if (*naccept > 0) {
-                double qg = (*hacc / hh) * pow(err * err / *erracc, BM_ERR_EXP) / safe;
+                double qg = (*hacc / hh) * err_pow * err_pow / *erracc / safe;
                 if (qg < 1.0 / facmax) qg = 1.0 / facmax;
                 if (qg > 1.0 / facmin) qg = 1.0 / facmin;
                 if (qg > q) { q = qg; hnew = hh / q; }
             }
             *hacc = hh;
-            *erracc = err > 1e-2 ? err : 1e-2;
+            *erracc = err > 1e-2 ? err_pow : ERRACC_FLOOR;
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;
@@ -407,7 +410,7 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
     for (int k = 0; k < BM_NSTATS; ++k) c->stats[k] = 0;
     c->fail_t = t0; c->fail_state = -1;
     c->infusing = 0;
-    double t = t0, h = c->h_init, hacc = 0.0, erracc = 1.0;
+    double t = t0, h = c->h_init, hacc = 0.0, erracc = 1.0; /* erracc: err^BM_ERR_EXP of the last accepted step */
     long naccept = 0;
     int iev = 0, iout = 0;
     double tend = nout > 0 ? tout[nout - 1] : t0;
