@@ -3,7 +3,10 @@
 Used by the population fit: each member is a subject with its own values of
 the random-effect parameters (given as logs, ``phi``); every other parameter
 takes the shared value.  Members of the same arm are solved together with
-:meth:`~bonemet_ode.simulate.Simulator.solve`.
+:meth:`~bonemet_ode.simulate.Simulator.solve`.  When the problem uses forward
+sensitivities, :meth:`SubjectBatch.predict_with_derivatives` also returns
+the exact derivatives of the predictions with respect to ``phi`` from one
+solve per member (sensitivities of the random-effect parameters only).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import pandas as pd
 
 from ..errors import FitError
 from ..model.expressions import symbols_in
-from .problem import FitProblem
+from ..simulate import Simulator
+from .problem import FitProblem, sensitivity_simulator
 
 __all__ = ["SubjectBatch", "dense_curves"]
 
@@ -51,6 +55,15 @@ class SubjectBatch:
             if isinstance(s.initial, str):
                 init_syms |= symbols_in(s.initial, f"initial value of {s.name!r}")
         self.init_depends = bool(init_syms & set(self.random))
+        self.exact = False
+        self.sensitivity_simulators: list[Simulator] = []
+        if problem.uses_sensitivities:
+            try:
+                self.sensitivity_simulators = [sensitivity_simulator(model, sim, self.random, problem.options)
+                                               for sim in problem.simulators]
+                self.exact = True
+            except FitError:  # the E-step keeps finite differences
+                self.sensitivity_simulators = []
 
     def n_rows(self, i: int) -> int:
         """Number of data rows of subject ``i``."""
@@ -110,6 +123,83 @@ class SubjectBatch:
                     sel = obs_idx == q
                     if np.any(sel):
                         f[sel] = f_obs[o][r, tidx[sel]]
+        return out
+
+    def predict_with_derivatives(self, subject: np.ndarray, phi: np.ndarray, values: Mapping[str, float]
+                                 ) -> list[np.ndarray]:
+        """Predictions and their exact derivatives with respect to ``phi`` (needs :attr:`exact`).
+
+        Parameters
+        ----------
+        subject, phi, values
+            As for :meth:`predict`.
+
+        Returns
+        -------
+        list of ndarray
+            For member ``j`` a ``(1 + d, n_rows)`` array: the predictions at
+            the rows of ``subject[j]``, then ``df/dphi_k = theta_k*df/dtheta_k``
+            for each random-effect parameter (NaN when the solve failed).
+        """
+        if not self.exact:
+            raise FitError("predict_with_derivatives: this batch has no sensitivity simulators")
+        pb = self.pb
+        d = len(self.random)
+        out: list[np.ndarray] = [np.full((1 + d, self.n_rows(int(s))), np.nan) for s in subject]
+        arms = self.subject_arm[subject]
+        obs_values = {p.name: float(values[p.name]) for p in pb.parameters if p.role == "observation"}
+        for k, arm in enumerate(pb.arm_names):
+            members = np.flatnonzero(arms == k)
+            if members.size == 0:
+                continue
+            sim = self.sensitivity_simulators[k]
+            model = sim.model
+            base_values = pb.model_values(values, arm)
+            theta = np.exp(phi[members])
+            P = np.tile(model.parameter_vector(base_values), (members.size, 1))
+            P[:, self.columns] = theta
+            # augmented initial states [x0, dx0/dtheta_1, ...], built as Simulator.run builds them
+            if self.init_depends:
+                rows0 = []
+                for r in range(members.size):
+                    v = dict(base_values)
+                    v.update(zip(self.random, theta[r].tolist()))
+                    rows0.append(sim._sensitivity_initial(model.initial_values(v), v))
+                Y0 = np.array(rows0)
+            else:
+                y0 = sim._sensitivity_initial(sim.initial_state(base_values), base_values)
+                Y0 = np.tile(y0, (members.size, 1))
+            Y, O, _, status, _, _ = sim.solve(P, Y0)
+            ns, no = len(model.state_names), len(model.observable_names)
+            series = {n: Y[:, :, i] for i, n in enumerate(model.state_names)}
+            if no:
+                series.update({n: O[:, :, i] for i, n in enumerate(model.observable_names)})
+            dseries = []
+            for q in range(d):
+                ds = {n: Y[:, :, ns + q * ns + i] for i, n in enumerate(model.state_names)}
+                if no:
+                    ds.update({n: O[:, :, no + q * no + i] for i, n in enumerate(model.observable_names)})
+                dseries.append(ds)
+            env = {**base_values, **obs_values}
+            f_obs, df_obs = {}, {}
+            for o in pb.obs_names:
+                g, scale, offset = pb.target_values(o, series, env)
+                f_obs[o] = scale * g + offset
+                df_obs[o] = [scale * theta[:, q, None] * pb.target_derivative(o, series, dseries[q], env, name)
+                             for q, name in enumerate(self.random)]
+            for r, j in enumerate(members):
+                if status[r] != 0:
+                    continue
+                rows = self.rows[int(subject[j])]
+                obs_idx = pb.row_obs[rows]
+                tidx = pb.row_tidx[rows]
+                F = out[j]
+                for q, o in enumerate(pb.obs_names):
+                    sel = obs_idx == q
+                    if np.any(sel):
+                        F[0, sel] = f_obs[o][r, tidx[sel]]
+                        for c in range(d):
+                            F[1 + c, sel] = df_obs[o][c][r, tidx[sel]]
         return out
 
     def moments(self, i: int, f: np.ndarray, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,10 @@ For every subject ``i`` the mode of
 ``g_i(phi) = NLL_i(exp(phi)) + (phi - mu)' Omega^-1 (phi - mu)/2`` is found by
 damped Fisher scoring (Levenberg-Marquardt), all subjects at once: each
 iteration solves every subject's centre and ``+-h`` points in one batched
-compiled call per arm.  :meth:`ConditionalModes.laplace` gives the Laplace
+compiled call per arm - or, when the problem uses forward sensitivities,
+each subject once with the sensitivities of its random-effect parameters
+(exact derivatives; trial points come with their derivatives, so an
+accepted step needs no further solve).  :meth:`ConditionalModes.laplace` gives the Laplace
 approximation of ``-2 log L`` at the modes.
 """
 
@@ -36,21 +39,32 @@ class ConditionalModes:
         self.batch = batch
         self.pb = batch.pb
         self.random = batch.random
+        self.exact = batch.exact
 
     def subject_terms(self, i: int, F: np.ndarray, values: Mapping[str, float]
                       ) -> tuple[float, np.ndarray, np.ndarray]:
-        """NLL, gradient and information of subject ``i`` from predictions at ``phi`` and ``phi +- h e_k``."""
+        """NLL, gradient and information of subject ``i``.
+
+        ``F`` holds the predictions at ``phi`` and at ``phi +- h e_k``
+        (finite differences), or - with sensitivities (:attr:`exact`) - the
+        predictions and their derivatives ``df/dphi_k``.
+        """
         pb, rows = self.pb, self.batch.rows[i]
         d = len(self.random)
         if not np.all(np.isfinite(F[0])):
             return math.inf, np.zeros(d), np.zeros((d, d))
         mu, s = self.batch.moments(i, F[0], values)
-        jm, jl = np.zeros((len(rows), d)), np.zeros((len(rows), d))
-        for k in range(d):
-            mp, sp = self.batch.moments(i, F[1 + 2 * k], values)
-            mm, sm = self.batch.moments(i, F[2 + 2 * k], values)
-            jm[:, k] = (mp - mm) / (2 * _H)
-            jl[:, k] = (np.log(sp) - np.log(sm)) / (2 * _H)
+        if self.exact:
+            dmu, dls = pb.slope_moments(F[0], values, lambda x: self.batch.moments(i, x, values), pb.row_obs[rows])
+            jm = dmu[:, None] * F[1:].T
+            jl = dls[:, None] * F[1:].T
+        else:
+            jm, jl = np.zeros((len(rows), d)), np.zeros((len(rows), d))
+            for k in range(d):
+                mp, sp = self.batch.moments(i, F[1 + 2 * k], values)
+                mm, sm = self.batch.moments(i, F[2 + 2 * k], values)
+                jm[:, k] = (mp - mm) / (2 * _H)
+                jl[:, k] = (np.log(sp) - np.log(sm)) / (2 * _H)
         jm, jl = np.nan_to_num(jm), np.nan_to_num(jl)
         nll, grad, info = nll_derivatives(pb.ty[rows], mu, s, pb.censored[rows], jm, jl)
         return nll - float(pb.log_jac[rows].sum()), grad, info
@@ -66,7 +80,13 @@ class ConditionalModes:
         return float(np.sum(point_nll(pb.ty[rows], mu, s, pb.censored[rows]) - pb.log_jac[rows]))
 
     def predictions(self, idx: np.ndarray, phi: np.ndarray, values: Mapping[str, float]) -> list[np.ndarray]:
-        """Predictions at ``phi[i]`` and ``phi[i] +- h e_k`` for subjects ``idx``: one (2d+1, n_i) array each."""
+        """Predictions at ``phi[i]`` and ``phi[i] +- h e_k`` for subjects ``idx``: one (2d+1, n_i) array each.
+
+        With sensitivities (:attr:`exact`): the predictions at ``phi[i]`` and
+        their derivatives, one (1+d, n_i) array each.
+        """
+        if self.exact:
+            return self.batch.predict_with_derivatives(idx, phi[idx], values)
         d = len(self.random)
         offsets = np.zeros((2 * d + 1, d))
         for k in range(d):
@@ -97,7 +117,8 @@ class ConditionalModes:
         dict
             ``phi`` (modes), ``nll`` (per subject), ``info`` (Gauss-Newton
             information at the modes) and ``F`` (predictions at the modes and
-            their ``+-h`` neighbours, reused by the noise M-step).
+            their ``+-h`` neighbours, or their derivatives with sensitivities;
+            reused by the noise M-step).
         """
         n, d = phi.shape
         phi = phi.copy()
@@ -133,14 +154,22 @@ class ConditionalModes:
             if act.size == 0:
                 break
             trial = phi[act] + steps
-            f_trial = self.batch.predict(act, trial, values)
+            if self.exact:  # the same discretisation as the accepted points, derivatives included
+                F_trial = self.batch.predict_with_derivatives(act, trial, values)
+                f_trial = [Ft[0] for Ft in F_trial]
+            else:
+                f_trial = self.batch.predict(act, trial, values)
             for r, i in enumerate(act):
                 et = trial[r] - mu
                 g_new = self.nll_only(i, f_trial[r], values) + 0.5 * et @ omega_inv @ et
                 if g_new <= g[r]:
                     phi[i] = trial[r]
                     lam[i] = max(lam[i] / 3.0, 1e-7)
-                    stale[i] = True
+                    if self.exact:
+                        F[i] = F_trial[r]
+                        nll[i], grad[i], info[i] = self.subject_terms(i, F[i], values)
+                    else:
+                        stale[i] = True
                     if np.max(np.abs(steps[r])) < 1e-6 or g[r] - g_new < 1e-10:
                         done[i] = True
                 else:

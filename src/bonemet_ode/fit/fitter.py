@@ -3,15 +3,19 @@
 Both follow the scikit-learn convention: configuration in ``__init__``, the
 work in ``fit()``, which returns a result object.
 
-The optimiser is lmfit's ``least_squares`` (scipy's trust-region reflective
-method, bounds respected) on the residual vector of
+The optimiser is scipy's ``least_squares`` (trust-region reflective method,
+bounds respected) on the residual vector of
 :meth:`~bonemet_ode.fit.problem.FitProblem.residuals`, whose squared norm is
 twice the negative log-likelihood (variance and censoring terms included)
-plus the extra penalties.  Multi-start: the model's default values first,
-then seeded random draws within the bounds; the start with the lowest
-objective is kept.  Standard errors come from the inverse Gauss-Newton
-(expected Fisher) information computed from central-difference Jacobians of
-the predictions at the estimate.
+plus the extra penalties.  With forward sensitivities (the default where the
+model allows, see :class:`~bonemet_ode.fit.problem.FitProblem`) it receives
+the exact Jacobian of that vector, computed from the same solve as the
+residuals; without them it runs through lmfit's ``least_squares`` with
+finite-difference Jacobians (one extra solve per parameter).  Multi-start:
+the model's default values first, then seeded random draws within the
+bounds; the start with the lowest objective is kept.  Standard errors come
+from the inverse Gauss-Newton (expected Fisher) information computed from
+the Jacobians of the predictions at the estimate.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Mapping, Sequence
 
 import lmfit
 import numpy as np
+from scipy.optimize import least_squares
 
 from ..errors import BonemetError, FitError
 from ..model import Model
@@ -30,7 +35,7 @@ from .data import DataTable
 from .noise import NoiseModel
 from .observation import ObservationMap
 from .parameters import start_values
-from .problem import FitProblem, Penalty
+from .problem import FitProblem, Penalty, check_sensitivity_mode
 from .result import FitResult, SubjectFits
 
 __all__ = ["Fitter", "SubjectFitter", "covariance_from_information"]
@@ -95,6 +100,10 @@ class Fitter:
         Maximum objective evaluations per start.
     label : str
         Name of the fit in results (``"pooled"``, or a subject id).
+    sensitivities : bool or "auto"
+        Exact Jacobians from forward sensitivities (``"auto"``: where the
+        model allows; ``False``: finite differences).  See
+        :class:`~bonemet_ode.fit.problem.FitProblem`.
 
     Examples
     --------
@@ -127,6 +136,7 @@ class Fitter:
         options: SolverOptions | None = None,
         max_nfev: int = 2000,
         label: str = "pooled",
+        sensitivities: bool | str = "auto",
     ) -> None:
         self.n_starts = _check_int("n_starts", n_starts, 1)
         self.seed = _check_int("seed", seed, 0)
@@ -134,7 +144,7 @@ class Fitter:
         self.label = str(label)
         self.problem = FitProblem(model, data, observations=observations, noise=noise, free=free, fixed=fixed,
                                   bounds=bounds, arm_specific=arm_specific, arms=arms, options=options,
-                                  extra_penalties=extra_penalties)
+                                  extra_penalties=extra_penalties, sensitivities=sensitivities)
 
     def lmfit_parameters(self, values: Mapping[str, float] | None = None) -> lmfit.Parameters:
         """The fit's parameters as :class:`lmfit.Parameters` (bounds and ``vary`` set)."""
@@ -150,13 +160,22 @@ class Fitter:
     def minimize(self, start: Mapping[str, float], hold: Sequence[str] = ()) -> tuple[dict[str, float], bool, str, int]:
         """One local optimisation from ``start``: ``(values, success, message, nfev)``.
 
-        Parameters named in ``hold`` stay at their ``start`` values (used by profiles).
+        Parameters named in ``hold`` stay at their ``start`` values (used by
+        profiles).  ``nfev`` counts evaluations of the residual vector (each
+        one solve per arm; with sensitivities, residuals and their Jacobian
+        come from the same solve).
         """
+        unknown = [n for n in hold if n not in self.problem.by_name]
+        if unknown:
+            raise FitError(f"hold: unknown parameter(s) {unknown}; the fit has {list(self.problem.by_name)}")
+        names = [p.name for p in self.problem.parameters if p.vary and p.name not in hold]
+        if not names:
+            return dict(start), True, "nothing to optimise", 0
+        if self.problem.uses_sensitivities:
+            return self._minimize_exact(start, names)
         params = self.lmfit_parameters(start)
         for name in hold:
             params[name].set(vary=False)
-        if not any(p.vary for p in params.values()):
-            return dict(start), True, "nothing to optimise", 0
         try:
             with np.errstate(invalid="ignore", divide="ignore"):  # lmfit's own covariance is not used
                 out = lmfit.minimize(self._residual, params, method="least_squares", calc_covar=False,
@@ -164,6 +183,54 @@ class Fitter:
         except (ValueError, BonemetError) as exc:
             return dict(start), False, f"optimiser failed ({type(exc).__name__}): {exc}", 0
         return dict(out.params.valuesdict()), bool(out.success), str(out.message), int(out.nfev)
+
+    def _minimize_exact(self, start: Mapping[str, float], names: Sequence[str]
+                        ) -> tuple[dict[str, float], bool, str, int]:
+        """:meth:`minimize` with scipy's trust-region reflective method and exact residual Jacobians.
+
+        The variables are the parameter values themselves with their bounds
+        (as lmfit passes them to scipy), the tolerances lmfit's defaults
+        (``ftol = xtol = gtol = 1e-8``), ``x_scale="jac"``.  Each residual
+        evaluation also computes the Jacobian at that point; scipy asks for
+        the Jacobian at the point it last evaluated, so it is reused without
+        another solve.
+        """
+        pb = self.problem
+        missing = [p.name for p in pb.parameters if p.name not in start]
+        if missing:
+            raise FitError(f"start: no value for parameter(s) {missing}")
+        base = {k: float(v) for k, v in start.items()}
+        lower = np.array([pb.by_name[n].lower for n in names], dtype=float)
+        upper = np.array([pb.by_name[n].upper for n in names], dtype=float)
+        x0 = np.array([base[n] for n in names], dtype=float)
+        cache: dict[str, np.ndarray | None] = {"x": None, "jac": None}
+        count = [0]
+
+        def at(x: np.ndarray) -> dict[str, float]:
+            v = dict(base)
+            v.update(zip(names, (float(xi) for xi in x)))
+            return v
+
+        def fun(x: np.ndarray) -> np.ndarray:
+            count[0] += 1
+            r, jac = pb.residual_jacobian(at(x), names, fallback=False)
+            cache["x"], cache["jac"] = np.array(x, dtype=float), jac
+            return r
+
+        def jac(x: np.ndarray, *_: object) -> np.ndarray:
+            if cache["x"] is not None and cache["jac"] is not None and np.array_equal(cache["x"], x):
+                return cache["jac"]
+            count[0] += 1
+            _, j = pb.residual_jacobian(at(x), names, fallback=True)
+            return j
+
+        try:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                out = least_squares(fun, x0, jac=jac, bounds=(lower, upper), method="trf", x_scale="jac",
+                                    ftol=1e-8, xtol=1e-8, gtol=1e-8, max_nfev=self.max_nfev)
+        except (ValueError, BonemetError) as exc:
+            return dict(start), False, f"optimiser failed ({type(exc).__name__}): {exc}", count[0]
+        return at(out.x), bool(out.success), str(out.message), count[0]
 
     def fit(self) -> FitResult:
         """Run every start and return the best fit.
@@ -206,8 +273,12 @@ class Fitter:
         cov = covariance_from_information(pb.information(values, pb.varied))
         curves = pb.curves(values)
         curves.insert(0, "subject", pb.data.subjects[0] if len(pb.data.subjects) == 1 else "")
-        method = (f"maximum likelihood, lmfit least_squares (trust-region reflective), {self.n_starts} start(s), "
-                  f"seed {self.seed}")
+        if pb.uses_sensitivities:
+            method = (f"maximum likelihood, scipy least_squares (trust-region reflective) with exact Jacobians "
+                      f"from forward sensitivities, {self.n_starts} start(s), seed {self.seed}")
+        else:
+            method = (f"maximum likelihood, lmfit least_squares (trust-region reflective) with finite-difference "
+                      f"Jacobians, {self.n_starts} start(s), seed {self.seed}")
         return FitResult(
             model=pb.model.name, label=self.label, parameters=pb.parameters,
             values={k: float(v) for k, v in values.items()}, covariance=cov, nll=nll, penalty=0.5 * float(pen @ pen), n_observations=pb.n_observations,
@@ -231,6 +302,8 @@ class SubjectFitter:
         Subjects to fit (default: all).
     progress : bool
         Show a progress bar (tqdm).
+    sensitivities : bool or "auto"
+        As for :class:`Fitter`.
 
     Notes
     -----
@@ -256,6 +329,7 @@ class SubjectFitter:
         max_nfev: int = 2000,
         subjects: Sequence[str] | None = None,
         progress: bool = False,
+        sensitivities: bool | str = "auto",
     ) -> None:
         if not isinstance(data, DataTable):
             raise FitError(f"data: expected a DataTable, got {type(data).__name__}")
@@ -267,7 +341,8 @@ class SubjectFitter:
             raise FitError(f"subjects: unknown subject(s) {unknown[:5]}; the data have {list(data.subjects)[:10]}")
         self.kwargs = dict(observations=observations, noise=noise, free=free, fixed=fixed, bounds=bounds,
                            n_starts=_check_int("n_starts", n_starts, 1), extra_penalties=extra_penalties,
-                           options=options, max_nfev=_check_int("max_nfev", max_nfev, 1))
+                           options=options, max_nfev=_check_int("max_nfev", max_nfev, 1),
+                           sensitivities=check_sensitivity_mode(sensitivities))
         self.arms = dict(arms or {})
         self.seed = _check_int("seed", seed, 0)
         self.progress = bool(progress)

@@ -25,8 +25,10 @@ two-stage method is its linear special case):
 
 * **E-step** (:mod:`bonemet_ode.fit._modes`): for all subjects at once, the
   conditional modes by damped Fisher scoring (Levenberg-Marquardt),
-  derivatives by central differences, every subject's points solved in one
-  batched compiled call; the conditional covariances ``H_i^-1``.
+  derivatives from forward sensitivities of the random-effect parameters
+  (or by central differences with ``sensitivities=False``), every subject's
+  points solved in one batched compiled call; the conditional covariances
+  ``H_i^-1``.
 * **M-step**: ``mu = mean(phi_i_hat)``,
   ``Omega = mean((phi_i_hat - mu)(phi_i_hat - mu)' + H_i^-1)`` (diagonal
   part only when ``covariance="diagonal"``); noise parameters minimise
@@ -94,8 +96,9 @@ class PopulationFitter:
     random : sequence of str
         Model parameters with log-normal between-subject variability.  Every
         other model parameter not in ``fixed`` is a shared population parameter.
-    observations, noise, fixed, bounds, arms, options
-        As for :class:`~bonemet_ode.fit.fitter.Fitter`.
+    observations, noise, fixed, bounds, arms, options, sensitivities
+        As for :class:`~bonemet_ode.fit.fitter.Fitter` (``sensitivities``
+        also selects exact derivatives in the E-step).
     covariance : {"diagonal", "full"}
         Structure of ``Omega``.
     omega0 : float
@@ -138,6 +141,7 @@ class PopulationFitter:
         max_iter: int = 300,
         tol: float = 1e-4,
         options: SolverOptions | None = None,
+        sensitivities: bool | str = "auto",
     ) -> None:
         random = list(random)
         if not random:
@@ -162,7 +166,7 @@ class PopulationFitter:
             raise FitError(f"parameter(s) {both} are both random and fixed")
         free = [n for n in model.parameter_names if n not in fixed]
         self.pooled = Fitter(model, data, observations=observations, noise=noise, free=free, fixed=fixed,
-                             bounds=bounds, arms=arms, options=options, label="pooled")
+                             bounds=bounds, arms=arms, options=options, label="pooled", sensitivities=sensitivities)
         self.problem = self.pooled.problem
         self.batch = SubjectBatch(self.problem, random)
         self.modes = ConditionalModes(self.batch)
