@@ -246,8 +246,11 @@ def test_auto_falls_back_when_the_sensitivity_system_does_not_build(monkeypatch)
             raise NotImplementedError("Unsupported by the printer: DiracDelta")
         return real(model, arm, days, times, options)
 
+    import bonemet_ode.fit.problem_derivatives as derivatives_module
+
     monkeypatch.setattr(problem_module, "Simulator", no_sensitivities)
-    monkeypatch.setattr(problem_module, "_FAILED_BUILDS", {})
+    monkeypatch.setattr(derivatives_module, "Simulator", no_sensitivities)
+    monkeypatch.setattr(derivatives_module, "_FAILED_BUILDS", {})
     data = table("m1", "ctrl", GT, gompertz_curve(GT, 0.8, 0.09))
     for _ in range(2):
         fitter = Fitter(growth.gompertz(), data, fixed={"V0": 1.0})
