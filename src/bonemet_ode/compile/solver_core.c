@@ -1,8 +1,8 @@
 /*
- * bonemet_ode solver core: a Rosenbrock integrator (RODAS4P by default, RODAS4;
- * Hairer & Wanner,
- * "Solving Ordinary Differential Equations II", 2nd ed., Springer 1996,
- * section IV.7; coefficients as published there) with the analytic Jacobian,
+ * bonemet_ode solver core: a Rosenbrock integrator (RODAS5P by default, Steinebach
+ * 2023; RODAS4P and RODAS4 selectable; Hairer & Wanner, "Solving Ordinary
+ * Differential Equations II", 2nd ed., Springer 1996, section IV.7;
+ * coefficients as published) with the analytic Jacobian,
  * dense output, and dosing events (boluses, zero-order infusions, parameter
  * switches) applied inside the compiled loop.
  *
