@@ -18,6 +18,7 @@ __all__ = [
     "DataError",
     "FitError",
     "OutcomeError",
+    "UnavailableError",
     "BonemetWarning",
 ]
 
@@ -68,6 +69,14 @@ class FitError(BonemetError, RuntimeError):
 
 class OutcomeError(BonemetError, ValueError):
     """An outcome statement is malformed or refers to something that does not exist."""
+
+
+class UnavailableError(OutcomeError):
+    """A trajectory an outcome needs could not be simulated (the solver failed for this parameter set).
+
+    Raised by an outcome readout; an outcome that meets it is reported as
+    failed (margin ``-inf``) instead of stopping the whole evaluation.
+    """
 
 
 class BonemetWarning(UserWarning):

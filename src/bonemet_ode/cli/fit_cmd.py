@@ -115,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
     from ..fit.fitter import Fitter, SubjectFitter
     from ..fit.report import fit_report
     from ..fit.result import SubjectFits
-    from ..models import growth  # noqa: F401 - registers the growth models
 
     if args.starts < 1:
         raise FitError(f"--starts must be >= 1, got {args.starts}")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 import numpy as np
 
-from ..errors import OutcomeError
+from ..errors import OutcomeError, UnavailableError
 from .serialise import encode, register_kind
 
 if TYPE_CHECKING:
@@ -56,14 +56,6 @@ COMPARATORS: dict[str, str] = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
 
 #: Characters that end a bare (unquoted) arm name in the text syntax.
 ARM_NAME_STOP = frozenset("[](),;:'\"=~#@\\")
-
-
-class UnavailableError(OutcomeError):
-    """A trajectory an outcome needs could not be simulated (the solver failed for this parameter set).
-
-    Raised by a :class:`Readout`; an outcome that meets it is reported as
-    failed (margin ``-inf``) instead of stopping the whole evaluation.
-    """
 
 
 def fmt_number(x: float) -> str:
