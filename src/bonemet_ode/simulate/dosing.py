@@ -147,7 +147,8 @@ class Dose:
             return f"{how} on days {', '.join(f'{t:g}' for t in self.times)}"
         if self.every is None:
             return f"{how} on day {self.start:g}"
-        per = f"every {self.every:g} d" if self.offsets == (0.0,) else f"on days {self.offsets} of every {self.every:g} d"
+        offs = ", ".join(f"{o:g}" for o in self.offsets)
+        per = f"every {self.every:g} d" if self.offsets == (0.0,) else f"on days {offs} of every {self.every:g} d"
         end = f" until day {self.stop:g}" if self.stop is not None else ""
         return f"{how} {per} from day {self.start:g}{end}"
 
