@@ -112,18 +112,23 @@ class SubjectBatch:
             series = {n: (Y[:, :, i] if i < ns else O[:, :, i - ns]) for i, n in enumerate(names)}
             env = {**base_values, **{p.name: values[p.name] for p in pb.parameters if p.role == "observation"}}
             f_obs = {o: pb.observations[o].evaluate(series, env) for o in pb.obs_names}
-            for r, j in enumerate(members):
-                if status[r] != 0:
-                    continue
-                rows = self.rows[int(subject[j])]
-                obs_idx = pb.row_obs[rows]
-                tidx = pb.row_tidx[rows]
-                f = out[j]
-                for q, o in enumerate(pb.obs_names):
-                    sel = obs_idx == q
-                    if np.any(sel):
-                        f[sel] = f_obs[o][r, tidx[sel]]
+            for r, j, o, sel, t in self._data_rows(members, subject, status):
+                out[j][sel] = f_obs[o][r, t]
         return out
+
+    def _data_rows(self, members: np.ndarray, subject: np.ndarray, status: np.ndarray):
+        """Yield ``(member row r, member j, observable, row mask, time indices)`` for solved members."""
+        pb = self.pb
+        for r, j in enumerate(members):
+            if status[r] != 0:
+                continue
+            rows = self.rows[int(subject[j])]
+            obs_idx = pb.row_obs[rows]
+            tidx = pb.row_tidx[rows]
+            for q, o in enumerate(pb.obs_names):
+                sel = obs_idx == q
+                if np.any(sel):
+                    yield r, j, o, sel, tidx[sel]
 
     def predict_with_derivatives(self, subject: np.ndarray, phi: np.ndarray, values: Mapping[str, float]
                                  ) -> list[np.ndarray]:
@@ -187,19 +192,10 @@ class SubjectBatch:
                 f_obs[o] = scale * g + offset
                 df_obs[o] = [scale * theta[:, q, None] * pb.target_derivative(o, series, dseries[q], env, name)
                              for q, name in enumerate(self.random)]
-            for r, j in enumerate(members):
-                if status[r] != 0:
-                    continue
-                rows = self.rows[int(subject[j])]
-                obs_idx = pb.row_obs[rows]
-                tidx = pb.row_tidx[rows]
-                F = out[j]
-                for q, o in enumerate(pb.obs_names):
-                    sel = obs_idx == q
-                    if np.any(sel):
-                        F[0, sel] = f_obs[o][r, tidx[sel]]
-                        for c in range(d):
-                            F[1 + c, sel] = df_obs[o][c][r, tidx[sel]]
+            for r, j, o, sel, t in self._data_rows(members, subject, status):
+                out[j][0, sel] = f_obs[o][r, t]
+                for c in range(d):
+                    out[j][1 + c, sel] = df_obs[o][c][r, t]
         return out
 
     def moments(self, i: int, f: np.ndarray, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,19 @@ from .trajectory import Value, check_variable
 __all__ = ["CombinationExcess", "Bliss", "HSA"]
 
 
+@dataclass(frozen=True)
 class CombinationExcess(Quantity):
-    """Expected fraction of control minus observed fraction of control of a combination arm."""
+    """Expected fraction of control minus observed fraction of control of a combination arm.
+
+    Parameters
+    ----------
+    name : str
+        Observable read (usually the tumour burden).
+    day : float
+        Read-out day, days.
+    control, first, second, combination : str
+        Arm names: untreated, drug A, drug B, A and B together.
+    """
 
     function: ClassVar[str]
     label: ClassVar[str]
@@ -33,6 +44,9 @@ class CombinationExcess(Quantity):
     first: str
     second: str
     combination: str
+
+    def __post_init__(self) -> None:
+        self._check()
 
     def _check(self) -> None:
         check_variable(self.name, self.function)
@@ -78,31 +92,11 @@ class CombinationExcess(Quantity):
 
 @dataclass(frozen=True)
 class Bliss(CombinationExcess):
-    """Bliss excess ``f_A f_B − f_AB`` (text ``bliss(tumor@28; control, A, B, A+B)``).
-
-    Parameters
-    ----------
-    name : str
-        Observable read (usually the tumour burden).
-    day : float
-        Read-out day, days.
-    control, first, second, combination : str
-        Arm names: untreated, drug A, drug B, A and B together.
-    """
+    """Bliss excess ``f_A f_B − f_AB`` (text ``bliss(tumor@28; control, A, B, A+B)``)."""
 
     kind: ClassVar[str] = "bliss"
     function: ClassVar[str] = "bliss"
     label: ClassVar[str] = "Bliss"
-    name: str
-    day: float
-    control: str
-    first: str
-    second: str
-    combination: str
-
-    def __post_init__(self) -> None:
-        self._check()
-
     def expected(self, f_first: float, f_second: float) -> float:
         return f_first * f_second
 
@@ -114,15 +108,5 @@ class HSA(CombinationExcess):
     kind: ClassVar[str] = "hsa"
     function: ClassVar[str] = "hsa"
     label: ClassVar[str] = "HSA"
-    name: str
-    day: float
-    control: str
-    first: str
-    second: str
-    combination: str
-
-    def __post_init__(self) -> None:
-        self._check()
-
     def expected(self, f_first: float, f_second: float) -> float:
         return min(f_first, f_second)
