@@ -110,8 +110,10 @@ def find_steady_state(cm, p, guess):
     y0 = np.array(guess, dtype=float) * 1e6
     sol, info, ier, msg = fsolve(lambda y: cm.rhs(y, p), y0, fprime=lambda y: cm.jacobian(y, p), full_output=True,
                                  xtol=1e-13)
-    assert ier == 1, msg
-    assert np.all(np.abs(cm.rhs(sol, p)) <= 1e-6 * (KUZNETSOV["s"] + np.abs(sol) * 1.0))
+    # the residual decides: at 1e-13 fsolve may also stop for lack of progress (ier 5) once the RHS is at
+    # its rounding floor, which depends on whether the host's build fuses multiply-adds
+    assert ier in (1, 5), msg
+    assert np.all(np.abs(cm.rhs(sol, p)) <= 1e-6 * (KUZNETSOV["s"] + np.abs(sol) * 1.0)), msg
     return sol
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from importlib import resources
 from typing import Sequence
 
-from .sparse_lu import lu_source
+from .sparse_lu import inverse_source, lu_source, use_inverse
 from .symbolic import SymbolicModel
 
 __all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
-CODEGEN_VERSION = 5
+CODEGEN_VERSION = 6
 
 
 def solver_core_source() -> str:
@@ -89,6 +89,8 @@ def generate_source(sym: SymbolicModel) -> str:
     out += _block([J[i, j] for i, j in nz], [f"J[{i * n + j}]" for i, j in nz], sym, printer)
     out += ["}", ""]
     out.append(lu_source(n, set(nz)))
+    if use_inverse(n, set(nz)):
+        out += ["#define BM_HAVE_INV 1", inverse_source(n, set(nz))]
     out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(sym.observables, [f"o[{k}]" for k in range(no)], sym, printer)
     out += ["}", ""]

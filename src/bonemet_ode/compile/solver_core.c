@@ -11,6 +11,9 @@
  *   static void bm_rhs(const double *y, const double *p, double *dy);
  *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j)
  *   static void bm_obs(const double *y, const double *p, double *o);
+ *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py)
+ * and, when BM_HAVE_INV is defined, bm_inv_fast and bm_matvec (explicit inverse: stage
+ * solves become matrix-vector products).
  *
  * Time is in days. The model is autonomous between events: time-dependent
  * inputs enter only as events.
@@ -253,6 +256,9 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
                       double *hacc, double *erracc, long *naccept) {
     double f0[BM_N], J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
     double K[BM_S][BM_N], ys[BM_N], fs[BM_N];
+#ifdef BM_HAVE_INV
+    double X[BM_N * BM_N];
+#endif
     int piv[BM_N];
     int reject = 0, have_f0 = 0;
     const double safe = 0.9, facmax = 6.0, facmin = 0.2;
@@ -277,7 +283,13 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
         for (;;) {
             c->stats[5]++;
             bm_build_E(J, fac, E);
-            if (!bm_lu_fast(E, dinv, 1e-10 * fac)) { dense = 0; break; }
+            if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
+                dense = 0;
+#ifdef BM_HAVE_INV
+                bm_inv_fast(E, dinv, X);
+#endif
+                break;
+            }
             /* a small pivot in the static order: dense LU with partial pivoting for this step */
             for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
             for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
@@ -287,7 +299,11 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
                 c->fail_t = *t; c->fail_state = bm_worst(f0, y, c); return BM_ERR_HMIN;
             }
         }
+#ifdef BM_HAVE_INV
+#define BM_SOLVE(v) do { if (dense) bm_lusolve(E, piv, (v)); else bm_matvec(X, (v)); } while (0)
+#else
 #define BM_SOLVE(v) do { if (dense) bm_lusolve(E, piv, (v)); else bm_solve_fast(E, dinv, (v)); } while (0)
+#endif
         c->stats[0]++;
         double ih = 1.0 / hh;
         memcpy(K[0], f0, sizeof K[0]);
@@ -334,8 +350,8 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
         if (q > 1.0 / facmin) q = 1.0 / facmin;
         double hnew = hh / q;
         if (err <= 1.0) {
-            /* accepted: Gustafsson's predictive controller */
-            if (*naccept > 0) {
+            /* accepted: Gustafsson's predictive controller, once there is a step since the last event */
+            if (*hacc > 0.0) {
                 double qg = (*hacc / hh) * err_pow * err_pow / *erracc / safe;
                 if (qg < 1.0 / facmax) qg = 1.0 / facmax;
                 if (qg > 1.0 / facmin) qg = 1.0 / facmin;
@@ -415,7 +431,11 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
     int iev = 0, iout = 0;
     double tend = nout > 0 ? tout[nout - 1] : t0;
     for (;;) {
-        while (iev < nev && ev_t[iev] <= t) { bm_apply_event(ev_kind[iev], ev_idx[iev], ev_val[iev], y, p, u, c); iev++; }
+        while (iev < nev && ev_t[iev] <= t) {
+            bm_apply_event(ev_kind[iev], ev_idx[iev], ev_val[iev], y, p, u, c);
+            iev++;
+            hacc = 0.0; /* the error history before a dose says nothing about the step after it */
+        }
         while (iout < nout && tout[iout] <= t) {
             memcpy(yout + (long)iout * BM_N, y, sizeof y);
             if (oout) bm_obs(y, p, oout + (long)iout * BM_NOTOT);
@@ -440,6 +460,33 @@ int bm_sizes(int *out) { out[0] = BM_N; out[1] = BM_NP; out[2] = BM_NO; return 0
 void bm_rhs_ext(const double *y, const double *p, double *dy) { bm_rhs(y, p, dy); }
 void bm_jac_ext(const double *y, const double *p, double *J) { bm_jac(y, p, J); }
 void bm_obs_ext(const double *y, const double *p, double *o) { if (BM_NO > 0) bm_obs(y, p, o); }
+
+/*
+ * Solve (I/(h gamma) - J(y)) x = b in place with fac = 1/(h gamma), as a step does: the generated
+ * sparse factors (and explicit inverse, where compiled), or the dense pivoting LU when a pivot is tiny.
+ * Returns 0 (sparse path), 1 (dense fallback) or 2 (singular). For tests.
+ */
+int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
+    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
+    int piv[BM_N];
+    bm_jac(y, p, J);
+    bm_build_E(J, fac, E);
+    if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
+#ifdef BM_HAVE_INV
+        double X[BM_N * BM_N];
+        bm_inv_fast(E, dinv, X);
+        bm_matvec(X, b);
+#else
+        bm_solve_fast(E, dinv, b);
+#endif
+        return 0;
+    }
+    for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
+    for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
+    if (bm_lu(E, piv)) return 2;
+    bm_lusolve(E, piv, b);
+    return 1;
+}
 
 /* Evaluate the RHS at many (y, p) pairs: Y is m x N, P is m x NP. */
 void bm_rhs_many(int m, const double *Y, const double *P, double *DY) {

@@ -7,11 +7,24 @@ dominant ``1/(h*gamma)`` term — as pivots), the fill-in computed
 symbolically, reciprocal pivots stored so the solves only multiply.  When a
 pivot is tiny relative to ``1/(h*gamma)`` the solver falls back to the dense
 LU with partial pivoting for that step (see ``solver_core.c``).
+
+A Rosenbrock step solves with the same matrix once per stage, and each
+triangular solve is a chain of dependent multiply-adds.  When the explicit
+inverse is not much larger than the factors (small or loosely coupled
+systems), it is formed once per step from the factors (its columns are
+independent solves, which run side by side) and each stage solve becomes a
+matrix-vector product with a shallow dependency tree (``bm_inv_fast``,
+``bm_matvec``; ``BM_HAVE_INV``).  Entries that are structurally zero are
+neither stored nor multiplied.
 """
 
 from __future__ import annotations
 
-__all__ = ["elimination_plan", "lu_source"]
+__all__ = ["elimination_plan", "lu_source", "inverse_source", "inverse_pattern"]
+
+#: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
+#: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
+INVERSE_MAX_RATIO = 3.0
 
 
 def elimination_plan(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
@@ -67,4 +80,73 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
         lines.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
     lines += ["}", ""]
     _ = jpat
+    return "\n".join(lines)
+
+
+def _tree_sum(terms: list[str]) -> str:
+    """``a + b + ...`` summed pairwise (dependency depth log2 of the count), ``0.0`` when empty."""
+    if not terms:
+        return "0.0"
+    while len(terms) > 1:
+        paired = [f"({terms[k]} + {terms[k + 1]})" for k in range(0, len(terms) - 1, 2)]
+        if len(terms) % 2:
+            paired.append(terms[-1])
+        terms = paired
+    return terms[0]
+
+
+def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int) -> tuple[list[str], set[int]]:
+    """Straight-line solve of ``E x = e_c`` with the factors, skipping structural zeros."""
+    nz = {c}
+    code = [f"x{c} = 1.0;"]
+    for k, rows, _ in steps:
+        if k in nz:
+            for i in rows:
+                code.append(f"x{i} -= E[{i * n + k}] * x{k};" if i in nz else f"x{i} = -E[{i * n + k}] * x{k};")
+                nz.add(i)
+    for k, _, cols in reversed(steps):
+        terms = "".join(f" - E[{k * n + j}] * x{j}" for j in cols if j in nz)
+        if k in nz:
+            code.append(f"x{k} = (x{k}{terms}) * dinv[{k}];")
+        elif terms:
+            code.append(f"x{k} = (0.0{terms}) * dinv[{k}];")
+            nz.add(k)
+    return code, nz
+
+
+def inverse_pattern(n: int, pattern: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Structural non-zeros ``(i, j)`` of ``E^-1`` for the Jacobian pattern (with the diagonal)."""
+    _, steps, _ = elimination_plan(n, pattern)
+    return {(i, c) for c in range(n) for i in _column_solve(n, steps, c)[1]}
+
+
+def solve_cost(n: int, pattern: set[tuple[int, int]]) -> int:
+    """Multiply-adds of one forward + backward solve with the sparse factors (diagonal scalings included)."""
+    _, steps, _ = elimination_plan(n, pattern)
+    return sum(len(rows) + len(cols) + 1 for _, rows, cols in steps)
+
+
+def use_inverse(n: int, pattern: set[tuple[int, int]]) -> bool:
+    """Whether the explicit inverse pays: few enough non-zeros relative to a triangular solve pair."""
+    return len(inverse_pattern(n, pattern)) <= INVERSE_MAX_RATIO * solve_cost(n, pattern)
+
+
+def inverse_source(n: int, pattern: set[tuple[int, int]]) -> str:
+    """C functions ``bm_inv_fast`` (``X = E^-1`` from the factors) and ``bm_matvec`` (``b <- X b``)."""
+    _, steps, _ = elimination_plan(n, pattern)
+    lines = ["static void bm_inv_fast(const double *E, const double *dinv, double *X) {"]
+    inv = set()
+    for c in range(n):
+        code, nz = _column_solve(n, steps, c)
+        lines.append("    {")
+        lines.append(f"        double {', '.join(f'x{i}' for i in sorted(nz))};")
+        lines += [f"        {line}" for line in code]
+        lines += [f"        X[{i * n + c}] = x{i};" for i in sorted(nz)]
+        lines.append("    }")
+        inv |= {(i, c) for i in nz}
+    lines += ["}", "", "static inline void bm_matvec(const double *X, double *b) {"]
+    lines.append("    double " + ", ".join(f"x{i} = b[{i}]" for i in range(n)) + ";")
+    for i in range(n):
+        lines.append(f"    b[{i}] = {_tree_sum([f'X[{i * n + j}] * x{j}' for j in range(n) if (i, j) in inv])};")
+    lines += ["}", ""]
     return "\n".join(lines)
