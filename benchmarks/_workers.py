@@ -1,5 +1,9 @@
 """Cohorts in 2 processes (multiprocessing) for libRoadRunner and plain scipy, and timing helpers.
 
+Also :func:`dose_segments`, the grid of integration segments between dose
+times that the numbalsoda and diffrax cases restart on (the same segments as
+``_scipy_user.solve_with_doses``).
+
 Each worker process loads its model once (libRoadRunner: the SBML that
 bonemet_ode exports; scipy: the hand-written right-hand side), then solves
 its share of the cohort and returns T(60) and the RHS evaluations per member.
@@ -13,11 +17,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import statistics
 import time
+import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["roadrunner_available", "load_roadrunner", "median_ms", "pool_cohort", "rr_solve", "scipy_member"]
+__all__ = ["roadrunner_available", "load_roadrunner", "median_ms", "pool_cohort", "rr_solve", "scipy_member",
+           "DoseSegments", "dose_segments"]
 
 _STATE: dict[str, Any] = {}
 
@@ -60,6 +67,71 @@ def median_ms(solve: Callable[[], Any], repeats: int, warmup: int = 2) -> float:
         solve()
         times.append(time.perf_counter() - t0)
     return 1e3 * statistics.median(times)
+
+
+# ----------------------------------------------------------------------------- dose segments
+@dataclass(frozen=True)
+class DoseSegments:
+    """Integration segments between dose times, flattened for compiled drivers.
+
+    Segment ``s`` integrates over ``grid[start[s]:start[s + 1]]`` (its first
+    point is the segment start, its last the segment end) from the state the
+    previous segment ended in plus ``doses[s]``.  ``row[k]`` is the output row
+    that grid point ``k`` fills, or -1 (a segment's end before a dose: the
+    post-dose state at that time is the next segment's first point).
+    """
+
+    grid: np.ndarray  #: float64, all segments' time points one after the other
+    start: np.ndarray  #: int64, offsets into ``grid``, one per segment plus the end
+    row: np.ndarray  #: int64, output row of each grid point or -1
+    doses: np.ndarray  #: float64 (segments x states), bolus added at each segment's start
+
+    @property
+    def n_segments(self) -> int:
+        """Number of segments (dose times inside the interval, plus one)."""
+        return len(self.start) - 1
+
+
+def dose_segments(times: np.ndarray, schedule: list[tuple[float, list[tuple[int, float]]]],
+                  n_states: int) -> DoseSegments:
+    """The segments ``_scipy_user.solve_with_doses`` restarts on, for ``times`` and a bolus ``schedule``.
+
+    Doses at ``times[0]`` go into the first segment's start; doses at or after
+    ``times[-1]`` or before ``times[0]`` are ignored, as there.  At an output
+    time that is also a dose time the post-dose state fills the output row.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Increasing output times.
+    schedule : list of (float, list of (int, float))
+        ``[(day, [(state index, amount), ...]), ...]``, sorted by day.
+    n_states : int
+        Number of states.
+
+    Returns
+    -------
+    DoseSegments
+    """
+    times = np.asarray(times, dtype=float)
+    t_first, t_last = float(times[0]), float(times[-1])
+    stops = [float(d) for d, _ in schedule if t_first < d < t_last] + [t_last]
+    starts = [t_first, *stops[:-1]]
+    by_time = {float(d): amounts for d, amounts in schedule}
+    row_of = {float(t): k for k, t in enumerate(times)}
+    grid: list[float] = []
+    row: list[int] = []
+    start = [0]
+    doses = np.zeros((len(stops), n_states))
+    for s, (t0, t1) in enumerate(zip(starts, stops)):
+        for i, amount in by_time.get(t0, []):
+            doses[s, i] += amount
+        inner = [float(t) for t in times if t0 < t < t1]
+        last = s == len(stops) - 1
+        grid += [t0, *inner, t1]
+        row += [row_of.get(t0, -1), *(row_of[t] for t in inner), row_of[t1] if last else -1]
+        start.append(len(grid))
+    return DoseSegments(np.array(grid), np.array(start, dtype=np.int64), np.array(row, dtype=np.int64), doses)
 
 
 # ----------------------------------------------------------------------------- worker processes
@@ -134,10 +206,14 @@ def pool_cohort(kind: str, init_args: tuple, r: np.ndarray, kc: np.ndarray, proc
     chunks = [(r[a:b], kc[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     t0 = time.perf_counter()
     barrier = ctx.Barrier(processes)
-    with ctx.Pool(processes, initializer=_init, initargs=(barrier, init, *init_args)) as pool:
-        pool.map(_ready, range(processes), chunksize=1)  # every worker started and loaded
-        t1 = time.perf_counter()
-        parts = pool.map(work, chunks, chunksize=1)
-        t2 = time.perf_counter()
+    with warnings.catch_warnings():
+        # JAX (diffrax case) warns at every fork that its threads may deadlock a child that uses JAX; the
+        # workers here never do, and they fork between JAX computations, when its threads are idle.
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        with ctx.Pool(processes, initializer=_init, initargs=(barrier, init, *init_args)) as pool:
+            pool.map(_ready, range(processes), chunksize=1)  # every worker started and loaded
+            t1 = time.perf_counter()
+            parts = pool.map(work, chunks, chunksize=1)
+            t2 = time.perf_counter()
     return {"setup_s": t1 - t0, "solve_s": t2 - t1, "t60": np.concatenate([p[0] for p in parts]),
             "rhs_evals": np.concatenate([p[1] for p in parts])}

@@ -1,4 +1,4 @@
-"""Benchmark bonemet_ode against libRoadRunner and plain scipy (shared/spec/performance.md).
+"""Benchmark bonemet_ode against libRoadRunner, numbalsoda, diffrax and plain scipy (shared/spec/performance.md).
 
 Usage::
 
@@ -14,20 +14,31 @@ kA = 2e4, kF = 350) and the bone_metastasis model's last default arm, on
   dose; cohort: 2 processes),
 * libRoadRunner on the SBML that bonemet_ode exports, doses as SBML events
   (cohort: 2 processes; optional, ``pip install libroadrunner``),
+* numbalsoda, DOP853 and LSODA, on a numba cfunc of the reference problem,
+  restarted at each dose (cohort: a ``numba.njit(parallel=True)`` prange loop,
+  2 threads; optional, ``pip install numbalsoda``, which builds with gfortran),
+* diffrax Tsit5 (JAX CPU jit, float64), segments between doses in one jitted
+  function (cohort: vmap, pmap over 2 CPU devices; optional, ``pip install jax
+  diffrax``),
 
-plus cold and cached compile times measured in fresh processes.  Accuracy is
+plus cold and cached compile times measured in fresh processes.  numbalsoda and
+diffrax run the reference problem only (their stiff and bone_metastasis columns
+are n/a); the ``numbalsoda`` entries of the JSON mappings are the faster of
+DOP853 and LSODA (single solve and cohort chosen apart, ``numbalsoda_method``).  Accuracy is
 scored against scipy Radau at rtol 1e-10, atol 1e-12 (restarted at each dose),
 computed here, and against the published T(60) = 7.660515e8.  Single solves are
 timed in interleaved rounds (every tool in every round) and cohorts alternate
 between tools, so load from other processes falls on all tools alike.  ``--quick``
 solves fewer repeats and extrapolates the scipy and libRoadRunner cohorts from
-a sample (labelled as such).  Never run inside the unit tests.
+a sample (labelled as such; numbalsoda and diffrax cohorts likewise if their
+``SETTINGS`` sample is set).  Never run inside the unit tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -60,14 +71,27 @@ DAYS, N_OUT, RTOL, ATOL = 60.0, 61, 1e-6, 1e-9
 TIMES = np.linspace(0.0, DAYS, N_OUT)
 N_COHORT, COHORT_SEED, SIGMA = 10_000, 20240607, 0.3
 STIFF = {"kA": 2e4, "kF": 350.0}
-TOOLS = ("bonemet_ode", "libroadrunner", "scipy")
+#: Every tool (and numbalsoda method) run, in table order.
+TOOLS = ("bonemet_ode", "libroadrunner", "numbalsoda_dop853", "numbalsoda_lsoda", "diffrax", "scipy")
+NUMBALSODA_METHODS = ("numbalsoda_dop853", "numbalsoda_lsoda")
+#: Keys of every per-tool mapping in the summary: the tools plus ``numbalsoda``, the faster of its two methods.
+KEYS = (*TOOLS, "numbalsoda")
 #: Single solves are timed in interleaved rounds (every tool and case in each round, ``per_round`` calls each),
-#: so that load from other processes falls on all tools alike; cohorts alternate bonemet_ode and libRoadRunner.
+#: so that load from other processes falls on all tools alike; in-process cohorts alternate between tools.
+#: ``*_cohort``: members actually solved (None: all; else extrapolated from that sample).
 SETTINGS = {
-    "full": dict(rounds=15, per_round={"bonemet_ode": 100, "libroadrunner": 30, "scipy": 2}, cohort_rounds=5,
-                 rr_cohort=None, scipy_cohort=None, compile_repeats=3, cached_repeats=5),
-    "quick": dict(rounds=5, per_round={"bonemet_ode": 40, "libroadrunner": 12, "scipy": 2}, cohort_rounds=3,
-                  rr_cohort=1000, scipy_cohort=40, compile_repeats=1, cached_repeats=3),
+    "full": dict(rounds=15, per_round={"bonemet_ode": 100, "libroadrunner": 30, "numbalsoda_dop853": 100,
+                                       "numbalsoda_lsoda": 100, "diffrax": 30, "scipy": 2},
+                 cohort_rounds=5, rr_cohort=None, scipy_cohort=None, numbalsoda_cohort=None, diffrax_cohort=None,
+                 compile_repeats=3, cached_repeats=5),
+    "quick": dict(rounds=5, per_round={"bonemet_ode": 40, "libroadrunner": 12, "numbalsoda_dop853": 40,
+                                       "numbalsoda_lsoda": 40, "diffrax": 12, "scipy": 2},
+                  cohort_rounds=3, rr_cohort=1000, scipy_cohort=40, numbalsoda_cohort=None, diffrax_cohort=None,
+                  compile_repeats=1, cached_repeats=3),
+}
+INSTALL_HINTS = {
+    "numbalsoda": "apt-get install gfortran cmake && pip install numbalsoda  (builds from source)",
+    "diffrax": "pip install jax diffrax  (CPU wheels)",
 }
 
 
@@ -137,28 +161,80 @@ def prepare_scipy(cases: dict[str, Case]) -> dict[str, Any]:
     return out
 
 
+def optional_tool(module: str) -> tuple[Any, str | None]:
+    """Import an optional tool's benchmark module.
+
+    Parameters
+    ----------
+    module : str
+        ``_numbalsoda_case`` or ``_diffrax_case``.
+
+    Returns
+    -------
+    tuple
+        (the module, None), or (None, why it does not import).
+    """
+    try:
+        return importlib.import_module(module), None
+    except (ImportError, OSError) as exc:  # OSError: a shared library (e.g. numbalsoda's) that does not load
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def prepare_numbalsoda(mod: Any, case: Case) -> dict[str, dict[str, Any]]:
+    """numbalsoda DOP853 and LSODA on the reference case: ``{tool: {"reference": entry}}``.
+
+    ``setup_s`` is compiling the cfunc and the single-solve njit kernel in this process.
+    """
+    if tuple(case.index) != REFERENCE_PARAMETERS:
+        raise ValueError("the numbalsoda case takes the hand-written reference parameters")
+    out: dict[str, dict[str, Any]] = {}
+    for tool in NUMBALSODA_METHODS:
+        drv = mod.NumbalsodaCase(case.y0, np.array(case.args), TIMES, case.schedule,
+                                 method=tool.removeprefix("numbalsoda_"), rtol=RTOL, atol=ATOL, threads=2)
+        y, nfev = drv.solve()
+        out[tool] = {"reference": {"solve": drv.solve, "y": y, "rhs_evals": nfev, "setup_s": drv.setup_s,
+                                   "driver": drv}}
+    return out
+
+
+def prepare_diffrax(mod: Any, case: Case) -> dict[str, dict[str, Any]]:
+    """diffrax Tsit5 on the reference case: ``{"diffrax": {"reference": entry}}``.
+
+    ``setup_s`` is tracing and compiling the jitted single solve.  JAX runs the
+    solve on its own threads, so its CPU time is the process's (``cpu_clock``).
+    """
+    if tuple(case.index) != REFERENCE_PARAMETERS:
+        raise ValueError("the diffrax case takes the hand-written reference parameters")
+    drv = mod.DiffraxCase(case.y0, np.array(case.args), TIMES, case.schedule, rtol=RTOL, atol=ATOL)
+    y, nfev = drv.solve()
+    return {"diffrax": {"reference": {"solve": drv.solve, "y": y, "rhs_evals": nfev, "setup_s": drv.setup_s,
+                                      "driver": drv, "cpu_clock": time.process_time}}}
+
+
 def time_single_solves(results: dict[str, dict | None], cfg: dict) -> None:
     """Median ms per call of every prepared solve, timed in interleaved rounds.
 
     Stores the wall-clock median as ``ms``/``raw_ms`` and the median CPU time
-    of the calling thread as ``cpu_ms``/``raw_cpu_ms`` (every solve here runs
-    in the calling thread, so CPU time is what the solve costs when another
-    process takes the core away mid-call).
+    as ``cpu_ms``/``raw_cpu_ms``: of the calling thread, where every solve
+    runs except diffrax's (JAX computes on its own threads; its entry's
+    ``cpu_clock`` is the process CPU time, and nothing else in the process
+    runs meanwhile).  CPU time is what the solve costs when another process
+    takes the core away mid-call.
     """
-    calls = [(tool, key, variant, entry[fn])
+    calls = [(tool, key, variant, entry[fn], entry.get("cpu_clock", time.thread_time))
              for tool, per_case in results.items() if per_case is not None
              for key, entry in per_case.items()
              for variant, fn in (("", "solve"), ("raw_", "raw")) if fn in entry]
     wall: dict[tuple[str, str, str], list[float]] = {c[:3]: [] for c in calls}
     cpu: dict[tuple[str, str, str], list[float]] = {c[:3]: [] for c in calls}
-    for *_, fn in calls:  # warm-up
+    for *_, fn, _clock in calls:  # warm-up
         fn()
     for _ in range(cfg["rounds"]):
-        for tool, key, variant, fn in calls:
+        for tool, key, variant, fn, clock in calls:
             for _ in range(cfg["per_round"][tool]):
-                t0, c0 = time.perf_counter(), time.thread_time()
+                t0, c0 = time.perf_counter(), clock()
                 fn()
-                c1, t1 = time.thread_time(), time.perf_counter()
+                c1, t1 = clock(), time.perf_counter()
                 wall[(tool, key, variant)].append(t1 - t0)
                 cpu[(tool, key, variant)].append(c1 - c0)
     for (tool, key, variant), ts in wall.items():
@@ -166,29 +242,97 @@ def time_single_solves(results: dict[str, dict | None], cfg: dict) -> None:
         results[tool][key][f"{variant}cpu_ms"] = 1e3 * statistics.median(cpu[(tool, key, variant)])
 
 
-def time_cohorts(results: dict[str, dict | None], cases: dict[str, Case], cohort, cfg: dict) -> None:
-    """10k cohorts: bonemet_ode (2 threads) and libRoadRunner (2 processes) alternate; scipy (2 processes) once."""
-    ref, opts = cases["reference"], bm.SolverOptions(rtol=RTOL, atol=ATOL)
-    r_all, kc_all = cohort["r"].to_numpy(), cohort["kC"].to_numpy()
-    bm_runs, rr_runs, res = [], [], None
-    for _ in range(cfg["cohort_rounds"]):
+def _cohort_parameters(ref: Case, r: np.ndarray, kc: np.ndarray) -> np.ndarray:
+    """(members x parameters) in ``REFERENCE_PARAMETERS`` order: the reference values with r and kC per member."""
+    params = np.tile(np.asarray(ref.args, dtype=float), (len(r), 1))
+    params[:, ref.index["r"]], params[:, ref.index["kC"]] = r, kc
+    return params
+
+
+def _in_process_cohort(solve: Any, params: np.ndarray, n: int, how: str) -> dict[str, Any]:
+    """Time ``solve(params[:n])`` (outputs, ok, RHS evaluations) and scale it to all members.
+
+    Parameters
+    ----------
+    solve : callable
+        A compiled cohort solve, ``(m x parameters) -> (m x outputs x states, ok, evaluations)``.
+    params : numpy.ndarray
+        The whole cohort's parameters.
+    n : int
+        Members actually solved (the first ``n``); the time is scaled by ``len(params) / n``.
+    how : str
+        How the tool runs the cohort (threads, devices), for the label.
+    """
+    total = len(params)
+    t0 = time.perf_counter()
+    out, ok, nfev = solve(params[:n])
+    dt = time.perf_counter() - t0
+    label = (f"measured, all {total} members, {how}" if n == total else
+             f"extrapolated from {n} members ({how}): solve time x {total}/{n}")
+    return {"s": dt * total / n, "sample": n, "sample_solve_s": dt, "failed": int((~ok).sum()), "t60": out[:, -1, 0],
+            "rhs_evals_mean": float(np.mean(nfev)), "how": label}
+
+
+def _cohort_runners(results: dict[str, dict | None], ref: Case, cohort, params: np.ndarray,
+                    cfg: dict) -> dict[str, Any]:
+    """``{tool: run}`` for the cohorts run in rounds; ``run()`` times one cohort and returns its summary.
+
+    Compiles the numbalsoda and diffrax cohort kernels first (kept out of the timings, stored as ``compile_s``).
+    """
+    opts, total = bm.SolverOptions(rtol=RTOL, atol=ATOL), len(params)
+    r_all, kc_all = params[:, ref.index["r"]], params[:, ref.index["kC"]]
+
+    def bonemet() -> dict[str, Any]:
         t0 = time.perf_counter()
         res = bm.simulate_cohort(ref.model, cohort, ref.arm, DAYS, TIMES, n_jobs=2, progress=False, options=opts)
-        bm_runs.append(time.perf_counter() - t0)
-        if results["libroadrunner"] is not None:
-            n = cfg["rr_cohort"] or len(cohort)
-            init = (results["libroadrunner"]["reference"]["sbml"], RTOL, ATOL, DAYS, N_OUT)
-            rr_runs.append((n, wk.pool_cohort("roadrunner", init, r_all[:n], kc_all[:n])))
-    results["bonemet_ode"]["cohort"] = {
-        "s": statistics.median(bm_runs), "runs_s": bm_runs, "failed": int((~res.ok).sum()), "t60": res.final("T"),
-        "rhs_evals_mean": float(res.stats[:, 3].mean()),
-        "how": f"measured, all {len(cohort)} members, median of {len(bm_runs)} runs, 2 threads"}
-    if rr_runs:
-        summaries = [_cohort_summary(r, n, len(cohort)) for n, r in rr_runs]
-        best = sorted(summaries, key=lambda x: x["s"])[len(summaries) // 2]  # the median run
-        best["runs_s"] = [x["s"] for x in summaries]
-        best["how"] += f"; median of {len(summaries)} runs"
-        results["libroadrunner"]["cohort"] = best
+        return {"s": time.perf_counter() - t0, "failed": int((~res.ok).sum()), "t60": res.final("T"),
+                "rhs_evals_mean": float(res.stats[:, 3].mean()), "how": f"measured, all {total} members, 2 threads"}
+
+    runners: dict[str, Any] = {"bonemet_ode": bonemet}
+    if results["libroadrunner"] is not None:
+        n_rr = cfg["rr_cohort"] or total
+        init = (results["libroadrunner"]["reference"]["sbml"], RTOL, ATOL, DAYS, N_OUT)
+        runners["libroadrunner"] = lambda: _cohort_summary(
+            wk.pool_cohort("roadrunner", init, r_all[:n_rr], kc_all[:n_rr]), n_rr, total)
+    for tool in NUMBALSODA_METHODS:
+        if results[tool] is not None:
+            drv, n_nb = results[tool]["reference"]["driver"], cfg["numbalsoda_cohort"] or total
+            results[tool]["reference"]["cohort_compile_s"] = drv.compile_cohort()
+            runners[tool] = (lambda drv=drv, n=n_nb: _in_process_cohort(
+                drv.cohort, params, n, f"numba prange, {drv.threads} threads"))
+    if results["diffrax"] is not None:
+        drv, n_dx = results["diffrax"]["reference"]["driver"], cfg["diffrax_cohort"] or total
+        results["diffrax"]["reference"]["cohort_compile_s"] = drv.compile_cohort(n_dx)
+        runners["diffrax"] = lambda: _in_process_cohort(drv.cohort, params, n_dx,
+                                                        f"vmap, pmap over {drv.devices} CPU devices")
+    return runners
+
+
+def _median_run(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the upper one of an even count), with every run's time added."""
+    med = dict(sorted(summaries, key=lambda x: x["s"])[len(summaries) // 2])
+    med["runs_s"] = [x["s"] for x in summaries]
+    med["how"] += f"; median of {len(summaries)} runs"
+    return med
+
+
+def time_cohorts(results: dict[str, dict | None], cases: dict[str, Case], cohort, cfg: dict) -> None:
+    """10k cohorts: the in-process tools and libRoadRunner alternate, round by round; scipy (2 processes) once.
+
+    bonemet_ode: ``simulate_cohort``, 2 threads; libRoadRunner: 2 processes;
+    numbalsoda: a numba prange loop on 2 threads; diffrax: vmap, pmap over 2
+    CPU devices.  Each tool's cohort is the run with the median time.
+    """
+    ref = cases["reference"]
+    params = _cohort_parameters(ref, cohort["r"].to_numpy(), cohort["kC"].to_numpy())
+    r_all, kc_all = params[:, ref.index["r"]], params[:, ref.index["kC"]]
+    runners = _cohort_runners(results, ref, cohort, params, cfg)
+    runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in runners}
+    for _ in range(cfg["cohort_rounds"]):
+        for tool, run in runners.items():
+            runs[tool].append(run())
+    for tool, summaries in runs.items():
+        results[tool]["cohort"] = _median_run(summaries)
     n = cfg["scipy_cohort"] or len(cohort)
     init = (ref.rhs, ref.y0, ref.args, ref.index, TIMES, ref.schedule, RTOL, ATOL)
     results["scipy"]["cohort"] = _cohort_summary(wk.pool_cohort("scipy", init, r_all[:n], kc_all[:n]), n, len(cohort))
@@ -203,51 +347,79 @@ def _cohort_summary(r: dict[str, Any], n: int, total: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- results
-def _per_tool(results: dict[str, dict | None], fn) -> dict[str, Any]:
-    return {tool: (fn(results[tool]) if results.get(tool) is not None else None) for tool in TOOLS}
+#: Ratio label -> the per-tool mapping it divides (other tool's value / bonemet_ode's).
+RATIO_KEYS = {"single_solve": "single_solve_ms", "cohort_10k": "cohort_10k_s",
+              "single_solve_cpu_time": "single_solve_cpu_ms", "stiff_single_solve": "stiff_single_solve_ms",
+              "bone_metastasis_single_solve": "bone_metastasis_single_solve_ms"}
+RATIO_OTHERS = ("libroadrunner", "numbalsoda", "diffrax", "scipy")
 
 
-def _ratio(results: dict[str, dict | None], fn, other: str) -> float | None:
-    if results.get(other) is None:
-        return None
-    return fn(results[other]) / fn(results["bonemet_ode"])
+def _per_tool(results: dict[str, dict | None], fn, case: str = "reference") -> dict[str, Any]:
+    """``{tool: fn(results[tool][case])}``, None for a tool not run or without that case."""
+    return {tool: (fn(results[tool][case]) if results.get(tool) is not None and case in results[tool] else None)
+            for tool in TOOLS}
+
+
+def _ratio(mapping: dict[str, Any], other: str) -> float | None:
+    """``mapping[other] / mapping["bonemet_ode"]`` (the speed-up), None where either is missing."""
+    ours, theirs = mapping.get("bonemet_ode"), mapping.get(other)
+    return None if ours is None or theirs is None else theirs / ours
+
+
+def _faster_numbalsoda(mapping: dict[str, Any]) -> str | None:
+    """The numbalsoda method with the smaller value in ``mapping`` (a time), None if neither ran."""
+    ran = {m: mapping[m] for m in NUMBALSODA_METHODS if mapping.get(m) is not None}
+    return min(ran, key=ran.get) if ran else None
+
+
+def _add_numbalsoda(s: dict[str, Any]) -> None:
+    """Give every per-tool mapping a ``numbalsoda`` key: the faster method's value.
+
+    Cohort mappings follow the method with the faster cohort; all others the
+    method with the faster single solve (its accuracy, setup, RHS evaluations).
+    """
+    choice = {"single_solve": _faster_numbalsoda(s["single_solve_ms"]),
+              "cohort_10k": _faster_numbalsoda(s["cohort_10k_s"])}
+    for key, mapping in s.items():
+        if isinstance(mapping, dict) and set(mapping) == set(TOOLS):
+            method = choice["cohort_10k" if key.startswith("cohort_") else "single_solve"]
+            mapping["numbalsoda"] = None if method is None else mapping[method]
+    s["numbalsoda_method"] = {k: (m.removeprefix("numbalsoda_") if m else None) for k, m in choice.items()}
 
 
 def summarise(results: dict[str, dict | None], cases: dict[str, Case], cohort_ref_t60: np.ndarray) -> dict[str, Any]:
     ref, stiff, bmet = cases["reference"], cases["stiff"], cases["bone_metastasis"]
     s: dict[str, Any] = {
-        "single_solve_ms": _per_tool(results, lambda r: r["reference"]["ms"]),
+        "single_solve_ms": _per_tool(results, lambda e: e["ms"]),
         "single_solve_raw_ms": {"bonemet_ode": results["bonemet_ode"]["reference"]["raw_ms"]},
-        "single_solve_cpu_ms": _per_tool(results, lambda r: r["reference"]["cpu_ms"]),
-        "cohort_10k_s": _per_tool(results, lambda r: r["cohort"]["s"]),
-        "cohort_10k_how": _per_tool(results, lambda r: r["cohort"]["how"]),
-        "cohort_10k_failed": _per_tool(results, lambda r: r["cohort"]["failed"]),
-        "setup_s": _per_tool(results, lambda r: r["reference"]["setup_s"]),
-        "t60": _per_tool(results, lambda r: float(r["reference"]["y"][-1, 0])),
-        "t60_rel_err": _per_tool(results, lambda r: abs(float(r["reference"]["y"][-1, 0]) / PERF_REFERENCE_T60 - 1)),
-        "worst_state_rel_err": _per_tool(results, lambda r: worst_state_error(r["reference"]["y"], ref.reference)),
-        "rhs_evals": _per_tool(results, lambda r: r["reference"]["rhs_evals"]),
-        "stiff_single_solve_ms": _per_tool(results, lambda r: r["stiff"]["ms"]),
-        "stiff_over_nonstiff": _per_tool(results, lambda r: r["stiff"]["ms"] / r["reference"]["ms"]),
-        "stiff_t60_rel_err": _per_tool(results, lambda r: abs(r["stiff"]["y"][-1, 0] / stiff.reference[-1, 0] - 1)),
-        "stiff_worst_state_rel_err": _per_tool(results, lambda r: worst_state_error(r["stiff"]["y"], stiff.reference)),
-        "stiff_rhs_evals": _per_tool(results, lambda r: r["stiff"]["rhs_evals"]),
-        "bone_metastasis_single_solve_ms": _per_tool(results, lambda r: r["bone_metastasis"]["ms"]),
+        "single_solve_cpu_ms": _per_tool(results, lambda e: e["cpu_ms"]),
+        "cohort_10k_s": _per_tool(results, lambda e: e["s"], "cohort"),
+        "cohort_10k_how": _per_tool(results, lambda e: e["how"], "cohort"),
+        "cohort_10k_failed": _per_tool(results, lambda e: e["failed"], "cohort"),
+        "cohort_compile_s": _per_tool(results, lambda e: e.get("cohort_compile_s")),
+        "setup_s": _per_tool(results, lambda e: e["setup_s"]),
+        "t60": _per_tool(results, lambda e: float(e["y"][-1, 0])),
+        "t60_rel_err": _per_tool(results, lambda e: abs(float(e["y"][-1, 0]) / PERF_REFERENCE_T60 - 1)),
+        "worst_state_rel_err": _per_tool(results, lambda e: worst_state_error(e["y"], ref.reference)),
+        "rhs_evals": _per_tool(results, lambda e: e["rhs_evals"]),
+        "stiff_single_solve_ms": _per_tool(results, lambda e: e["ms"], "stiff"),
+        "stiff_over_nonstiff": {},  # filled in below, from the two time mappings
+        "stiff_t60_rel_err": _per_tool(results, lambda e: abs(e["y"][-1, 0] / stiff.reference[-1, 0] - 1), "stiff"),
+        "stiff_worst_state_rel_err": _per_tool(results, lambda e: worst_state_error(e["y"], stiff.reference), "stiff"),
+        "stiff_rhs_evals": _per_tool(results, lambda e: e["rhs_evals"], "stiff"),
+        "bone_metastasis_single_solve_ms": _per_tool(results, lambda e: e["ms"], "bone_metastasis"),
         "bone_metastasis_worst_state_rel_err": _per_tool(
-            results, lambda r: worst_state_error(r["bone_metastasis"]["y"], bmet.reference)),
-        "bone_metastasis_rhs_evals": _per_tool(results, lambda r: r["bone_metastasis"]["rhs_evals"]),
+            results, lambda e: worst_state_error(e["y"], bmet.reference), "bone_metastasis"),
+        "bone_metastasis_rhs_evals": _per_tool(results, lambda e: e["rhs_evals"], "bone_metastasis"),
         "radau_reference_t60": float(ref.reference[-1, 0]),
         "radau_reference_t60_rel_err_vs_published": abs(float(ref.reference[-1, 0]) / PERF_REFERENCE_T60 - 1),
     }
+    s["stiff_over_nonstiff"].update({tool: (None if v is None else v / s["single_solve_ms"][tool])
+                                     for tool, v in s["stiff_single_solve_ms"].items()})
     s["cohort_t60_max_rel_diff_vs_bonemet_ode"] = _per_tool(
-        results, lambda r: float(np.nanmax(np.abs(r["cohort"]["t60"] / cohort_ref_t60[: len(r["cohort"]["t60"])] - 1))))
-    s["ratios"] = {
-        label: {f"vs_{o}": _ratio(results, fn, o) for o in ("libroadrunner", "scipy")}
-        for label, fn in (("single_solve", lambda r: r["reference"]["ms"]), ("cohort_10k", lambda r: r["cohort"]["s"]),
-                          ("single_solve_cpu_time", lambda r: r["reference"]["cpu_ms"]),
-                          ("stiff_single_solve", lambda r: r["stiff"]["ms"]),
-                          ("bone_metastasis_single_solve", lambda r: r["bone_metastasis"]["ms"]))
-    }
+        results, lambda e: float(np.nanmax(np.abs(e["t60"] / cohort_ref_t60[: len(e["t60"])] - 1))), "cohort")
+    _add_numbalsoda(s)
+    s["ratios"] = {label: {f"vs_{o}": _ratio(s[key], o) for o in RATIO_OTHERS} for label, key in RATIO_KEYS.items()}
     return s
 
 
@@ -255,43 +427,55 @@ def _fmt(x: Any, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def _rows(s: dict[str, Any], cols: list[tuple[str, str, str]], names: dict[str, str]) -> None:
+NAMES = {"bonemet_ode": "bonemet_ode", "libroadrunner": "libRoadRunner", "numbalsoda_dop853": "numbalsoda DOP853",
+         "numbalsoda_lsoda": "numbalsoda LSODA", "diffrax": "diffrax Tsit5", "scipy": "scipy LSODA, Python RHS"}
+
+
+def _rows(s: dict[str, Any], cols: list[tuple[str, str, str]], tools: tuple[str, ...] = TOOLS) -> None:
     head = f"{'tool':24s}" + "".join(f"{c[0]:>16s}" for c in cols)
     print(head + "\n" + "-" * len(head))
-    for tool in TOOLS:
-        print(f"{names[tool]:24s}" + "".join(f"{_fmt(s[key][tool], spec):>16s}" for _, key, spec in cols))
+    for tool in tools:
+        print(f"{NAMES[tool]:24s}" + "".join(f"{_fmt(s[key][tool], spec):>16s}" for _, key, spec in cols))
 
 
 def print_table(s: dict[str, Any], meta: dict[str, Any]) -> None:
-    names = {"bonemet_ode": "bonemet_ode", "libroadrunner": "libRoadRunner", "scipy": "scipy LSODA, Python RHS"}
     print(f"\nReference problem (performance.md): combination arm, days 0-60, {N_OUT} outputs, rtol {RTOL:g}, "
           f"atol {ATOL:g};\n10k cohort: r, kC x lognormal(0, {SIGMA}), seed {COHORT_SEED}.  "
           f"Machine: {meta['cpu_count']} cores, load average {meta['loadavg_start']} at start, "
           f"{meta['loadavg_end']} at end; mode: {'quick' if meta['quick'] else 'full'}.\n")
     _rows(s, [("setup (s)", "setup_s", ".3g"), ("one solve (ms)", "single_solve_ms", ".3g"),
               ("10k cohort (s)", "cohort_10k_s", ".3g"), ("rel.err T(60)", "t60_rel_err", ".1e"),
-              ("worst state", "worst_state_rel_err", ".1e"), ("RHS evals", "rhs_evals", "d")], names)
+              ("worst state", "worst_state_rel_err", ".1e"), ("RHS evals", "rhs_evals", "d")])
+    comp = s["cohort_compile_s"]
     print(f"  setup: bonemet_ode = cold compile of a new model (new process); libRoadRunner = loading the SBML "
-          f"(export took {_fmt(s.get('sbml_export_s'), '.3f')} s); bonemet_ode raw solve(): "
-          f"{s['single_solve_raw_ms']['bonemet_ode']:.3g} ms")
+          f"(export took {_fmt(s.get('sbml_export_s'), '.3f')} s);\n"
+          f"         numbalsoda = cfunc + njit compile in this process (prange cohort kernel: DOP853 "
+          f"{_fmt(comp['numbalsoda_dop853'], '.2f')} s, LSODA {_fmt(comp['numbalsoda_lsoda'], '.2f')} s more); "
+          f"diffrax = jit trace + compile (pmapped cohort: {_fmt(comp['diffrax'], '.2f')} s more)")
+    print(f"  bonemet_ode raw solve(): {s['single_solve_raw_ms']['bonemet_ode']:.3g} ms; numbalsoda and diffrax "
+          f"solve the reference problem only; their RHS evals: counted by the cfunc / 6 per Tsit5 step + 3 per "
+          f"segment")
     cpu = s["single_solve_cpu_ms"]
-    print(f"  one solve by CPU time of the calling thread (immune to other processes): bonemet_ode "
-          f"{_fmt(cpu['bonemet_ode'], '.3g')} ms, libRoadRunner {_fmt(cpu['libroadrunner'], '.3g')} ms, "
-          f"scipy {_fmt(cpu['scipy'], '.3g')} ms")
-    for tool in ("bonemet_ode", "libroadrunner", "scipy"):
-        print(f"  cohort {names[tool]}: {s['cohort_10k_how'][tool] or 'not run'}")
+    print("  one solve by CPU time (immune to other processes; diffrax: process CPU time, JAX computes on its own "
+          "threads):\n    " + ", ".join(f"{NAMES[t]} {_fmt(cpu[t], '.3g')} ms" for t in TOOLS))
+    for tool in TOOLS:
+        print(f"  cohort {NAMES[tool]}: {s['cohort_10k_how'][tool] or 'not run'}")
     print(f"  worst state: max over outputs and states of |y - y_ref| / (|y_ref| + 1e-6 max|y_ref|), "
           f"y_ref = scipy Radau rtol 1e-10\n\nStiff variant (kA = 2e4, kF = 350) and bone_metastasis "
-          f"'{meta['bone_metastasis_arm']}' (days 0-60, {N_OUT} outputs, same tolerances):\n")
+          f"'{meta['bone_metastasis_arm']}' (days 0-60, {N_OUT} outputs, same tolerances; "
+          "numbalsoda and diffrax not run):\n")
     _rows(s, [("stiff (ms)", "stiff_single_solve_ms", ".3g"), ("stiff/non-stiff", "stiff_over_nonstiff", ".2f"),
               ("stiff worst", "stiff_worst_state_rel_err", ".1e"), ("stiff RHS", "stiff_rhs_evals", "d"),
               ("bone_met (ms)", "bone_metastasis_single_solve_ms", ".3g"),
               ("bone_met worst", "bone_metastasis_worst_state_rel_err", ".1e"),
-              ("bone_met RHS", "bone_metastasis_rhs_evals", "d")], names)
-    print("\nbonemet_ode speed-up (other tool's time / ours, same run):")
+              ("bone_met RHS", "bone_metastasis_rhs_evals", "d")], ("bonemet_ode", "libroadrunner", "scipy"))
+    method = s["numbalsoda_method"]
+    print(f"\nbonemet_ode speed-up (other tool's time / ours, same run; numbalsoda: the faster method, "
+          f"{method['single_solve'] or 'n/a'} for one solve, {method['cohort_10k'] or 'n/a'} for the cohort):")
     for label, r in s["ratios"].items():
-        rr_x, sp_x = (("n/a" if v is None else f"{v:.1f}x") for v in (r["vs_libroadrunner"], r["vs_scipy"]))
-        print(f"  {label:30s} vs libRoadRunner {rr_x:>8s}   vs scipy {sp_x:>8s}")
+        print(f"  {label:30s}" + "".join(f"  vs {n} {_fmt(r[f'vs_{o}'], '.1f') + ('x' if r[f'vs_{o}'] else ''):>7s}"
+                                         for o, n in (("libroadrunner", "libRoadRunner"), ("numbalsoda", "numbalsoda"),
+                                                      ("diffrax", "diffrax"), ("scipy", "scipy"))))
     print(f"\ncompile_cold_s   {s['compile_cold_s']:.3f}  (new process, empty cache: sympy import + codegen + cc"
           " + load; "
           f"in this process with sympy loaded: {s['compile_cold_in_process_s']:.3f};\n"
@@ -320,6 +504,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if missing:
         print(f"libroadrunner is not installed ({missing}): its columns are skipped. "
               "Install the [bench] extra (pip install libroadrunner python-libsbml) to compare.")
+    nb_mod, nb_missing = optional_tool("_numbalsoda_case")
+    dx_mod, dx_missing = optional_tool("_diffrax_case")  # first import of JAX: asks XLA for 2 CPU devices
+    for name, why in (("numbalsoda", nb_missing), ("diffrax", dx_missing)):
+        if why:
+            print(f"{name} is not installed ({why}): its columns are n/a. Install: {INSTALL_HINTS[name]}")
     t_start = time.perf_counter()
     model = bm.models.get("perf_reference")
     arm = perf_reference_combination_arm()
@@ -333,7 +522,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cohort = bm.draw_cohort(model, N_COHORT, {"r": bm.LogNormal(SIGMA), "kC": bm.LogNormal(SIGMA)}, seed=COHORT_SEED)
     results: dict[str, dict | None] = {"bonemet_ode": prepare_bonemet(cases),
                                        "libroadrunner": None if missing else prepare_roadrunner(cases),
+                                       "numbalsoda_dop853": None, "numbalsoda_lsoda": None, "diffrax": None,
                                        "scipy": prepare_scipy(cases)}
+    if nb_mod is not None:
+        print("numbalsoda (compiling the cfunc and kernels) ...", flush=True)
+        results.update(prepare_numbalsoda(nb_mod, cases["reference"]))
+    if dx_mod is not None:
+        print("diffrax (jit compile) ...", flush=True)
+        results.update(prepare_diffrax(dx_mod, cases["reference"]))
     print("single solves (interleaved rounds) ...", flush=True)
     time_single_solves(results, cfg)
     print("10k cohorts ...", flush=True)
@@ -355,6 +551,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     s["targets"] = evaluate_targets(s)
     meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["libroadrunner"] = "missing: " + missing if missing else __import__("roadrunner").__version__
+    meta["numbalsoda"] = "missing: " + nb_missing if nb_missing else nb_mod.version()
+    meta["diffrax"] = "missing: " + dx_missing if dx_missing else dx_mod.version()
     meta["benchmark_wall_s"] = round(time.perf_counter() - t_start, 1)
     s["meta"] = meta
     print_table(s, meta)
