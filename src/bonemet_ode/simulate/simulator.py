@@ -98,6 +98,7 @@ class Simulator:
             self._atol_states = self.atol
             self.atol = np.concatenate([self.atol] + [self.atol / self._theta_scale(w) for w in self.sensitivities])
         self.opts = self.options.packed()
+        self._single = self.compiled.single_solver(self.times, self.events, self.opts, self.atol)
         self._expr_initial = any(isinstance(s.initial, str) for s in self.model.states)
         self._y0 = None if self._expr_initial else self.model.initial_values()
         self._base_values = self.model.parameter_values()
@@ -186,7 +187,7 @@ class Simulator:
         y0 = self._y0 if self._y0 is not None else self.model.initial_values(values)
         if self.sensitivities:
             y0 = self._sensitivity_initial(y0, values)
-        Y, O, stats, status, fail_t, fail_state = self.solve(p[None, :], y0[None, :])
+        Y, O, stats, status, fail_t, fail_state = self._single(y0, p)
         msg = "ok"
         if status[0] != 0:
             msg = failure_message(self.model, int(status[0]), float(fail_t[0]), int(fail_state[0]), self.arm.name)
