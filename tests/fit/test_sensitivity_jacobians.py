@@ -134,13 +134,18 @@ def test_exact_jacobians_cost_one_solve_per_arm(monkeypatch):
     """Model, noise and observation columns all come from one sensitivity solve per arm."""
     exact, _, v = problems(ProportionalNoise())
     calls = []
-    original = Simulator.solve
+    original, original_one = Simulator.solve, Simulator.solve_one
 
     def counting(self, P, Y0):
         calls.append((bool(self.sensitivities), P.shape[0]))
         return original(self, P, Y0)
 
+    def counting_one(self, p, y0):
+        calls.append((bool(self.sensitivities), 1))
+        return original_one(self, p, y0)
+
     monkeypatch.setattr(Simulator, "solve", counting)
+    monkeypatch.setattr(Simulator, "solve_one", counting_one)
     exact.jacobians(v, exact.varied)
     assert calls == [(True, 1), (True, 1)]
     calls.clear()

@@ -8,21 +8,42 @@ integer powers are written as products.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from importlib import resources
 from typing import Sequence
 
+from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, lu_source, use_inverse
 from .symbolic import SymbolicModel
 
-__all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source"]
+__all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
-CODEGEN_VERSION = 6
+CODEGEN_VERSION = 7
+
+
+#: Models with more states than this are solved one member at a time (the lanes' workspace
+#: grows as states squared times lanes).
+LANE_MAX_STATES = 64
+
+
+@functools.lru_cache(maxsize=1)
+def generator_fingerprint() -> str:
+    """Hash of the code generator's own sources: part of the cache key, so that a changed generator
+    never reuses a library built by an older one (CODEGEN_VERSION need not be bumped by hand)."""
+    here = resources.files("bonemet_ode.compile")
+    h = hashlib.sha256()
+    for name in ("codegen.py", "sparse_lu.py", "lanes.py", "symbolic.py", "sensitivity.py"):
+        h.update(here.joinpath(name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def solver_core_source() -> str:
-    """The text of the C solver core shipped with the package."""
-    return resources.files("bonemet_ode.compile").joinpath("solver_core.c").read_text()
+    """The text of the C solver core shipped with the package (the lane solver compiles where ``BM_L`` is set)."""
+    here = resources.files("bonemet_ode.compile")
+    lanes = here.joinpath("solver_lanes.c").read_text()
+    return here.joinpath("solver_core.c").read_text() + "\n#ifdef BM_L\n" + lanes + "\n#endif /* BM_L */\n"
 
 
 def _printer():
@@ -94,4 +115,8 @@ def generate_source(sym: SymbolicModel) -> str:
     out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(sym.observables, [f"o[{k}]" for k in range(no)], sym, printer)
     out += ["}", ""]
+    if n <= LANE_MAX_STATES:
+        solve = ("bm_inv_fast", "bm_matvec") if "BM_HAVE_INV" in "\n".join(out) else ("bm_solve_fast",)
+        out += [f"#define BM_L {DEFAULT_LANES}",
+                lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
     return "\n".join(out) + "\n" + solver_core_source()

@@ -246,6 +246,47 @@ static int bm_worst(const double *v, const double *y, bm_ctx *c) {
     return w;
 }
 
+/* Step size after a step of size hh with error err (err_pow = err^BM_ERR_EXP): the elementary
+ * controller, and for an accepted step Gustafsson's predictive one once there is an accepted
+ * step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step). */
+static inline double bm_propose(double hh, double err, double err_pow, double hacc, double erracc) {
+    const double safe = 0.9, facmax = 6.0, facmin = 0.2;
+    double q = err_pow / safe;
+    if (q < 1.0 / facmax) q = 1.0 / facmax;
+    if (q > 1.0 / facmin) q = 1.0 / facmin;
+    if (err <= 1.0 && hacc > 0.0) {
+        double qg = (hacc / hh) * err_pow * err_pow / erracc / safe;
+        if (qg < 1.0 / facmax) qg = 1.0 / facmax;
+        if (qg > 1.0 / facmin) qg = 1.0 / facmin;
+        if (qg > q) q = qg;
+    }
+    return hh / q;
+}
+
+/* Dense output of an accepted step t -> tnew for output times in (t, tnew), tnew excluded when it
+ * is the stop of a segment (last); advances *iout. */
+static void bm_dense_outputs(const double K[BM_S][BM_N], const double *y, const double *ys, const double *p, double t,
+                             double tnew, double ih, int last, const double *tout, int nout, int *iout, double *yout,
+                             double *oout) {
+    while (*iout < nout && (tout[*iout] < tnew || (!last && tout[*iout] == tnew))) {
+        double th = (tout[*iout] - t) * ih, th1 = 1.0 - th;
+        double *yo = yout + (long)(*iout) * BM_N;
+        for (int i = 0; i < BM_N; ++i) {
+            double dr[BM_ND];
+            for (int r = 0; r < BM_ND; ++r) {
+                double acc = 0.0;
+                for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j][i];
+                dr[r] = acc;
+            }
+            double inner = dr[BM_ND - 1];
+            for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
+            yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
+        }
+        if (oout) bm_obs(yo, p, oout + (long)(*iout) * BM_NOTOT);
+        (*iout)++;
+    }
+}
+
 /*
  * Integrate from *t to tstop (> *t). Writes interpolated outputs for output
  * times in (*t, tstop) starting at *iout. On return *t == tstop on success.
@@ -261,7 +302,6 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
 #endif
     int piv[BM_N];
     int reject = 0, have_f0 = 0;
-    const double safe = 0.9, facmax = 6.0, facmin = 0.2;
     const double hmin_rel = 1e-13;
 
     while (*t < tstop) {
@@ -345,41 +385,14 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             continue;
         }
         double err_pow = pow(err, BM_ERR_EXP); /* one pow per step; erracc keeps its power */
-        double q = err_pow / safe;
-        if (q < 1.0 / facmax) q = 1.0 / facmax;
-        if (q > 1.0 / facmin) q = 1.0 / facmin;
-        double hnew = hh / q;
+        double hnew = bm_propose(hh, err, err_pow, *hacc, *erracc);
         if (err <= 1.0) {
-            /* accepted: Gustafsson's predictive controller, once there is a step since the last event */
-            if (*hacc > 0.0) {
-                double qg = (*hacc / hh) * err_pow * err_pow / *erracc / safe;
-                if (qg < 1.0 / facmax) qg = 1.0 / facmax;
-                if (qg > 1.0 / facmin) qg = 1.0 / facmin;
-                if (qg > q) { q = qg; hnew = hh / q; }
-            }
             *hacc = hh;
             *erracc = err > 1e-2 ? err_pow : ERRACC_FLOOR;
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;
-            /* dense output for output times in (t, tnew), tnew excluded when it is the stop */
-            while (*iout < nout && (tout[*iout] < tnew || (!last && tout[*iout] == tnew))) {
-                double th = (tout[*iout] - *t) * ih, th1 = 1.0 - th;
-                double *yo = yout + (long)(*iout) * BM_N;
-                for (int i = 0; i < BM_N; ++i) {
-                    double dr[BM_ND];
-                    for (int r = 0; r < BM_ND; ++r) {
-                        double acc = 0.0;
-                        for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j][i];
-                        dr[r] = acc;
-                    }
-                    double inner = dr[BM_ND - 1];
-                    for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
-                    yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
-                }
-                if (oout) bm_obs(yo, p, oout + (long)(*iout) * BM_NOTOT);
-                (*iout)++;
-            }
+            bm_dense_outputs(K, y, ys, p, *t, tnew, ih, last, tout, nout, iout, yout, oout);
             memcpy(y, ys, sizeof ys);
             *t = tnew;
             have_f0 = 0;
@@ -498,11 +511,27 @@ void bm_rhs_many(int m, const double *Y, const double *P, double *DY) {
  * uses Y0[k*N..], P[k*NP..]. status[k] is its BM_* code; fail_t/fail_state
  * say where it failed. stats is nsets x BM_NSTATS. opts = {rtol, hmax, h_init, max_steps}.
  */
+#ifdef BM_L
+static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t0, const double *tout, int nout,
+                          const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
+                          const double *opts, const double *atol, double *yout, double *oout, long *stats,
+                          int *status, double *fail_t, int *fail_state);
+#endif
+
 int bm_solve_batch(int nsets, const double *Y0, const double *P, double t0, const double *tout, int nout,
                    const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
                    const double *opts, const double *atol, double *yout, double *oout, long *stats,
                    int *status, double *fail_t, int *fail_state) {
     int nfail = 0;
+#ifdef BM_L
+    /* several members: lock-step lanes (solver_lanes.c); same results as one at a time */
+    if (nsets > 1) {
+        nfail = bm_solve_lanes(nsets, Y0, P, t0, tout, nout, ev_t, ev_kind, ev_idx, ev_val, nev, opts, atol, yout,
+                               oout, stats, status, fail_t, fail_state);
+        if (nfail >= 0) return nfail;
+        nfail = 0; /* no memory for the lanes' workspace: one at a time */
+    }
+#endif
     for (int k = 0; k < nsets; ++k) {
         bm_ctx c;
         c.rtol = opts[0]; c.hmax = opts[1]; c.h_init = opts[2]; c.max_steps = (long)opts[3];

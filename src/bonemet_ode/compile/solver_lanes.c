@@ -1,0 +1,300 @@
+/*
+ * bonemet_ode lane solver: BM_L members of a batch integrated in lock-step (lanes.py).
+ *
+ * Appended after solver_core.c when the generated code defines BM_L and the lane (_v) versions
+ * of bm_rhs, bm_jac, bm_build_E, bm_lu_fast and the solve (bm_matvec or bm_solve_fast).
+ *
+ * Every lane runs its own member with its own step size, events and outputs: one loop iteration
+ * is one attempted step in every lane.  The stage arithmetic (RHS, Jacobian, factorisation,
+ * solves, linear combinations) runs over all lanes at once; the per-lane decisions (error norm,
+ * accept/reject, dense output, events, the next member) reuse the scalar solver's functions.
+ * The operations of each lane are those of the scalar solver in the same order, so a member's
+ * results are bit-identical to solving it alone.  A member that needs anything beyond the common
+ * path (a tiny pivot in the static order, a non-finite step, a failure) is solved again from the
+ * start by the scalar solver, which reproduces its exact outcome.  A lane whose member finishes
+ * takes the next member of the batch.  Arrays hold lane ln of component k at [k*BM_L + ln].
+ */
+#include <stdlib.h>
+
+typedef struct {
+    int k;        /* member index in the batch, -1 when idle */
+    int in_seg;   /* inside a segment between events/stops */
+    int reject, have_f0, last, fallback;
+    int iev, iout;
+    long naccept;
+    double t, tstop, tend, h, hh, h_try, hacc, erracc;
+    double p[BM_NPTOT], u[BM_N];
+    bm_ctx c;
+    double *yout, *oout;
+} bm_lane;
+
+typedef struct {
+    double y[BM_N * BM_L], pl[BM_NPTOT * BM_L], ul[BM_N * BM_L];
+    double f0[BM_N * BM_L], ys[BM_N * BM_L], fs[BM_N * BM_L];
+    double K[BM_S][BM_N * BM_L];
+    double J[BM_N * BM_N * BM_L], E[BM_N * BM_N * BM_L], dinv[BM_N * BM_L];
+#ifdef BM_HAVE_INV
+    double X[BM_N * BM_N * BM_L];
+#endif
+    double fac[BM_L], tol[BM_L], ih[BM_L];
+    int bad[BM_L];
+} bm_lane_work;
+
+typedef struct {
+    const double *tout, *ev_t, *ev_val;
+    const int *ev_kind, *ev_idx;
+    int nout, nev;
+    double t0;
+} bm_problem;
+
+static void bm_lane_gather(const double *a, int ln, double *out, int n) {
+    for (int i = 0; i < n; ++i) out[i] = a[i * BM_L + ln];
+}
+
+static void bm_lane_scatter(double *a, int ln, const double *v, int n) {
+    for (int i = 0; i < n; ++i) a[i * BM_L + ln] = v[i];
+}
+
+/* f(Y) for all lanes, with each lane's infusion rates (as bm_f does for one member). */
+static void bm_f_lanes(const double *Y, bm_lane_work *w, const bm_lane *lanes, double *DY) {
+    bm_rhs_v(Y, w->pl, DY);
+    for (int ln = 0; ln < BM_L; ++ln)
+        if (lanes[ln].k >= 0 && lanes[ln].c.infusing)
+            for (int i = 0; i < BM_N; ++i) DY[i * BM_L + ln] += w->ul[i * BM_L + ln];
+}
+
+static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const double *Y0, const double *P,
+                          const bm_problem *pr, const double *opts, const double *atol, double *yout, double *oout,
+                          long *stats) {
+    L->k = k;
+    L->c.rtol = opts[0]; L->c.hmax = opts[1]; L->c.h_init = opts[2]; L->c.max_steps = (long)opts[3];
+    L->c.atol = atol;
+    L->c.stats = stats + (long)k * BM_NSTATS;
+    for (int s = 0; s < BM_NSTATS; ++s) L->c.stats[s] = 0;
+    L->c.fail_t = pr->t0; L->c.fail_state = -1; L->c.infusing = 0;
+    L->yout = yout + (long)k * pr->nout * BM_N;
+    L->oout = oout ? oout + (long)k * pr->nout * BM_NOTOT : 0;
+    if (BM_NP > 0) memcpy(L->p, P + (long)k * BM_NPTOT, sizeof(double) * BM_NP);
+    memset(L->u, 0, sizeof L->u);
+    bm_lane_scatter(w->y, ln, Y0 + (long)k * BM_N, BM_N);
+    bm_lane_scatter(w->pl, ln, L->p, BM_NPTOT);
+    bm_lane_scatter(w->ul, ln, L->u, BM_N);
+    L->t = pr->t0; L->h = L->c.h_init; L->hacc = 0.0; L->erracc = 1.0; L->naccept = 0;
+    L->iev = 0; L->iout = 0; L->in_seg = 0; L->fallback = 0;
+    L->tend = pr->nout > 0 ? pr->tout[pr->nout - 1] : pr->t0;
+}
+
+/*
+ * Bring a lane to its next step attempt (bm_solve_one's loop and the top of bm_segment's loop):
+ * events and outputs at segment stops, the initial step, the step size of the attempt.
+ * Returns 0 ready, 1 member finished, 2 member needs the scalar solver.
+ */
+static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr) {
+    double y[BM_N];
+    for (;;) {
+        if (L->in_seg && L->t < L->tstop) break;
+        bm_lane_gather(w->y, ln, y, BM_N);
+        int changed = 0;
+        while (L->iev < pr->nev && pr->ev_t[L->iev] <= L->t) {
+            bm_apply_event(pr->ev_kind[L->iev], pr->ev_idx[L->iev], pr->ev_val[L->iev], y, L->p, L->u, &L->c);
+            L->iev++;
+            L->hacc = 0.0;
+            changed = 1;
+        }
+        if (changed) {
+            bm_lane_scatter(w->y, ln, y, BM_N);
+            bm_lane_scatter(w->pl, ln, L->p, BM_NPTOT);
+            bm_lane_scatter(w->ul, ln, L->u, BM_N);
+        }
+        while (L->iout < pr->nout && pr->tout[L->iout] <= L->t) {
+            memcpy(L->yout + (long)L->iout * BM_N, y, sizeof y);
+            if (L->oout) bm_obs(y, L->p, L->oout + (long)L->iout * BM_NOTOT);
+            L->iout++;
+        }
+        if (L->iout >= pr->nout) return 1;
+        L->tstop = (L->iev < pr->nev && pr->ev_t[L->iev] < L->tend) ? pr->ev_t[L->iev] : L->tend;
+        if (L->h <= 0.0) {
+            double f0[BM_N];
+            bm_f(y, L->p, L->u, f0, &L->c);
+            L->h = bm_initial_step(y, L->p, L->u, f0, L->tstop - L->t, &L->c);
+        }
+        L->in_seg = 1; L->reject = 0; L->have_f0 = 0;
+    }
+    if (L->c.stats[0] >= L->c.max_steps) return 2;
+    double hh = L->h;
+    L->last = 0;
+    if (hh > L->c.hmax) hh = L->c.hmax;
+    L->h_try = hh;
+    if (L->t + 1.0001 * hh >= L->tstop) { hh = L->tstop - L->t; L->last = 1; }
+    L->hh = hh;
+    if (!L->have_f0) { L->c.stats[3]++; L->have_f0 = 1; }
+    L->c.stats[4]++;
+    L->c.stats[5]++;
+    w->fac[ln] = 1.0 / (hh * R_GAMMA);
+    w->tol[ln] = 1e-10 * w->fac[ln];
+    w->ih[ln] = 1.0 / hh;
+    return 0;
+}
+
+/* The stages of one attempted step in every lane (the body of bm_segment's loop). */
+static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
+    bm_f_lanes(w->y, w, lanes, w->f0);
+    bm_jac_v(w->y, w->pl, w->J);
+    bm_build_E_v(w->J, w->fac, w->E);
+    bm_lu_fast_v(w->E, w->dinv, w->tol, w->bad);
+#ifdef BM_HAVE_INV
+    bm_inv_fast_v(w->E, w->dinv, w->X);
+#define BM_SOLVE_V(v) bm_matvec_v(w->X, (v))
+#else
+#define BM_SOLVE_V(v) bm_solve_fast_v(w->E, w->dinv, (v))
+#endif
+    memcpy(w->K[0], w->f0, sizeof w->K[0]);
+    BM_SOLVE_V(w->K[0]);
+    /* combinations: lanes innermost (SIMD), each lane summing in the scalar solver's order */
+    for (int st = 1; st < BM_S; ++st) {
+        for (int i = 0; i < BM_N; ++i) {
+            double acc[BM_L];
+            for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+            for (int j = 0; j < st; ++j)
+                for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[st][j] * w->K[j][i * BM_L + ln];
+            for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+        }
+        bm_f_lanes(w->ys, w, lanes, w->fs);
+        for (int i = 0; i < BM_N; ++i) {
+            double acc[BM_L];
+            for (int ln = 0; ln < BM_L; ++ln) acc[ln] = 0.0;
+            for (int j = 0; j < st; ++j)
+                for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RC[st][j] * w->K[j][i * BM_L + ln];
+            for (int ln = 0; ln < BM_L; ++ln) w->K[st][i * BM_L + ln] = w->fs[i * BM_L + ln] + w->ih[ln] * acc[ln];
+        }
+        BM_SOLVE_V(w->K[st]);
+    }
+#undef BM_SOLVE_V
+    for (int i = 0; i < BM_N; ++i) {
+        double acc[BM_L];
+        for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+        for (int j = 0; j < BM_S; ++j)
+            for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[BM_S][j] * w->K[j][i * BM_L + ln];
+        for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+    }
+}
+
+/* Accept or reject a lane's step (the end of bm_segment's loop). Returns 0, or 2: scalar solver needed. */
+static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr) {
+    double y[BM_N], ys[BM_N], K[BM_S][BM_N];
+    if (w->bad[ln]) return 2;
+    L->c.stats[0]++;
+    L->c.stats[3] += BM_S - 1;
+    bm_lane_gather(w->y, ln, y, BM_N);
+    bm_lane_gather(w->ys, ln, ys, BM_N);
+    bm_lane_gather(w->K[BM_S - 1], ln, K[BM_S - 1], BM_N);
+    double err = bm_norm(K[BM_S - 1], y, ys, &L->c);
+    int finite = isfinite(err);
+    for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
+    if (!finite) return 2;
+    double hh = L->hh;
+    double err_pow = pow(err, BM_ERR_EXP);
+    double hnew = bm_propose(hh, err, err_pow, L->hacc, L->erracc);
+    if (err <= 1.0) {
+        L->hacc = hh;
+        L->erracc = err > 1e-2 ? err_pow : ERRACC_FLOOR;
+        L->naccept++;
+        L->c.stats[1]++;
+        double tnew = L->last ? L->tstop : L->t + hh;
+        if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
+            for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
+            bm_dense_outputs((const double (*)[BM_N])K, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,
+                             pr->nout, &L->iout, L->yout, L->oout);
+        }
+        for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = ys[i];
+        L->t = tnew;
+        L->have_f0 = 0;
+        if (L->reject && hnew > hh) hnew = hh;
+        L->reject = 0;
+        if (L->last && hh < L->h_try && hnew < L->h_try) hnew = L->h_try;
+        L->h = hnew;
+    } else {
+        L->reject = 1;
+        L->c.stats[2]++;
+        if (L->naccept == 0) hnew = hh * 0.1;
+        L->h = hnew;
+        if (L->h < 1e-13 * (fabs(L->t) > 1.0 ? fabs(L->t) : 1.0)) return 2;
+    }
+    return 0;
+}
+
+/* Same contract as bm_solve_batch's loop over members, in lanes. */
+static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t0, const double *tout, int nout,
+                          const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
+                          const double *opts, const double *atol, double *yout, double *oout, long *stats,
+                          int *status, double *fail_t, int *fail_state) {
+    bm_lane_work *w = (bm_lane_work *)calloc(1, sizeof(bm_lane_work));
+    bm_lane lanes[BM_L];
+    if (!w) return -1;
+    bm_problem pr = {tout, ev_t, ev_val, ev_kind, ev_idx, nout, nev, t0};
+    int next = 0, active = 0, nfail = 0;
+    for (int ln = 0; ln < BM_L; ++ln) lanes[ln].k = -1;
+    for (;;) {
+        /* every lane: its next step attempt, or a new member when it has none */
+        for (int ln = 0; ln < BM_L; ++ln) {
+            bm_lane *L = &lanes[ln];
+            for (;;) {
+                if (L->k < 0) {
+                    if (next >= nsets) break;
+                    bm_lane_start(L, ln, w, next++, Y0, P, &pr, opts, atol, yout, oout, stats);
+                    active++;
+                }
+                int rc = bm_lane_begin(L, ln, w, &pr);
+                if (rc == 0) break;
+                int k = L->k;
+                if (rc == 2) {
+                    /* the scalar solver reproduces this member's outcome exactly */
+                    bm_ctx c = L->c;
+                    c.stats = stats + (long)k * BM_NSTATS;
+                    rc = bm_solve_one(Y0 + (long)k * BM_N, P + (long)k * BM_NPTOT, t0, tout, nout, ev_t, ev_kind,
+                                      ev_idx, ev_val, nev, &c, yout + (long)k * nout * BM_N,
+                                      oout ? oout + (long)k * nout * BM_NOTOT : 0);
+                    status[k] = rc; fail_t[k] = c.fail_t; fail_state[k] = c.fail_state;
+                    if (rc != BM_OK) nfail++;
+                } else {
+                    status[k] = BM_OK; fail_t[k] = L->c.fail_t; fail_state[k] = L->c.fail_state;
+                }
+                L->k = -1;
+                active--;
+            }
+        }
+        if (active == 0) break;
+        /* idle lanes copy a busy one, so that they compute harmless numbers */
+        int busy = 0;
+        while (lanes[busy].k < 0) busy++;
+        for (int ln = 0; ln < BM_L; ++ln) {
+            if (lanes[ln].k >= 0) continue;
+            for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = w->y[i * BM_L + busy];
+            for (int j = 0; j < BM_NPTOT; ++j) w->pl[j * BM_L + ln] = w->pl[j * BM_L + busy];
+            w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
+        }
+        bm_lane_stages(w, lanes);
+        for (int ln = 0; ln < BM_L; ++ln) {
+            bm_lane *L = &lanes[ln];
+            if (L->k < 0) continue;
+            if (bm_lane_end(L, ln, w, &pr) == 2) L->fallback = 1;
+        }
+        /* members that need the scalar solver: re-solve them now */
+        for (int ln = 0; ln < BM_L; ++ln) {
+            bm_lane *L = &lanes[ln];
+            if (L->k < 0 || !L->fallback) continue;
+            int k = L->k;
+            bm_ctx c = L->c;
+            c.stats = stats + (long)k * BM_NSTATS;
+            int rc = bm_solve_one(Y0 + (long)k * BM_N, P + (long)k * BM_NPTOT, t0, tout, nout, ev_t, ev_kind,
+                                  ev_idx, ev_val, nev, &c, yout + (long)k * nout * BM_N,
+                                  oout ? oout + (long)k * nout * BM_NOTOT : 0);
+            status[k] = rc; fail_t[k] = c.fail_t; fail_state[k] = c.fail_state;
+            if (rc != BM_OK) nfail++;
+            L->k = -1;
+            active--;
+        }
+    }
+    free(w);
+    return nfail;
+}
