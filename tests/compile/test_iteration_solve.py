@@ -73,12 +73,12 @@ def test_inverse_is_used_where_it_pays_and_its_pattern_is_exact():
 
 
 def test_singular_iteration_matrix_is_reported():
-    model = get("exponential")
-    cm = compile_model(model)
-    p = model.parameter_vector()
-    y = model.initial_values()
-    rate = cm.jacobian(y, p)[0, 0]
-    if rate == 0.0:
-        pytest.skip("default growth rate is zero")
-    x, path = cm.iteration_solve(y, p, rate, np.ones(1))  # fac*I - J = 0
+    growth = bm.Model("singular_growth", [bm.Module("g", states=(bm.State("x", 1.0),),
+                                                    parameters=(bm.Parameter("r", 0.5, lower=0.0, upper=10.0),),
+                                                    terms=(bm.Term("growth", "r*x", {"x": 1}),))])
+    cm = compile_model(growth)
+    p = growth.parameter_vector()
+    x, path = cm.iteration_solve(np.ones(1), p, 0.5, np.ones(1))  # fac*I - J = 0.5 - 0.5
     assert path == 2 and np.isnan(x).all()
+    x, path = cm.iteration_solve(np.ones(1), p, 2.5, np.ones(1))  # 2.5 - 0.5 = 2
+    assert path == 0 and x[0] == 0.5

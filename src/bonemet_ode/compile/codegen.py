@@ -110,13 +110,14 @@ def generate_source(sym: SymbolicModel) -> str:
     out += _block([J[i, j] for i, j in nz], [f"J[{i * n + j}]" for i, j in nz], sym, printer)
     out += ["}", ""]
     out.append(lu_source(n, set(nz)))
-    if use_inverse(n, set(nz)):
+    inverse = use_inverse(n, set(nz))
+    if inverse:
         out += ["#define BM_HAVE_INV 1", inverse_source(n, set(nz))]
     out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(sym.observables, [f"o[{k}]" for k in range(no)], sym, printer)
     out += ["}", ""]
     if n <= LANE_MAX_STATES:
-        solve = ("bm_inv_fast", "bm_matvec") if "BM_HAVE_INV" in "\n".join(out) else ("bm_solve_fast",)
+        solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
     return "\n".join(out) + "\n" + solver_core_source()

@@ -1,6 +1,6 @@
 """Lane versions of the generated model functions, for solving several cohort members at once.
 
-A batch of members is integrated in lock-step lanes (``solver_core.c``, ``bm_solve_lanes``):
+A batch of members is integrated in lock-step lanes (``solver_lanes.c``, ``bm_solve_lanes``):
 every array holds ``BM_L`` members side by side (element ``k`` of member ``ln`` at
 ``a[k*BM_L + ln]``), and each generated function becomes a loop over the lanes around the
 unchanged scalar body.  The C compiler turns the loop into SIMD instructions, and the lanes'
@@ -24,7 +24,7 @@ import re
 
 __all__ = ["lane_functions", "DEFAULT_LANES"]
 
-#: Members per lane group: two AVX2 vectors of doubles (measured against 2 and 4 in docs/backend.md).
+#: Members per lane group: two AVX2 vectors of doubles (measured against 4 and 16 in docs/backend.md).
 DEFAULT_LANES = 8
 
 _ARRAYS = ("y", "p", "dy", "J", "E", "dinv", "X", "b")
@@ -49,15 +49,12 @@ def _functions(text: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _lane_header(header: str) -> tuple[str, str]:
-    m = _HEADER.match(header)
-    assert m is not None
-    _, name, args = m.groups()
+def _lane_header(name: str, args: str) -> str:
     args = args.replace("double fac", "const double *fac").replace("double tol", "const double *tol")
     args = re.sub(r"(const )?double \*(\w+)", lambda a: f"{a.group(1) or ''}double *restrict {a.group(2)}", args)
     if name == "bm_lu_fast":
-        return name, f"static void bm_lu_fast_v({args}, int *restrict bad) {{"
-    return name, f"static void {name}_v({args}) {{"
+        return f"static void bm_lu_fast_v({args}, int *restrict bad) {{"
+    return f"static void {name}_v({args}) {{"
 
 
 def _lane_body(name: str, body: list[str]) -> list[str]:
@@ -96,12 +93,11 @@ def lane_functions(text: str, names: tuple[str, ...]) -> str:
     out = []
     found = set()
     for header, body in _functions(text):
-        m = _HEADER.match(header)
-        if m is None or m.group(2) not in names:
+        _, name, args = _HEADER.match(header).groups()  # type: ignore[union-attr]
+        if name not in names:
             continue
-        name, new_header = _lane_header(header)
         found.add(name)
-        out.append(new_header)
+        out.append(_lane_header(name, args))
         out += _lane_body(name, body)
         out += ["}", ""]
     missing = set(names) - found

@@ -246,6 +246,48 @@ static int bm_worst(const double *v, const double *y, bm_ctx *c) {
     return w;
 }
 
+/* A step size too small to make progress at time t (relative to max(|t|, 1) days). */
+static inline int bm_below_hmin(double h, double t) {
+    return h < 1e-13 * (fabs(t) > 1.0 ? fabs(t) : 1.0);
+}
+
+#ifdef BM_HAVE_INV
+#define BM_NX (BM_N * BM_N)
+#else
+#define BM_NX 1
+#endif
+
+/* Factor E = fac*I - J for the stage solves: the generated sparse LU in its static order (and the
+ * explicit inverse X where compiled), or, when a pivot is tiny, the dense LU with partial pivoting.
+ * Returns 0 (sparse), 1 (dense) or 2 (singular). */
+static int bm_factor(const double *J, double fac, double *E, double *dinv, double *X, int *piv) {
+    bm_build_E(J, fac, E);
+    if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
+#ifdef BM_HAVE_INV
+        bm_inv_fast(E, dinv, X);
+#else
+        (void)X;
+#endif
+        return 0;
+    }
+    for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
+    for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
+    return bm_lu(E, piv) ? 2 : 1;
+}
+
+/* Solve with the factors of bm_factor (path 0 or 1), in place. */
+static inline void bm_factor_solve(int path, const double *E, const double *dinv, const double *X, const int *piv,
+                                   double *v) {
+    if (path) { bm_lusolve(E, piv, v); return; }
+#ifdef BM_HAVE_INV
+    (void)dinv;
+    bm_matvec(X, v);
+#else
+    (void)X;
+    bm_solve_fast(E, dinv, v);
+#endif
+}
+
 /* Step size after a step of size hh with error err (err_pow = err^BM_ERR_EXP): the elementary
  * controller, and for an accepted step Gustafsson's predictive one once there is an accepted
  * step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step). */
@@ -295,14 +337,10 @@ static void bm_dense_outputs(const double K[BM_S][BM_N], const double *y, const 
 static int bm_segment(double *t, double tstop, double *y, const double *p, const double *u, double *h,
                       const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
                       double *hacc, double *erracc, long *naccept) {
-    double f0[BM_N], J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
+    double f0[BM_N], J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N], X[BM_NX];
     double K[BM_S][BM_N], ys[BM_N], fs[BM_N];
-#ifdef BM_HAVE_INV
-    double X[BM_N * BM_N];
-#endif
     int piv[BM_N];
     int reject = 0, have_f0 = 0;
-    const double hmin_rel = 1e-13;
 
     while (*t < tstop) {
         if (c->stats[0] >= c->max_steps) {
@@ -319,31 +357,17 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
         bm_jac(y, p, J);
         c->stats[4]++;
         double fac = 1.0 / (hh * R_GAMMA);
-        int dense = 0;
+        int dense;
         for (;;) {
             c->stats[5]++;
-            bm_build_E(J, fac, E);
-            if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
-                dense = 0;
-#ifdef BM_HAVE_INV
-                bm_inv_fast(E, dinv, X);
-#endif
-                break;
-            }
-            /* a small pivot in the static order: dense LU with partial pivoting for this step */
-            for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
-            for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
-            if (!bm_lu(E, piv)) { dense = 1; break; }
+            dense = bm_factor(J, fac, E, dinv, X, piv);
+            if (dense < 2) break;
             hh *= 0.5; last = 0; fac = 1.0 / (hh * R_GAMMA);
-            if (hh < hmin_rel * (fabs(*t) > 1.0 ? fabs(*t) : 1.0)) {
+            if (bm_below_hmin(hh, *t)) {
                 c->fail_t = *t; c->fail_state = bm_worst(f0, y, c); return BM_ERR_HMIN;
             }
         }
-#ifdef BM_HAVE_INV
-#define BM_SOLVE(v) do { if (dense) bm_lusolve(E, piv, (v)); else bm_matvec(X, (v)); } while (0)
-#else
-#define BM_SOLVE(v) do { if (dense) bm_lusolve(E, piv, (v)); else bm_solve_fast(E, dinv, (v)); } while (0)
-#endif
+#define BM_SOLVE(v) bm_factor_solve(dense, E, dinv, X, piv, (v))
         c->stats[0]++;
         double ih = 1.0 / hh;
         memcpy(K[0], f0, sizeof K[0]);
@@ -378,7 +402,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
         if (!finite) {
             *h = hh * 0.25;
             reject = 1;
-            if (*h < hmin_rel * (fabs(*t) > 1.0 ? fabs(*t) : 1.0)) {
+            if (bm_below_hmin(*h, *t)) {
                 c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_NONFINITE;
             }
             c->stats[2]++;
@@ -406,7 +430,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             c->stats[2]++;
             if (*naccept == 0) hnew = hh * 0.1;
             *h = hnew;
-            if (*h < hmin_rel * (fabs(*t) > 1.0 ? fabs(*t) : 1.0)) {
+            if (bm_below_hmin(*h, *t)) {
                 c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_HMIN;
             }
         }
@@ -480,25 +504,12 @@ void bm_obs_ext(const double *y, const double *p, double *o) { if (BM_NO > 0) bm
  * Returns 0 (sparse path), 1 (dense fallback) or 2 (singular). For tests.
  */
 int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
-    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
+    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N], X[BM_NX];
     int piv[BM_N];
     bm_jac(y, p, J);
-    bm_build_E(J, fac, E);
-    if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
-#ifdef BM_HAVE_INV
-        double X[BM_N * BM_N];
-        bm_inv_fast(E, dinv, X);
-        bm_matvec(X, b);
-#else
-        bm_solve_fast(E, dinv, b);
-#endif
-        return 0;
-    }
-    for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
-    for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
-    if (bm_lu(E, piv)) return 2;
-    bm_lusolve(E, piv, b);
-    return 1;
+    int path = bm_factor(J, fac, E, dinv, X, piv);
+    if (path < 2) bm_factor_solve(path, E, dinv, X, piv, b);
+    return path;
 }
 
 /* Evaluate the RHS at many (y, p) pairs: Y is m x N, P is m x NP. */

@@ -19,7 +19,7 @@
 typedef struct {
     int k;        /* member index in the batch, -1 when idle */
     int in_seg;   /* inside a segment between events/stops */
-    int reject, have_f0, last, fallback;
+    int reject, have_f0, last;
     int iev, iout;
     long naccept;
     double t, tstop, tend, h, hh, h_try, hacc, erracc;
@@ -80,7 +80,7 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     bm_lane_scatter(w->pl, ln, L->p, BM_NPTOT);
     bm_lane_scatter(w->ul, ln, L->u, BM_N);
     L->t = pr->t0; L->h = L->c.h_init; L->hacc = 0.0; L->erracc = 1.0; L->naccept = 0;
-    L->iev = 0; L->iout = 0; L->in_seg = 0; L->fallback = 0;
+    L->iev = 0; L->iout = 0; L->in_seg = 0;
     L->tend = pr->nout > 0 ? pr->tout[pr->nout - 1] : pr->t0;
 }
 
@@ -218,9 +218,23 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         L->c.stats[2]++;
         if (L->naccept == 0) hnew = hh * 0.1;
         L->h = hnew;
-        if (L->h < 1e-13 * (fabs(L->t) > 1.0 ? fabs(L->t) : 1.0)) return 2;
+        if (bm_below_hmin(L->h, L->t)) return 2;
     }
     return 0;
+}
+
+/* Solve the lane's member from the start with the scalar solver, which reproduces its exact outcome
+ * (used when it leaves the lanes' common path); frees the lane. Returns 1 if the member failed. */
+static int bm_lane_rerun(bm_lane *L, const double *Y0, const double *P, const bm_problem *pr, long *stats,
+                         int *status, double *fail_t, int *fail_state) {
+    int k = L->k;
+    bm_ctx c = L->c;
+    c.stats = stats + (long)k * BM_NSTATS;
+    int rc = bm_solve_one(Y0 + (long)k * BM_N, P + (long)k * BM_NPTOT, pr->t0, pr->tout, pr->nout, pr->ev_t,
+                          pr->ev_kind, pr->ev_idx, pr->ev_val, pr->nev, &c, L->yout, L->oout);
+    status[k] = rc; fail_t[k] = c.fail_t; fail_state[k] = c.fail_state;
+    L->k = -1;
+    return rc != BM_OK;
 }
 
 /* Same contract as bm_solve_batch's loop over members, in lanes. */
@@ -246,20 +260,12 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
                 }
                 int rc = bm_lane_begin(L, ln, w, &pr);
                 if (rc == 0) break;
-                int k = L->k;
                 if (rc == 2) {
-                    /* the scalar solver reproduces this member's outcome exactly */
-                    bm_ctx c = L->c;
-                    c.stats = stats + (long)k * BM_NSTATS;
-                    rc = bm_solve_one(Y0 + (long)k * BM_N, P + (long)k * BM_NPTOT, t0, tout, nout, ev_t, ev_kind,
-                                      ev_idx, ev_val, nev, &c, yout + (long)k * nout * BM_N,
-                                      oout ? oout + (long)k * nout * BM_NOTOT : 0);
-                    status[k] = rc; fail_t[k] = c.fail_t; fail_state[k] = c.fail_state;
-                    if (rc != BM_OK) nfail++;
+                    nfail += bm_lane_rerun(L, Y0, P, &pr, stats, status, fail_t, fail_state);
                 } else {
-                    status[k] = BM_OK; fail_t[k] = L->c.fail_t; fail_state[k] = L->c.fail_state;
+                    status[L->k] = BM_OK; fail_t[L->k] = L->c.fail_t; fail_state[L->k] = L->c.fail_state;
+                    L->k = -1;
                 }
-                L->k = -1;
                 active--;
             }
         }
@@ -274,24 +280,11 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
             w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
         }
         bm_lane_stages(w, lanes);
+        /* members that left the common path are re-solved by the scalar solver now */
         for (int ln = 0; ln < BM_L; ++ln) {
             bm_lane *L = &lanes[ln];
-            if (L->k < 0) continue;
-            if (bm_lane_end(L, ln, w, &pr) == 2) L->fallback = 1;
-        }
-        /* members that need the scalar solver: re-solve them now */
-        for (int ln = 0; ln < BM_L; ++ln) {
-            bm_lane *L = &lanes[ln];
-            if (L->k < 0 || !L->fallback) continue;
-            int k = L->k;
-            bm_ctx c = L->c;
-            c.stats = stats + (long)k * BM_NSTATS;
-            int rc = bm_solve_one(Y0 + (long)k * BM_N, P + (long)k * BM_NPTOT, t0, tout, nout, ev_t, ev_kind,
-                                  ev_idx, ev_val, nev, &c, yout + (long)k * nout * BM_N,
-                                  oout ? oout + (long)k * nout * BM_NOTOT : 0);
-            status[k] = rc; fail_t[k] = c.fail_t; fail_state[k] = c.fail_state;
-            if (rc != BM_OK) nfail++;
-            L->k = -1;
+            if (L->k < 0 || bm_lane_end(L, ln, w, &pr) == 0) continue;
+            nfail += bm_lane_rerun(L, Y0, P, &pr, stats, status, fail_t, fail_state);
             active--;
         }
     }
