@@ -12,8 +12,11 @@
  *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j)
  *   static void bm_obs(const double *y, const double *p, double *o);
  *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py)
- * and, when BM_HAVE_INV is defined, bm_inv_fast and bm_matvec (explicit inverse: stage
- * solves become matrix-vector products).
+ * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
+ * stage solves become matrix-vector products).  It also defines BM_NV, the 4-wide vector type
+ * bm_v4 and bm_rhs_vec: the one-member solver holds every state-sized array as BM_NV vectors
+ * (padding zero), so that the stages' linear combinations and products run on vectors while
+ * each element goes through the same operations, in the same order, as in the lane solver.
  *
  * Time is in days. The model is autonomous between events: time-dependent
  * inputs enter only as events.
@@ -160,6 +163,14 @@ static void bm_f(const double *y, const double *p, const double *u, double *dy, 
     c->stats[3]++;
 }
 
+/* bm_f on padded vectors (u padded too). */
+static inline void bm_fv(const bm_v4 *y, const double *p, const bm_v4 *u, bm_v4 *dy, bm_ctx *c) {
+    bm_rhs_vec((const double *)y, p, dy);
+    if (c->infusing)
+        for (int h = 0; h < BM_NV; ++h) dy[h] += u[h];
+    c->stats[3]++;
+}
+
 /* LU with partial pivoting of the BM_N x BM_N matrix A (in place). Returns 0, or 1 if singular. */
 static int bm_lu(double *A, int *piv) {
     for (int k = 0; k < BM_N; ++k) {
@@ -251,8 +262,9 @@ static inline int bm_below_hmin(double h, double t) {
     return h < 1e-13 * (fabs(t) > 1.0 ? fabs(t) : 1.0);
 }
 
+/* Vectors in the stored inverse: BM_N columns of BM_NV (zero where structurally zero; cleared by the caller). */
 #ifdef BM_HAVE_INV
-#define BM_NX (BM_N * BM_N)
+#define BM_NX (BM_N * BM_NV)
 #else
 #define BM_NX 1
 #endif
@@ -260,11 +272,11 @@ static inline int bm_below_hmin(double h, double t) {
 /* Factor E = fac*I - J for the stage solves: the generated sparse LU in its static order (and the
  * explicit inverse X where compiled), or, when a pivot is tiny, the dense LU with partial pivoting.
  * Returns 0 (sparse), 1 (dense) or 2 (singular). */
-static int bm_factor(const double *J, double fac, double *E, double *dinv, double *X, int *piv) {
+static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4 *X, int *piv) {
     bm_build_E(J, fac, E);
     if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
 #ifdef BM_HAVE_INV
-        bm_inv_fast(E, dinv, X);
+        bm_inv_fast(E, dinv, (double *)X);
 #else
         (void)X;
 #endif
@@ -276,15 +288,15 @@ static int bm_factor(const double *J, double fac, double *E, double *dinv, doubl
 }
 
 /* Solve with the factors of bm_factor (path 0 or 1), in place. */
-static inline void bm_factor_solve(int path, const double *E, const double *dinv, const double *X, const int *piv,
-                                   double *v) {
-    if (path) { bm_lusolve(E, piv, v); return; }
+static inline void bm_factor_solve(int path, const double *E, const double *dinv, const bm_v4 *X, const int *piv,
+                                   bm_v4 *v) {
+    if (path) { bm_lusolve(E, piv, (double *)v); return; }
 #ifdef BM_HAVE_INV
     (void)dinv;
-    bm_matvec(X, v);
+    bm_matvec_vec(X, v);
 #else
     (void)X;
-    bm_solve_fast(E, dinv, v);
+    bm_solve_fast(E, dinv, (double *)v);
 #endif
 }
 
@@ -306,8 +318,8 @@ static inline double bm_propose(double hh, double err, double err_pow, double ha
 }
 
 /* Dense output of an accepted step t -> tnew for output times in (t, tnew), tnew excluded when it
- * is the stop of a segment (last); advances *iout. */
-static void bm_dense_outputs(const double K[BM_S][BM_N], const double *y, const double *ys, const double *p, double t,
+ * is the stop of a segment (last); advances *iout. Stage j's vector is K[j*ldk ...]. */
+static void bm_dense_outputs(const double *K, int ldk, const double *y, const double *ys, const double *p, double t,
                              double tnew, double ih, int last, const double *tout, int nout, int *iout, double *yout,
                              double *oout) {
     while (*iout < nout && (tout[*iout] < tnew || (!last && tout[*iout] == tnew))) {
@@ -317,7 +329,7 @@ static void bm_dense_outputs(const double K[BM_S][BM_N], const double *y, const 
             double dr[BM_ND];
             for (int r = 0; r < BM_ND; ++r) {
                 double acc = 0.0;
-                for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j][i];
+                for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j * ldk + i];
                 dr[r] = acc;
             }
             double inner = dr[BM_ND - 1];
@@ -334,27 +346,29 @@ static void bm_dense_outputs(const double K[BM_S][BM_N], const double *y, const 
  * times in (*t, tstop) starting at *iout. On return *t == tstop on success.
  * *h holds the step size to try next.
  */
-static int bm_segment(double *t, double tstop, double *y, const double *p, const double *u, double *h,
+static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const bm_v4 *u, double *h,
                       const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
                       double *hacc, double *erracc, long *naccept) {
-    double f0[BM_N], J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N], X[BM_NX];
-    double K[BM_S][BM_N], ys[BM_N], fs[BM_N];
+    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
+    bm_v4 f0[BM_NV], K[BM_S][BM_NV], ys[BM_NV], fs[BM_NV], X[BM_NX];
     int piv[BM_N];
     int reject = 0, have_f0 = 0;
+    const double *yd = (const double *)y, *ysd = (const double *)ys;
+    memset(X, 0, sizeof X);
 
     while (*t < tstop) {
         if (c->stats[0] >= c->max_steps) {
             /* name the state that changes fastest relative to its tolerance */
-            bm_f(y, p, u, f0, c);
-            c->fail_t = *t; c->fail_state = bm_worst(f0, y, c); return BM_ERR_MAXSTEPS;
+            bm_fv(y, p, u, f0, c);
+            c->fail_t = *t; c->fail_state = bm_worst((const double *)f0, yd, c); return BM_ERR_MAXSTEPS;
         }
         double hh = *h, h_try;
         int last = 0;
         if (hh > c->hmax) hh = c->hmax;
         h_try = hh;
         if (*t + 1.0001 * hh >= tstop) { hh = tstop - *t; last = 1; }
-        if (!have_f0) { bm_f(y, p, u, f0, c); have_f0 = 1; }
-        bm_jac(y, p, J);
+        if (!have_f0) { bm_fv(y, p, u, f0, c); have_f0 = 1; }
+        bm_jac(yd, p, J);
         c->stats[4]++;
         double fac = 1.0 / (hh * R_GAMMA);
         int dense;
@@ -364,7 +378,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             if (dense < 2) break;
             hh *= 0.5; last = 0; fac = 1.0 / (hh * R_GAMMA);
             if (bm_below_hmin(hh, *t)) {
-                c->fail_t = *t; c->fail_state = bm_worst(f0, y, c); return BM_ERR_HMIN;
+                c->fail_t = *t; c->fail_state = bm_worst((const double *)f0, yd, c); return BM_ERR_HMIN;
             }
         }
 #define BM_SOLVE(v) bm_factor_solve(dense, E, dinv, X, piv, (v))
@@ -372,38 +386,39 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
         double ih = 1.0 / hh;
         memcpy(K[0], f0, sizeof K[0]);
         BM_SOLVE(K[0]);
+        /* per element: the lane solver's order of operations (solver_lanes.c) */
         for (int st = 1; st < BM_S; ++st) {
-            for (int i = 0; i < BM_N; ++i) {
-                double acc = y[i];
-                for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][i];
-                ys[i] = acc;
+            for (int v = 0; v < BM_NV; ++v) {
+                bm_v4 acc = y[v];
+                for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][v];
+                ys[v] = acc;
             }
-            bm_f(ys, p, u, fs, c);
-            for (int i = 0; i < BM_N; ++i) {
-                double acc = 0.0;
-                for (int j = 0; j < st; ++j) acc += RC[st][j] * K[j][i];
-                K[st][i] = fs[i] + ih * acc;
+            bm_fv(ys, p, u, fs, c);
+            for (int v = 0; v < BM_NV; ++v) {
+                bm_v4 acc = {0.0, 0.0, 0.0, 0.0};
+                for (int j = 0; j < st; ++j) acc += RC[st][j] * K[j][v];
+                K[st][v] = fs[v] + ih * acc;
             }
             BM_SOLVE(K[st]);
         }
-        for (int i = 0; i < BM_N; ++i) {
-            double acc = y[i];
-            for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][i];
-            ys[i] = acc;
+        for (int v = 0; v < BM_NV; ++v) {
+            bm_v4 acc = y[v];
+            for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][v];
+            ys[v] = acc;
         }
-        const double *kerr = K[BM_S - 1];
+        const double *kerr = (const double *)K[BM_S - 1];
 
-        double err = bm_norm(kerr, y, ys, c);
+        double err = bm_norm(kerr, yd, ysd, c);
 #ifdef BM_DEBUG
-        { int w = bm_worst(kerr, ys, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g kerr=%.3g\n", *t, hh, err, w, y[w], ys[w], kerr[w]); }
+        { int w = bm_worst(kerr, ysd, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g kerr=%.3g\n", *t, hh, err, w, yd[w], ysd[w], kerr[w]); }
 #endif
         int finite = isfinite(err);
-        for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
+        for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ysd[i]);
         if (!finite) {
             *h = hh * 0.25;
             reject = 1;
             if (bm_below_hmin(*h, *t)) {
-                c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_NONFINITE;
+                c->fail_t = *t; c->fail_state = bm_worst(kerr, ysd, c); return BM_ERR_NONFINITE;
             }
             c->stats[2]++;
             continue;
@@ -416,7 +431,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;
-            bm_dense_outputs(K, y, ys, p, *t, tnew, ih, last, tout, nout, iout, yout, oout);
+            bm_dense_outputs((const double *)K, BM_NVP, yd, ysd, p, *t, tnew, ih, last, tout, nout, iout, yout, oout);
             memcpy(y, ys, sizeof ys);
             *t = tnew;
             have_f0 = 0;
@@ -431,7 +446,7 @@ static int bm_segment(double *t, double tstop, double *y, const double *p, const
             if (*naccept == 0) hnew = hh * 0.1;
             *h = hnew;
             if (bm_below_hmin(*h, *t)) {
-                c->fail_t = *t; c->fail_state = bm_worst(kerr, ys, c); return BM_ERR_HMIN;
+                c->fail_t = *t; c->fail_state = bm_worst(kerr, ysd, c); return BM_ERR_HMIN;
             }
         }
     }
@@ -456,10 +471,13 @@ static void bm_apply_event(int kind, int idx, double val, double *y, double *p, 
 static int bm_solve_one(const double *y0, const double *p0, double t0, const double *tout, int nout,
                         const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
                         bm_ctx *c, double *yout, double *oout) {
-    double y[BM_N], p[BM_NPTOT], u[BM_N], f0[BM_N];
-    memcpy(y, y0, sizeof y);
+    bm_v4 yv[BM_NV], uv[BM_NV]; /* padded: the padding stays zero */
+    double p[BM_NPTOT], f0[BM_N];
+    double *y = (double *)yv, *u = (double *)uv;
+    memset(yv, 0, sizeof yv);
+    memcpy(y, y0, sizeof(double) * BM_N);
     if (BM_NP > 0) memcpy(p, p0, sizeof(double) * BM_NP);
-    memset(u, 0, sizeof u);
+    memset(uv, 0, sizeof uv);
     for (int k = 0; k < BM_NSTATS; ++k) c->stats[k] = 0;
     c->fail_t = t0; c->fail_state = -1;
     c->infusing = 0;
@@ -474,7 +492,7 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
             hacc = 0.0; /* the error history before a dose says nothing about the step after it */
         }
         while (iout < nout && tout[iout] <= t) {
-            memcpy(yout + (long)iout * BM_N, y, sizeof y);
+            memcpy(yout + (long)iout * BM_N, y, sizeof(double) * BM_N);
             if (oout) bm_obs(y, p, oout + (long)iout * BM_NOTOT);
             iout++;
         }
@@ -484,7 +502,7 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
             bm_f(y, p, u, f0, c);
             h = bm_initial_step(y, p, u, f0, tstop - t, c);
         }
-        int rc = bm_segment(&t, tstop, y, p, u, &h, tout, nout, &iout, yout, oout, c, &hacc, &erracc, &naccept);
+        int rc = bm_segment(&t, tstop, yv, p, uv, &h, tout, nout, &iout, yout, oout, c, &hacc, &erracc, &naccept);
         if (rc != BM_OK) return rc;
     }
     return BM_OK;
@@ -504,11 +522,16 @@ void bm_obs_ext(const double *y, const double *p, double *o) { if (BM_NO > 0) bm
  * Returns 0 (sparse path), 1 (dense fallback) or 2 (singular). For tests.
  */
 int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
-    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N], X[BM_NX];
+    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
+    bm_v4 X[BM_NX], v[BM_NV];
     int piv[BM_N];
+    memset(X, 0, sizeof X);
+    memset(v, 0, sizeof v);
+    memcpy(v, b, sizeof(double) * BM_N);
     bm_jac(y, p, J);
     int path = bm_factor(J, fac, E, dinv, X, piv);
-    if (path < 2) bm_factor_solve(path, E, dinv, X, piv, b);
+    if (path < 2) bm_factor_solve(path, E, dinv, X, piv, v);
+    memcpy(b, v, sizeof(double) * BM_N);
     return path;
 }
 

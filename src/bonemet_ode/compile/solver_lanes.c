@@ -34,7 +34,7 @@ typedef struct {
     double K[BM_S][BM_N * BM_L];
     double J[BM_N * BM_N * BM_L], E[BM_N * BM_N * BM_L], dinv[BM_N * BM_L];
 #ifdef BM_HAVE_INV
-    double X[BM_N * BM_N * BM_L];
+    double X[BM_N * BM_NVP * BM_L];
 #endif
     double fac[BM_L], tol[BM_L], ih[BM_L];
     int bad[BM_L];
@@ -203,7 +203,7 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         double tnew = L->last ? L->tstop : L->t + hh;
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
             for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
-            bm_dense_outputs((const double (*)[BM_N])K, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,
+            bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,
                              pr->nout, &L->iout, L->yout, L->oout);
         }
         for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = ys[i];

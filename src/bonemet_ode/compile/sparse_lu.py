@@ -20,7 +20,7 @@ neither stored nor multiplied.
 
 from __future__ import annotations
 
-__all__ = ["elimination_plan", "lu_source", "inverse_source", "inverse_pattern"]
+__all__ = ["elimination_plan", "lu_source", "inverse_source", "inverse_pattern", "padded"]
 
 #: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
 #: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
@@ -83,18 +83,6 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
     return "\n".join(lines)
 
 
-def _tree_sum(terms: list[str]) -> str:
-    """``a + b + ...`` summed pairwise (dependency depth log2 of the count), ``0.0`` when empty."""
-    if not terms:
-        return "0.0"
-    while len(terms) > 1:
-        paired = [f"({terms[k]} + {terms[k + 1]})" for k in range(0, len(terms) - 1, 2)]
-        if len(terms) % 2:
-            paired.append(terms[-1])
-        terms = paired
-    return terms[0]
-
-
 def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int) -> tuple[list[str], set[int]]:
     """Straight-line solve of ``E x = e_c`` with the factors, skipping structural zeros."""
     nz = {c}
@@ -131,9 +119,41 @@ def use_inverse(n: int, pattern: set[tuple[int, int]]) -> bool:
     return len(inverse_pattern(n, pattern)) <= INVERSE_MAX_RATIO * solve_cost(n, pattern)
 
 
+def _pruned_tree_sum(terms: list[str | None]) -> str | None:
+    """``a + b + ...`` summed pairwise (dependency depth log2 of the count) with the absent terms (None)
+    left out of their pairs, so that a row summed over its non-zeros adds in the order of the block sum
+    it is part of; None when every term is absent."""
+    if not terms:
+        return None
+    while len(terms) > 1:
+        paired: list[str | None] = []
+        for k in range(0, len(terms) - 1, 2):
+            a, b = terms[k], terms[k + 1]
+            paired.append(f"({a} + {b})" if a is not None and b is not None else (a if b is None else b))
+        if len(terms) % 2:
+            paired.append(terms[-1])
+        terms = paired
+    return terms[0]
+
+
+def padded(n: int) -> int:
+    """``n`` rounded up to whole 4-wide vectors: the length of a column of the stored inverse."""
+    return 4 * ((n + 3) // 4)
+
+
 def inverse_source(n: int, pattern: set[tuple[int, int]]) -> str:
-    """C functions ``bm_inv_fast`` (``X = E^-1`` from the factors) and ``bm_matvec`` (``b <- X b``)."""
+    """C functions ``bm_inv_fast`` (``X = E^-1`` from the factors), ``bm_matvec`` (``b <- X b``, one row
+    at a time, for the lane solver) and ``bm_matvec_vec`` (the same product on 4-wide vectors, for the
+    one-member solver).
+
+    ``X`` is stored by columns, each padded to whole vectors: entry ``(i, j)`` at ``X[j*BM_NVP + i]``;
+    entries that are structurally zero are never written (the solver clears ``X`` once).  The vector
+    product sums, for each block of four rows, the columns with a non-zero in that block in a pairwise
+    tree; ``bm_matvec`` sums each row in the same tree with its structural zeros left out, so both give
+    the same numbers (the lane solver relies on this to match the one-member solver bit for bit).
+    """
     _, steps, _ = elimination_plan(n, pattern)
+    ld = padded(n)
     lines = ["static void bm_inv_fast(const double *E, const double *dinv, double *X) {"]
     inv = set()
     for c in range(n):
@@ -141,12 +161,20 @@ def inverse_source(n: int, pattern: set[tuple[int, int]]) -> str:
         lines.append("    {")
         lines.append(f"        double {', '.join(f'x{i}' for i in sorted(nz))};")
         lines += [f"        {line}" for line in code]
-        lines += [f"        X[{i * n + c}] = x{i};" for i in sorted(nz)]
+        lines += [f"        X[{c * ld + i}] = x{i};" for i in sorted(nz)]
         lines.append("    }")
         inv |= {(i, c) for i in nz}
+    blocks = [[j for j in range(n) if any((i, j) in inv for i in range(4 * h, min(4 * h + 4, n)))]
+              for h in range(ld // 4)]
     lines += ["}", "", "static inline void bm_matvec(const double *X, double *b) {"]
     lines.append("    double " + ", ".join(f"x{i} = b[{i}]" for i in range(n)) + ";")
     for i in range(n):
-        lines.append(f"    b[{i}] = {_tree_sum([f'X[{i * n + j}] * x{j}' for j in range(n) if (i, j) in inv])};")
+        terms = [f"X[{j * ld + i}] * x{j}" if (i, j) in inv else None for j in blocks[i // 4]]
+        lines.append(f"    b[{i}] = {_pruned_tree_sum(terms) or '0.0'};")
+    lines += ["}", "", "static inline void bm_matvec_vec(const bm_v4 *X, bm_v4 *b) {"]
+    lines.append("    const double " + ", ".join(f"x{i} = b[{i // 4}][{i % 4}]" for i in range(n)) + ";")
+    for h, cols in enumerate(blocks):
+        terms = [f"X[{j * (ld // 4) + h}] * x{j}" for j in cols]
+        lines.append(f"    b[{h}] = {_pruned_tree_sum(terms) or '(bm_v4){0.0, 0.0, 0.0, 0.0}'};")
     lines += ["}", ""]
     return "\n".join(lines)
