@@ -67,6 +67,10 @@ def _printer():
         def _print_Heaviside(self, expr):  # noqa: N802
             return f"(({self._print(expr.args[0])}) > 0 ? 1.0 : 0.0)"
 
+        def _print_bm_quot(self, expr):  # noqa: N802 - a single division (see _one_division)
+            num, den = expr.args
+            return f"(({self._print(num)})/({self._print(den)}))"
+
         def _print_DiracDelta(self, expr):  # noqa: N802 - derivative of a kink (max/min/abs): zero almost everywhere
             return "0.0"
 
@@ -86,6 +90,34 @@ def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer)
     lines = [f"    const double {s} = {printer.doprint(e)};" for s, e in subs]
     lines += [f"    {t} = {printer.doprint(e)};" for t, e in zip(targets, reduced)]
     return lines
+
+
+def _one_division(expr):
+    """Each additive term over a single denominator (``a/(b*(c/d + 1))`` becomes ``a*d/(b*(c + d))``).
+
+    Every step of the solver waits on the right-hand side several times over, and a division costs
+    about four multiplications of latency; nested fractions put divisions in a chain.  Terms stay
+    separate, so that their divisions run side by side."""
+    import sympy as sp
+
+    expr = sp.expand_mul(sp.sympify(expr), deep=False)
+    terms = []
+    for term in sp.Add.make_args(expr):
+        num, den = sp.fraction(sp.together(term))
+        terms.append(num if den == 1 else _quotient()(num, den))
+    return sp.Add(*terms)
+
+
+@functools.lru_cache(maxsize=1)
+def _quotient():
+    """``num/den`` kept whole (common-subexpression elimination shares parts of either side, but does
+    not split the denominator into separate reciprocals)."""
+    import sympy as sp
+
+    class bm_quot(sp.Function):  # noqa: N801 - printed by name
+        nargs = 2
+
+    return bm_quot
 
 
 def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
@@ -119,7 +151,7 @@ def generate_source(sym: SymbolicModel) -> str:
         "static void bm_rhs(const double *y, const double *p, double *dy) {",
         "    (void)y; (void)p;",
     ]
-    rhs = _block(list(sym.rhs), [f"dy[{i}]" for i in range(n)], sym, printer)
+    rhs = _block([_one_division(e) for e in sym.rhs], [f"dy[{i}]" for i in range(n)], sym, printer)
     out += rhs
     out += ["}", ""]
     out += _vector_rhs(n, rhs)

@@ -215,7 +215,8 @@ static void bm_lusolve(const double *A, const int *piv, double *b) {
     }
 }
 
-static double bm_norm(const double *v, const double *y0, const double *y1, bm_ctx *c) {
+/* Mean square of v scaled by the tolerances at y0 (and y1): the square of the RMS error norm. */
+static double bm_norm2(const double *v, const double *y0, const double *y1, bm_ctx *c) {
     double s = 0.0;
     for (int i = 0; i < BM_N; ++i) {
         double a = fabs(y0[i]), b = y1 ? fabs(y1[i]) : 0.0;
@@ -223,8 +224,15 @@ static double bm_norm(const double *v, const double *y0, const double *y1, bm_ct
         double q = v[i] / sk;
         s += q * q;
     }
-    return sqrt(s / BM_N);
+    return s / BM_N;
 }
+
+static double bm_norm(const double *v, const double *y0, const double *y1, bm_ctx *c) {
+    return sqrt(bm_norm2(v, y0, y1, c));
+}
+
+/* err^BM_ERR_EXP from err^2 (no square root on the path from one step to the next). */
+static inline double bm_err_pow(double err2) { return pow(err2, 0.5 * BM_ERR_EXP); }
 
 /* Initial step size (Hairer & Wanner, vol. I, II.4) for order 4. */
 static double bm_initial_step(const double *y, const double *p, const double *u, const double *f0,
@@ -300,15 +308,15 @@ static inline void bm_factor_solve(int path, const double *E, const double *dinv
 #endif
 }
 
-/* Step size after a step of size hh with error err (err_pow = err^BM_ERR_EXP): the elementary
- * controller, and for an accepted step Gustafsson's predictive one once there is an accepted
- * step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step). */
-static inline double bm_propose(double hh, double err, double err_pow, double hacc, double erracc) {
+/* Step size after a step of size hh with error err (err2 = err^2, err_pow = err^BM_ERR_EXP): the
+ * elementary controller, and for an accepted step Gustafsson's predictive one once there is an
+ * accepted step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step). */
+static inline double bm_propose(double hh, double err2, double err_pow, double hacc, double erracc) {
     const double safe = 0.9, facmax = 6.0, facmin = 0.2;
     double q = err_pow / safe;
     if (q < 1.0 / facmax) q = 1.0 / facmax;
     if (q > 1.0 / facmin) q = 1.0 / facmin;
-    if (err <= 1.0 && hacc > 0.0) {
+    if (err2 <= 1.0 && hacc > 0.0) {
         double qg = (hacc / hh) * err_pow * err_pow / erracc / safe;
         if (qg < 1.0 / facmax) qg = 1.0 / facmax;
         if (qg > 1.0 / facmin) qg = 1.0 / facmin;
@@ -386,16 +394,20 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
         double ih = 1.0 / hh;
         memcpy(K[0], f0, sizeof K[0]);
         BM_SOLVE(K[0]);
-        /* per element: the lane solver's order of operations (solver_lanes.c) */
+        /* per element: the lane solver's order of operations (solver_lanes.c); unrolled, so that the
+         * stage vectors can live in registers */
+#pragma GCC unroll 8
         for (int st = 1; st < BM_S; ++st) {
             for (int v = 0; v < BM_NV; ++v) {
                 bm_v4 acc = y[v];
+#pragma GCC unroll 8
                 for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][v];
                 ys[v] = acc;
             }
             bm_fv(ys, p, u, fs, c);
             for (int v = 0; v < BM_NV; ++v) {
                 bm_v4 acc = {0.0, 0.0, 0.0, 0.0};
+#pragma GCC unroll 8
                 for (int j = 0; j < st; ++j) acc += RC[st][j] * K[j][v];
                 K[st][v] = fs[v] + ih * acc;
             }
@@ -403,16 +415,17 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
         }
         for (int v = 0; v < BM_NV; ++v) {
             bm_v4 acc = y[v];
+#pragma GCC unroll 8
             for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][v];
             ys[v] = acc;
         }
         const double *kerr = (const double *)K[BM_S - 1];
 
-        double err = bm_norm(kerr, yd, ysd, c);
+        double err2 = bm_norm2(kerr, yd, ysd, c);
 #ifdef BM_DEBUG
-        { int w = bm_worst(kerr, ysd, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g kerr=%.3g\n", *t, hh, err, w, yd[w], ysd[w], kerr[w]); }
+        { int w = bm_worst(kerr, ysd, c); fprintf(stderr, "t=%.6g h=%.3g err=%.3g worst=%d y=%.3g ynew=%.3g kerr=%.3g\n", *t, hh, sqrt(err2), w, yd[w], ysd[w], kerr[w]); }
 #endif
-        int finite = isfinite(err);
+        int finite = isfinite(err2);
         for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ysd[i]);
         if (!finite) {
             *h = hh * 0.25;
@@ -423,11 +436,11 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
             c->stats[2]++;
             continue;
         }
-        double err_pow = pow(err, BM_ERR_EXP); /* one pow per step; erracc keeps its power */
-        double hnew = bm_propose(hh, err, err_pow, *hacc, *erracc);
-        if (err <= 1.0) {
+        double err_pow = bm_err_pow(err2); /* one pow per step; erracc keeps its power */
+        double hnew = bm_propose(hh, err2, err_pow, *hacc, *erracc);
+        if (err2 <= 1.0) {
             *hacc = hh;
-            *erracc = err > 1e-2 ? err_pow : ERRACC_FLOOR;
+            *erracc = err2 > 1e-4 ? err_pow : ERRACC_FLOOR;
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;

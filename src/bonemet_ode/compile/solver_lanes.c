@@ -188,16 +188,16 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
     bm_lane_gather(w->y, ln, y, BM_N);
     bm_lane_gather(w->ys, ln, ys, BM_N);
     bm_lane_gather(w->K[BM_S - 1], ln, K[BM_S - 1], BM_N);
-    double err = bm_norm(K[BM_S - 1], y, ys, &L->c);
-    int finite = isfinite(err);
+    double err2 = bm_norm2(K[BM_S - 1], y, ys, &L->c);
+    int finite = isfinite(err2);
     for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
     if (!finite) return 2;
     double hh = L->hh;
-    double err_pow = pow(err, BM_ERR_EXP);
-    double hnew = bm_propose(hh, err, err_pow, L->hacc, L->erracc);
-    if (err <= 1.0) {
+    double err_pow = bm_err_pow(err2);
+    double hnew = bm_propose(hh, err2, err_pow, L->hacc, L->erracc);
+    if (err2 <= 1.0) {
         L->hacc = hh;
-        L->erracc = err > 1e-2 ? err_pow : ERRACC_FLOOR;
+        L->erracc = err2 > 1e-4 ? err_pow : ERRACC_FLOOR;
         L->naccept++;
         L->c.stats[1]++;
         double tnew = L->last ? L->tstop : L->t + hh;
