@@ -222,10 +222,9 @@ def test_observables_in_simulation_results():
         np.testing.assert_allclose(res[name], want[:, k], rtol=1e-12)
 
 
-def test_observables_of_builtin_models_in_results(builtin_name):
-    model = bm.models.get(builtin_name)
-    if not model.observables:
-        pytest.skip(f"{builtin_name} has no observables")
+@pytest.mark.parametrize("name", [n for n in bm.models.available() if bm.models.get(n).observables])
+def test_observables_of_builtin_models_in_results(name):
+    model = bm.models.get(name)
     res = bm.simulate(model, days=10.0)
     p = model.parameter_vector()
     want = np.array([python_observables(model, row, p) for row in res.states])
