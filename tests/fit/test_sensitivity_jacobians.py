@@ -15,6 +15,7 @@ import pytest
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode import Arm, Dose
+from bonemet_ode.compile.backend import SingleSolver
 from bonemet_ode.errors import FitError
 from bonemet_ode.fit import (DataTable, Fitter, LogNormalNoise, ObservationMap, PopulationFitter,
                              ProportionalNoise, SubjectFitter)
@@ -144,8 +145,14 @@ def test_exact_jacobians_cost_one_solve_per_arm(monkeypatch):
         calls.append((bool(self.sensitivities), 1))
         return original_one(self, p, y0)
 
+    def counting_single(self, y0, p):  # Simulator.run's one-member solve
+        calls.append((bool(self._cm.sensitivities), 1))
+        return original_single(self, y0, p)
+
+    original_single = SingleSolver.solve
     monkeypatch.setattr(Simulator, "solve", counting)
     monkeypatch.setattr(Simulator, "solve_one", counting_one)
+    monkeypatch.setattr(SingleSolver, "solve", counting_single)
     exact.jacobians(v, exact.varied)
     assert calls == [(True, 1), (True, 1)]
     calls.clear()

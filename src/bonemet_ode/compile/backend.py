@@ -263,6 +263,9 @@ class CompiledModel:
         lib.bm_solve_batch.argtypes = [_I, _P, _P, _D, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P]
         lib.bm_solve_batch.restype = _I
         self._solve_batch = lib.bm_solve_batch
+        lib.bm_solve_packed.argtypes = [_P]
+        lib.bm_solve_packed.restype = _I
+        self._solve_packed = lib.bm_solve_packed
 
     def __repr__(self) -> str:
         return (f"<CompiledModel {self.key[:12]}: {self.n_states} states, {self.n_params} parameters "
@@ -330,8 +333,9 @@ class CompiledModel:
         The GIL is released while the C code runs.
         """
         m, nt = Y0.shape[0], tout.shape[0]
-        Y = np.full((m, nt, self.n_states), np.nan)  # outputs after a failure stay NaN
-        O = np.full((m, nt, max(self.n_observables, 1)), np.nan) if observables and self.n_observables else None
+        # the C code writes every output (NaN after a failure)
+        Y = np.empty((m, nt, self.n_states))
+        O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
         stats = np.zeros((m, NSTATS), dtype=np.int64)
         status = np.zeros(m, dtype=np.int32)
         fail_t = np.zeros(m)
@@ -368,12 +372,22 @@ def _addr(a: np.ndarray) -> int:
     return int(a.ctypes.data)
 
 
+class _Call(ctypes.Structure):
+    """``bm_call`` of solver_core.c: the arguments of one ``bm_solve_batch`` call in one block."""
+
+    _fields_ = [("nsets", ctypes.c_longlong), ("nout", ctypes.c_longlong), ("nev", ctypes.c_longlong),
+                ("t0", ctypes.c_double)] + [(name, ctypes.c_void_p) for name in (
+                    "Y0", "P", "tout", "ev_t", "ev_kind", "ev_idx", "ev_val", "opts", "atol", "yout", "oout",
+                    "stats", "status", "fail_t", "fail_state")]
+
+
 class SingleSolver:
     """One-member solves with fixed times, events and options (see :meth:`CompiledModel.single_solver`).
 
     Calling it with ``(y0, p)`` returns ``(Y, O, stats, status, fail_t, fail_state)`` shaped like
-    :meth:`CompiledModel.solve_batch` with one member; the arrays are fresh copies.  Thread-safe:
-    buffers are per thread.
+    :meth:`CompiledModel.solve_batch` with one member; the arrays are fresh copies.  :meth:`solve`
+    returns the same with Python numbers in place of the small arrays.  Thread-safe: buffers are
+    per thread.
     """
 
     def __init__(self, cm: CompiledModel, tout: np.ndarray, events, opts: np.ndarray, atol: np.ndarray, *,
@@ -386,7 +400,6 @@ class SingleSolver:
             raise TypeError("event kinds and indices must be int32")
         self._nt, self._nev, self._t0 = tout.shape[0], ev_t.shape[0], float(t0)
         self._obs = bool(observables and cm.n_observables)
-        self._ptrs = (_addr(tout), _addr(ev_t), _addr(ev_kind), _addr(ev_idx), _addr(ev_val), _addr(opts), _addr(atol))
         self._local = threading.local()
 
     def _buffers(self) -> tuple:
@@ -397,23 +410,33 @@ class SingleSolver:
             Y = np.empty((1, nt, cm.n_states))
             O = np.empty((1, nt, max(cm.n_observables, 1))) if self._obs else None
             stats = np.empty((1, NSTATS), dtype=np.int64)
-            status, fail_state = np.empty(1, dtype=np.int32), np.empty(1, dtype=np.int32)
+            codes = np.empty(2, dtype=np.int32)  # status, fail_state
             fail_t = np.empty(1)
-            tout, ev_t, ev_kind, ev_idx, ev_val, opts, atol = self._ptrs
-            args = (1, _addr(Y0), _addr(P), self._t0, tout, nt, ev_t, ev_kind, ev_idx, ev_val, self._nev, opts, atol,
-                    _addr(Y), _addr(O) if O is not None else None, _addr(stats), _addr(status), _addr(fail_t),
-                    _addr(fail_state))
-            b = self._local.b = (Y0, P, Y, O, stats, status, fail_t, fail_state, args)
+            tout, ev_t, ev_kind, ev_idx, ev_val, opts, atol = self._fixed
+            call = _Call(1, nt, self._nev, self._t0, _addr(Y0), _addr(P), _addr(tout), _addr(ev_t), _addr(ev_kind),
+                         _addr(ev_idx), _addr(ev_val), _addr(opts), _addr(atol), _addr(Y),
+                         _addr(O) if O is not None else None, _addr(stats), _addr(codes), _addr(fail_t),
+                         _addr(codes) + codes.itemsize)
+            b = self._local.b = (Y0[0], P[0], Y, O, stats, codes, fail_t, call, ctypes.addressof(call))
         return b
+
+    def solve(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, list[int], int, float, int]:
+        """One solve: ``(Y, O, stats, status, fail_t, fail_state)`` with ``Y`` (times x states) and ``O``
+        (times x observables, or None) fresh arrays, ``stats`` a list of the :data:`NSTATS` counters, and
+        the status code, failure day and failing state index as Python numbers."""
+        y, p_buf, Y, O, stats, codes, fail_t, _call, addr = self._buffers()
+        y[:] = y0
+        p_buf[: p.shape[-1]] = p
+        self._cm._solve_packed(addr)
+        status, fail_state = codes.tolist()
+        return (Y[0].copy(), O[0].copy() if O is not None else None, stats[0].tolist(), status, float(fail_t[0]),
+                fail_state)
 
     def __call__(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                             np.ndarray, np.ndarray]:
-        Y0, P, Y, O, stats, status, fail_t, fail_state, args = self._buffers()
-        Y0[0] = y0
-        P[0, : p.shape[-1]] = p
-        Y.fill(np.nan)  # outputs after a failure stay NaN
-        if O is not None:
-            O.fill(np.nan)
-        self._cm._solve_batch(*args)
-        return (Y.copy(), O.copy() if O is not None else None, stats.copy(), status.copy(), fail_t.copy(),
-                fail_state.copy())
+        y, p_buf, Y, O, stats, codes, fail_t, _call, addr = self._buffers()
+        y[:] = y0
+        p_buf[: p.shape[-1]] = p
+        self._cm._solve_packed(addr)
+        return (Y.copy(), O.copy() if O is not None else None, stats.copy(), codes[:1].copy(), fail_t.copy(),
+                codes[1:].copy())

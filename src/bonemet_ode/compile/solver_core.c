@@ -7,7 +7,9 @@
  * switches) applied inside the compiled loop.
  *
  * This file is appended to generated model code that defines
- *   BM_N, BM_NP, BM_NO                               (sizes, compile-time)
+ *   BM_N, BM_NP, BM_NQ, BM_NO                        (sizes, compile-time)
+ *   static void bm_derive(double *p);  (derived parameters p[BM_NP + k], hoist.py: the generated
+ *                                       functions read them, so every p they see is extended)
  *   static void bm_rhs(const double *y, const double *p, double *dy);
  *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j)
  *   static void bm_obs(const double *y, const double *p, double *o);
@@ -22,6 +24,7 @@
  * inputs enter only as events.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #ifdef BM_DEBUG
 #include <stdio.h>
@@ -43,6 +46,8 @@
 #define ERRACC_FLOOR pow(1e-2, BM_ERR_EXP)
 
 #define BM_NPTOT (BM_NP > 0 ? BM_NP : 1)
+/* a parameter array extended by the derived parameters (bm_derive) */
+#define BM_NPX (BM_NP + BM_NQ > 0 ? BM_NP + BM_NQ : 1)
 #define BM_NOTOT (BM_NO > 0 ? BM_NO : 1)
 
 /*
@@ -65,6 +70,7 @@
 #define BM_S 6
 #define BM_ND 2
 #define BM_ERR_EXP 0.25 /* 1/(embedded order + 1) */
+#define BM_ERR_DEN 8    /* 2/BM_ERR_EXP: err^BM_ERR_EXP = err2^(1/BM_ERR_DEN) */
 static const double R_GAMMA = 0.25;
 #if BM_METHOD == 1
 #define A21 1.544000000000000
@@ -112,6 +118,7 @@ static const double RA[BM_S + 1][BM_S] = {
 #define BM_S 8
 #define BM_ND 3
 #define BM_ERR_EXP 0.2
+#define BM_ERR_DEN 10
 static const double R_GAMMA = 0.21193756319429014;
 #define A61 (-7.502846399306121)
 #define A62 2.561846144803919
@@ -231,8 +238,85 @@ static double bm_norm(const double *v, const double *y0, const double *y1, bm_ct
     return sqrt(bm_norm2(v, y0, y1, c));
 }
 
-/* err^BM_ERR_EXP from err^2 (no square root on the path from one step to the next). */
-static inline double bm_err_pow(double err2) { return pow(err2, 0.5 * BM_ERR_EXP); }
+/* ------------------------------------------------------------------ the controller's power
+ * Every step's next size waits on err^(-BM_ERR_EXP) = err2^(-1/BM_ERR_DEN); libm's pow costs about
+ * 90 cycles of latency here, a third of the chain between one step and the next.  bm_err_recip
+ * computes it from the binary exponent and mantissa of err2: err2 = m 2^e with m in [1, 2),
+ * 2^(-e/D) = 2^(-k) 2^(-r/D) for e = D k + r (a table of D values), m = c (1 + u) with c the
+ * centre of m's 32nd of [1, 2) (a table of c^(-1/D) and 1/c), |u| <= 1/64, and (1 + u)^(-1/D)
+ * by its binomial series to u^4 (Estrin's scheme).  Relative error below 1e-10 (checked against
+ * pow in tests/compile/test_controller_power.py); outside 2^-1000 .. 2^1000, and at 0, pow. */
+#if BM_ERR_DEN == 10
+static const double BM_RG[32] = {
+    0.998450782624496, 0.9954295229611708, 0.9925058798822222, 0.9896740036058295,
+    0.9869285475072531, 0.9842646124223802, 0.981677698419033, 0.9791636628690569,
+    0.9767186838611739, 0.9743392281606941, 0.9720220230562813, 0.969764031542821,
+    0.9675624303782746, 0.9654145906252588, 0.9633180603481214, 0.961270549185984,
+    0.9592699145635364, 0.9573141493358587, 0.955401370692456, 0.9535298101700069,
+    0.9516978046438644, 0.9499037881857441, 0.9481462846898218, 0.9464239011820826,
+    0.9447353217385444, 0.9430793019472443, 0.9414546638568388, 0.9398602913615393,
+    0.9382951259780536, 0.9367581629753603, 0.9352484478226213, 0.9337650729244523,
+};
+static const double BM_RP2[10] = {
+    1.0, 0.9330329915368074, 0.8705505632961241, 0.8122523963562356, 0.757858283255199,
+    0.7071067811865476, 0.6597539553864471, 0.6155722066724582, 0.5743491774985174, 0.5358867312681466,
+};
+#define BM_RA1 (-1.0 / 10.0)
+#define BM_RA2 (11.0 / 200.0)
+#define BM_RA3 (-77.0 / 2000.0)
+#define BM_RA4 (2387.0 / 80000.0)
+#elif BM_ERR_DEN == 8
+static const double BM_RG[32] = {
+    0.9980638534375991, 0.9942901713853199, 0.9906411416345965, 0.9871092080553469,
+    0.9836874694532844, 0.9803696066555214, 0.9771498194171266, 0.9740227716081424,
+    0.9709835434146469, 0.9680275895072785, 0.9651507023079855, 0.9623489796296321,
+    0.9596187960804303, 0.9569567777213328, 0.9543597795437195, 0.9518248654002383,
+    0.9493492900760973, 0.9469304832335327, 0.9445660350002218, 0.9422536830044097,
+    0.9399913006865092, 0.9377768867398064, 0.9356085555523219, 0.9334845285384449,
+    0.9314031262631096, 0.9293627612734326, 0.9273619315631666, 0.9253992146043358,
+    0.9234732618882052, 0.9215827939244848, 0.9197265956535405, 0.9179035122314918,
+};
+static const double BM_RP2[8] = {
+    1.0, 0.9170040432046712, 0.8408964152537145, 0.7711054127039704,
+    0.7071067811865476, 0.6484197773255048, 0.5946035575013605, 0.5452538663326288,
+};
+#define BM_RA1 (-1.0 / 8.0)
+#define BM_RA2 (9.0 / 128.0)
+#define BM_RA3 (-51.0 / 1024.0)
+#define BM_RA4 (1275.0 / 32768.0)
+#else
+#error "BM_ERR_DEN must be 8 or 10"
+#endif
+static const double BM_RIC[32] = {
+    0.9846153846153847, 0.9552238805970149, 0.927536231884058, 0.9014084507042254,
+    0.8767123287671232, 0.8533333333333334, 0.8311688311688312, 0.810126582278481,
+    0.7901234567901234, 0.7710843373493976, 0.7529411764705882, 0.735632183908046,
+    0.7191011235955056, 0.7032967032967034, 0.6881720430107527, 0.6736842105263158,
+    0.6597938144329897, 0.6464646464646465, 0.6336633663366337, 0.6213592233009708,
+    0.6095238095238096, 0.5981308411214953, 0.5871559633027523, 0.5765765765765766,
+    0.5663716814159292, 0.5565217391304348, 0.5470085470085471, 0.5378151260504201,
+    0.5289256198347108, 0.5203252032520326, 0.512, 0.5039370078740157,
+};
+
+static inline double bm_err_recip(double err2) {
+    if (!(err2 >= 0x1p-1000 && err2 < 0x1p1000)) return err2 > 0.0 ? pow(err2, -1.0 / BM_ERR_DEN) : INFINITY;
+    uint64_t b;
+    memcpy(&b, &err2, sizeof b);
+    int e = (int)(b >> 52) - 1023;                   /* -1000 <= e < 1000 */
+    int i = (int)(b >> 47) & 31;                     /* m in [1 + i/32, 1 + (i+1)/32) */
+    b = (b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m;
+    memcpy(&m, &b, sizeof m);
+    int k = (e + 1000) / BM_ERR_DEN - 1000 / BM_ERR_DEN; /* floor(e / D): 1000 is a multiple of D */
+    int r = e - BM_ERR_DEN * k;
+    uint64_t sb = (uint64_t)(1023 - k) << 52;        /* 2^(-k) */
+    double s;
+    memcpy(&s, &sb, sizeof s);
+    double u = (m - (1.0 + (i + 0.5) / 32.0)) * BM_RIC[i];
+    double u2 = u * u;
+    double poly = (1.0 + BM_RA1 * u) + u2 * ((BM_RA2 + BM_RA3 * u) + u2 * BM_RA4);
+    return (s * (BM_RP2[r] * BM_RG[i])) * poly;
+}
 
 /* Initial step size (Hairer & Wanner, vol. I, II.4) for order 4. */
 static double bm_initial_step(const double *y, const double *p, const double *u, const double *f0,
@@ -251,6 +335,19 @@ static double bm_initial_step(const double *y, const double *p, const double *u,
     if (h > span) h = span;
     if (h > c->hmax) h = c->hmax;
     return h;
+}
+
+/* After a rejected first try since a dose (no accepted step since the last event): the step size
+ * from the start-of-integration estimate when that is smaller than the controller's cut.  A dose
+ * can make the step size kept from before it far too large (an antibody bolus here: error
+ * estimates of 1e4-1e5), and the controller's cut of at most 5x per try then costs two or three
+ * more rejections; the estimate sees the post-dose derivatives.  Taking it is a restart, so it
+ * also clears the rejection flag (the next accepted step may grow).  *reject: that flag. */
+static double bm_restart_step(double hnew, int *reject, const double *y, const double *p, const double *u,
+                              const double *f0, double span, bm_ctx *c) {
+    double hi = bm_initial_step(y, p, u, f0, span, c);
+    if (hi < hnew) { *reject = 0; return hi; }
+    return hnew;
 }
 
 /* Worst component of a scaled vector, for error messages. */
@@ -308,21 +405,22 @@ static inline void bm_factor_solve(int path, const double *E, const double *dinv
 #endif
 }
 
-/* Step size after a step of size hh with error err (err2 = err^2, err_pow = err^BM_ERR_EXP): the
- * elementary controller, and for an accepted step Gustafsson's predictive one once there is an
- * accepted step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step). */
-static inline double bm_propose(double hh, double err2, double err_pow, double hacc, double erracc) {
+/* Step size after a step of size hh with error err (err2 = err^2, r = err^-BM_ERR_EXP from bm_err_recip):
+ * the elementary controller, and for an accepted step Gustafsson's predictive one once there is an
+ * accepted step since the last event (hacc > 0; erracc: err^BM_ERR_EXP of that step).  Written with
+ * the step ratio hnew/hh (no division on the path from the error to the next step). */
+static inline double bm_propose(double hh, double err2, double r, double hacc, double erracc) {
     const double safe = 0.9, facmax = 6.0, facmin = 0.2;
-    double q = err_pow / safe;
-    if (q < 1.0 / facmax) q = 1.0 / facmax;
-    if (q > 1.0 / facmin) q = 1.0 / facmin;
+    double f = safe * r;
+    if (f > facmax) f = facmax;
+    if (f < facmin) f = facmin;
     if (err2 <= 1.0 && hacc > 0.0) {
-        double qg = (hacc / hh) * err_pow * err_pow / erracc / safe;
-        if (qg < 1.0 / facmax) qg = 1.0 / facmax;
-        if (qg > 1.0 / facmin) qg = 1.0 / facmin;
-        if (qg > q) q = qg;
+        double fg = ((hh / hacc) * erracc * safe) * (r * r);
+        if (fg > facmax) fg = facmax;
+        if (fg < facmin) fg = facmin;
+        if (fg < f) f = fg;
     }
-    return hh / q;
+    return hh * f;
 }
 
 /* Dense output of an accepted step t -> tnew for output times in (t, tnew), tnew excluded when it
@@ -436,11 +534,11 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
             c->stats[2]++;
             continue;
         }
-        double err_pow = bm_err_pow(err2); /* one pow per step; erracc keeps its power */
-        double hnew = bm_propose(hh, err2, err_pow, *hacc, *erracc);
+        double r = bm_err_recip(err2);
+        double hnew = bm_propose(hh, err2, r, *hacc, *erracc);
         if (err2 <= 1.0) {
             *hacc = hh;
-            *erracc = err2 > 1e-4 ? err_pow : ERRACC_FLOOR;
+            *erracc = err2 > 1e-4 ? 1.0 / r : ERRACC_FLOOR; /* used by the next step's proposal only */
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;
@@ -457,6 +555,8 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
             reject = 1;
             c->stats[2]++;
             if (*naccept == 0) hnew = hh * 0.1;
+            else if (*hacc == 0.0) hnew = bm_restart_step(hnew, &reject, yd, p, (const double *)u, (const double *)f0,
+                                                          tstop - *t, c);
             *h = hnew;
             if (bm_below_hmin(*h, *t)) {
                 c->fail_t = *t; c->fail_state = bm_worst(kerr, ysd, c); return BM_ERR_HMIN;
@@ -470,7 +570,7 @@ static void bm_apply_event(int kind, int idx, double val, double *y, double *p, 
     switch (kind) {
         case BM_EV_BOLUS: y[idx] += val; break;
         case BM_EV_RATE: u[idx] += val; c->infusing = 1; break;
-        case BM_EV_SETPAR: p[idx] = val; break;
+        case BM_EV_SETPAR: p[idx] = val; bm_derive(p); break;
         case BM_EV_SETSTATE: y[idx] = val; break;
         default: break;
     }
@@ -485,11 +585,12 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
                         const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
                         bm_ctx *c, double *yout, double *oout) {
     bm_v4 yv[BM_NV], uv[BM_NV]; /* padded: the padding stays zero */
-    double p[BM_NPTOT], f0[BM_N];
+    double p[BM_NPX], f0[BM_N];
     double *y = (double *)yv, *u = (double *)uv;
     memset(yv, 0, sizeof yv);
     memcpy(y, y0, sizeof(double) * BM_N);
     if (BM_NP > 0) memcpy(p, p0, sizeof(double) * BM_NP);
+    bm_derive(p);
     memset(uv, 0, sizeof uv);
     for (int k = 0; k < BM_NSTATS; ++k) c->stats[k] = 0;
     c->fail_t = t0; c->fail_state = -1;
@@ -516,7 +617,13 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
             h = bm_initial_step(y, p, u, f0, tstop - t, c);
         }
         int rc = bm_segment(&t, tstop, yv, p, uv, &h, tout, nout, &iout, yout, oout, c, &hacc, &erracc, &naccept);
-        if (rc != BM_OK) return rc;
+        if (rc != BM_OK) {
+            /* outputs the solve did not reach are NaN (every output is written: callers need not clear) */
+            for (long i = (long)iout * BM_N; i < (long)nout * BM_N; ++i) yout[i] = NAN;
+            if (oout)
+                for (long i = (long)iout * BM_NOTOT; i < (long)nout * BM_NOTOT; ++i) oout[i] = NAN;
+            return rc;
+        }
     }
     return BM_OK;
 }
@@ -525,9 +632,23 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
 
 int bm_sizes(int *out) { out[0] = BM_N; out[1] = BM_NP; out[2] = BM_NO; return 0; }
 
-void bm_rhs_ext(const double *y, const double *p, double *dy) { bm_rhs(y, p, dy); }
-void bm_jac_ext(const double *y, const double *p, double *J) { bm_jac(y, p, J); }
-void bm_obs_ext(const double *y, const double *p, double *o) { if (BM_NO > 0) bm_obs(y, p, o); }
+/* p extended by the derived parameters */
+static void bm_extend(const double *p, double *pe) {
+    if (BM_NP > 0) memcpy(pe, p, sizeof(double) * BM_NP);
+    bm_derive(pe);
+}
+
+/* err2^(-1/BM_ERR_DEN) as the step-size controller computes it (tests compare it with pow). */
+double bm_err_recip_ext(double err2) { return bm_err_recip(err2); }
+int bm_err_den_ext(void) { return BM_ERR_DEN; }
+
+void bm_rhs_ext(const double *y, const double *p, double *dy) { double pe[BM_NPX]; bm_extend(p, pe); bm_rhs(y, pe, dy); }
+void bm_jac_ext(const double *y, const double *p, double *J) { double pe[BM_NPX]; bm_extend(p, pe); bm_jac(y, pe, J); }
+void bm_obs_ext(const double *y, const double *p, double *o) {
+    double pe[BM_NPX];
+    bm_extend(p, pe);
+    if (BM_NO > 0) bm_obs(y, pe, o);
+}
 
 /*
  * Solve (I/(h gamma) - J(y)) x = b in place with fac = 1/(h gamma), as a step does: the generated
@@ -538,10 +659,12 @@ int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
     double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
     bm_v4 X[BM_NX], v[BM_NV];
     int piv[BM_N];
+    double pe[BM_NPX];
+    bm_extend(p, pe);
     memset(X, 0, sizeof X);
     memset(v, 0, sizeof v);
     memcpy(v, b, sizeof(double) * BM_N);
-    bm_jac(y, p, J);
+    bm_jac(y, pe, J);
     int path = bm_factor(J, fac, E, dinv, X, piv);
     if (path < 2) bm_factor_solve(path, E, dinv, X, piv, v);
     memcpy(b, v, sizeof(double) * BM_N);
@@ -550,7 +673,11 @@ int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
 
 /* Evaluate the RHS at many (y, p) pairs: Y is m x N, P is m x NP. */
 void bm_rhs_many(int m, const double *Y, const double *P, double *DY) {
-    for (int k = 0; k < m; ++k) bm_rhs(Y + (long)k * BM_N, P + (long)k * BM_NPTOT, DY + (long)k * BM_N);
+    double pe[BM_NPX];
+    for (int k = 0; k < m; ++k) {
+        bm_extend(P + (long)k * BM_NPTOT, pe);
+        bm_rhs(Y + (long)k * BM_N, pe, DY + (long)k * BM_N);
+    }
 }
 
 /*
@@ -593,4 +720,25 @@ int bm_solve_batch(int nsets, const double *Y0, const double *P, double t0, cons
         if (rc != BM_OK) nfail++;
     }
     return nfail;
+}
+
+/* bm_solve_batch's arguments in one block, so that a caller from Python passes one pointer
+ * (ctypes converts each argument of a call; nineteen of them cost more than a microsecond). */
+typedef struct {
+    long long nsets, nout, nev;
+    double t0;
+    const double *Y0, *P, *tout, *ev_t;
+    const int *ev_kind, *ev_idx;
+    const double *ev_val, *opts, *atol;
+    double *yout, *oout;
+    long *stats;
+    int *status;
+    double *fail_t;
+    int *fail_state;
+} bm_call;
+
+int bm_solve_packed(const bm_call *a) {
+    return bm_solve_batch((int)a->nsets, a->Y0, a->P, a->t0, a->tout, (int)a->nout, a->ev_t, a->ev_kind, a->ev_idx,
+                          a->ev_val, (int)a->nev, a->opts, a->atol, a->yout, a->oout, a->stats, a->status, a->fail_t,
+                          a->fail_state);
 }

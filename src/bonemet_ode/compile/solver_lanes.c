@@ -23,13 +23,13 @@ typedef struct {
     int iev, iout;
     long naccept;
     double t, tstop, tend, h, hh, h_try, hacc, erracc;
-    double p[BM_NPTOT], u[BM_N];
+    double p[BM_NPX], u[BM_N];
     bm_ctx c;
     double *yout, *oout;
 } bm_lane;
 
 typedef struct {
-    double y[BM_N * BM_L], pl[BM_NPTOT * BM_L], ul[BM_N * BM_L];
+    double y[BM_N * BM_L], pl[BM_NPX * BM_L], ul[BM_N * BM_L];
     double f0[BM_N * BM_L], ys[BM_N * BM_L], fs[BM_N * BM_L];
     double K[BM_S][BM_N * BM_L];
     double J[BM_N * BM_N * BM_L], E[BM_N * BM_N * BM_L], dinv[BM_N * BM_L];
@@ -75,9 +75,10 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     L->yout = yout + (long)k * pr->nout * BM_N;
     L->oout = oout ? oout + (long)k * pr->nout * BM_NOTOT : 0;
     if (BM_NP > 0) memcpy(L->p, P + (long)k * BM_NPTOT, sizeof(double) * BM_NP);
+    bm_derive(L->p);
     memset(L->u, 0, sizeof L->u);
     bm_lane_scatter(w->y, ln, Y0 + (long)k * BM_N, BM_N);
-    bm_lane_scatter(w->pl, ln, L->p, BM_NPTOT);
+    bm_lane_scatter(w->pl, ln, L->p, BM_NPX);
     bm_lane_scatter(w->ul, ln, L->u, BM_N);
     L->t = pr->t0; L->h = L->c.h_init; L->hacc = 0.0; L->erracc = 1.0; L->naccept = 0;
     L->iev = 0; L->iout = 0; L->in_seg = 0;
@@ -103,7 +104,7 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
         }
         if (changed) {
             bm_lane_scatter(w->y, ln, y, BM_N);
-            bm_lane_scatter(w->pl, ln, L->p, BM_NPTOT);
+            bm_lane_scatter(w->pl, ln, L->p, BM_NPX);
             bm_lane_scatter(w->ul, ln, L->u, BM_N);
         }
         while (L->iout < pr->nout && pr->tout[L->iout] <= L->t) {
@@ -193,11 +194,11 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
     for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
     if (!finite) return 2;
     double hh = L->hh;
-    double err_pow = bm_err_pow(err2);
-    double hnew = bm_propose(hh, err2, err_pow, L->hacc, L->erracc);
+    double r = bm_err_recip(err2);
+    double hnew = bm_propose(hh, err2, r, L->hacc, L->erracc);
     if (err2 <= 1.0) {
         L->hacc = hh;
-        L->erracc = err2 > 1e-4 ? err_pow : ERRACC_FLOOR;
+        L->erracc = err2 > 1e-4 ? 1.0 / r : ERRACC_FLOOR;
         L->naccept++;
         L->c.stats[1]++;
         double tnew = L->last ? L->tstop : L->t + hh;
@@ -217,6 +218,11 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         L->reject = 1;
         L->c.stats[2]++;
         if (L->naccept == 0) hnew = hh * 0.1;
+        else if (L->hacc == 0.0) {
+            double f0[BM_N];
+            bm_lane_gather(w->f0, ln, f0, BM_N);
+            hnew = bm_restart_step(hnew, &L->reject, y, L->p, L->u, f0, L->tstop - L->t, &L->c);
+        }
         L->h = hnew;
         if (bm_below_hmin(L->h, L->t)) return 2;
     }
@@ -276,7 +282,7 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
         for (int ln = 0; ln < BM_L; ++ln) {
             if (lanes[ln].k >= 0) continue;
             for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = w->y[i * BM_L + busy];
-            for (int j = 0; j < BM_NPTOT; ++j) w->pl[j * BM_L + ln] = w->pl[j * BM_L + busy];
+            for (int j = 0; j < BM_NPX; ++j) w->pl[j * BM_L + ln] = w->pl[j * BM_L + busy];
             w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
         }
         bm_lane_stages(w, lanes);

@@ -55,6 +55,18 @@ class SimulationResult:
     sens_states: np.ndarray | None = field(default=None, repr=False)
     sens_observables: np.ndarray | None = field(default=None, repr=False)
 
+    @classmethod
+    def _of(cls, model: Model, arm: Arm, params: Mapping[str, float], times: np.ndarray, states: np.ndarray,
+            observables: np.ndarray, stats: Mapping[str, int], status: int, message: str) -> "SimulationResult":
+        """A result without sensitivities, built without the dataclass ``__init__``: the same fields and
+        defaults, at a fraction of the cost (a frozen dataclass sets each field through
+        ``object.__setattr__``; :meth:`Simulator.run` builds one result per solve)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(model=model, arm=arm, params=params, times=times, states=states, observables=observables,
+                            stats=stats, status=status, message=message, sensitivity_targets=(), sens_states=None,
+                            sens_observables=None)
+        return obj
+
     def sensitivity(self, name: str, wrt: str) -> np.ndarray:
         """``d name / d wrt`` over :attr:`times` (``wrt``: a parameter, or a state for its initial value).
 

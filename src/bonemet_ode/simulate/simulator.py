@@ -104,6 +104,8 @@ class Simulator:
         self._base_values = self.model.parameter_values()
         self._base_p = self.model.parameter_vector()
         self._pinfo = {p.name: (i, p.lower, p.upper) for i, p in enumerate(self.model.parameters)}
+        self._no_obs = np.empty((len(self.times), 0))
+        self._no_obs.flags.writeable = False  # shared by every result without observables
 
     def __repr__(self) -> str:
         return (f"<Simulator model={self.model.name!r} arm={self.arm.name!r} "
@@ -191,22 +193,22 @@ class Simulator:
         y0 = self._y0 if self._y0 is not None else self.model.initial_values(values)
         if self.sensitivities:
             y0 = self._sensitivity_initial(y0, values)
-        Y, O, stats, status, fail_t, fail_state = self.solve_one(p, y0)
+        Y, O, stats, status, fail_t, fail_state = self._single.solve(y0, p)
         msg = "ok"
-        if status[0] != 0:
-            msg = failure_message(self.model, int(status[0]), float(fail_t[0]), int(fail_state[0]), self.arm.name)
-        if status[0] != 0 and check:
-            sname = self.model.state_names[fail_state[0]] if 0 <= fail_state[0] < len(self.model.state_names) else None
-            raise SolverError(msg, t=float(fail_t[0]), state=sname)
-        obs = O[0] if O is not None else np.empty((len(self.times), 0))
-        stats_d = dict(zip(STATS_NAMES, map(int, stats[0])))
+        if status != 0:
+            msg = failure_message(self.model, status, fail_t, fail_state, self.arm.name)
+            if check:
+                sname = self.model.state_names[fail_state] if 0 <= fail_state < len(self.model.state_names) else None
+                raise SolverError(msg, t=fail_t, state=sname)
+        obs = O if O is not None else self._no_obs
+        stats_d = dict(zip(STATS_NAMES, stats))
         if not self.sensitivities:
-            return SimulationResult(self.model, self.arm, values, self.times, Y[0], obs, stats_d, int(status[0]), msg)
+            return SimulationResult._of(self.model, self.arm, values, self.times, Y, obs, stats_d, status, msg)
         n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
-        sens_y = Y[0][:, n:].reshape(nt, m, n)
+        sens_y = Y[:, n:].reshape(nt, m, n)
         sens_o = obs[:, no:].reshape(nt, m, no)
-        return SimulationResult(self.model, self.arm, values, self.times, Y[0][:, :n], obs[:, :no], stats_d,
-                                int(status[0]), msg, self.sensitivities, sens_y, sens_o)
+        return SimulationResult(self.model, self.arm, values, self.times, Y[:, :n], obs[:, :no], stats_d,
+                                status, msg, self.sensitivities, sens_y, sens_o)
 
 
 def simulate(
