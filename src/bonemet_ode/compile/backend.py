@@ -417,26 +417,26 @@ class SingleSolver:
                          _addr(ev_idx), _addr(ev_val), _addr(opts), _addr(atol), _addr(Y),
                          _addr(O) if O is not None else None, _addr(stats), _addr(codes), _addr(fail_t),
                          _addr(codes) + codes.itemsize)
-            b = self._local.b = (Y0[0], P[0], Y, O, stats, codes, fail_t, call, ctypes.addressof(call))
+            b = self._local.b = (Y0[0], P[0, : cm.n_params], Y, O, stats, codes, fail_t, call, ctypes.addressof(call),
+                                 Y[0], O[0] if O is not None else None, stats[0])
         return b
 
     def solve(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, list[int], int, float, int]:
         """One solve: ``(Y, O, stats, status, fail_t, fail_state)`` with ``Y`` (times x states) and ``O``
         (times x observables, or None) fresh arrays, ``stats`` a list of the :data:`NSTATS` counters, and
         the status code, failure day and failing state index as Python numbers."""
-        y, p_buf, Y, O, stats, codes, fail_t, _call, addr = self._buffers()
+        y, p_buf, _Y, _O, _stats, codes, fail_t, _call, addr, Y, O, stats = self._buffers()
         y[:] = y0
-        p_buf[: p.shape[-1]] = p
+        p_buf[:] = p
         self._cm._solve_packed(addr)
         status, fail_state = codes.tolist()
-        return (Y[0].copy(), O[0].copy() if O is not None else None, stats[0].tolist(), status, float(fail_t[0]),
-                fail_state)
+        return (Y.copy(), O.copy() if O is not None else None, stats.tolist(), status, float(fail_t[0]), fail_state)
 
     def __call__(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                             np.ndarray, np.ndarray]:
-        y, p_buf, Y, O, stats, codes, fail_t, _call, addr = self._buffers()
+        y, p_buf, Y, O, stats, codes, fail_t, _call, addr, *_ = self._buffers()
         y[:] = y0
-        p_buf[: p.shape[-1]] = p
+        p_buf[:] = p
         self._cm._solve_packed(addr)
         return (Y.copy(), O.copy() if O is not None else None, stats.copy(), codes[:1].copy(), fail_t.copy(),
                 codes[1:].copy())
