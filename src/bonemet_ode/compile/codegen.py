@@ -170,8 +170,8 @@ def generate_source(sym: SymbolicModel) -> str:
     out += rhs
     out += ["}", ""]
     out += _vector_rhs(n, rhs)
-    out += ["static void bm_jac(const double *y, const double *p, double *J) {",
-            "    (void)y; (void)p;", f"    memset(J, 0, sizeof(double) * {n * n});"]
+    # bm_jac writes the structural nonzeros only: callers clear J once (a step's Jacobian lands on the same entries)
+    out += ["static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;"]
     out += _block(jac_exprs, [f"J[{i * n + j}]" for i, j in nz], sym, printer, hoist)
     out += ["}", ""]
     out.append(lu_source(n, set(nz)))

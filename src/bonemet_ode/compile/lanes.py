@@ -13,7 +13,7 @@ Transformations (on the text of ``static`` functions emitted by ``codegen`` and 
     * ``name(`` becomes ``name_v(``; scalar ``double fac``/``double tol`` arguments become
       per-lane arrays;
     * ``a[k]`` for the arrays ``y p dy J E dinv X b`` becomes ``a[k*BM_L+ln]``;
-    * ``memset`` of ``J`` clears all lanes, before the loop;
+    * a ``memset`` of ``J`` (older generated code) clears all lanes, before the loop;
     * in ``bm_lu_fast`` the early ``return 1`` on a tiny pivot becomes a per-lane flag
       ``bad[ln]`` (the solver re-runs such a member with the scalar solver's pivoting path).
 """

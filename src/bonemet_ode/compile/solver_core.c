@@ -11,7 +11,8 @@
  *   static void bm_derive(double *p);  (derived parameters p[BM_NP + k], hoist.py: the generated
  *                                       functions read them, so every p they see is extended)
  *   static void bm_rhs(const double *y, const double *p, double *dy);
- *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j)
+ *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j;
+ *                                       writes the structural nonzeros only: callers clear J first)
  *   static void bm_obs(const double *y, const double *p, double *o);
  *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py)
  * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
@@ -461,6 +462,7 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
     int reject = 0, have_f0 = 0;
     const double *yd = (const double *)y, *ysd = (const double *)ys;
     memset(X, 0, sizeof X);
+    memset(J, 0, sizeof J); /* bm_jac writes the nonzeros only, the same ones at every step */
 
     while (*t < tstop) {
         if (c->stats[0] >= c->max_steps) {
@@ -643,7 +645,12 @@ double bm_err_recip_ext(double err2) { return bm_err_recip(err2); }
 int bm_err_den_ext(void) { return BM_ERR_DEN; }
 
 void bm_rhs_ext(const double *y, const double *p, double *dy) { double pe[BM_NPX]; bm_extend(p, pe); bm_rhs(y, pe, dy); }
-void bm_jac_ext(const double *y, const double *p, double *J) { double pe[BM_NPX]; bm_extend(p, pe); bm_jac(y, pe, J); }
+void bm_jac_ext(const double *y, const double *p, double *J) {
+    double pe[BM_NPX];
+    bm_extend(p, pe);
+    memset(J, 0, sizeof(double) * BM_N * BM_N);
+    bm_jac(y, pe, J);
+}
 void bm_obs_ext(const double *y, const double *p, double *o) {
     double pe[BM_NPX];
     bm_extend(p, pe);
@@ -664,6 +671,7 @@ int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
     memset(X, 0, sizeof X);
     memset(v, 0, sizeof v);
     memcpy(v, b, sizeof(double) * BM_N);
+    memset(J, 0, sizeof J);
     bm_jac(y, pe, J);
     int path = bm_factor(J, fac, E, dinv, X, piv);
     if (path < 2) bm_factor_solve(path, E, dinv, X, piv, v);

@@ -248,6 +248,7 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
                           const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
                           const double *opts, const double *atol, double *yout, double *oout, long *stats,
                           int *status, double *fail_t, int *fail_state) {
+    /* calloc: J's structural zeros stay zero (bm_jac_v writes the nonzeros only) */
     bm_lane_work *w = (bm_lane_work *)calloc(1, sizeof(bm_lane_work));
     bm_lane lanes[BM_L];
     if (!w) return -1;
