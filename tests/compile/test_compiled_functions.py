@@ -251,3 +251,9 @@ def test_shape_errors():
         cm.rhs(np.ones(3), np.ones(cm.n_params))
     with pytest.raises(ValueError, match=r"p must have shape"):
         cm.jacobian(np.ones(2), np.ones(2))
+
+
+def test_stats_dict_names_the_counters_in_order():
+    from bonemet_ode.compile.backend import STATS_NAMES, stats_dict
+
+    assert stats_dict([10, 9, 1, 80, 10, 11]) == dict(zip(STATS_NAMES, [10, 9, 1, 80, 10, 11]))

@@ -31,6 +31,13 @@ __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", 
 
 NSTATS = 6
 STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions")
+
+
+def stats_dict(counts: list[int]) -> dict[str, int]:
+    """The solver counters of one solve by name (:data:`STATS_NAMES`), from the list of their values."""
+    steps, accepted, rejected, rhs, jac, lu = counts
+    return {"steps": steps, "accepted": accepted, "rejected": rejected, "rhs_evals": rhs, "jacobian_evals": jac,
+            "lu_decompositions": lu}
 STATUS_MESSAGES = {
     0: "ok",
     1: "maximum number of steps reached",
@@ -430,7 +437,9 @@ class SingleSolver:
         p_buf[:] = p
         self._cm._solve_packed(addr)
         status, fail_state = codes.tolist()
-        return (Y.copy(), O.copy() if O is not None else None, stats.tolist(), status, float(fail_t[0]), fail_state)
+        # the C code leaves fail_t at t0 unless the solve fails
+        return (Y.copy(), O.copy() if O is not None else None, stats.tolist(), status,
+                float(fail_t[0]) if status else self._t0, fail_state)
 
     def __call__(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                             np.ndarray, np.ndarray]:

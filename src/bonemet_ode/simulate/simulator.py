@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..compile.backend import STATS_NAMES, STATUS_MESSAGES, CompiledModel, compile_model
+from ..compile.backend import STATUS_MESSAGES, CompiledModel, compile_model, stats_dict
 from ..errors import ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
@@ -201,7 +201,7 @@ class Simulator:
                 sname = self.model.state_names[fail_state] if 0 <= fail_state < len(self.model.state_names) else None
                 raise SolverError(msg, t=fail_t, state=sname)
         obs = O if O is not None else self._no_obs
-        stats_d = dict(zip(STATS_NAMES, stats))
+        stats_d = stats_dict(stats)
         if not self.sensitivities:
             return SimulationResult._of(self.model, self.arm, values, self.times, Y, obs, stats_d, status, msg)
         n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
