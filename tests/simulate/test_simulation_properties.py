@@ -137,3 +137,15 @@ def test_knockout_equals_zero_rate_constant(model_name, term, parameter, arms_fo
     untouched = bm.simulate(model, arm, days=DAYS)
     np.testing.assert_allclose(knocked.states, zeroed.states, rtol=1e-12, atol=1e-300)
     assert not np.allclose(knocked.states, untouched.states, rtol=1e-6)
+
+
+def test_fast_result_has_the_dataclass_fields():
+    """``SimulationResult._of`` (Simulator.run's constructor) sets every field the dataclass would."""
+    from dataclasses import fields
+
+    from bonemet_ode.simulate.result import SimulationResult
+
+    args = ("m", "a", {"k": 1.0}, np.arange(3.0), np.zeros((3, 2)), np.zeros((3, 0)), {"steps": 4}, 0, "ok")
+    fast, slow = SimulationResult._of(*args), SimulationResult(*args)
+    for f in fields(SimulationResult):
+        assert getattr(fast, f.name) is getattr(slow, f.name), f.name

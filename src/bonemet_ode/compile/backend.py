@@ -428,14 +428,19 @@ class SingleSolver:
                                  Y[0], O[0] if O is not None else None, stats[0])
         return b
 
+    def _run(self, y0: np.ndarray, p: np.ndarray) -> tuple:
+        """Fill this thread's input buffers, solve, and return the buffers (outputs written in place)."""
+        b = self._buffers()
+        b[0][:] = y0
+        b[1][:] = p
+        self._cm._solve_packed(b[8])
+        return b
+
     def solve(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, list[int], int, float, int]:
         """One solve: ``(Y, O, stats, status, fail_t, fail_state)`` with ``Y`` (times x states) and ``O``
         (times x observables, or None) fresh arrays, ``stats`` a list of the :data:`NSTATS` counters, and
         the status code, failure day and failing state index as Python numbers."""
-        y, p_buf, _Y, _O, _stats, codes, fail_t, _call, addr, Y, O, stats = self._buffers()
-        y[:] = y0
-        p_buf[:] = p
-        self._cm._solve_packed(addr)
+        *_, codes, fail_t, _call, _addr, Y, O, stats = self._run(y0, p)
         status, fail_state = codes.tolist()
         # the C code leaves fail_t at t0 unless the solve fails
         return (Y.copy(), O.copy() if O is not None else None, stats.tolist(), status,
@@ -443,9 +448,6 @@ class SingleSolver:
 
     def __call__(self, y0: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                             np.ndarray, np.ndarray]:
-        y, p_buf, Y, O, stats, codes, fail_t, _call, addr, *_ = self._buffers()
-        y[:] = y0
-        p_buf[:] = p
-        self._cm._solve_packed(addr)
+        _y, _p, Y, O, stats, codes, fail_t, *_ = self._run(y0, p)
         return (Y.copy(), O.copy() if O is not None else None, stats.copy(), codes[:1].copy(), fail_t.copy(),
                 codes[1:].copy())

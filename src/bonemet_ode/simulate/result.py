@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 import numpy as np
@@ -62,9 +62,8 @@ class SimulationResult:
         defaults, at a fraction of the cost (a frozen dataclass sets each field through
         ``object.__setattr__``; :meth:`Simulator.run` builds one result per solve)."""
         obj = object.__new__(cls)
-        obj.__dict__.update(model=model, arm=arm, params=params, times=times, states=states, observables=observables,
-                            stats=stats, status=status, message=message, sensitivity_targets=(), sens_states=None,
-                            sens_observables=None)
+        obj.__dict__.update(_SENSITIVITY_DEFAULTS, model=model, arm=arm, params=params, times=times, states=states,
+                            observables=observables, stats=stats, status=status, message=message)
         return obj
 
     def sensitivity(self, name: str, wrt: str) -> np.ndarray:
@@ -134,3 +133,7 @@ class SimulationResult:
         return (f"<SimulationResult model={self.model.name!r} arm={self.arm.name!r}: {len(t)} times "
                 f"{t[0]:g}..{t[-1]:g} d, {len(self.model.state_names)} states, "
                 f"{len(self.model.observable_names)} observables, {self.stats.get('steps', '?')} steps>")
+
+
+#: The sensitivity fields' defaults, as the dataclass declares them (used by ``SimulationResult._of``).
+_SENSITIVITY_DEFAULTS = {f.name: f.default for f in fields(SimulationResult) if f.name.startswith("sens")}
