@@ -1,9 +1,15 @@
 """Invariants of simulations of the built-in models (hypothesis over parameter values).
 
-* Nonnegativity: every state declared ``nonnegative`` stays >= ``-atol`` (``atol`` = the
-  solver's absolute tolerance, 1e-9 by default: a Rosenbrock step may undershoot zero by
-  about that much) under every test arm, for parameters within a factor 2 of their defaults
-  (clipped to their bounds).
+* Nonnegativity: every state declared ``nonnegative`` stays >= ``-atol`` (the solver's
+  absolute tolerance, 1e-9) under every test arm at the default parameters. For parameters
+  within a factor 2 of their defaults (clipped to their bounds) a state that is driven to zero
+  fast (bone mass resorbed at ~30 /day, say) can undershoot by more than ``atol``: a stiff
+  Rosenbrock step's stability function is slightly negative for moderate ``h*lambda``, so the
+  step lands at about ``-1e-2`` times the state before it (-2e-8 % bone mass seen at rtol 1e-6,
+  atol 1e-9). That is solver error, not a sign error in the model, so the check there is that
+  every undershoot stays within the error allowed for the state, ``atol + rtol*max|y|``, and
+  shrinks with the tolerances: re-solved at rtol 1e-9, atol 1e-12 it must stay within that
+  run's allowance. A term that removes from an empty compartment fails both.
 * A knocked-out term whose flux is zero changes nothing: terms whose rate is exactly 0 at
   every output of a run (for example the elimination of a drug that is never given) are
   knocked out and the run is repeated; the trajectories must agree to 1e-12 relative.
@@ -17,7 +23,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import bonemet_ode as bm
@@ -53,8 +59,21 @@ def scaled_parameters(model, seed: int) -> dict[str, float]:
     return out
 
 
+def undershoot_beyond_allowance(res, nonneg: np.ndarray, rtol: float, atol: float) -> dict[str, float]:
+    """States whose minimum is below ``-(atol + rtol*max|y|)`` (their allowed solver error)."""
+    y = res.states[:, nonneg]
+    low = y.min(axis=0)
+    bad = low < -(atol + rtol * np.abs(y).max(axis=0))
+    return dict(zip(np.array(res.model.state_names)[nonneg][bad], low[bad]))
+
+
+TIGHT = {"rtol": 1e-9, "atol": 1e-12}
+
+
 @PROPERTY
 @given(seed=st.integers(0, 2**32 - 1))
+@example(seed=4135681211)  # bone mass to -2.1e-8 % under fulvestrant at rtol 1e-6 (once flaky with -atol)
+@example(seed=2520425316)  # bone mass to -1.2e-8 % under anti-PD-1
 def test_states_stay_nonnegative(builtin_name, arms_for, seed):
     model = bm.models.get(builtin_name)
     params = scaled_parameters(model, seed)
@@ -64,9 +83,12 @@ def test_states_stay_nonnegative(builtin_name, arms_for, seed):
             res = bm.simulate(model, arm, days=DAYS, params=params)
         except SolverError as exc:  # a failed solve must say so; it is not a sign violation
             pytest.fail(f"arm {arm.name!r}, params {params}: {exc}")
-        low = res.states[:, nonneg].min(axis=0)
-        bad = low < -1e-9
-        assert not bad.any(), (arm.name, dict(zip(np.array(model.state_names)[nonneg][bad], low[bad])))
+        bad = undershoot_beyond_allowance(res, nonneg, rtol=1e-6, atol=1e-9)
+        assert not bad, (arm.name, bad)
+        if res.states[:, nonneg].min() < -1e-9:  # below atol: must be solver error, shrinking with the tolerances
+            tight = bm.simulate(model, arm, days=DAYS, params=params, **TIGHT)
+            bad = undershoot_beyond_allowance(tight, nonneg, **TIGHT)
+            assert not bad, (arm.name, "at rtol 1e-9, atol 1e-12", bad)
 
 
 def term_rates(model, states: np.ndarray, params: dict[str, float]) -> np.ndarray:
