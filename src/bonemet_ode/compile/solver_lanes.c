@@ -71,7 +71,7 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     L->c.atol = atol;
     L->c.stats = stats + (long)k * BM_NSTATS;
     for (int s = 0; s < BM_NSTATS; ++s) L->c.stats[s] = 0;
-    L->c.fail_t = pr->t0; L->c.fail_state = -1; L->c.infusing = 0;
+    L->c.fail_t = pr->t0; L->c.fail_state = -1; L->c.infusing = 0; L->c.curv_pre = -1.0;
     L->yout = yout + (long)k * pr->nout * BM_N;
     L->oout = oout ? oout + (long)k * pr->nout * BM_NOTOT : 0;
     if (BM_NP > 0) memcpy(L->p, P + (long)k * BM_NPTOT, sizeof(double) * BM_NP);
@@ -124,6 +124,18 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
     if (L->c.stats[0] >= L->c.max_steps) return 2;
     double hh = L->h;
     L->last = 0;
+    if (L->c.curv_pre >= 0.0 && !L->reject && L->hacc == 0.0) {
+        /* the scalar solver's first try after an event (bm_after_event_step), on this lane's own f and J
+         * (the lanes' f0 and J of this step are the same numbers, computed again in bm_lane_stages) */
+        double y[BM_N], f0[BM_N], J[BM_N * BM_N];
+        bm_lane_gather(w->y, ln, y, BM_N);
+        bm_rhs(y, L->p, f0);
+        if (L->c.infusing)
+            for (int i = 0; i < BM_N; ++i) f0[i] += L->u[i];
+        memset(J, 0, sizeof J);
+        bm_jac(y, L->p, J);
+        hh = bm_after_event_step(hh, J, y, L->p, L->u, f0, L->tstop - L->t, &L->c);
+    }
     if (hh > L->c.hmax) hh = L->c.hmax;
     L->h_try = hh;
     if (L->t + 1.0001 * hh >= L->tstop) { hh = L->tstop - L->t; L->last = 1; }
@@ -202,6 +214,12 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         L->naccept++;
         L->c.stats[1]++;
         double tnew = L->last ? L->tstop : L->t + hh;
+        if (L->last) { /* as the scalar solver: the curvature at the start of the step that ends at tstop */
+            double f0[BM_N], J[BM_N * BM_N];
+            bm_lane_gather(w->f0, ln, f0, BM_N);
+            bm_lane_gather(w->J, ln, J, BM_N * BM_N);
+            L->c.curv_pre = bm_curv2(J, f0, y, &L->c);
+        }
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
             for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
             bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,
