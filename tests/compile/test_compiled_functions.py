@@ -257,3 +257,22 @@ def test_stats_dict_names_the_counters_in_order():
     from bonemet_ode.compile.backend import STATS_NAMES, stats_dict
 
     assert stats_dict([10, 9, 1, 80, 10, 11]) == dict(zip(STATS_NAMES, [10, 9, 1, 80, 10, 11]))
+
+
+def test_single_solver_constant_inputs_are_read_only_and_other_inputs_are_copied_in():
+    """``constant_inputs``: the declared arrays become read-only and are copied in once per thread;
+    any other array is copied in at every call (a changed input changes the result)."""
+    import bonemet_ode as bm
+    from bonemet_ode.models.reference import perf_reference, perf_reference_combination_arm
+
+    sim = bm.Simulator(perf_reference(), perf_reference_combination_arm(), 60.0, np.linspace(0, 60, 7))
+    y0, p = sim.initial_state(), sim.parameters()[0]
+    assert not y0.flags.writeable and not p.flags.writeable
+    base = sim.run().states
+    other = p.copy()
+    other[sim.model.parameter_index("r")] *= 1.1
+    faster = sim._single.solve(y0, other)[0]
+    assert faster[-1, 0] > base[-1, 0] * 1.01
+    other[sim.model.parameter_index("r")] = p[sim.model.parameter_index("r")]  # same array, changed in place
+    np.testing.assert_array_equal(sim._single.solve(y0, other)[0], base)
+    np.testing.assert_array_equal(sim.run().states, base)  # the constants are copied in again after `other`

@@ -168,6 +168,8 @@ def test_fast_result_has_the_dataclass_fields():
     from bonemet_ode.simulate.result import SimulationResult
 
     args = ("m", "a", {"k": 1.0}, np.arange(3.0), np.zeros((3, 2)), np.zeros((3, 0)), {"steps": 4}, 0, "ok")
-    fast, slow = SimulationResult._of(*args), SimulationResult(*args)
+    fast = SimulationResult._of(SimulationResult._template(*args[:2], args[3]), args[2], *args[4:])
+    slow = SimulationResult(*args)
     for f in fields(SimulationResult):
         assert getattr(fast, f.name) is getattr(slow, f.name), f.name
+    assert set(vars(fast)) == {f.name for f in fields(SimulationResult)}

@@ -408,6 +408,15 @@ class SingleSolver:
         self._nt, self._nev, self._t0 = tout.shape[0], ev_t.shape[0], float(t0)
         self._obs = bool(observables and cm.n_observables)
         self._local = threading.local()
+        self._const: tuple = (None, None)
+
+    def constant_inputs(self, y0: np.ndarray | None, p: np.ndarray | None) -> None:
+        """Declare ``y0`` and ``p`` (the caller's own arrays, or None) constant: they are made read-only,
+        and a thread whose buffers already hold one of them skips copying it in again."""
+        for a in (y0, p):
+            if a is not None:
+                a.flags.writeable = False
+        self._const = (y0, p)
 
     def _buffers(self) -> tuple:
         b = getattr(self._local, "b", None)
@@ -425,14 +434,19 @@ class SingleSolver:
                          _addr(O) if O is not None else None, _addr(stats), _addr(codes), _addr(fail_t),
                          _addr(codes) + codes.itemsize)
             b = self._local.b = (Y0[0], P[0, : cm.n_params], Y, O, stats, codes, fail_t, call, ctypes.addressof(call),
-                                 Y[0], O[0] if O is not None else None, stats[0])
+                                 Y[0], O[0] if O is not None else None, stats[0], [None, None])
         return b
 
     def _run(self, y0: np.ndarray, p: np.ndarray) -> tuple:
         """Fill this thread's input buffers, solve, and return the buffers (outputs written in place)."""
         b = self._buffers()
-        b[0][:] = y0
-        b[1][:] = p
+        held = b[12]  # the constant inputs (constant_inputs) these buffers hold, or None
+        if y0 is not held[0]:
+            b[0][:] = y0
+            held[0] = y0 if y0 is self._const[0] else None
+        if p is not held[1]:
+            b[1][:] = p
+            held[1] = p if p is self._const[1] else None
         self._cm._solve_packed(b[8])
         return b
 
@@ -440,7 +454,7 @@ class SingleSolver:
         """One solve: ``(Y, O, stats, status, fail_t, fail_state)`` with ``Y`` (times x states) and ``O``
         (times x observables, or None) fresh arrays, ``stats`` a list of the :data:`NSTATS` counters, and
         the status code, failure day and failing state index as Python numbers."""
-        *_, codes, fail_t, _call, _addr, Y, O, stats = self._run(y0, p)
+        *_, codes, fail_t, _call, _addr, Y, O, stats, _held = self._run(y0, p)
         status, fail_state = codes.tolist()
         # the C code leaves fail_t at t0 unless the solve fails
         return (Y.copy(), O.copy() if O is not None else None, stats.tolist(), status,

@@ -56,14 +56,25 @@ class SimulationResult:
     sens_observables: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def _of(cls, model: Model, arm: Arm, params: Mapping[str, float], times: np.ndarray, states: np.ndarray,
+    def _template(cls, model: Model, arm: Arm, times: np.ndarray) -> dict[str, Any]:
+        """The fields a :class:`Simulator`'s results share, for :meth:`_of`."""
+        return dict(_SENSITIVITY_DEFAULTS, model=model, arm=arm, times=times)
+
+    @classmethod
+    def _of(cls, template: Mapping[str, Any], params: Mapping[str, float], states: np.ndarray,
             observables: np.ndarray, stats: Mapping[str, int], status: int, message: str) -> "SimulationResult":
-        """A result without sensitivities, built without the dataclass ``__init__``: the same fields and
-        defaults, at a fraction of the cost (a frozen dataclass sets each field through
+        """A result without sensitivities from a :meth:`_template`, built without the dataclass ``__init__``:
+        the same fields and defaults, at a fraction of the cost (a frozen dataclass sets each field through
         ``object.__setattr__``; :meth:`Simulator.run` builds one result per solve)."""
         obj = object.__new__(cls)
-        obj.__dict__.update(_SENSITIVITY_DEFAULTS, model=model, arm=arm, params=params, times=times, states=states,
-                            observables=observables, stats=stats, status=status, message=message)
+        d = obj.__dict__
+        d.update(template)
+        d["params"] = params
+        d["states"] = states
+        d["observables"] = observables
+        d["stats"] = stats
+        d["status"] = status
+        d["message"] = message
         return obj
 
     def sensitivity(self, name: str, wrt: str) -> np.ndarray:

@@ -106,6 +106,9 @@ class Simulator:
         self._pinfo = {p.name: (i, p.lower, p.upper) for i, p in enumerate(self.model.parameters)}
         self._no_obs = np.empty((len(self.times), 0))
         self._no_obs.flags.writeable = False  # shared by every result without observables
+        # the default inputs never change (read-only from here on): a run without overrides copies nothing in
+        self._single.constant_inputs(self._y0, self._base_p)
+        self._template = SimulationResult._template(self.model, self.arm, self.times)
 
     def __repr__(self) -> str:
         return (f"<Simulator model={self.model.name!r} arm={self.arm.name!r} "
@@ -137,13 +140,17 @@ class Simulator:
         return np.concatenate([y0] + cols)
 
     def initial_state(self, params: Mapping[str, float] | None = None) -> np.ndarray:
-        """Day-0 state for parameter values ``params``."""
+        """Day-0 state for parameter values ``params`` (without expression initials: the simulator's own,
+        read-only array)."""
         if self._y0 is not None:
             return self._y0
         return self.model.initial_values(self.parameters(params)[1])
 
     def parameters(self, params: Mapping[str, float] | None = None) -> tuple[np.ndarray, dict[str, float]]:
-        """The compiled parameter vector and the name → value dict with ``params`` applied (checked)."""
+        """The compiled parameter vector and the name → value dict with ``params`` applied (checked).
+
+        Without ``params`` these are the simulator's own: the vector is read-only, and the dict must not
+        be changed."""
         if not params:
             return self._base_p, self._base_values
         p = self._base_p.copy()
@@ -203,7 +210,7 @@ class Simulator:
         obs = O if O is not None else self._no_obs
         stats_d = stats_dict(stats)
         if not self.sensitivities:
-            return SimulationResult._of(self.model, self.arm, values, self.times, Y, obs, stats_d, status, msg)
+            return SimulationResult._of(self._template, values, Y, obs, stats_d, status, msg)
         n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
         sens_y = Y[:, n:].reshape(nt, m, n)
         sens_o = obs[:, no:].reshape(nt, m, no)
