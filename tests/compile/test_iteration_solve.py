@@ -37,7 +37,7 @@ def test_iteration_solve_matches_lapack(name):
     states = sim.run().states
     for y in states[:: max(len(states) // 6, 1)]:
         J = cm.jacobian(y, p)
-        for h in (1e-4, 1e-2, 1.0, 30.0):
+        for h in (1e-9, 1e-4, 1e-2, 1.0, 30.0, 1e3):
             fac = 1.0 / (h * 0.21193756319429014)
             b = rng.normal(size=len(y)) * (np.abs(y) + 1.0)
             x, path = cm.iteration_solve(y, p, fac, b)

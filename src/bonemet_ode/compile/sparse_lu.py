@@ -6,7 +6,10 @@ symmetric minimum-degree elimination order (which keeps the diagonal — the
 dominant ``1/(h*gamma)`` term — as pivots), the fill-in computed
 symbolically, reciprocal pivots stored so the solves only multiply.  When a
 pivot is tiny relative to ``1/(h*gamma)`` the solver falls back to the dense
-LU with partial pivoting for that step (see ``solver_core.c``).
+LU with partial pivoting for that step (see ``solver_core.c``).  Where the
+products stay of low degree, the factorisation defers its divisions: entries
+are carried as numerators over products of earlier pivots, so no division
+waits on another (``_deferred_lu``; 5 % of a reference solve).
 
 A Rosenbrock step solves with the same matrix once per stage, and each
 triangular solve is a chain of dependent multiply-adds.  When the explicit
@@ -63,15 +66,21 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
         if i == j:
             src = f"fac {src[0] if src != '0.0' else '+'} {src[1:] if src != '0.0' else '0.0'}"
         lines.append(f"    E[{i * n + j}] = {src};")
-    lines += ["}", "", "static int bm_lu_fast(double *E, double *dinv, double tol) {", "    double l;"]
-    for k, rows, cols in steps:
-        lines.append(f"    if (!(fabs(E[{k * n + k}]) > tol)) return 1;")
-        lines.append(f"    dinv[{k}] = 1.0 / E[{k * n + k}];")
-        for i in rows:
-            lines.append(f"    l = E[{i * n + k}] * dinv[{k}]; E[{i * n + k}] = l;")
-            for j in cols:
-                lines.append(f"    E[{i * n + j}] -= l * E[{k * n + j}];")
-    lines += ["    return 0;", "}", "", "static void bm_solve_fast(const double *E, const double *dinv, double *b) {"]
+    lines += ["}", ""]
+    deferred = _deferred_lu(n, steps)
+    if deferred is not None:
+        lines += deferred
+    else:
+        lines += ["static int bm_lu_fast(double *E, double *dinv, double tol) {", "    double l;"]
+        for k, rows, cols in steps:
+            lines.append(f"    if (!(fabs(E[{k * n + k}]) > tol)) return 1;")
+            lines.append(f"    dinv[{k}] = 1.0 / E[{k * n + k}];")
+            for i in rows:
+                lines.append(f"    l = E[{i * n + k}] * dinv[{k}]; E[{i * n + k}] = l;")
+                for j in cols:
+                    lines.append(f"    E[{i * n + j}] -= l * E[{k * n + j}];")
+        lines += ["    return 0;", "}"]
+    lines += ["", "static void bm_solve_fast(const double *E, const double *dinv, double *b) {"]
     for k, rows, _ in steps:
         for i in rows:
             lines.append(f"    b[{i}] -= E[{i * n + k}] * b[{k}];")
@@ -81,6 +90,106 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
     lines += ["}", ""]
     _ = jpat
     return "\n".join(lines)
+
+
+#: Largest degree (number of factors of E's entries in one product) the division-deferred factorisation
+#: may reach; beyond it the classic form is generated.  Entries are at most ~1e14 (1/(h gamma) at the
+#: smallest step), so products of 6 stay far inside the double range; an overflow would show as a
+#: non-finite pivot, which sends the step to the dense LU.
+DEFERRED_MAX_DEGREE = 6
+
+
+def _product(names: list[str]) -> str:
+    """``a * b * ...`` multiplied pairwise (shallow dependency tree); "1.0" when empty."""
+    if not names:
+        return "1.0"
+    while len(names) > 1:
+        names = [f"({names[k]} * {names[k + 1]})" if k + 1 < len(names) else names[k]
+                 for k in range(0, len(names), 2)]
+    return names[0]
+
+
+def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[str] | None:
+    """``bm_lu_fast`` with the pivots' divisions taken off the elimination's dependency chain.
+
+    The classic form divides by each pivot before the entries that depend on it can be updated, so a
+    pivot that depends on earlier pivots waits for their divisions one after another (three in a
+    row on perf_reference: about 40 of a step's ~800 cycles).  Here every updated entry is carried as
+    a numerator N over a product D of earlier pivots' numerators q (``E_ij = N_ij / D_ij``):
+    ``E_ij - E_ik E_kj / p_k`` becomes one numerator over a common denominator with multiplications
+    only.  When the elimination is done, each pivot numerator gets one division (``r_k = 1/q_k``; they
+    are independent of one another) and the factors are formed from N, D and r as the classic form
+    stores them (multipliers in L, U, reciprocal pivots), so the solves and the inverse are unchanged.
+    Returns None (use the classic form) when a numerator would exceed :data:`DEFERRED_MAX_DEGREE`.
+    """
+    from collections import Counter
+
+    num = {}                  # (i, j) -> C expression of N_ij (an E entry or a local)
+    den: dict = {}            # (i, j) -> Counter of pivot indices in D_ij
+    deg: dict = {}            # (i, j) -> degree of N_ij in E's entries
+    qdeg: dict[int, int] = {}  # pivot k -> degree of q_k
+    body: list[str] = []
+
+    def get(i: int, j: int) -> tuple[str, Counter, int]:
+        return num.get((i, j), f"E[{i * n + j}]"), den.get((i, j), Counter()), deg.get((i, j), 1)
+
+    def cdeg(c: Counter) -> int:
+        return sum(qdeg[m] * c[m] for m in c)
+
+    def qs(c: Counter) -> list[str]:
+        return [f"q{m}" for m in sorted(c.elements())]
+
+    for k, rows, cols in steps:
+        nk, dk, gk = get(k, k)
+        body.append(f"    const double q{k} = {nk};")
+        qdeg[k] = gk
+        for i in rows:
+            ni, di, gi = get(i, k)
+            for j in cols:
+                nij, dij, gij = get(i, j)
+                nkj, dkj, gkj = get(k, j)
+                t = di + dkj + Counter({k: 1})       # denominator of E_ik E_kj / p_k before cancelling D_kk
+                extra = Counter()                    # D_kk factors that do not cancel: numerator multipliers
+                for m, c in dk.items():
+                    cancel = min(c, t[m])
+                    t[m] -= cancel
+                    if c - cancel:
+                        extra[m] += c - cancel
+                t = +t
+                common = dij | t
+                m1, m2 = common - dij, (common - t) + extra
+                d_new = max(gij + cdeg(m1), gi + gkj + cdeg(m2))
+                if d_new > DEFERRED_MAX_DEGREE:
+                    return None
+                a = _product([nij] + qs(m1))
+                b = _product([f"({ni} * {nkj})"] + qs(m2))
+                var = f"n{i}_{j}_{k}"
+                body.append(f"    const double {var} = {a} - {b};")
+                num[(i, j)], den[(i, j)], deg[(i, j)] = var, common, d_new
+    out = ["static int bm_lu_fast(double *E, double *dinv, double tol) {"]
+    out += body
+    order = [k for k, _, _ in steps]
+    out += [f"    const double r{k} = 1.0 / q{k};" for k in order]
+
+    def rs(c: Counter) -> list[str]:
+        return [f"r{m}" for m in sorted(c.elements())]
+
+    for k, rows, cols in steps:
+        _, dk, _ = get(k, k)
+        # pivot p_k = q_k / D_kk; 1/p_k = D_kk r_k
+        out.append(f"    if (!(fabs({_product([f'q{k}'] + rs(dk))}) > tol)) return 1;")
+        out.append(f"    dinv[{k}] = {_product(qs(dk) + [f'r{k}'])};")
+        for i in rows:
+            ni, di, _ = get(i, k)
+            out.append(f"    E[{i * n + k}] = {_product([ni] + rs(di) + [f'dinv[{k}]'])};")
+        for j in cols:
+            nkj, dkj, _ = get(k, j)
+            if dkj:
+                out.append(f"    E[{k * n + j}] = {_product([nkj] + rs(dkj))};")
+            elif nkj != f"E[{k * n + j}]":
+                out.append(f"    E[{k * n + j}] = {nkj};")
+    out += ["    return 0;", "}"]
+    return out
 
 
 def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int) -> tuple[list[str], set[int]]:
