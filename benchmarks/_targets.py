@@ -65,6 +65,20 @@ def _vs_numbalsoda_diffrax_cohort(s: dict[str, Any]) -> dict[str, Any]:
                    note="; ".join(notes))
 
 
+def _calibration_target(s: dict[str, Any]) -> dict[str, Any]:
+    """A full O1-O21 calibration in minutes, not hours (< 1 h), on 2 cores, every outcome satisfied."""
+    cal = s.get("calibration_O1_O21")
+    if cal is None:
+        return _target(None, 0, measured=False, target="minutes on 2 cores",
+                       note="run with --calibration (about 4 minutes more)")
+    ok = cal["satisfied"] == cal["outcomes"]
+    out = _target(cal["wall_s"], 3600.0, fmt=".0f", unit=" s", target="< 1 h on 2 cores, all outcomes",
+                  note=f"{cal['satisfied']} of {cal['outcomes']} outcomes satisfied; "
+                       "examples/calibrate_bone_metastasis.py search + confirmation, seed 0")
+    out["met"] = bool(out["met"] and ok)
+    return out
+
+
 def evaluate_targets(s: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{name: {value, value_text, target, met, note}}`` for every target of performance.md."""
     one = s["single_solve_ms"]["bonemet_ode"]
@@ -89,6 +103,5 @@ def evaluate_targets(s: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "compile_cached": _target(s["compile_cached_s"], 0.2, unit=" s", note="new process, import to first solve"),
         "stiff_vs_nonstiff": _target(s["stiff_over_nonstiff"]["bonemet_ode"], 3.0, fmt=".2f", unit="x",
                                      note="libRoadRunner: n/a" if stiff_rr is None else f"libRoadRunner: {stiff_rr:.2f}x"),
-        "calibration_O1_O21": _target(None, 0, measured=False, target="minutes on 2 cores",
-                                      note="not part of this benchmark"),
+        "calibration_O1_O21": _calibration_target(s),
     }

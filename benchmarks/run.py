@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--json FILE]
+    python benchmarks/run.py [--quick] [--json FILE] [--calibration]
 
 In one process: the reference problem exactly as performance.md defines it
 (combination arm, days 0-60, 61 outputs, rtol 1e-6, atol 1e-9; the 10k cohort
@@ -31,7 +31,10 @@ timed in interleaved rounds (every tool in every round) and cohorts alternate
 between tools, so load from other processes falls on all tools alike.  ``--quick``
 solves fewer repeats and extrapolates the scipy and libRoadRunner cohorts from
 a sample (labelled as such; numbalsoda and diffrax cohorts likewise if their
-``SETTINGS`` sample is set).  Never run inside the unit tests.
+``SETTINGS`` sample is set).  ``--calibration`` also times the full O1-O21
+calibration of examples/calibrate_bone_metastasis.py (search from the
+hand-built start and confirmation, seed 0, 2 threads; about 4 minutes), the
+last target of performance.md.  Never run inside the unit tests.
 """
 
 from __future__ import annotations
@@ -491,10 +494,28 @@ def print_table(s: dict[str, Any], meta: dict[str, Any]) -> None:
         print(f"  {name:34s} {verdict:13s} {t['value_text']:>10s}  (target {t['target']})  {t['note']}")
 
 
+def time_calibration(n_jobs: int) -> dict[str, Any]:
+    """Wall time and outcome count of the example's calibration (search from the hand-built start, then
+    the confirmation), run in this process."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "calibrate_bone_metastasis.py"
+    spec = importlib.util.spec_from_file_location("calibrate_bone_metastasis", path)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    t0 = time.perf_counter()
+    _, result = mod.search(mod.SEED, n_jobs)
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "satisfied": sum(r.satisfied for r in result.results), "outcomes": len(result.results),
+            "all_satisfied": bool(result.satisfied), "n_evaluations": result.n_evaluations, "n_jobs": n_jobs}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats; scipy/libRoadRunner cohorts extrapolated")
     ap.add_argument("--json", type=Path, help="write the results to this JSON file")
+    ap.add_argument("--calibration", action="store_true",
+                    help="also time the full O1-O21 calibration (examples/calibrate_bone_metastasis.py; ~4 min)")
     args = ap.parse_args(argv)
     cfg = SETTINGS["quick" if args.quick else "full"]
     meta = {"quick": args.quick, "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -548,6 +569,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     s["setup_s"]["bonemet_ode"] = s["compile_cold_s"]
     if results["libroadrunner"] is not None:
         s["sbml_export_s"] = results["libroadrunner"]["reference"]["export_s"]
+    if args.calibration:
+        print("full O1-O21 calibration (examples/calibrate_bone_metastasis.py, 2 threads) ...", flush=True)
+        s["calibration_O1_O21"] = time_calibration(n_jobs=2)
     s["targets"] = evaluate_targets(s)
     meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["libroadrunner"] = "missing: " + missing if missing else __import__("roadrunner").__version__

@@ -55,6 +55,18 @@ OFFSPRING = 6
 CONFIRM = CalibrationSettings(n_starts=0, n_refine=0, safety=0.02, conflicts=False)
 
 
+def search(seed: int = SEED, n_jobs: int = 1, verbose: bool = False):
+    """The search and its confirmation: ``(found parameters, CalibrationResult)``."""
+    context = catalogue_context(n_jobs=n_jobs)
+    start = {n: HAND_START[n] for n in free_parameters()}
+    if verbose:
+        first = context.evaluate(start)
+        print(f"hand-built start: {sum(r.satisfied for r in first)} of {len(first)} outcomes satisfied")
+    found = evolve(context, start, seed=seed, generations=GENERATIONS, offspring=OFFSPRING)
+    result = Calibrator(catalogue_context(params=found, n_jobs=n_jobs), list(found), CONFIRM).run(seed)
+    return found, result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("calibration_bone_metastasis.json"))
@@ -66,13 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = catalogue_context(n_jobs=args.n_jobs).evaluate()
         print(evaluation.report())
         return 0 if evaluation.all_satisfied else 1
-    context = catalogue_context(n_jobs=args.n_jobs)
-    start = {n: HAND_START[n] for n in free_parameters()}
-    first = context.evaluate(start)
-    print(f"hand-built start: {sum(r.satisfied for r in first)} of {len(first)} outcomes satisfied")
     t0 = time.perf_counter()
-    found = evolve(context, start, seed=args.seed, generations=GENERATIONS, offspring=OFFSPRING)
-    result = Calibrator(catalogue_context(params=found, n_jobs=args.n_jobs), list(found), CONFIRM).run(args.seed)
+    found, result = search(args.seed, args.n_jobs, verbose=True)
     result.save(args.out)
     print(result.report())
     print(json.dumps({n: float(f"{v:.4g}") for n, v in found.items()}, indent=1))
