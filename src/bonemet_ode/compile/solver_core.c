@@ -165,10 +165,15 @@ typedef struct {
     double curv_pre; /* ||J f||^2 (scaled) at the start of the step that ended at the last event; -1: none */
 } bm_ctx;
 
-static void bm_f(const double *y, const double *p, const double *u, double *dy, bm_ctx *c) {
+/* f(y) with the infusion rates u (not counted: the lane solver re-evaluates a lane's f with it) */
+static void bm_f_uncounted(const double *y, const double *p, const double *u, double *dy, const bm_ctx *c) {
     bm_rhs(y, p, dy);
     if (c->infusing)
         for (int i = 0; i < BM_N; ++i) dy[i] += u[i];
+}
+
+static void bm_f(const double *y, const double *p, const double *u, double *dy, bm_ctx *c) {
+    bm_f_uncounted(y, p, u, dy, c);
     c->stats[3]++;
 }
 

@@ -129,9 +129,7 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
          * (the lanes' f0 and J of this step are the same numbers, computed again in bm_lane_stages) */
         double y[BM_N], f0[BM_N], J[BM_N * BM_N];
         bm_lane_gather(w->y, ln, y, BM_N);
-        bm_rhs(y, L->p, f0);
-        if (L->c.infusing)
-            for (int i = 0; i < BM_N; ++i) f0[i] += L->u[i];
+        bm_f_uncounted(y, L->p, L->u, f0, &L->c);
         memset(J, 0, sizeof J);
         bm_jac(y, L->p, J);
         hh = bm_after_event_step(hh, J, y, L->p, L->u, f0, L->tstop - L->t, &L->c);

@@ -101,12 +101,7 @@ DEFERRED_MAX_DEGREE = 6
 
 def _product(names: list[str]) -> str:
     """``a * b * ...`` multiplied pairwise (shallow dependency tree); "1.0" when empty."""
-    if not names:
-        return "1.0"
-    while len(names) > 1:
-        names = [f"({names[k]} * {names[k + 1]})" if k + 1 < len(names) else names[k]
-                 for k in range(0, len(names), 2)]
-    return names[0]
+    return _pairwise(list(names), "*") or "1.0"
 
 
 def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[str] | None:
@@ -228,21 +223,26 @@ def use_inverse(n: int, pattern: set[tuple[int, int]]) -> bool:
     return len(inverse_pattern(n, pattern)) <= INVERSE_MAX_RATIO * solve_cost(n, pattern)
 
 
-def _pruned_tree_sum(terms: list[str | None]) -> str | None:
-    """``a + b + ...`` summed pairwise (dependency depth log2 of the count) with the absent terms (None)
-    left out of their pairs, so that a row summed over its non-zeros adds in the order of the block sum
-    it is part of; None when every term is absent."""
+def _pairwise(terms: list[str | None], op: str) -> str | None:
+    """``a op b op ...`` combined pairwise (dependency depth log2 of the count) with the absent terms
+    (None) left out of their pairs; None when every term is absent."""
     if not terms:
         return None
     while len(terms) > 1:
         paired: list[str | None] = []
         for k in range(0, len(terms) - 1, 2):
             a, b = terms[k], terms[k + 1]
-            paired.append(f"({a} + {b})" if a is not None and b is not None else (a if b is None else b))
+            paired.append(f"({a} {op} {b})" if a is not None and b is not None else (a if b is None else b))
         if len(terms) % 2:
             paired.append(terms[-1])
         terms = paired
     return terms[0]
+
+
+def _pruned_tree_sum(terms: list[str | None]) -> str | None:
+    """``a + b + ...`` summed pairwise with the absent terms (None) left out of their pairs, so that a
+    row summed over its non-zeros adds in the order of the block sum it is part of (:func:`_pairwise`)."""
+    return _pairwise(terms, "+")
 
 
 def padded(n: int) -> int:
