@@ -13,7 +13,6 @@ objects to be estimated with the other parameters (e.g. mm³ per cell).
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -110,7 +109,7 @@ class ObservationMap:
             g = np.asarray(series[target], dtype=float)
         else:
             env = {**_NUMPY_FUNCS, **{k: float(v) for k, v in values.items()}, **series}
-            code = compile(ast.parse(target, mode="eval"), f"<observation {self.observable}>", "eval")
+            code = compile(target, f"<observation {self.observable}>", "eval")
             g = np.asarray(eval(code, {"__builtins__": {}}, env), dtype=float)  # noqa: S307 - checked AST
         scale = values[self.scale.name] if isinstance(self.scale, Parameter) else self.scale
         offset = values[self.offset.name] if isinstance(self.offset, Parameter) else self.offset

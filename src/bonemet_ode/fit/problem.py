@@ -24,7 +24,6 @@ derivative is a central difference with one solve per parameter and side.
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from dataclasses import replace
@@ -277,7 +276,7 @@ class FitProblem(FitDerivatives):
         self.sensitivity_note = "on: exact derivatives from forward sensitivities"
         self._unit_maps = {o: replace(m, scale=1.0, offset=0.0, noise=None) for o, m in self.observations.items()}
         self._target_symbols = {o: symbols_in(m.target, f"observation {o!r}") for o, m in self.observations.items()}
-        self._target_code = {o: compile(ast.parse(m.target.strip(), mode="eval"), f"<observation {o}>", "eval")
+        self._target_code = {o: compile(m.target.strip(), f"<observation {o}>", "eval")
                              for o, m in self.observations.items()}
 
     # ------------------------------------------------------------------ values

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import BonemetError, ModelError, ScheduleError
 from ..model import Model
-from ..model.expressions import symbols_in
+from ..model.expressions import parse_expression, symbols_in
 from ..simulate.arm import Arm
 
 __all__ = ["to_sbml", "sbml_errors", "SBML_LEVEL", "SBML_VERSION", "COMPARTMENT_ID", "infusion_parameter_id"]
@@ -137,7 +137,7 @@ def _math(expr: str, where: str) -> Any:
         raise ModelError(f"{where}: cannot export {ast.dump(node)} to SBML")  # pragma: no cover - model checks
 
     symbols_in(expr, where)  # the model's own check: arithmetic and known functions only
-    return build(ast.parse(expr.strip(), mode="eval"))
+    return build(parse_expression(expr))
 
 
 def _sum(base: Any, increment: float) -> Any:

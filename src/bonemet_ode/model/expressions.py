@@ -12,11 +12,12 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import threading
 from typing import Callable, Iterable, Mapping
 
 from ..errors import ModelError
 
-__all__ = ["FUNCTIONS", "symbols_in", "compile_expression"]
+__all__ = ["FUNCTIONS", "symbols_in", "compile_expression", "parse_expression"]
 
 #: Functions allowed in expressions, with their :mod:`math` implementation.
 FUNCTIONS: dict[str, Callable[..., float]] = {
@@ -36,6 +37,27 @@ _ALLOWED_NODES = (
 )
 
 
+# CPython 3.11 keeps the depth counter of its AST-object constructor in
+# interpreter-wide state (python/cpython#106905), so two threads calling
+# ast.parse at once (Dask thread workers building perturbed models, say) can
+# corrupt it and get "SystemError: AST constructor recursion depth mismatch".
+# Every parse into AST objects in this package goes through this lock; code is
+# compiled from source strings, which makes no AST objects.
+_AST_LOCK = threading.Lock()
+
+
+def parse_expression(expr: str) -> ast.Expression:
+    """Parse ``expr`` (Python syntax) into an :class:`ast.Expression`, thread-safely.
+
+    Raises
+    ------
+    SyntaxError
+        When ``expr`` is not an expression.
+    """
+    with _AST_LOCK:
+        return ast.parse(expr.strip(), mode="eval")
+
+
 def symbols_in(expr: str, where: str) -> set[str]:
     """Return the names (other than functions and constants) used by ``expr``.
 
@@ -52,7 +74,7 @@ def symbols_in(expr: str, where: str) -> set[str]:
         On a syntax error or a construct outside arithmetic and :data:`FUNCTIONS`.
     """
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = parse_expression(expr)
     except SyntaxError as exc:
         raise ModelError(f"{where}: cannot parse expression {expr!r}: {exc.msg}") from None
     names: set[str] = set()
@@ -83,7 +105,8 @@ def symbols_in(expr: str, where: str) -> set[str]:
 @functools.lru_cache(maxsize=4096)
 def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]], float]:
     """Compile ``expr`` into a function of a name → value mapping (for checks, not speed; cached)."""
-    code = compile(ast.parse(expr.strip(), mode="eval"), f"<{where}>", "eval")
+    symbols_in(expr, where)  # arithmetic and known functions only
+    code = compile(expr.strip(), f"<{where}>", "eval")
     base = {"__builtins__": {}, **FUNCTIONS, **CONSTANTS}
 
     def evaluate(values: Mapping[str, float]) -> float:
