@@ -6,6 +6,13 @@ Compiled models
     into ``~/.cache`` while every model is still compiled only once per
     session (later builds of the same structure load the cached library).
 
+Property tests (hypothesis)
+    The default profile ``"ci"`` is derandomised: every run draws the same
+    examples, so a CI result can be reproduced and does not depend on luck.
+    ``python -m pytest --hypothesis-profile=explore`` draws fresh random
+    examples (and keeps failures in ``.hypothesis/``) to hunt for new ones;
+    a failure found there is pinned with ``@example`` in the test.
+
 Reference solutions (fixture ``reference_solve``)
     scipy ``solve_ivp(method="Radau")`` on a right-hand side and Jacobian
     obtained with ``sympy.lambdify`` from ``SymbolicModel(model)`` -- neither
@@ -25,6 +32,11 @@ import tempfile
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile("ci")
 
 _CREATED_CACHE: str | None = None
 

@@ -65,8 +65,9 @@ class ArmRunner:
         model = simulator.model
         self.pinned = pinned
         self.base = model.parameter_vector()
-        self.index = {n: i for i, n in enumerate(model.parameter_names)}
-        self.n_params = len(model.parameter_names)
+        self.parameter_names = model.parameter_names
+        self.index = {n: i for i, n in enumerate(self.parameter_names)}
+        self.n_params = len(self.parameter_names)
         self.columns = {n: (0, j) for j, n in enumerate(model.state_names)}
         self.columns.update({n: (1, j) for j, n in enumerate(model.observable_names)})
         self.n_obs = len(model.observable_names)
@@ -99,7 +100,7 @@ class ArmRunner:
         if not self._init:
             return self.y0
         y0 = self.y0.copy()
-        env = dict(zip(self.sim.model.parameter_names, p[: self.n_params].tolist()))
+        env = dict(zip(self.parameter_names, p[: self.n_params].tolist()))
         for i, f in self._init:
             try:
                 y0[i] = f(env)
