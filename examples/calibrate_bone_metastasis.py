@@ -29,7 +29,7 @@ the macrophage barrier, and O15/O16 want a fast, self-sustaining CD8
 response once both brakes are off.  ``--check`` evaluates the shipped
 defaults only.
 
-Run (about 5 minutes on two cores)::
+Run (about 2.5 minutes on one thread; `--n-jobs 2` about 1.7)::
 
     python examples/calibrate_bone_metastasis.py --out calibration_bone_metastasis.json
     python examples/calibrate_bone_metastasis.py --check
