@@ -55,16 +55,27 @@ from bonemet_ode.simulate import Simulator  # noqa: E402
 # ---------------------------------------------------------------------------- solve counter
 _COUNT = {"plain_calls": 0, "plain_members": 0, "sens_calls": 0, "sens_members": 0}
 _SOLVE = Simulator.solve
+_RUN = Simulator.run
 
 
-def _counting_solve(self, P, Y0):
-    kind = "sens" if self.sensitivities else "plain"
+def _count(sim: Simulator, members: int) -> None:
+    kind = "sens" if sim.sensitivities else "plain"
     _COUNT[f"{kind}_calls"] += 1
-    _COUNT[f"{kind}_members"] += int(np.shape(P)[0])
+    _COUNT[f"{kind}_members"] += members
+
+
+def _counting_solve(self, P, Y0):  # batches (population fits)
+    _count(self, int(np.shape(P)[0]))
     return _SOLVE(self, P, Y0)
 
 
+def _counting_run(self, *args, **kwargs):  # one member (Fitter, SubjectFitter; it does not go through solve)
+    _count(self, 1)
+    return _RUN(self, *args, **kwargs)
+
+
 Simulator.solve = _counting_solve  # type: ignore[method-assign]
+Simulator.run = _counting_run  # type: ignore[method-assign]
 
 
 def _reset() -> None:
