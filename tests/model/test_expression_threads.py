@@ -6,12 +6,14 @@ in threads can raise ``SystemError: AST constructor recursion depth mismatch``.
 Dask thread workers build perturbed models (and so parse their expressions)
 concurrently; this failed a CI run. The race needs a thread switch inside the
 C constructor, which garbage collection of objects with finalizers provides,
-so the test makes such garbage and switches threads as often as it can.
+so the test makes such garbage and switches threads as often as it can.  On
+CPython 3.11.7, raw ``ast.parse`` under this load failed about a dozen times in
+160 parses, and the test with the unguarded ``symbols_in`` failed in 8 of 8
+runs (2-7 of 160 parses failed).
 """
 
 from __future__ import annotations
 
-import ast
 import gc
 import math
 import sys
@@ -57,9 +59,6 @@ def _hammer(parse: Callable[[], object], n_threads: int = 4, repeats: int = 40) 
 
 
 def test_symbols_in_is_thread_safe():
-    raw = _hammer(lambda: ast.parse(EXPR, mode="eval"))
-    if not any(isinstance(r, SystemError) for r in raw):
-        pytest.skip(f"ast.parse did not race on Python {sys.version.split()[0]}; nothing to guard against")
     results = _hammer(lambda: symbols_in(EXPR, "term 'stress'"))
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, f"{len(errors)} of {len(results)} parses failed: {errors[0]}"

@@ -13,7 +13,9 @@ objects to be estimated with the other parameters (e.g. mm³ per cell).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from types import CodeType
 from typing import Mapping
 
 import numpy as np
@@ -27,6 +29,11 @@ __all__ = ["ObservationMap", "default_observations"]
 
 _NUMPY_FUNCS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "abs": np.abs,
                 "min": np.minimum, "max": np.maximum, "pi": np.pi}
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_target(target: str, observable: str) -> CodeType:
+    return compile(target.strip(), f"<observation {observable}>", "eval")
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,10 @@ class ObservationMap:
                 f"observables {list(model.observable_names)})"
             )
 
+    def target_code(self) -> CodeType:
+        """The target compiled for ``eval`` (checked by :meth:`check`; compiled once per target)."""
+        return _compiled_target(self.target, self.observable)
+
     def evaluate(self, series: Mapping[str, np.ndarray], values: Mapping[str, float]) -> np.ndarray:
         """Predictions from model trajectories.
 
@@ -109,8 +120,7 @@ class ObservationMap:
             g = np.asarray(series[target], dtype=float)
         else:
             env = {**_NUMPY_FUNCS, **{k: float(v) for k, v in values.items()}, **series}
-            code = compile(target, f"<observation {self.observable}>", "eval")
-            g = np.asarray(eval(code, {"__builtins__": {}}, env), dtype=float)  # noqa: S307 - checked AST
+            g = np.asarray(eval(self.target_code(), {"__builtins__": {}}, env), dtype=float)  # noqa: S307 - checked AST
         scale = values[self.scale.name] if isinstance(self.scale, Parameter) else self.scale
         offset = values[self.offset.name] if isinstance(self.offset, Parameter) else self.offset
         return float(scale) * g + float(offset)

@@ -276,8 +276,7 @@ class FitProblem(FitDerivatives):
         self.sensitivity_note = "on: exact derivatives from forward sensitivities"
         self._unit_maps = {o: replace(m, scale=1.0, offset=0.0, noise=None) for o, m in self.observations.items()}
         self._target_symbols = {o: symbols_in(m.target, f"observation {o!r}") for o, m in self.observations.items()}
-        self._target_code = {o: compile(m.target.strip(), f"<observation {o}>", "eval")
-                             for o, m in self.observations.items()}
+        self._target_code = {o: m.target_code() for o, m in self.observations.items()}
 
     # ------------------------------------------------------------------ values
     @property
