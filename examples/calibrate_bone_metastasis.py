@@ -7,16 +7,16 @@ How the shipped defaults of ``bonemet_ode.models.bone_metastasis`` were made
    (``HAND_START``: the structural choices made while writing the modules).
 2. Minimise the number of failed outcomes, then the package's smooth outcome
    penalty (the sum of squared
-   :func:`~bonemet_ode.fit.calibration_space.residual_matrix` of every clause
+   :func:`~bonemet_ode.calibration.space.residual_matrix` of every clause
    margin, safety 0.1, scale 0.05), with a seeded (1+6) evolution strategy:
    log-normal steps on a random subset of parameters, step size adapted by
    success and reset to a large one after eight generations without
    progress.  Outcome margins are step functions of the parameters in the
    cohort rows (O16) and nearly so where a response tips (elimination); the
-   finite-difference least squares of ``bonemet_ode.fit.calibration`` got
+   finite-difference least squares of ``bonemet_ode.calibration.calibrator`` got
    18 of 21 outcomes from this start (Latin hypercube of 8, two refinements
    of 60 evaluations), the derivative-free search gets all 21.
-3. Confirm the result with :class:`~bonemet_ode.fit.calibration.Calibrator`
+3. Confirm the result with :class:`~bonemet_ode.calibration.calibrator.Calibrator`
    (screening off, current point first, safety 0.02: it accepts the point
    when every clause margin is at least 0.02) and write its JSON.
 
@@ -43,9 +43,9 @@ import sys
 import time
 from pathlib import Path
 
-from bonemet_ode.fit.calibration import CalibrationSettings, Calibrator
-from bonemet_ode.fit.calibration_evolve import evolve
-from bonemet_ode.outcomes.catalogue import HAND_START, catalogue_context, free_parameters
+from bonemet_ode.calibration.calibrator import CalibrationSettings, Calibrator
+from bonemet_ode.calibration.evolve import evolve
+from bonemet_ode.models.bone_metastasis.catalogue import HAND_START, catalogue_context, free_parameters
 
 SEED = 0
 GENERATIONS = 100

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bonemet_ode.analysis.synergy import SynergyResult, synergy  # noqa: E402
-from bonemet_ode.fit.data import DataTable, read_long, read_wide  # noqa: E402
+from bonemet_ode.data.readers import DataTable, read_long, read_wide  # noqa: E402
 from bonemet_ode.plotting.synergy import plot_synergy  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -35,61 +35,49 @@ from .simulate import Uniform as Uniform
 from .simulate import draw_cohort as draw_cohort
 from .simulate import simulate_cohort as simulate_cohort
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
-#: Names imported on first use (PEP 562) so that ``import bonemet_ode`` stays light
-#: (lmfit, pandas, matplotlib and libsbml load only when needed).
-_LAZY = {
-    "outcomes": ("bonemet_ode.outcomes", None),
-    "fit": ("bonemet_ode.fit", None),
-    "analysis": ("bonemet_ode.analysis", None),
-    "plotting": ("bonemet_ode.plotting", None),
-    "io": ("bonemet_ode.io", None),
-    "compare_arms": ("bonemet_ode.simulate.comparison", "compare_arms"),
-    "parse_outcome": ("bonemet_ode.outcomes", "parse"),
-    "Outcome": ("bonemet_ode.outcomes", "Outcome"),
-    "EvaluationContext": ("bonemet_ode.outcomes", "EvaluationContext"),
-    "calibrate": ("bonemet_ode.fit.calibration", "calibrate"),
-    "FreeParameter": ("bonemet_ode.fit.calibration", "FreeParameter"),
-    "CalibrationResult": ("bonemet_ode.fit.calibration", "CalibrationResult"),
-    "read_long": ("bonemet_ode.fit.data", "read_long"),
-    "read_wide": ("bonemet_ode.fit.data", "read_wide"),
-    "DataTable": ("bonemet_ode.fit.data", "DataTable"),
-    "Fitter": ("bonemet_ode.fit.fitter", "Fitter"),
-    "SubjectFitter": ("bonemet_ode.fit.fitter", "SubjectFitter"),
-    "PopulationFitter": ("bonemet_ode.fit.population", "PopulationFitter"),
-    "information_criteria": ("bonemet_ode.fit.selection", "information_criteria"),
-    "profile_likelihood": ("bonemet_ode.fit.profile", "profile_likelihood"),
-    "synergy": ("bonemet_ode.analysis.synergy", "synergy"),
-    "sobol": ("bonemet_ode.analysis.gsa", "sobol"),
-    "morris": ("bonemet_ode.analysis.gsa", "morris"),
-    "DaskRunner": ("bonemet_ode.analysis.distributed", "DaskRunner"),
-    "to_sbml": ("bonemet_ode.io.sbml", "to_sbml"),
-    "save_model": ("bonemet_ode.io.model_json", "save_model"),
-    "load_model": ("bonemet_ode.io.model_json", "load_model"),
-}
+from . import analysis as analysis
+from . import calibration as calibration
+from . import data as data
+from . import estimate as estimate
+from . import io as io
+from . import outcomes as outcomes
+from . import plotting as plotting
+from ._compat import install as _install_moved_modules
+from .analysis.distributed import DaskRunner as DaskRunner
+from .analysis.gsa import morris as morris
+from .analysis.gsa import sobol as sobol
+from .analysis.synergy import synergy as synergy
+from .calibration import CalibrationResult as CalibrationResult
+from .calibration import FreeParameter as FreeParameter
+from .calibration import calibrate as calibrate
+from .data import DataTable as DataTable
+from .data import read_long as read_long
+from .data import read_wide as read_wide
+from .estimate import Fitter as Fitter
+from .estimate import PopulationFitter as PopulationFitter
+from .estimate import SubjectFitter as SubjectFitter
+from .estimate import information_criteria as information_criteria
+from .estimate import profile_likelihood as profile_likelihood
+from .io.model_json import load_model as load_model
+from .io.model_json import save_model as save_model
+from .io.sbml import to_sbml as to_sbml
+from .outcomes import EvaluationContext as EvaluationContext
+from .outcomes import Outcome as Outcome
+from .outcomes import parse as parse_outcome
+from .simulate.comparison import compare_arms as compare_arms
 
-
-def __getattr__(name: str):
-    """Import lazily exported names on first access."""
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        mod = importlib.import_module(module)
-        value = mod if attr is None else getattr(mod, attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'bonemet_ode' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+_install_moved_modules()
 
 __all__ = [
     "models", "BonemetError", "ModelError", "ParameterError", "ScheduleError", "SolverError", "UnknownNameError",
     "Model", "Module", "Observable", "Parameter", "State", "Term", "CONTROL", "Arm", "Deplete", "Dose", "Knockout",
     "SetInitial", "SetParameters", "SimulationResult", "Simulator", "SolverOptions", "simulate", "__version__",
     "CohortResult", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort",
-    *_LAZY,
+    "analysis", "calibration", "data", "estimate", "io", "outcomes", "plotting",
+    "DaskRunner", "morris", "sobol", "synergy", "CalibrationResult", "FreeParameter", "calibrate",
+    "DataTable", "read_long", "read_wide", "Fitter", "PopulationFitter", "SubjectFitter",
+    "information_criteria", "profile_likelihood", "load_model", "save_model", "to_sbml",
+    "EvaluationContext", "Outcome", "parse_outcome", "compare_arms",
 ]

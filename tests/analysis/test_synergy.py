@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 from bonemet_ode.analysis.growth import subject_growth_rates  # noqa: E402
 from bonemet_ode.analysis.synergy import SynergyResult, expected_fraction, synergy  # noqa: E402
 from bonemet_ode.errors import BonemetWarning, DataError  # noqa: E402
-from bonemet_ode.fit.data import DataTable, read_long, read_wide  # noqa: E402
+from bonemet_ode.data.readers import DataTable, read_long, read_wide  # noqa: E402
 from bonemet_ode.plotting.synergy import (  # noqa: E402
     ROLE_COLORS,
     arm_colors,

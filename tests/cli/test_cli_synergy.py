@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bonemet_ode.cli import main
-from bonemet_ode.io.datasets import invivosyn_path
+from bonemet_ode.data.datasets import invivosyn_path
 
 
 def test_synergy_command_on_bundled_sw837(tmp_path, capsys):

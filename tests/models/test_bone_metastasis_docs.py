@@ -49,7 +49,7 @@ def test_render_markdown_covers_modules(monkeypatch):
 
 @pytest.mark.parametrize("which", ["er", "dkk1", "tam", "srs"])
 def test_source_figures_are_written(tmp_path, which):
-    from bonemet_ode.plotting import source_figures
+    from bonemet_ode.models.bone_metastasis import figures as source_figures
 
     fn = getattr(source_figures, f"figure_{which}")
     kwargs = {"cohort_size": 10} if which == "dkk1" else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bonemet_ode.models.bone_metastasis.outcome_values import bliss_excess, outcome_values
+from bm_outcome_oracle import bliss_excess, outcome_values
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import pytest
 
 import bonemet_ode as bm
 
-from bonemet_ode.models.bone_metastasis.outcome_values import outcome_values
+from bm_outcome_oracle import outcome_values
 from bonemet_ode.outcomes import format_catalogue, parse_catalogue
-from bonemet_ode.outcomes.catalogue import (DEFAULT_THRESHOLDS, catalogue_context, catalogue_text,
+from bonemet_ode.models.bone_metastasis.catalogue import (DEFAULT_THRESHOLDS, catalogue_context, catalogue_text,
                                             context_options, default_catalogue, free_parameters)
 
 SOURCES = {1: "ER", 2: "ER", 3: "ER", 4: "ER", 5: "ER", 6: "ER", 7: "ER", 8: "ER", 9: "ER", 10: "DKK1", 11: "DKK1",
@@ -78,7 +78,7 @@ def test_agrees_with_plain_reading(evaluation, plain, oid, quantity):
 
 def test_ablation_matrix_finds_the_mechanisms():
     from bonemet_ode.errors import OutcomeError
-    from bonemet_ode.outcomes.ablation import ablation_matrix, format_ablation
+    from bonemet_ode.models.bone_metastasis.ablation import ablation_matrix, format_ablation
 
     table = ablation_matrix(ablations={"macrophage ERα": ("er_activation",),
                                        "tumour DKK1": ("dkk1_secretion_tumour",)})
@@ -94,17 +94,17 @@ def test_ablation_matrix_finds_the_mechanisms():
 # ---------------------------------------------------------------- every outcome fails without its mechanism
 def _evaluate_one(model, oid):
     from bonemet_ode.models.bone_metastasis.arms import scenario_arms
-    from bonemet_ode.outcomes.catalogue import context_options, default_catalogue
+    from bonemet_ode.models.bone_metastasis.catalogue import context_options, default_catalogue
     from bonemet_ode.outcomes.context import EvaluationContext
 
     outcome = next(o for o in default_catalogue() if o.id == oid)
     return EvaluationContext(model, scenario_arms(), [outcome], **context_options()).evaluate().results[0]
 
 
-@pytest.mark.parametrize("oid", sorted(__import__("bonemet_ode.outcomes.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
+@pytest.mark.parametrize("oid", sorted(__import__("bonemet_ode.models.bone_metastasis.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
                                        key=lambda s: int(s[1:])))
 def test_outcome_fails_without_its_mechanism(oid):
-    from bonemet_ode.outcomes.ablation import OUTCOME_MECHANISMS, ablate
+    from bonemet_ode.models.bone_metastasis.ablation import OUTCOME_MECHANISMS, ablate
 
     model = bm.models.get("bone_metastasis")
     assert _evaluate_one(model, oid).satisfied

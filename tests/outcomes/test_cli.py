@@ -1,6 +1,6 @@
 """``bonemet-ode outcomes`` and ``bonemet-ode calibrate`` with a stand-in catalogue on the toy model.
 
-The real catalogue (``bonemet_ode.outcomes.catalogue``) and scenario arms are
+The real catalogue (``bonemet_ode.models.bone_metastasis.catalogue``) and scenario arms are
 written elsewhere; these tests install stand-ins so they check the command
 plumbing only, whatever state the real model is in.
 """
@@ -18,7 +18,7 @@ import bonemet_ode.models
 import bonemet_ode.models.bone_metastasis as bone_metastasis
 import bonemet_ode.outcomes
 from bonemet_ode.cli import main
-from bonemet_ode.fit.calibration import CalibrationResult
+from bonemet_ode.calibration.calibrator import CalibrationResult
 from conftest import TIGHT, drug_arms, make_drug_model
 
 CATALOGUE = [
@@ -31,12 +31,12 @@ CATALOGUE = [
 @pytest.fixture()
 def stand_in(monkeypatch):
     """A catalogue module, scenario arms and model for the commands."""
-    cat = types.ModuleType("bonemet_ode.outcomes.catalogue")
+    cat = types.ModuleType("bonemet_ode.models.bone_metastasis.catalogue")
     cat.default_catalogue = lambda: list(CATALOGUE)
     cat.context_options = lambda: {"options": TIGHT}
     cat.free_parameters = lambda: ["r", "kA"]
-    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.catalogue", cat)
-    monkeypatch.setattr(bonemet_ode.outcomes, "catalogue", cat, raising=False)
+    monkeypatch.setitem(sys.modules, "bonemet_ode.models.bone_metastasis.catalogue", cat)
+    monkeypatch.setattr(bone_metastasis, "catalogue", cat, raising=False)
     monkeypatch.setattr(bone_metastasis, "scenario_arms", drug_arms, raising=False)
     model = make_drug_model()
     monkeypatch.setattr(bonemet_ode.models, "get", lambda name: model)
@@ -44,10 +44,10 @@ def stand_in(monkeypatch):
 
 
 def test_commands_fail_clearly_without_catalogue(monkeypatch, capsys, tmp_path):
-    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.catalogue", None)
-    monkeypatch.delattr(bonemet_ode.outcomes, "catalogue", raising=False)
+    monkeypatch.setitem(sys.modules, "bonemet_ode.models.bone_metastasis.catalogue", None)
+    monkeypatch.delattr(bone_metastasis, "catalogue", raising=False)
     assert main(["outcomes"]) == 2
-    assert "bonemet_ode.outcomes.catalogue.default_catalogue() cannot be imported" in capsys.readouterr().err
+    assert "bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() cannot be imported" in capsys.readouterr().err
     assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 2
     assert "default_catalogue()" in capsys.readouterr().err
     assert not (tmp_path / "c.json").exists()
@@ -84,14 +84,14 @@ def test_calibrate_writes_a_result_that_outcomes_accepts(stand_in, capsys, tmp_p
 
 
 def test_ablation_flag(stand_in, monkeypatch, capsys):
-    abl = types.ModuleType("bonemet_ode.outcomes.ablation")
+    abl = types.ModuleType("bonemet_ode.models.bone_metastasis.ablation")
 
     def ablation_matrix(context):
         return pd.DataFrame({"outcome": [o.key for o in context.outcomes], "without_drug": [True, True, False]})
 
     abl.ablation_matrix = ablation_matrix
-    monkeypatch.setitem(sys.modules, "bonemet_ode.outcomes.ablation", abl)
-    monkeypatch.setattr(bonemet_ode.outcomes, "ablation", abl, raising=False)
+    monkeypatch.setitem(sys.modules, "bonemet_ode.models.bone_metastasis.ablation", abl)
+    monkeypatch.setattr(bone_metastasis, "ablation", abl, raising=False)
     main(["outcomes", "--ablation"])
     assert "without_drug" in capsys.readouterr().out
     main(["outcomes", "--ablation", "--json"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bonemet_ode.fit.data import DataTable
+from ..data import DataTable
 
 __all__ = ["VERDICTS", "SynergyResult", "verdict_of"]
 

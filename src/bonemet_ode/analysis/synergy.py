@@ -38,7 +38,7 @@ from bonemet_ode.analysis.growth import (
     subject_growth_rates,
 )
 from bonemet_ode.errors import DataError
-from bonemet_ode.fit.data import DataTable
+from ..data import DataTable
 
 __all__ = ["METRICS", "VERDICTS", "SynergyResult", "synergy", "expected_fraction"]
 
@@ -82,7 +82,7 @@ def _check_args(
     rate_method: str,
 ) -> str:
     if not isinstance(data, DataTable):
-        raise DataError(f"data: expected a DataTable (see bonemet_ode.fit.data.read_long), got {type(data).__name__}")
+        raise DataError(f"data: expected a DataTable (see bonemet_ode.data.readers.read_long), got {type(data).__name__}")
     for role, name in arms.items():
         if not isinstance(name, str):
             raise DataError(f"{role}: expected an arm name (str), got {name!r}")

@@ -22,7 +22,7 @@ COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "sy
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available sub-command."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="bonemet-ode",

@@ -1,8 +1,8 @@
 """``bonemet-ode calibrate``: qualitative calibration of the bone-metastasis model on the O1–O21 catalogue.
 
 Free parameters are, in order of preference: ``--free NAME`` options;
-``bonemet_ode.outcomes.catalogue.free_parameters()`` when the catalogue
-defines it (names or :class:`~bonemet_ode.fit.calibration.FreeParameter`);
+``bonemet_ode.models.bone_metastasis.catalogue.free_parameters()`` when the catalogue
+defines it (names or :class:`~bonemet_ode.calibration.calibrator.FreeParameter`);
 else every model parameter with finite bounds (and a positive lower bound
 when log-scaled).  The result is written as JSON (bit-exact floats) and its
 report printed; the exit status is 0 when every outcome holds, else 1.
@@ -57,7 +57,7 @@ def default_free(model: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import FitError
-    from ..fit.calibration import CalibrationSettings, Calibrator
+    from ..calibration.calibrator import CalibrationSettings, Calibrator
     from ..outcomes.context import EvaluationContext
     from .outcomes_cmd import load_scenario, read_params
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     context = EvaluationContext(model, arms, outcomes, params=fixed, **options)
     free: list[Any] = list(args.free)
     if not free:
-        from ..outcomes import catalogue
+        from ..models.bone_metastasis import catalogue
 
         chooser = getattr(catalogue, "free_parameters", None)
         free = list(chooser()) if callable(chooser) else default_free(model)
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "evolution":
         import sys
 
-        from ..fit.calibration_evolve import evolve
-        from ..outcomes.catalogue import HAND_START
+        from ..calibration.evolve import evolve
+        from ..models.bone_metastasis.catalogue import HAND_START
 
         names = [f if isinstance(f, str) else f.name for f in free]
         base = model.parameter_values()

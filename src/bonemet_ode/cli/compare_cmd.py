@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     params = _load_params(args.params)
     if args.figure:
-        from ..plotting import source_figures
+        from ..models.bone_metastasis import figures as source_figures
 
         if args.figure == "all":
             written = source_figures.figure_all(args.out, params=params or None)

@@ -2,7 +2,7 @@
 
 Writes ``estimates.csv`` (one row per subject: each parameter and
 ``<param>_se``), ``report.txt``, ``fits.json`` (all fits, reloadable with
-:meth:`~bonemet_ode.fit.result.SubjectFits.load`) and figures
+:meth:`~bonemet_ode.estimate.result.SubjectFits.load`) and figures
 (``fits.png``, ``subjects.png``, ``residuals.png``, ``parameters.png``).
 """
 
@@ -64,7 +64,7 @@ def _fixed(model, items: list[str], estimate: list[str]) -> dict[str, float]:
 def _read(args: argparse.Namespace):
     import pandas as pd
 
-    from ..fit.data import read_long, read_wide
+    from ..data.readers import read_long, read_wide
 
     if args.wide:
         return read_wide(args.data, arm_col=args.arm_col or "Treatment", subject_col=args.subject_col or "Mouse",
@@ -112,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import models
     from ..errors import FitError
-    from ..fit.fitter import Fitter, SubjectFitter
-    from ..fit.report import fit_report
-    from ..fit.result import SubjectFits
+    from ..estimate.fitter import Fitter, SubjectFitter
+    from ..estimate.report import fit_report
+    from ..estimate.result import SubjectFits
 
     if args.starts < 1:
         raise FitError(f"--starts must be >= 1, got {args.starts}")

@@ -1,7 +1,7 @@
 """``bonemet-ode outcomes``: evaluate the O1–O21 catalogue on the bone-metastasis model.
 
 The catalogue and the arms come from two functions the model provides:
-``bonemet_ode.outcomes.catalogue.default_catalogue()`` (a sequence of
+``bonemet_ode.models.bone_metastasis.catalogue.default_catalogue()`` (a sequence of
 :class:`~bonemet_ode.outcomes.Outcome` or outcome text) and
 ``bonemet_ode.models.bone_metastasis.scenario_arms()`` (a mapping of arm
 name to :class:`~bonemet_ode.simulate.Arm`, or a list of arms).  When the
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="parameter overrides: a JSON object {name: value} or a calibration written by 'calibrate'")
     p.add_argument("--json", action="store_true", help="print a JSON list (id, satisfied, margin, value, ...)")
     p.add_argument("--ablation", action="store_true",
-                   help="also print the ablation matrix (bonemet_ode.outcomes.ablation.ablation_matrix)")
+                   help="also print the ablation matrix (bonemet_ode.models.bone_metastasis.ablation.ablation_matrix)")
     p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
     p.set_defaults(func=run)
 
@@ -49,11 +49,11 @@ def load_scenario() -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
     from ..errors import OutcomeError
 
     try:
-        from ..outcomes import catalogue
+        from ..models.bone_metastasis import catalogue
         default_catalogue = catalogue.default_catalogue
     except (ImportError, AttributeError) as exc:
         raise OutcomeError(
-            "the outcome catalogue is not available: bonemet_ode.outcomes.catalogue.default_catalogue() "
+            "the outcome catalogue is not available: bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() "
             f"cannot be imported ({exc})"
         ) from None
     try:
@@ -77,7 +77,7 @@ def read_params(path: Path) -> dict[str, float]:
     except (OSError, json.JSONDecodeError) as exc:
         raise ParameterError(f"--params {str(path)!r}: cannot read JSON ({exc})") from None
     if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
-        from ..fit.calibration_result import CalibrationResult
+        from ..calibration.result import CalibrationResult
 
         return CalibrationResult.from_dict(data).all_parameters()
     if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
@@ -96,9 +96,9 @@ def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str
     from ..errors import OutcomeError
 
     try:
-        from ..outcomes.ablation import ablation_matrix
+        from ..models.bone_metastasis.ablation import ablation_matrix
     except ImportError as exc:
-        raise OutcomeError(f"--ablation needs bonemet_ode.outcomes.ablation.ablation_matrix(), which cannot be "
+        raise OutcomeError(f"--ablation needs bonemet_ode.models.bone_metastasis.ablation.ablation_matrix(), which cannot be "
                            f"imported ({exc})") from None
     offered = dict(model=model, arms=arms, outcomes=outcomes, params=params, context=context)
     sig = inspect.signature(ablation_matrix)
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(ev.report())
         if args.ablation:
-            from ..outcomes import ablation
+            from ..models.bone_metastasis import ablation
 
             matrix = _ablation(model, arms, outcomes, params, context)
             if hasattr(ablation, "format_ablation") and hasattr(matrix, "iterrows"):

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from ..analysis.synergy import synergy
-    from ..fit.data import read_long, read_wide
+    from ..data.readers import read_long, read_wide
     from ..plotting.synergy import plot_synergy
 
     if args.wide:

@@ -419,9 +419,12 @@ class Model:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model):
             return NotImplemented
-        from ..io.model_json import model_to_dict
+        return self._definition() == other._definition()
 
-        return model_to_dict(self) == model_to_dict(other)
+    def _definition(self) -> tuple[Any, ...]:
+        """Everything that defines the model (what a saved model holds), for equality."""
+        return (self._name, self._description, self._modules, sorted(self._param_overrides.items()),
+                sorted(self._initial_overrides.items()), sorted(self._knockouts), self._switches)
 
     def __hash__(self) -> int:
         return hash(self.structure_key)

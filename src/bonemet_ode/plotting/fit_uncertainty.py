@@ -25,7 +25,7 @@ def plot_profile(profile: Any, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     profile : ProfileResult
-        From :func:`~bonemet_ode.fit.profile.profile_likelihood`.
+        From :func:`~bonemet_ode.estimate.profile.profile_likelihood`.
     ax : Axes, optional
         Where to draw.
     """
@@ -81,7 +81,7 @@ def plot_posterior_band(band: Any, ax: Axes | None = None, *, points: pd.DataFra
     Parameters
     ----------
     band : PredictiveBand
-        From :func:`~bonemet_ode.fit.mcmc.posterior_predictive`.
+        From :func:`~bonemet_ode.estimate.mcmc.posterior_predictive`.
     ax : Axes, optional
         Where to draw.
     points : pandas.DataFrame, optional

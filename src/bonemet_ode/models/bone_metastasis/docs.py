@@ -125,12 +125,20 @@ def arms_markdown() -> str:
 
 
 def outcomes_markdown(cohort_size: int = 200) -> str:
-    """O1–O21 read from plain simulations of the default parameters (see :mod:`.outcome_values`)."""
-    from .outcome_values import outcome_values
+    """O1–O21 evaluated with the default parameters (the catalogue of :mod:`.catalogue`)."""
+    from ...outcomes.context import EvaluationContext
+    from .arms import scenario_arms
+    from .catalogue import context_options, default_catalogue
+    from .model import bone_metastasis
 
-    rows = [[r.id, r.source, r.quantity, f"{r.value:.4g}", r.threshold, f"{r.margin:+.3f}",
-             "yes" if r.satisfied else "**no**"] for r in outcome_values(cohort_size=cohort_size)]
-    return _table(["id", "source", "quantity", "value", "default threshold", "margin", "satisfied"], rows)
+    rows = []
+    outcomes = {o.id: o for o in default_catalogue({"cohort_n": cohort_size})}
+    context = EvaluationContext(bone_metastasis(), scenario_arms(), tuple(outcomes.values()), **context_options())
+    for r in context.evaluate().results:
+        source = getattr(outcomes.get(r.id), "source", "")
+        rows.append([r.id, source, r.statement, f"{r.value:.4g}", f"{r.threshold:.4g}", f"{r.margin:+.3f}",
+                     "yes" if r.satisfied else "**no**"])
+    return _table(["id", "source", "statement", "value", "threshold", "margin", "satisfied"], rows)
 
 
 _INTRO = """# The bone-metastasis model (`bone_metastasis`)
@@ -153,7 +161,7 @@ res = simulate(model, scenario_arms()["anti-DKK1 + anti-PD-1"], days=42)
 res.at(28, "tumor"), res.at(28, "cd8"), res.at(28, "immature_fraction")
 ```
 
-Figures per source: `bonemet_ode.plotting.source_figures.figure_all(out_dir)`
+Figures per source: `bonemet_ode.models.bone_metastasis.figures.figure_all(out_dir)`
 (`docs/img/bone_metastasis/`).
 
 ![ER axis](img/bone_metastasis/er_axis.png)
@@ -211,7 +219,7 @@ listed per module.
 
 **Calibration.**  The 29 immune, myeloid and growth parameters marked "calibrated" in the table
 were found by `examples/calibrate_bone_metastasis.py` (seeded search from the hand-built values,
-confirmed by `bonemet_ode.fit.calibration.Calibrator` with safety margin 0.02) and rounded to four
+confirmed by `bonemet_ode.calibration.calibrator.Calibrator` with safety margin 0.02) and rounded to four
 digits.  Two end at the upper bound of their plausible range: `w_pdl1_mac` = 0.95 (O9 wants PD-1
 ligation to leave with the ERα macrophage barrier) and `r_C` = 3/day (O15/O16 want a fast CD8
 response once both brakes are off).  Three rows cannot have large margins whatever the
@@ -248,9 +256,8 @@ def render_markdown(model: Model | None = None, *, cohort_size: int = 200) -> st
               "variants the outcome catalogue needs.  Knockouts act from day 0; treatments from day 7 unless named "
               "otherwise.", "", arms_markdown(), "",
               "## Outcomes O1–O21 with the default parameters", "",
-              f"Read from plain simulations (`bonemet_ode.models.bone_metastasis.outcome_values.outcome_table()`, "
-              f"cohorts of {cohort_size} virtual mice, seed fixed).  Ratio margins are natural logs of "
-              "value/threshold; other margins are differences.", "", outcomes_markdown(cohort_size), ""]
+              f"Evaluated in the outcome language (`bonemet-ode outcomes`; cohorts of {cohort_size} virtual mice, "
+              "seed fixed).  Ratio margins are natural logs of value/threshold; other margins are differences.", "", outcomes_markdown(cohort_size), ""]
     return "\n".join(parts)
 
 

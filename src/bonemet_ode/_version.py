@@ -1,0 +1,3 @@
+"""The version of bonemet_ode (one place; pyproject.toml reads the same number)."""
+
+__version__ = "0.2.0"

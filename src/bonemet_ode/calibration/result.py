@@ -1,0 +1,266 @@
+"""What a qualitative calibration returns: best parameters, per-outcome report, conflicts; JSON save/load.
+
+Floats are written as JSON numbers through ``repr`` (the shortest text that
+reads back to the same double), non-finite ones as ``"inf"``, ``"-inf"``,
+``"nan"``, so :meth:`CalibrationResult.load` gives back every bit of what
+:meth:`CalibrationResult.save` wrote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FitError
+from ..outcomes.results import OutcomeResult, float_from_json, float_to_json, format_results
+from .space import CalibrationSettings, FreeParameter
+
+__all__ = ["Conflict", "CalibrationResult", "CONFLICT_METHOD", "FORMAT"]
+
+#: Identifies calibration files.
+FORMAT = "bonemet_ode.calibration"
+_VERSION = 1
+
+#: How conflicts are found (also written into every result).
+CONFLICT_METHOD = (
+    "pairwise co-satisfiability: for each failing outcome A and each other outcome B, A and B conflict when "
+    "each can hold alone (some evaluation satisfied it, or a local search on its penalty alone found one) but "
+    "no evaluation satisfied both and a local least-squares search on the penalties of A and B alone, started "
+    "from the best joint point so far, found none; the gradients of the margins of A and B in the unit "
+    "parameter cube at the best point (forward differences) say which parameters pull them apart"
+)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two outcomes that could not be satisfied together within the bounds.
+
+    Attributes
+    ----------
+    first, second : str
+        Outcome ids (``first`` fails at the best point).
+    cosine : float
+        Cosine between the margin gradients of the two outcomes at the best
+        point (negative: improving one worsens the other locally; NaN when a
+        gradient is zero).
+    opposing : tuple of (str, float, float)
+        Parameters whose increase helps one outcome and hurts the other, with
+        ``d margin_first / du`` and ``d margin_second / du`` (per unit of the
+        searched range), strongest first.
+    nfev : int
+        Evaluations of the pairwise search that failed to satisfy both.
+    """
+
+    first: str
+    second: str
+    cosine: float
+    opposing: tuple[tuple[str, float, float], ...] = ()
+    nfev: int = 0
+
+    def explain(self) -> str:
+        """One paragraph: what was tried and which parameters pull the two outcomes apart."""
+        text = (f"{self.first} and {self.second} did not hold together: no evaluation satisfied both and a "
+                f"search on their two penalties alone ({self.nfev} evaluations) failed")
+        if math.isnan(self.cosine):
+            return text + "; their margins do not change locally (flat or failed simulations)."
+        text += f"; margin gradients at the best point: cos = {self.cosine:+.2f}"
+        if self.opposing:
+            pulls = []
+            for name, ga, gb in self.opposing[:3]:
+                helps, hurts = (self.first, self.second) if ga > 0 else (self.second, self.first)
+                pulls.append(f"raising {name} helps {helps} and hurts {hurts}")
+            text += " (" + "; ".join(pulls) + ")"
+        elif self.cosine > 0:
+            text += " (locally aligned: the conflict lies beyond the neighbourhood of the best point)"
+        return text + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"first": self.first, "second": self.second, "cosine": float_to_json(self.cosine),
+                "opposing": [[n, float_to_json(a), float_to_json(b)] for n, a, b in self.opposing],
+                "nfev": self.nfev}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Conflict":
+        """Rebuild from :meth:`to_dict`."""
+        return cls(d["first"], d["second"], float_from_json(d["cosine"]),
+                   tuple((n, float_from_json(a), float_from_json(b)) for n, a, b in d.get("opposing", ())),
+                   int(d.get("nfev", 0)))
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """The outcome of :func:`~bonemet_ode.calibration.calibrator.calibrate`.
+
+    Attributes
+    ----------
+    parameters : dict
+        Best values of the free parameters.
+    fixed : dict
+        Parameter overrides held fixed (the evaluation context's base overrides).
+    free : tuple of FreeParameter
+        Free parameters with their searched bounds and scales.
+    results : tuple of OutcomeResult
+        Every outcome at the best parameters.
+    objective : float
+        Sum of squared penalties (with the safety margin) at the best parameters.
+    satisfied : bool
+        Whether every outcome holds at the best parameters.
+    stopped_early : bool
+        Whether the search stopped because every clause held with the safety margin.
+    n_evaluations : int
+        Evaluations of the outcome set (each simulates every arm and cohort once).
+    wall_time : float
+        Seconds.
+    seed : int
+        Seed of the Latin-hypercube screening (same seed, same result).
+    settings : CalibrationSettings
+        The settings used.
+    conflicts : tuple of Conflict
+        Pairs of outcomes that could not hold together (when not satisfied).
+    infeasible : tuple of str
+        Outcomes that could not hold even alone within the bounds.
+    unexplained : tuple of str
+        Failing outcomes compatible with every other outcome pairwise (a
+        conflict among three or more, or a search that fell short).
+    outcomes : tuple of dict
+        The outcome definitions (JSON form) the calibration used.
+    conflict_method : str
+        How conflicts were searched for.
+    """
+
+    parameters: dict[str, float]
+    fixed: dict[str, float]
+    free: tuple[FreeParameter, ...]
+    results: tuple[OutcomeResult, ...]
+    objective: float
+    satisfied: bool
+    stopped_early: bool
+    n_evaluations: int
+    wall_time: float
+    seed: int
+    settings: CalibrationSettings = field(default_factory=CalibrationSettings)
+    conflicts: tuple[Conflict, ...] = ()
+    infeasible: tuple[str, ...] = ()
+    unexplained: tuple[str, ...] = ()
+    outcomes: tuple[dict[str, Any], ...] = ()
+    conflict_method: str = CONFLICT_METHOD
+
+    def all_parameters(self) -> dict[str, float]:
+        """Fixed overrides updated with the calibrated values (what to pass to ``simulate(params=...)``)."""
+        return {**self.fixed, **self.parameters}
+
+    def __getitem__(self, outcome_id: str) -> OutcomeResult:
+        for r in self.results:
+            if r.id == outcome_id:
+                return r
+        raise FitError(f"no outcome {outcome_id!r} in this calibration")
+
+    # ------------------------------------------------------------------ report
+    def report(self) -> str:
+        """Text report: summary, parameter table, outcome table, conflicts."""
+        n_ok = sum(r.satisfied for r in self.results)
+        lines = [
+            f"Qualitative calibration (seed {self.seed}): {n_ok} of {len(self.results)} outcomes satisfied "
+            f"{'✓' if self.satisfied else '✗'}",
+            f"  {self.n_evaluations} evaluations in {self.wall_time:.3g} s; objective {self.objective:.4g}; "
+            f"stopped early: {'yes' if self.stopped_early else 'no'}",
+            "",
+            "free parameters:",
+        ]
+        w = max([len(f.name) for f in self.free] + [4])
+        lines.append(f"  {'name':<{w}}  {'value':>12}  {'lower':>10}  {'upper':>10}  scale")
+        for f in self.free:
+            lines.append(f"  {f.name:<{w}}  {self.parameters[f.name]:>12.6g}  {f.lower:>10.4g}  {f.upper:>10.4g}  "
+                         f"{'log' if f.log_scale else 'linear'}")
+        if self.fixed:
+            lines.append("fixed overrides: " + ", ".join(f"{k}={v:g}" for k, v in self.fixed.items()))
+        lines += ["", "outcomes:", format_results(self.results)]
+        if not self.satisfied:
+            lines += ["", "conflict analysis:"]
+            lines += textwrap.wrap("method: " + self.conflict_method, width=100, initial_indent="  ",
+                                   subsequent_indent="    ")
+            if self.infeasible:
+                lines.append("  not found to hold even alone (no evaluation, nor a local search on its own penalty, "
+                             "satisfied it; a wider search may): " + ", ".join(self.infeasible))
+            for c in self.conflicts:
+                lines += textwrap.wrap(c.explain(), width=100, initial_indent="  - ", subsequent_indent="    ")
+            if self.unexplained:
+                lines.append("  failing but pairwise compatible with every other outcome (a conflict among "
+                             "three or more, or the search fell short): " + ", ".join(self.unexplained))
+            if not (self.infeasible or self.conflicts or self.unexplained):
+                lines.append("  not run (settings.conflicts=False)")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (floats exact through ``repr``; non-finite as strings)."""
+        settings = dataclasses.asdict(self.settings)
+        settings["weights"] = [[k, float_to_json(v)] for k, v in self.settings.weights]
+        return {
+            "format": FORMAT, "version": _VERSION,
+            "parameters": {k: float_to_json(v) for k, v in self.parameters.items()},
+            "fixed": {k: float_to_json(v) for k, v in self.fixed.items()},
+            "free": [{"name": f.name, "lower": float_to_json(f.lower), "upper": float_to_json(f.upper),
+                      "log_scale": f.log_scale} for f in self.free],
+            "results": [r.to_dict() for r in self.results],
+            "objective": float_to_json(self.objective), "satisfied": self.satisfied,
+            "stopped_early": self.stopped_early, "n_evaluations": self.n_evaluations,
+            "wall_time": float_to_json(self.wall_time), "seed": self.seed, "settings": settings,
+            "conflicts": [c.to_dict() for c in self.conflicts], "infeasible": list(self.infeasible),
+            "unexplained": list(self.unexplained), "outcomes": list(self.outcomes),
+            "conflict_method": self.conflict_method,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CalibrationResult":
+        """Rebuild from :meth:`to_dict`.
+
+        Raises
+        ------
+        FitError
+            If ``d`` is not a calibration of a known version.
+        """
+        if d.get("format") != FORMAT or d.get("version") != _VERSION:
+            raise FitError(f"not a {FORMAT} version {_VERSION} document (format={d.get('format')!r}, "
+                           f"version={d.get('version')!r})")
+        s = dict(d["settings"])
+        s["weights"] = tuple((k, float_from_json(v)) for k, v in s.get("weights", ()))
+        return cls(
+            parameters={k: float_from_json(v) for k, v in d["parameters"].items()},
+            fixed={k: float_from_json(v) for k, v in d["fixed"].items()},
+            free=tuple(FreeParameter(f["name"], float_from_json(f["lower"]), float_from_json(f["upper"]),
+                                     f["log_scale"]) for f in d["free"]),
+            results=tuple(OutcomeResult.from_dict(r) for r in d["results"]),
+            objective=float_from_json(d["objective"]), satisfied=bool(d["satisfied"]),
+            stopped_early=bool(d["stopped_early"]), n_evaluations=int(d["n_evaluations"]),
+            wall_time=float_from_json(d["wall_time"]), seed=int(d["seed"]), settings=CalibrationSettings(**s),
+            conflicts=tuple(Conflict.from_dict(c) for c in d["conflicts"]), infeasible=tuple(d["infeasible"]),
+            unexplained=tuple(d["unexplained"]), outcomes=tuple(d["outcomes"]),
+            conflict_method=d.get("conflict_method", CONFLICT_METHOD),
+        )
+
+    def to_json(self) -> str:
+        """The JSON document."""
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the JSON document to ``path`` (UTF-8); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CalibrationResult":
+        """Read a calibration written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FitError(f"cannot read calibration {str(path)!r}: {exc}") from None
+        return cls.from_dict(data)

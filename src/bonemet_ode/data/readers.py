@@ -1,0 +1,276 @@
+"""Tidy tables of users' measurements (tumour volumes, cell counts, ...).
+
+A :class:`DataTable` holds measurements in **long** layout, one row per
+measurement, with the columns
+
+========== ======= =====================================================
+column     dtype   meaning
+========== ======= =====================================================
+subject    str     animal / patient identifier (unique across arms)
+arm        str     treatment arm
+time       float   days (>= 0)
+observable str     what was measured (e.g. ``"tumor_volume"``)
+value      float   measured value (>= 0), in the user's unit (e.g. mm^3)
+sd         float   measurement standard deviation, NaN where not given
+censored   bool    True: left-censored, the true value is below ``value``
+========== ======= =====================================================
+
+Readers: :func:`read_long` (one measurement per row) and :func:`read_wide`
+(invivoSyn's ``Treatment,Mouse,<one column per day>`` layout).
+
+Zeros and values below a detection limit are never dropped.  With
+``lloq=L`` every value ``< L`` (zeros included) is kept as ``value = L`` with
+``censored = True``; without ``lloq`` zeros stay zeros and a
+:class:`~bonemet_ode.errors.BonemetWarning` counts them, because a log-scale
+fit cannot use them.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bonemet_ode.errors import BonemetWarning, DataError
+from .table import COLUMNS, DEFAULT_OBSERVABLE, DataTable, check_lloq
+from ._tabular import RawTable, load_raw, numeric_column, require_columns, text_column
+
+__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DataTable", "read_long", "read_wide"]
+
+PathOrFrame = str | os.PathLike[str] | pd.DataFrame
+
+
+def _check_col_arg(name: str, value: Any, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value:
+        expected = "a column name or None" if optional else "a column name"
+        raise DataError(f"{name}: expected {expected}, got {value!r}")
+
+
+def _check_shift(time_shift: float) -> float:
+    if isinstance(time_shift, bool) or not isinstance(time_shift, (int, float, np.integer, np.floating)):
+        raise DataError(f"time_shift: expected a number of days, got {time_shift!r}")
+    if not np.isfinite(time_shift):
+        raise DataError(f"time_shift: expected a finite number of days, got {time_shift!r}")
+    return float(time_shift)
+
+
+def read_long(
+    path_or_df: PathOrFrame,
+    *,
+    subject_col: str = "subject",
+    arm_col: str = "arm",
+    time_col: str = "time",
+    value_col: str = "value",
+    observable_col: str | None = None,
+    observable: str = DEFAULT_OBSERVABLE,
+    sd_col: str | None = None,
+    censored_col: str | None = None,
+    sep: str | None = None,
+    lloq: float | None = None,
+    time_shift: float = 0.0,
+) -> DataTable:
+    """Read measurements in long layout (one row per measurement).
+
+    Parameters
+    ----------
+    path_or_df
+        CSV/TSV file (delimiter detected unless ``sep``) or a DataFrame.
+    subject_col, arm_col, time_col, value_col
+        Names of the subject, arm, time (days) and value columns.
+    observable_col
+        Column naming the observable of each row; None means every row is
+        ``observable``.
+    observable
+        Observable name used when ``observable_col`` is None.
+    sd_col
+        Optional column of measurement standard deviations (blank allowed).
+    censored_col
+        Optional boolean column marking values already known to be
+        left-censored.
+    sep
+        Delimiter of a text file; None detects tab/comma/semicolon.
+    lloq
+        Lower limit of quantification (value units): values ``< lloq``,
+        zeros included, are kept as ``lloq`` with ``censored=True``.
+    time_shift
+        Days added to every time before validation (e.g. ``1`` when the
+        baseline is recorded as day -1).
+
+    Returns
+    -------
+    DataTable
+
+    Raises
+    ------
+    DataError
+        Missing columns (the available ones are listed), non-numeric or blank
+        values in required columns (row, column and value named), negative
+        times, duplicate ``(subject, time, observable)`` rows.
+
+    Warns
+    -----
+    BonemetWarning
+        When ``lloq`` is None and some values are zero.
+    """
+    for name, value in (("subject_col", subject_col), ("arm_col", arm_col), ("time_col", time_col),
+                        ("value_col", value_col)):
+        _check_col_arg(name, value)
+    for name, value in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
+        _check_col_arg(name, value, optional=True)
+    if not isinstance(observable, str) or not observable.strip():
+        raise DataError(f"observable: expected a non-empty name, got {observable!r}")
+    shift = _check_shift(time_shift)
+    lloq = check_lloq(lloq)
+    raw = load_raw(path_or_df, sep)
+    wanted = {"subject_col": subject_col, "arm_col": arm_col, "time_col": time_col, "value_col": value_col}
+    for name, col in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
+        if col is not None:
+            wanted[name] = col
+    require_columns(raw, wanted)
+    frame = pd.DataFrame(
+        {
+            "subject": text_column(raw, subject_col),
+            "arm": text_column(raw, arm_col),
+            "time": numeric_column(raw, time_col, allow_nan=False) + shift,
+            "observable": text_column(raw, observable_col) if observable_col else observable.strip(),
+            "value": numeric_column(raw, value_col, allow_nan=False),
+        }
+    )
+    if sd_col is not None:
+        frame["sd"] = numeric_column(raw, sd_col, allow_nan=True)
+    if censored_col is not None:
+        frame["censored"] = raw.frame[censored_col].to_numpy()
+    _prevalidate_rows(raw, frame, {"time": time_col, "value": value_col, "sd": sd_col})
+    return DataTable(frame, lloq=lloq, source=raw.source)
+
+
+def _prevalidate_rows(raw: RawTable, frame: pd.DataFrame, cols: dict[str, str | None]) -> None:
+    """Name negative numbers by their row in the user's file."""
+    for key, col in cols.items():
+        if col is None or key not in frame:
+            continue
+        bad = np.flatnonzero(frame[key].to_numpy() < 0)
+        if bad.size:
+            shown = "; ".join(f"{raw.row_label(i)}: {frame[key].iat[i]:g}" for i in bad[:5])
+            hint = (" (times are days and must be >= 0; pass time_shift= to move the first day to 0)"
+                    if key == "time" else " (must be >= 0)")
+            raise DataError(f"{raw.source}: negative value(s) in column {col!r} at {shown}{hint}")
+
+
+def read_wide(
+    path_or_df: PathOrFrame,
+    *,
+    arm_col: str = "Treatment",
+    subject_col: str = "Mouse",
+    observable: str = DEFAULT_OBSERVABLE,
+    sep: str | None = None,
+    lloq: float | None = None,
+    time_shift: float = 0.0,
+) -> DataTable:
+    """Read invivoSyn's wide layout: ``Treatment, Mouse, <one column per day>``.
+
+    Parameters
+    ----------
+    path_or_df
+        CSV/TSV file (delimiter detected unless ``sep``) or a DataFrame.
+    arm_col, subject_col
+        Names of the arm and subject columns; every other column must be a
+        day number (days).
+    observable
+        Name given to the measured quantity.
+    sep
+        Delimiter of a text file; None detects tab/comma/semicolon.
+    lloq
+        Lower limit of quantification (value units), see :func:`read_long`.
+    time_shift
+        Days added to every day column (``1`` turns a day -1 baseline into 0).
+
+    Returns
+    -------
+    DataTable
+        Blank / ``NA`` cells (not measured, e.g. after sacrifice) are not rows;
+        their number is in :attr:`DataTable.blanks_skipped` and the repr.
+
+    Raises
+    ------
+    DataError
+        Missing arm/subject column, a column that is not a day number,
+        non-numeric cells (row, day column and value named), negative days,
+        duplicate subjects.
+    """
+    _check_col_arg("arm_col", arm_col)
+    _check_col_arg("subject_col", subject_col)
+    if not isinstance(observable, str) or not observable.strip():
+        raise DataError(f"observable: expected a non-empty name, got {observable!r}")
+    shift = _check_shift(time_shift)
+    lloq = check_lloq(lloq)
+    raw = load_raw(path_or_df, sep)
+    require_columns(raw, {"arm_col": arm_col, "subject_col": subject_col})
+    day_cols = [c for c in raw.frame.columns if c not in (arm_col, subject_col)]
+    if not day_cols:
+        raise DataError(f"{raw.source}: no day columns after {arm_col!r} and {subject_col!r}")
+    days: list[float] = []
+    for col in day_cols:
+        try:
+            day = float(col)
+        except ValueError:
+            raise DataError(
+                f"{raw.source}: column {col!r} is not a day number; the wide layout is "
+                f"{arm_col!r}, {subject_col!r}, then one column per day (e.g. '0', '7', '14')"
+            ) from None
+        if not np.isfinite(day):
+            raise DataError(f"{raw.source}: column {col!r} is not a finite day number")
+        days.append(day + shift)
+    negative = [c for c, d in zip(day_cols, days) if d < 0]
+    if negative:
+        raise DataError(
+            f"{raw.source}: negative day column(s) {negative} (times are days and must be >= 0); "
+            "pass time_shift= to move the first day to 0"
+        )
+    if len(set(days)) != len(days):
+        raise DataError(f"{raw.source}: repeated day columns {day_cols}")
+    arms = text_column(raw, arm_col)
+    subjects = text_column(raw, subject_col)
+    seen: dict[str, int] = {}
+    for i, subject in enumerate(subjects):
+        if subject in seen:
+            raise DataError(
+                f"{raw.source}: subject {subject!r} appears twice ({raw.row_label(seen[subject])} and "
+                f"{raw.row_label(i)}); the wide layout has one row per subject"
+            )
+        seen[subject] = i
+    values = np.column_stack([numeric_column(raw, c, allow_nan=True) for c in day_cols])
+    measured = ~np.isnan(values)
+    negative_rows = np.argwhere(values < 0)
+    if negative_rows.size:
+        i, j = negative_rows[0]
+        raise DataError(
+            f"{raw.source}: negative value {values[i, j]:g} at {raw.row_label(int(i))}, "
+            f"day column {day_cols[j]!r} (values must be >= 0)"
+        )
+    empty = [str(subjects[i]) for i in np.flatnonzero(~measured.any(axis=1))]
+    if len(empty) == len(subjects):
+        raise DataError(f"{raw.source}: every day cell is blank; no measurements to read")
+    rows_i, cols_j = np.nonzero(measured)
+    frame = pd.DataFrame(
+        {
+            "subject": subjects[rows_i],
+            "arm": arms[rows_i],
+            "time": np.asarray(days)[cols_j],
+            "observable": observable.strip(),
+            "value": values[rows_i, cols_j],
+        }
+    )
+    table = DataTable(frame, blanks_skipped=int((~measured).sum()), lloq=lloq, source=raw.source)
+    if empty:
+        warnings.warn(
+            f"{raw.source}: subject(s) {empty} have no measurement at all and are not in the table",
+            BonemetWarning,
+            stacklevel=2,
+        )
+    return table

@@ -1,0 +1,256 @@
+"""The result of a population fit: typical values, between-subject variability, individual estimates."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FitError
+from ..io import json_values as _json
+from ._batch import dense_curves
+from .parameters import FitParameter
+from .selection import criteria
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .population import PopulationFitter
+
+__all__ = ["PopulationResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationResult:
+    """Population estimates with log-normal random effects.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    random : tuple of str
+        Parameters with between-subject variability (``log theta_i ~ N(mu, Omega)``).
+    parameters : tuple of FitParameter
+        All fit parameters (bounds, units, roles).
+    mu : ndarray (d,)
+        Population means of the log-parameters (``exp(mu)`` = typical values).
+    mu_covariance : ndarray (d, d)
+        Approximate covariance of ``mu`` (global two-stage formula).
+    omega : ndarray (d, d)
+        Covariance of the log-parameters between subjects.
+    psi_names : tuple of str
+        Estimated shared parameters (model, noise, observation).
+    psi_covariance : ndarray
+        Their covariance (inverse Hessian of the M-step objective).
+    values : dict
+        Typical values of the random parameters and values of all others.
+    individual : pandas.DataFrame
+        One row per subject: ``subject, arm``, each random parameter's
+        conditional mode, ``eta_<p>`` (its log deviation) and ``<p>_sd_log``
+        (conditional sd of the log-parameter).
+    objective : float
+        ``-2 log L`` (Laplace approximation).
+    n_observations, n_subjects : int
+        Data points and subjects.
+    covariance_structure : str
+        ``"diagonal"`` or ``"full"`` Omega.
+    converged : bool
+        Whether EM met its tolerance.
+    message : str
+        Convergence message.
+    iterations : int
+        EM iterations.
+    history : tuple of float
+        ``-2 log L`` at each iteration.
+    points, curves : pandas.DataFrame
+        Data with individual predictions and residuals; dense individual curves.
+    wall_time : float
+        Seconds.
+    method : str
+        Description of the estimation method.
+    units : dict
+        Unit of each data observable.
+    """
+
+    model: str
+    random: tuple[str, ...]
+    parameters: tuple[FitParameter, ...]
+    mu: np.ndarray
+    mu_covariance: np.ndarray
+    omega: np.ndarray
+    psi_names: tuple[str, ...]
+    psi_covariance: np.ndarray
+    values: dict[str, float]
+    individual: pd.DataFrame
+    objective: float
+    n_observations: int
+    n_subjects: int
+    covariance_structure: str
+    converged: bool
+    message: str
+    iterations: int
+    history: tuple[float, ...]
+    points: pd.DataFrame
+    curves: pd.DataFrame
+    wall_time: float
+    method: str
+    units: dict[str, str]
+
+    @classmethod
+    def build(cls, fitter: "PopulationFitter", est: dict, mu: np.ndarray, omega: np.ndarray, cov_mu: np.ndarray,
+              cov_psi: np.ndarray, values: dict, cond_sd: np.ndarray, objective: float, history: list[float],
+              converged: bool, message: str, iterations: int, wall: float) -> "PopulationResult":
+        """Assemble the result from the fitter's final state (internal)."""
+        pb, batch = fitter.problem, fitter.batch
+        phi = est["phi"]
+        vals = dict(values)
+        vals.update({p: float(np.exp(m)) for p, m in zip(fitter.random, mu)})
+        ind = pd.DataFrame({"subject": list(batch.subjects),
+                            "arm": [pb.arm_names[k] for k in batch.subject_arm]})
+        for k, p in enumerate(fitter.random):
+            ind[p] = np.exp(phi[:, k])
+            ind[f"eta_{p}"] = phi[:, k] - mu[k]
+            ind[f"{p}_sd_log"] = cond_sd[:, k]
+        preds = batch.predict(np.arange(len(phi)), phi, vals)
+        f = np.full(pb.n_observations, np.nan)
+        for i, rows in enumerate(batch.rows):
+            f[rows] = preds[i]
+        mu_rows, s_rows = pb.moments(vals, f)
+        pts = pb.frame[["subject", "arm", "time", "observable", "value", "censored"]].copy().reset_index(drop=True)
+        pts["predicted"] = f
+        pts["residual"] = (pb.ty - mu_rows) / s_rows
+        pts["sd"] = s_rows
+        method = (f"Laplace likelihood, EM (iterative two-stage), {fitter.covariance} Omega, log-normal random "
+                  f"effects on {list(fitter.random)}")
+        return cls(
+            model=pb.model.name, random=tuple(fitter.random), parameters=pb.parameters, mu=np.asarray(mu, float),
+            mu_covariance=cov_mu, omega=omega, psi_names=tuple(fitter.psi_names), psi_covariance=cov_psi,
+            values=vals, individual=ind, objective=float(objective), n_observations=pb.n_observations,
+            n_subjects=len(phi), covariance_structure=fitter.covariance, converged=bool(converged), message=message,
+            iterations=int(iterations), history=tuple(float(h) for h in history), points=pts,
+            curves=dense_curves(batch, phi, vals), wall_time=float(wall), method=method,
+            units={o: m.unit for o, m in pb.observations.items()},
+        )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def nll(self) -> float:
+        """Negative log-likelihood (``objective / 2``)."""
+        return 0.5 * self.objective
+
+    @property
+    def n_parameters(self) -> int:
+        """Estimated population parameters: means, Omega entries, shared parameters."""
+        d = len(self.random)
+        n_omega = d if self.covariance_structure == "diagonal" else d * (d + 1) // 2
+        return d + n_omega + len(self.psi_names)
+
+    @property
+    def aic(self) -> float:
+        """AIC from the Laplace likelihood."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["aic"]
+
+    @property
+    def bic(self) -> float:
+        """BIC with ``n`` = number of observations."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["bic"]
+
+    @property
+    def omega_sd(self) -> dict[str, float]:
+        """Between-subject sd of each log-parameter (~ CV for small values)."""
+        return {p: float(math.sqrt(self.omega[k, k])) for k, p in enumerate(self.random)}
+
+    @property
+    def shrinkage(self) -> dict[str, float]:
+        """Eta-shrinkage ``1 - sd(eta_hat)/omega`` per random parameter."""
+        return {p: float(1.0 - np.std(self.individual[f"eta_{p}"], ddof=1) / math.sqrt(self.omega[k, k]))
+                for k, p in enumerate(self.random)}
+
+    @property
+    def stderr(self) -> dict[str, float]:
+        """SE of the typical values (delta method) and of the shared parameters; NaN for fixed ones."""
+        se = dict.fromkeys(self.values, math.nan)
+        for k, p in enumerate(self.random):
+            se[p] = float(self.values[p] * math.sqrt(self.mu_covariance[k, k])) if self.mu_covariance.size else math.nan
+        for k, p in enumerate(self.psi_names):
+            v = self.psi_covariance[k, k]
+            se[p] = float(math.sqrt(v)) if v >= 0 else math.nan
+        return se
+
+    def table(self) -> pd.DataFrame:
+        """Population parameters: typical values, omegas (sd of log), shared parameters, with SEs."""
+        se = self.stderr
+        units = {p.name: p.unit for p in self.parameters}
+        rows = []
+        for p in self.random:
+            rows.append({"parameter": p, "kind": "typical value", "estimate": self.values[p], "se": se[p],
+                         "unit": units[p]})
+        shrink = self.shrinkage
+        for k, p in enumerate(self.random):
+            w = math.sqrt(self.omega[k, k])
+            rows.append({"parameter": f"omega_{p}", "kind": f"sd of log {p} (shrinkage {100 * shrink[p]:.0f}%)",
+                         "estimate": w, "se": w / math.sqrt(2 * self.n_subjects), "unit": "1"})
+        if self.covariance_structure == "full":
+            for a in range(len(self.random)):
+                for b in range(a + 1, len(self.random)):
+                    r = self.omega[a, b] / math.sqrt(self.omega[a, a] * self.omega[b, b])
+                    rows.append({"parameter": f"corr_{self.random[a]}_{self.random[b]}",
+                                 "kind": "correlation of random effects", "estimate": r, "se": math.nan, "unit": "1"})
+        for p in self.psi_names:
+            rows.append({"parameter": p, "kind": "shared", "estimate": self.values[p], "se": se[p],
+                         "unit": units[p]})
+        return pd.DataFrame(rows).set_index("parameter")
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able form."""
+        A = _json.array_to_json
+        return _json.encode({
+            "kind": "PopulationResult", "format": 1, "model": self.model, "random": list(self.random),
+            "parameters": [dataclasses.asdict(p) for p in self.parameters], "mu": A(self.mu),
+            "mu_covariance": A(self.mu_covariance), "omega": A(self.omega), "psi_names": list(self.psi_names),
+            "psi_covariance": A(self.psi_covariance), "values": self.values,
+            "individual": _json.frame_to_json(self.individual), "objective": self.objective,
+            "n_observations": self.n_observations, "n_subjects": self.n_subjects,
+            "covariance_structure": self.covariance_structure, "converged": self.converged,
+            "message": self.message, "iterations": self.iterations, "history": list(self.history),
+            "points": _json.frame_to_json(self.points), "curves": _json.frame_to_json(self.curves),
+            "wall_time": self.wall_time, "method": self.method, "units": self.units,
+        })
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PopulationResult":
+        """Rebuild from :meth:`to_dict` output."""
+        if d.get("kind") != "PopulationResult":
+            raise FitError(f"not a PopulationResult: kind {d.get('kind')!r}")
+        f, A = _json.decode_float, _json.array_from_json
+        params = tuple(FitParameter(**{**p, "value": f(p["value"]), "lower": f(p["lower"]),
+                                       "upper": f(p["upper"])}) for p in d["parameters"])
+        return cls(
+            model=d["model"], random=tuple(d["random"]), parameters=params, mu=A(d["mu"]),
+            mu_covariance=A(d["mu_covariance"]), omega=A(d["omega"]), psi_names=tuple(d["psi_names"]),
+            psi_covariance=A(d["psi_covariance"]), values={k: f(v) for k, v in d["values"].items()},
+            individual=_json.frame_from_json(d["individual"]), objective=f(d["objective"]),
+            n_observations=int(d["n_observations"]), n_subjects=int(d["n_subjects"]),
+            covariance_structure=d["covariance_structure"], converged=bool(d["converged"]), message=d["message"],
+            iterations=int(d["iterations"]), history=tuple(f(h) for h in d["history"]),
+            points=_json.frame_from_json(d["points"]), curves=_json.frame_from_json(d["curves"]),
+            wall_time=f(d["wall_time"]), method=d["method"], units=dict(d["units"]),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON (floats exact)."""
+        _json.write_json(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "PopulationResult":
+        """Read a result written by :meth:`save`."""
+        return cls.from_dict(_json.read_json(path, "PopulationResult"))
+
+    def __repr__(self) -> str:
+        typ = ", ".join(f"{p}={self.values[p]:.4g} (omega {self.omega_sd[p]:.3g})" for p in self.random)
+        return (f"<PopulationResult {self.model}: {typ}; -2LL {self.objective:.4g}, {self.n_subjects} subjects, "
+                f"{'converged' if self.converged else 'NOT converged'}>")

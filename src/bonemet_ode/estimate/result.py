@@ -1,0 +1,311 @@
+"""Fit results: estimates, standard errors, fit statistics, predictions; saved to and loaded from JSON.
+
+:class:`FitResult` holds one fit (one subject, or a pooled fit of many);
+:class:`SubjectFits` holds per-subject fits, each member with its own status.
+Both save to JSON and load back bit for bit (``save``/``load``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..errors import FitError
+from ..io import json_values as _json
+from .parameters import FitParameter
+from .selection import criteria
+
+__all__ = ["FitResult", "SubjectFits", "FORMAT_VERSION"]
+
+#: Version of the JSON layout written by ``save``.
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome of one fit.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    label : str
+        What was fitted: a subject id, or ``"pooled"``.
+    parameters : tuple of FitParameter
+        Every parameter with its bounds, unit, role and whether it was estimated.
+    values : dict
+        Estimates (and fixed values) by parameter name, in their units.
+    covariance : ndarray
+        Covariance of the estimated parameters (order of :attr:`varied`):
+        the inverse Gauss-Newton (expected Fisher) information built from
+        the Jacobian of the predictions; NaN when that is singular.
+    nll : float
+        Negative log-likelihood at the estimate (full densities).
+    penalty : float
+        Value of the extra penalty ``sum(p**2)/2`` at the estimate (0 without a hook).
+    n_observations, n_censored : int
+        Data points used and how many of them are censored.
+    success : bool
+        Whether the optimiser reported convergence (and the objective is finite).
+    message : str
+        The optimiser's message.
+    nfev : int
+        Objective evaluations over all starts.
+    start_objectives : tuple of float
+        Final objective of each start (the best one is kept).
+    noise : dict
+        Noise model kind per observable.
+    points : pandas.DataFrame
+        Data rows with ``predicted``, ``residual`` (weighted, likelihood scale) and ``sd``.
+    curves : pandas.DataFrame
+        Dense predictions ``subject, arm, observable, time, value``.
+    wall_time : float
+        Seconds spent fitting.
+    method : str
+        How it was fitted.
+    units : dict
+        Unit of each data observable (for labels).
+    """
+
+    model: str
+    label: str
+    parameters: tuple[FitParameter, ...]
+    values: dict[str, float]
+    covariance: np.ndarray
+    nll: float
+    penalty: float
+    n_observations: int
+    n_censored: int
+    success: bool
+    message: str
+    nfev: int
+    start_objectives: tuple[float, ...]
+    noise: dict[str, str]
+    points: pd.DataFrame
+    curves: pd.DataFrame
+    wall_time: float = 0.0
+    method: str = ""
+    units: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def varied(self) -> tuple[str, ...]:
+        """Names of the estimated parameters (order of :attr:`covariance`)."""
+        return tuple(p.name for p in self.parameters if p.vary)
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of estimated parameters (noise parameters included)."""
+        return len(self.varied)
+
+    @property
+    def stderr(self) -> dict[str, float]:
+        """Standard error of every parameter (NaN when fixed or unavailable)."""
+        se = dict.fromkeys(self.values, math.nan)
+        diag = np.diag(self.covariance) if self.covariance.size else np.zeros(0)
+        for name, v in zip(self.varied, diag):
+            se[name] = float(np.sqrt(v)) if v >= 0 else math.nan
+        return se
+
+    @property
+    def correlation(self) -> pd.DataFrame:
+        """Correlation matrix of the estimated parameters."""
+        c = self.covariance
+        d = np.sqrt(np.diag(c)) if c.size else np.zeros(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = c / np.outer(d, d)
+        return pd.DataFrame(r, index=list(self.varied), columns=list(self.varied))
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion ``2k + 2 NLL``."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["aic"]
+
+    @property
+    def aicc(self) -> float:
+        """Small-sample corrected AIC."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["aicc"]
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion ``k ln n + 2 NLL``."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["bic"]
+
+    def table(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimates with SE, relative SE (%) and Wald confidence intervals.
+
+        Log-scaled parameters get intervals on the log scale,
+        ``exp(log x +- z*SE/x)``, so they stay positive.
+        """
+        z = float(norm.ppf(0.5 + level / 2))
+        se = self.stderr
+        rows = []
+        for p in self.parameters:
+            v, s = self.values[p.name], se[p.name]
+            if p.vary and p.log_scale and v > 0 and np.isfinite(s):
+                with np.errstate(over="ignore"):
+                    lo, hi = v * float(np.exp(-z * s / v)), v * float(np.exp(z * s / v))
+            else:
+                lo, hi = v - z * s, v + z * s
+            rows.append({"parameter": p.name, "estimate": v, "se": s, "rse_percent": 100 * s / abs(v) if v else
+                         math.nan, "lower": lo, "upper": hi, "unit": p.unit, "estimated": p.vary, "role": p.role})
+        return pd.DataFrame(rows).set_index("parameter")
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able form (see :meth:`from_dict`)."""
+        return _json.encode({
+            "kind": "FitResult", "format": FORMAT_VERSION, "model": self.model, "label": self.label,
+            "parameters": [dataclasses.asdict(p) for p in self.parameters], "values": self.values,
+            "covariance": _json.array_to_json(self.covariance), "nll": self.nll, "penalty": self.penalty,
+            "n_observations": self.n_observations, "n_censored": self.n_censored, "success": self.success,
+            "message": self.message, "nfev": self.nfev, "start_objectives": list(self.start_objectives),
+            "noise": self.noise, "points": _json.frame_to_json(self.points),
+            "curves": _json.frame_to_json(self.curves), "wall_time": self.wall_time, "method": self.method,
+            "units": self.units,
+        })
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "FitResult":
+        """Rebuild a result written by :meth:`to_dict`."""
+        if d.get("kind") != "FitResult":
+            raise FitError(f"not a FitResult: kind {d.get('kind')!r}")
+        f = _json.decode_float
+        params = tuple(FitParameter(**{**p, "value": f(p["value"]), "lower": f(p["lower"]),
+                                       "upper": f(p["upper"])}) for p in d["parameters"])
+        return cls(
+            model=d["model"], label=d["label"], parameters=params,
+            values={k: f(v) for k, v in d["values"].items()},
+            covariance=_json.array_from_json(d["covariance"]), nll=f(d["nll"]), penalty=f(d["penalty"]),
+            n_observations=int(d["n_observations"]), n_censored=int(d["n_censored"]), success=bool(d["success"]),
+            message=d["message"], nfev=int(d["nfev"]), start_objectives=tuple(f(v) for v in d["start_objectives"]),
+            noise=dict(d["noise"]), points=_json.frame_from_json(d["points"]),
+            curves=_json.frame_from_json(d["curves"]), wall_time=f(d["wall_time"]), method=d["method"],
+            units=dict(d.get("units", {})),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result as JSON (floats exact)."""
+        _json.write_json(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "FitResult":
+        """Read a result written by :meth:`save`."""
+        return cls.from_dict(_json.read_json(path, "FitResult"))
+
+    def __repr__(self) -> str:
+        est = ", ".join(f"{n}={self.values[n]:.4g}" for n in self.varied)
+        return (f"<FitResult {self.model} [{self.label}] {'ok' if self.success else 'FAILED'}: {est}; "
+                f"NLL {self.nll:.4g}, {self.n_observations} points>")
+
+
+@dataclass(frozen=True, eq=False)
+class SubjectFits:
+    """Per-subject fits: one :class:`FitResult` per subject, failures kept with their message.
+
+    Attributes
+    ----------
+    model : str
+        Model name.
+    fits : dict
+        ``{subject: FitResult}`` for every subject that could be fitted.
+    failed : dict
+        ``{subject: message}`` for subjects whose fit raised.
+    wall_time : float
+        Seconds for all subjects.
+    """
+
+    model: str
+    fits: dict[str, FitResult]
+    failed: dict[str, str] = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    @property
+    def converged(self) -> tuple[str, ...]:
+        """Subjects whose fit converged."""
+        return tuple(s for s, r in self.fits.items() if r.success)
+
+    @property
+    def nll(self) -> float:
+        """Sum of the subjects' NLLs."""
+        return float(sum(r.nll for r in self.fits.values()))
+
+    @property
+    def n_parameters(self) -> int:
+        """Total number of estimated parameters over subjects."""
+        return int(sum(r.n_parameters for r in self.fits.values()))
+
+    @property
+    def n_observations(self) -> int:
+        """Total number of data points over subjects."""
+        return int(sum(r.n_observations for r in self.fits.values()))
+
+    @property
+    def aic(self) -> float:
+        """AIC of all subjects together."""
+        return criteria(self.nll, self.n_parameters, self.n_observations)["aic"]
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Unit of each data observable."""
+        return dict(next(iter(self.fits.values())).units) if self.fits else {}
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """Data rows of all subjects with predictions and residuals."""
+        return pd.concat([r.points for r in self.fits.values()], ignore_index=True)
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """Dense predictions of all subjects."""
+        return pd.concat([r.curves for r in self.fits.values()], ignore_index=True)
+
+    def table(self) -> pd.DataFrame:
+        """One row per subject: ``subject, arm, success, nll, n_observations``, each parameter and ``<param>_se``."""
+        rows = []
+        for s, r in self.fits.items():
+            arm = r.points["arm"].iat[0] if len(r.points) else ""
+            row: dict[str, Any] = {"subject": s, "arm": arm, "success": r.success, "nll": r.nll,
+                                   "n_observations": r.n_observations}
+            se = r.stderr
+            for p in r.parameters:
+                row[p.name] = r.values[p.name]
+                row[f"{p.name}_se"] = se[p.name]
+            rows.append(row)
+        for s, msg in self.failed.items():
+            rows.append({"subject": s, "success": False, "message": msg})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able form."""
+        return _json.encode({"kind": "SubjectFits", "format": FORMAT_VERSION, "model": self.model,
+                             "fits": {s: r.to_dict() for s, r in self.fits.items()}, "failed": self.failed,
+                             "wall_time": self.wall_time})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SubjectFits":
+        """Rebuild from :meth:`to_dict` output."""
+        if d.get("kind") != "SubjectFits":
+            raise FitError(f"not a SubjectFits: kind {d.get('kind')!r}")
+        return cls(model=d["model"], fits={s: FitResult.from_dict(r) for s, r in d["fits"].items()},
+                   failed=dict(d["failed"]), wall_time=_json.decode_float(d["wall_time"]))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write all member fits as one JSON file (floats exact)."""
+        _json.write_json(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "SubjectFits":
+        """Read fits written by :meth:`save`."""
+        return cls.from_dict(_json.read_json(path, "SubjectFits"))
+
+    def __repr__(self) -> str:
+        return (f"<SubjectFits {self.model}: {len(self.converged)}/{len(self.fits) + len(self.failed)} "
+                f"subjects converged, {len(self.failed)} failed>")
