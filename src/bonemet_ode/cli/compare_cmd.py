@@ -45,12 +45,11 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .. import models
     from ..errors import UnknownNameError
     from ..models.bone_metastasis import default_arms
-    from ..plotting.comparison import treatment_comparison_figure
+    from ..plotting.comparison import first_dose_day, treatment_comparison_figure
     from ..simulate.comparison import compare_arms
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -78,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
     fig = treatment_comparison_figure(comparison)
     png = args.out / "treatment_comparison.png"
     fig.savefig(png, dpi=150)
-    plt.close(fig)
     csv = args.out / "treatment_comparison.csv"
     comparison.to_frame().to_csv(csv, index=False, float_format="%.8g")
     names = [n for n in ("tumor", "cd8") if n in comparison.results["control"]]
     table = comparison.endpoint_table(names)
     table.to_csv(args.out / "endpoint_table.csv", index=False, float_format="%.6g")
-    print(f"Endpoints at day {table.attrs['day']:g} (bone_metastasis, treatment from day 7):")
+    start = first_dose_day(comparison)
+    when = f", treatment from day {start:g}" if start is not None else ""
+    print(f"Endpoints at day {table.attrs['day']:g} ({model.name}{when}):")
     header = f"{'arm':28s}" + "".join(f"{n + ' (cells)':>16s}{'% ctrl':>9s}" for n in names)
     print(header)
     print("-" * len(header))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..simulate.comparison import Comparison
+from ..simulate.plot import axes_or_new
 from .style import arm_colors
 
-__all__ = ["Panel", "DEFAULT_PANELS", "plot_trajectories", "plot_endpoint_bars", "treatment_comparison_figure"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["Panel", "DEFAULT_PANELS", "first_dose_day", "plot_trajectories", "plot_endpoint_bars", "treatment_comparison_figure"]
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,34 @@ DEFAULT_PANELS = (
 )
 
 
-def plot_trajectories(comparison: Comparison, panel: Panel, ax=None, colors: dict[str, str] | None = None,
-                      treatment_start: float | None = 7.0):
-    """Plot ``panel.variable`` over time for every arm; returns the Axes."""
-    import matplotlib.pyplot as plt
+def first_dose_day(comparison: Comparison) -> float | None:
+    """The earliest dose or perturbation start (days) over the arms of ``comparison`` (None if untreated)."""
+    starts = [float(d.start) for res in comparison.results.values() for d in res.arm.doses]
+    return min(starts) if starts else None
 
-    ax = ax or plt.gca()
+
+def plot_trajectories(comparison: Comparison, panel: Panel, ax: Axes | None = None,
+                      colors: dict[str, str] | None = None, treatment_start: float | None = None,
+                      xlabel: str = "Time (days)") -> Axes:
+    """Plot ``panel.variable`` over time (days) for every arm; returns the Axes.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        From :func:`~bonemet_ode.simulate.comparison.compare_arms`.
+    panel : Panel
+        The variable, its label and scale.
+    ax : matplotlib Axes, optional
+        Drawn on a new pyplot-free figure when omitted.
+    colors : dict, optional
+        Colour per arm name.
+    treatment_start : float, optional
+        Day of a dotted vertical line marking the start of treatment (none by default; see
+        :func:`first_dose_day`).
+    xlabel : str
+        Label of the time axis.
+    """
+    ax = axes_or_new(ax)
     colors = colors or arm_colors(comparison.arm_names)
     for arm, res in comparison.results.items():
         ax.plot(res.times, res[panel.variable] * panel.scale, color=colors[arm], lw=1.8, label=arm,
@@ -46,18 +73,17 @@ def plot_trajectories(comparison: Comparison, panel: Panel, ax=None, colors: dic
         ax.set_yscale("log")
     if treatment_start is not None:
         ax.axvline(treatment_start, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("Time since seeding (days)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(panel.label)
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
 
-def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: float | None = None, ax=None,
-                       colors: dict[str, str] | None = None, label: str = "Tumour burden"):
-    """Bar chart of ``variable`` at ``day`` as % of control per arm; returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
+def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: float | None = None,
+                       ax: Axes | None = None, colors: dict[str, str] | None = None,
+                       label: str = "Tumour burden") -> Axes:
+    """Bar chart of ``variable`` at ``day`` (default: the last day) as % of control per arm; returns the Axes."""
+    ax = axes_or_new(ax)
     colors = colors or arm_colors(comparison.arm_names)
     table = comparison.endpoint_table([variable], day)
     pct = table.get(f"{variable}_pct_control", table[variable])
@@ -74,19 +100,24 @@ def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: flo
 
 
 def treatment_comparison_figure(comparison: Comparison, panels: Sequence[Panel] = DEFAULT_PANELS,
-                                title: str | None = None):
-    """The default multi-panel comparison figure; returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
+                                title: str | None = None) -> Figure:
+    """The default multi-panel comparison figure; returns a pyplot-free matplotlib Figure.
+
+    The trajectories mark the first dose day of the arms (dotted line); the last panel is the
+    endpoint bar chart of ``tumor`` in % of control.
+    """
+    from matplotlib.figure import Figure
 
     names = set(comparison.model.state_names) | set(comparison.model.observable_names)
     panels = [p for p in panels if p.variable in names]
     ncols = 3
     nrows = int(np.ceil((len(panels) + 1) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), constrained_layout=True)
-    axes = np.atleast_1d(axes).ravel()
+    fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     colors = arm_colors(comparison.arm_names)
+    start = first_dose_day(comparison)
     for ax, panel in zip(axes, panels):
-        plot_trajectories(comparison, panel, ax, colors)
+        plot_trajectories(comparison, panel, ax, colors, treatment_start=start)
     bar_ax = axes[len(panels)]
     if "tumor" in names:
         plot_endpoint_bars(comparison, "tumor", ax=bar_ax, colors=colors)
@@ -100,6 +131,6 @@ def treatment_comparison_figure(comparison: Comparison, panels: Sequence[Panel] 
         spare[0].legend(handles, labels, loc="center", frameon=False, fontsize=10, title="Arm")
     else:
         fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), frameon=False, fontsize=9)
-    fig.suptitle(title or f"{comparison.model.name}: treatment comparison (treatment from day 7, dotted line)",
-                 fontsize=11)
+    when = f" (treatment from day {start:g}, dotted line)" if start is not None else ""
+    fig.suptitle(title or f"{comparison.model.name}: treatment comparison{when}", fontsize=11)
     return fig

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bonemet_ode.analysis.gsa import GSAResult
 from bonemet_ode.errors import BonemetError
@@ -58,7 +58,7 @@ def plot_gsa(
     if not isinstance(result, GSAResult):
         raise BonemetError(f"result: expected a GSAResult from sobol() or morris(), got {type(result).__name__}")
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 0.45 * len(result.parameters) + 1.5))
+        ax = Figure(figsize=(5.5, 0.45 * len(result.parameters) + 1.5), layout="constrained").add_subplot()
     elif not isinstance(ax, Axes):
         raise BonemetError(f"ax: expected a matplotlib Axes or None, got {type(ax).__name__}")
     default = ("S1", "ST") if result.method == "sobol" else ("mu_star", "sigma")

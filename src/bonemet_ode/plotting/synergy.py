@@ -10,10 +10,10 @@ Arms keep the same colour in every panel (:func:`arm_colors`).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from bonemet_ode.analysis._synergy_result import SynergyResult
 from bonemet_ode.errors import DataError
@@ -42,7 +42,7 @@ def _check_result(result: object) -> SynergyResult:
 
 def _axes(ax: Axes | None) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.0))
+        ax = Figure(figsize=(5.5, 4.0), layout="constrained").add_subplot()
     elif not isinstance(ax, Axes):
         raise DataError(f"ax: expected a matplotlib Axes or None, got {type(ax).__name__}")
     return ax
@@ -193,7 +193,8 @@ def plot_synergy(
     """
     result = _check_result(result)
     if axes is None:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+        fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+        ax1, ax2 = fig.subplots(1, 2)
         fig.suptitle(f"{result.combination} vs {result.drug_a} + {result.drug_b}", fontsize=11)
     else:
         try:
@@ -205,5 +206,4 @@ def plot_synergy(
         ax1, ax2 = pair
     plot_arm_growth(result, ax1, log_y=log_y, unit=unit)
     plot_synergy_scores(result, ax2)
-    ax1.figure.tight_layout()
     return ax1, ax2

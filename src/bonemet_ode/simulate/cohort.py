@@ -7,7 +7,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -158,6 +158,16 @@ class CohortResult:
         vals = self[name][self.ok]
         data = {f"q{q:g}": np.quantile(vals, q, axis=0) for q in quantiles} if len(vals) else {}
         return pd.DataFrame(data, index=pd.Index(self.times, name="time"))
+
+    def plot(self, name: str, ax: Any = None, *, band: tuple[float, float] = (5.0, 95.0), log: bool = False,
+             members: int = 0) -> Any:
+        """Quick look: median and percentile band of ``name`` over successful members; returns the Axes.
+
+        See :func:`bonemet_ode.simulate.plot.plot_cohort`.
+        """
+        from .plot import plot_cohort
+
+        return plot_cohort(self, name, ax, band=band, log=log, members=members)
 
     def __repr__(self) -> str:
         nfail = int((~self.ok).sum())

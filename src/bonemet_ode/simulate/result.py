@@ -139,6 +139,23 @@ class SimulationResult:
         data = {n: self[n] for n in self.names}
         return pd.DataFrame(data, index=pd.Index(self.times, name="time"))
 
+    def plot(self, names: str | list[str] | None = None, ax: Any = None, *, log: bool = False) -> Any:
+        """Quick look: ``names`` (default every state) against time; returns the matplotlib Axes.
+
+        Without ``ax`` it draws on a new pyplot-free Figure (``ax.figure.savefig(path)`` saves it).
+
+        Examples
+        --------
+        >>> import bonemet_ode as bm
+        >>> res = bm.simulate(bm.models.get("pk_one_compartment"), days=2)
+        >>> ax = res.plot()
+        >>> ax.get_xlabel()
+        'Time (days)'
+        """
+        from .plot import plot_result
+
+        return plot_result(self, names, ax, log=log)
+
     def __repr__(self) -> str:
         t = self.times
         return (f"<SimulationResult model={self.model.name!r} arm={self.arm.name!r}: {len(t)} times "
