@@ -359,7 +359,8 @@ def morris(
     A cheap screening: ``trajectories * (d + 1)`` solves.  ``mu_star`` ranks
     influence; a large ``sigma`` relative to ``mu_star`` flags nonlinearity
     or interactions.  Effects are in output units per normalised range of
-    the parameter (the whole range, or log10 range, counts 1).
+    the parameter (the whole range, or log10 range, counts 1).  The
+    parameters not listed here are as in :func:`sobol`.
 
     Parameters
     ----------
@@ -367,8 +368,6 @@ def morris(
         Number of Morris trajectories (>= 2).
     num_levels : int
         Grid levels per parameter (even, >= 2).
-
-    Other parameters are as in :func:`sobol`.
 
     Returns
     -------

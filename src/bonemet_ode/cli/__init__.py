@@ -42,7 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``bonemet-ode``; returns the exit status."""
+    """Entry point of ``bonemet-ode``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a usage error or a library error (printed to stderr),
+        or the sub-command's own status (``outcomes``: 1 when an outcome fails).
+
+    Examples
+    --------
+    >>> from bonemet_ode.cli import main
+    >>> main(["models"])                           # doctest: +ELLIPSIS
+    bone_metastasis ...
+    0
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -19,6 +19,7 @@ __all__ = ["register", "run", "default_free"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``calibrate`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "calibrate", help="find parameters under which every catalogue outcome holds (or report conflicts)",
         description="Method 'lsq' (default): Latin-hypercube screening (plus the current values), then lmfit "
@@ -56,6 +57,7 @@ def default_free(model: Any) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode calibrate`` with the parsed ``args``; return the exit status (0: success)."""
     from ..errors import FitError
     from ..calibration.calibrator import CalibrationSettings, Calibrator
     from ..outcomes.context import EvaluationContext

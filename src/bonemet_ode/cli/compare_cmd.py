@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "compare", help="compare treatment arms of bone_metastasis: figure, CSV and endpoint table",
         description="Run the default treatment arms of the bone_metastasis model (control, fulvestrant, "
@@ -42,6 +43,7 @@ def _load_params(path: Path | None) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode compare`` with the parsed ``args``; return the exit status (0: success)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -15,6 +15,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``fit`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "fit", help="fit a model to each subject of a data file",
         description="Fit MODEL to every subject of DATA by maximum likelihood and write estimates.csv, "
@@ -108,6 +109,7 @@ def _figures(fits, out: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode fit`` with the parsed ``args``; return the exit status (0: success)."""
     import pandas as pd
 
     from .. import models

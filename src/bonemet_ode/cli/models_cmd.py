@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``models`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser("models", help="list the built-in models",
                        description="List the built-in models with their sizes and a one-line summary.")
     p.add_argument("--parameters", metavar="MODEL", help="print the parameter table of MODEL instead")
@@ -13,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode models`` with the parsed ``args``; return the exit status (0: success)."""
     from .. import models
 
     if args.parameters:

@@ -23,6 +23,7 @@ __all__ = ["register", "run", "load_scenario", "read_params"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``outcomes`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "outcomes", help="evaluate the qualitative outcome catalogue (O1–O21) on the bone-metastasis model",
         description="Simulate every scenario arm once and report each outcome as satisfied or not, with its "
@@ -117,6 +118,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode outcomes`` with the parsed ``args``; return the exit status (0: success)."""
     from ..outcomes.context import EvaluationContext
 
     model, arms, outcomes, options = load_scenario()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``simulate`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "simulate", help="simulate one model under one arm and write a tidy CSV",
         description="Simulate MODEL from day 0 to --days and write a tidy CSV with columns time, variable, value, arm.",
@@ -62,6 +63,7 @@ def find_arm(model_name: str, arm_name: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode simulate`` with the parsed ``args``; return the exit status (0: success)."""
     import numpy as np
 
     from .. import models

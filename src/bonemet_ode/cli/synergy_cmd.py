@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``synergy`` sub-command and its options to the ``bonemet-ode`` parser (``sub``: its sub-parsers)."""
     p = sub.add_parser(
         "synergy", help="combination synergy on tumour-volume data (Bliss / HSA / RA, bootstrap CIs)",
         description="Per-mouse exponential growth rates, combination scores per time point and overall with "
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode synergy`` with the parsed ``args``; return the exit status (0: success)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -29,7 +29,9 @@ from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
 
+#: Number of solver counters returned per solve (see :data:`STATS_NAMES`).
 NSTATS = 6
+#: Names of the solver counters, in the order the compiled solver returns them.
 STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions")
 
 
@@ -38,6 +40,7 @@ def stats_dict(counts: list[int]) -> dict[str, int]:
     steps, accepted, rejected, rhs, jac, lu = counts
     return {"steps": steps, "accepted": accepted, "rejected": rejected, "rhs_evals": rhs, "jacobian_evals": jac,
             "lu_decompositions": lu}
+#: Message of each solver status code (0 is success; a cohort member with another code holds NaN).
 STATUS_MESSAGES = {
     0: "ok",
     1: "maximum number of steps reached",

@@ -274,18 +274,22 @@ class Model:
 
     @property
     def state_names(self) -> tuple[str, ...]:
+        """Names of the states, in the order of the state vector."""
         return tuple(s.name for s in self._states)
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
+        """Names of the model's parameters, in module order (hidden term on/off flags excluded)."""
         return tuple(p.name for p in self._base_parameters)
 
     @property
     def term_names(self) -> tuple[str, ...]:
+        """Names of the rate terms (what :meth:`with_knockout` accepts)."""
         return tuple(t.name for t in self._terms)
 
     @property
     def observable_names(self) -> tuple[str, ...]:
+        """Names of the observables (named expressions of states and parameters)."""
         return tuple(o.name for o in self._observables)
 
     def state_index(self, name: str) -> int:

@@ -27,6 +27,27 @@ class Module:
         The blocks this module defines.
     description : str
         What the module models, with its source.
+
+    Examples
+    --------
+    Logistic tumour growth (cells, 1/day), alone and composed with a drug
+    that kills the tumour at rate ``kd*drug`` (1/day per mg):
+
+    >>> import bonemet_ode as bm
+    >>> growth = bm.Module("growth",
+    ...     states=(bm.State("T", 1e6, "cells", "tumour cells"),),
+    ...     parameters=(bm.Parameter("r", 0.2, "1/day", 0.0, 5.0, "net growth rate"),
+    ...                 bm.Parameter("K", 1e9, "cells", 1e6, 1e12, "carrying capacity")),
+    ...     terms=(bm.Term("proliferation", "r*T*(1 - T/K)", {"T": 1}),))
+    >>> drug = bm.Module("drug",
+    ...     states=(bm.State("drug", 0.0, "mg"),),
+    ...     parameters=(bm.Parameter("kd", 0.1, "1/(mg*day)", 0.0, 10.0),
+    ...                 bm.Parameter("k_el", 1.0, "1/day", 0.0, 10.0)),
+    ...     terms=(bm.Term("kill", "kd*drug*T", {"T": -1}),
+    ...            bm.Term("elimination", "k_el*drug", {"drug": -1})))
+    >>> model = bm.Model("logistic_kill", [growth, drug])
+    >>> model.state_names, model.term_names
+    (('T', 'drug'), ('proliferation', 'kill', 'elimination'))
     """
 
     name: str

@@ -23,14 +23,39 @@ def register(name: str, summary: str) -> Callable[[Callable[[], Model]], Callabl
 
 
 def get(name: str) -> Model:
-    """Build the built-in model ``name`` (see :func:`available`)."""
+    """Build the built-in model ``name`` (see :func:`available`).
+
+    Parameters
+    ----------
+    name : str
+        A registered name, e.g. ``"bone_metastasis"`` or ``"gompertz"``.
+
+    Returns
+    -------
+    Model
+        A new model with its documented parameter values (time in days).
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is not registered (the message lists the names).
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> model = bm.models.get("pk_one_compartment")
+    >>> model.state_names, model.parameter("k_el").unit
+    (('central',), '1/day')
+    >>> "gompertz" in bm.models.available()
+    True
+    """
     if name not in _REGISTRY:
         raise unknown_name(name, "model", sorted(_REGISTRY))
     return _REGISTRY[name][0]()
 
 
 def available() -> list[str]:
-    """Names of the built-in models."""
+    """Names of the built-in models, sorted (each one accepted by :func:`get`)."""
     return sorted(_REGISTRY)
 
 

@@ -40,6 +40,24 @@ class SimulationResult:
     status, message : int, str
         0 and ``"ok"``, or the failure (only with ``Simulator.run(check=False)``;
         outputs after the failure are NaN).
+
+    Examples
+    --------
+    One bolus of 2 mg into a compartment eliminated at 0.5/day decays as
+    ``2 exp(-0.5 t)`` mg:
+
+    >>> import numpy as np
+    >>> import bonemet_ode as bm
+    >>> res = bm.simulate(bm.models.get("pk_one_compartment"), bm.Arm("bolus", [bm.Dose("central", 2.0)]),
+    ...                   days=4, times=[0, 1, 2, 4])
+    >>> res.times
+    array([0., 1., 2., 4.])
+    >>> bool(np.allclose(res["central"], 2.0 * np.exp(-0.5 * res.times), rtol=1e-5))
+    True
+    >>> res.at(2.0, "central")
+    0.7357...
+    >>> res.to_frame().columns.tolist()
+    ['time', 'variable', 'value', 'arm']
     """
 
     model: Model
