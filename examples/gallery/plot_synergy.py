@@ -22,6 +22,7 @@ result = bm.synergy(data, control="Vehicle", drug_a="Rabusertib", drug_b="Irinot
 print(result.to_text())
 
 # %%
-growth_ax, score_ax = plot_synergy(result, log_y=True)
-growth_ax.figure.set_size_inches(10, 4)
+# Plotting functions draw on the Axes they are given (without one, on a figure pyplot does not track).
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+growth_ax, score_ax = plot_synergy(result, axes=axes, log_y=True)
 plt.show()

@@ -9,6 +9,8 @@ endpoint table (tumour and CD8 T cells per arm, % of control) and the
 multi-panel comparison figure.
 """
 
+import matplotlib.pyplot as plt
+
 import bonemet_ode as bm
 from bonemet_ode.models.bone_metastasis import default_arms
 from bonemet_ode.plotting.comparison import treatment_comparison_figure
@@ -20,4 +22,5 @@ print(table.round(1).to_string(index=False))
 
 # %%
 # Trajectories per arm and the day-28 tumour burden as % of control.
-fig = treatment_comparison_figure(comparison)
+# The figure functions draw into the figure they are given (by default a new one pyplot does not track).
+fig = treatment_comparison_figure(comparison, fig=plt.figure(figsize=(12.6, 6.8), layout="constrained"))

@@ -100,11 +100,21 @@ def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: flo
 
 
 def treatment_comparison_figure(comparison: Comparison, panels: Sequence[Panel] = DEFAULT_PANELS,
-                                title: str | None = None) -> Figure:
-    """The default multi-panel comparison figure; returns a pyplot-free matplotlib Figure.
+                                title: str | None = None, fig: Figure | None = None) -> Figure:
+    """The default multi-panel comparison figure; returns the Figure drawn on.
 
     The trajectories mark the first dose day of the arms (dotted line); the last panel is the
     endpoint bar chart of ``tumor`` in % of control.
+
+    Parameters
+    ----------
+    comparison : Comparison
+    panels : sequence of Panel
+        Panels whose variable the model lacks are skipped.
+    title : str, optional
+    fig : matplotlib Figure, optional
+        An empty figure to draw into (e.g. ``plt.figure()`` in a notebook); by default a new
+        pyplot-free Figure sized for the panels.
     """
     from matplotlib.figure import Figure
 
@@ -112,7 +122,10 @@ def treatment_comparison_figure(comparison: Comparison, panels: Sequence[Panel] 
     panels = [p for p in panels if p.variable in names]
     ncols = 3
     nrows = int(np.ceil((len(panels) + 1) / ncols))
-    fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows), layout="constrained")
+    if fig is None:
+        fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows), layout="constrained")
+    elif fig.axes:
+        raise ValueError(f"fig: expected an empty Figure, got one with {len(fig.axes)} Axes")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     colors = arm_colors(comparison.arm_names)
     start = first_dose_day(comparison)
