@@ -30,6 +30,8 @@ from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
 __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
 
 NSTATS = 6
+#: Whether the generated solvers execute state-triggered events (model.Event).
+EVENTS_COMPILED = False
 STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions")
 
 
@@ -166,6 +168,16 @@ def compile_model(
         quotes the compiler's output and names the generated file).
     """
     sensitivities = tuple(sensitivities)
+    if model.events and sensitivities:
+        from ..errors import ModelError
+
+        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: forward sensitivities "
+                         "across state-triggered events are not supported (they jump at each event)")
+    if model.events and not EVENTS_COMPILED:
+        from ..errors import ModelError
+
+        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: the compiled solvers "
+                         "do not execute state-triggered events yet")
     if sensitivities:
         from .sensitivity import check_wrt
 
