@@ -35,6 +35,7 @@
 #define BM_EV_RATE 1    /* infusion rate u[idx] += val       */
 #define BM_EV_SETPAR 2  /* p[idx] = val                      */
 #define BM_EV_SETSTATE 3 /* y[idx] = val                     */
+#define BM_EV_GATED 1024 /* + j: y[idx] += val while p[j] > 0.5 (dosing.py EV_GATED) */
 
 #define BM_OK 0
 #define BM_ERR_MAXSTEPS 1
@@ -823,7 +824,9 @@ static void bm_apply_event(int kind, int idx, double val, double *y, double *p, 
         case BM_EV_RATE: u[idx] += val; c->infusing = 1; break;
         case BM_EV_SETPAR: p[idx] = val; bm_derive(p); break;
         case BM_EV_SETSTATE: y[idx] = val; break;
-        default: break;
+        default: /* BM_EV_GATED + j: a bolus given only while parameter j (an adaptive dose's flag) is on */
+            if (kind >= BM_EV_GATED && p[kind - BM_EV_GATED] > 0.5) y[idx] += val;
+            break;
     }
 }
 
