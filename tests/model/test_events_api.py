@@ -94,3 +94,4 @@ def test_extinction_helper_refuses_non_absorbing_zero():
     assert (ev.trigger, ev.assignments, ev.initial_value) == ("T < 1.0", (("T", "0.0"),), False)
     with pytest.raises(ModelError, match="> 0"):
         m.with_knockout("seed").with_extinction("T", below=0.0)
+    assert m.with_extinction("T", absorbing=False).events[0].name == "extinction_T"

@@ -447,7 +447,8 @@ class Model:
         """
         return self._replace(events=self._extra_events + tuple(events))
 
-    def with_extinction(self, state: str, below: float = 1.0, *, name: str | None = None) -> "Model":
+    def with_extinction(self, state: str, below: float = 1.0, *, name: str | None = None,
+                        absorbing: bool = True) -> "Model":
         """A copy in which ``state`` goes extinct: once it falls below ``below``, it is set to 0 and stays 0.
 
         Extinction is a state-triggered event (trigger ``state < below``, assignment ``state = 0``,
@@ -456,7 +457,10 @@ class Model:
         afterwards.  Zero is absorbing only when nothing adds to an empty ``state``; so every
         term that increases ``state`` must vanish when ``state`` is 0.  This is checked at the
         initial state and at two seeded random perturbations of it (states scaled by log-normal
-        factors), and a term that adds to an empty state is refused by name.
+        factors), and a term that adds to an empty state is refused by name.  With
+        ``absorbing=False`` the check is skipped and sources may refill the state (for example
+        new colonisations seeding a tumour again); the event re-arms once the state is back at
+        or above ``below``, and a state that falls below it again is set to 0 again.
 
         Parameters
         ----------
@@ -466,6 +470,8 @@ class Model:
             Threshold in the state's unit (default 1, one cell), > 0.
         name : str, optional
             Event name (default ``extinction_<state>``).
+        absorbing : bool
+            Require zero to be absorbing (default True); see above.
 
         Raises
         ------
@@ -484,7 +490,8 @@ class Model:
         thr = float(below)
         if not math.isfinite(thr) or thr <= 0:
             raise ModelError(f"extinction threshold of {state!r} must be a finite number > 0, got {below!r}")
-        self._check_absorbing(state, idx)
+        if absorbing:
+            self._check_absorbing(state, idx)
         ev = Event(name or f"extinction_{state}", f"{state} < {thr!r}", {state: 0.0}, initial_value=False,
                    description=f"{state} below {thr:g} is extinct: set to 0 (absorbing)")
         return self.with_events(ev)
