@@ -560,7 +560,7 @@ class Model:
     def _definition(self) -> tuple[Any, ...]:
         """Everything that defines the model (what a saved model holds), for equality."""
         return (self._name, self._description, self._modules, sorted(self._param_overrides.items()),
-                sorted(self._initial_overrides.items()), sorted(self._knockouts), self._switches)
+                sorted(self._initial_overrides.items()), sorted(self._knockouts), self._switches, self._extra_events)
 
     def __hash__(self) -> int:
         return hash(self.structure_key)
