@@ -9,6 +9,8 @@ sensitivities.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cached_property
 
 from ..model import Model
@@ -90,6 +92,8 @@ class SymbolicModel:
 
         def parse(text: str):
             try:
+                # names as Python reads them (NFKC: a micro sign is the Greek mu), which sympy's tokenizer does not do
+                text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
                 return parse_expr(text.strip(), local_dict=dict(local), evaluate=True)
             except (RecursionError, MemoryError):
                 raise too_deep(text, f"model {model.name!r}") from None
