@@ -213,13 +213,20 @@ def test_rebuild_in_the_same_process_loads_the_new_library(tmp_path, monkeypatch
     monkeypatch.setenv("BONEMET_ODE_CACHE", str(tmp_path))
     model = toy("0.375")
     first = backend.compile_model(model)
-    garble(first.path, first.key, first.path)
+    y, p = np.array([1.0, 0.5]), model.parameter_vector()
+    expected = first.rhs(y, p)
+    # damage a copy and move it into place: this process has the original mapped, and changing that
+    # file in place would change its code under it (another process's damage is modelled by the children)
+    damaged = tmp_path / "damaged.so"
+    shutil.copyfile(first.path, damaged)
+    garble(damaged, first.key, damaged)
+    os.replace(damaged, first.path)
     backend.clear_memory_cache()
     with pytest.warns(BonemetWarning, match="damaged"):
         healed = backend.compile_model(model)
     assert healed.was_built and healed is not first
-    y = np.array([1.0, 0.5])
-    np.testing.assert_array_equal(healed.rhs(y, model.parameter_vector()), first.rhs(y, model.parameter_vector()))
+    np.testing.assert_array_equal(healed.rhs(y, p), expected)
+    np.testing.assert_array_equal(first.rhs(y, p), expected)  # the old mapping is untouched
 
 
 # ------------------------------------------------------------------------------------ concurrent builds

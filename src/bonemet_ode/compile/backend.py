@@ -199,9 +199,16 @@ def _file_lock(path: Path, exclusive: bool):
     if fcntl is None:
         yield
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only shared cache: loading needs no lock there (a build fails with its own error)
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        except OSError:  # a file system without locks (some NFS mounts): the atomic renames still hold
+            pass
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
