@@ -145,7 +145,7 @@ def members(draw):
 distributions = st.one_of(
     st.builds(LogNormal, st.floats(0, 3), st.none() | st.floats(1e-6, 1e6)),
     st.builds(Normal, st.floats(0, 3), st.none() | reals),
-    st.builds(Uniform, reals, reals),
+    st.tuples(reals, reals).map(lambda ab: Uniform(min(ab), max(ab))),  # low <= high (validated since issue 15)
 )
 cohorts = st.builds(CohortSpec, arms, st.integers(1, 5000), st.integers(0, 2**32),
                     st.dictionaries(names, distributions, max_size=3).map(lambda d: tuple(d.items())))

@@ -9,21 +9,30 @@ running sympy or the compiler.  See ``docs/backend.md`` for why generated C.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
+import logging
 import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
-from ..errors import CompileError
+from ..errors import BonemetWarning, CompileError
 from ..model import Model
 from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
 
@@ -148,10 +157,135 @@ def clear_memory_cache() -> None:
         _loaded.clear()
 
 
+# ------------------------------------------------------------------------------------------ progress notices
+#: Logger of compile notices (a build that takes more than :data:`NOTICE_AFTER_S`, a cached library that
+#: failed its check and is rebuilt).  Silence it with ``logging.getLogger("bonemet_ode.compile").setLevel(
+#: logging.WARNING)`` or the environment variable ``BONEMET_ODE_QUIET=1``.
+logger = logging.getLogger("bonemet_ode.compile")
+logger.setLevel(logging.INFO)
+#: Seconds a build may run before a one-line notice says that a model is being compiled.
+NOTICE_AFTER_S = 1.0
+
+
+def notice(message: str) -> None:
+    """Emit a one-line progress notice: to the ``bonemet_ode.compile`` logger's handlers where logging is
+    configured, else to stderr; nothing when ``BONEMET_ODE_QUIET`` is set or the logger is above INFO."""
+    if os.environ.get("BONEMET_ODE_QUIET", "").strip() not in ("", "0") or not logger.isEnabledFor(logging.INFO):
+        return
+    if logger.hasHandlers():
+        logger.info(message)
+    else:
+        print(f"[bonemet_ode] {message}", file=sys.stderr, flush=True)
+
+
+class _SlowNotice:
+    """Print ``message`` once if the ``with`` block is still running after ``after`` seconds."""
+
+    def __init__(self, message: str, after: float | None = None) -> None:
+        self._timer = threading.Timer(NOTICE_AFTER_S if after is None else after, notice, args=(message,))
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_SlowNotice":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+# ------------------------------------------------------------------------------------------ the disk cache
+@contextlib.contextmanager
+def _file_lock(path: Path, exclusive: bool):
+    """An ``fcntl`` lock on ``path`` (created if needed) held for the ``with`` block.
+
+    Shared while a library is checked and loaded, exclusive while it is built, so no process loads
+    a library that another is replacing.  Where ``fcntl`` is missing (Windows) it does nothing: the
+    atomic replace and the content hash still keep a half-written library from being loaded.
+    """
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only shared cache: loading needs no lock there (a build fails with its own error)
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        except OSError:  # a file system without locks (some NFS mounts): the atomic renames still hold
+            pass
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_suffix(".sha256")
+
+
+def _check_cached(path: Path, key: str) -> str | None:
+    """Why the cached library at ``path`` must not be loaded, or None when it may be.
+
+    The record beside it (``.sha256``) holds the key, the size and the sha256 of the library as
+    built; a library that is missing it, or whose bytes differ (truncated, garbled, replaced by
+    another model's library), is never passed to ``dlopen`` -- loading a damaged ELF file can kill
+    the process (SIGBUS, SIGSEGV) before any error could be raised.
+    """
+    if not path.exists():
+        return "missing"
+    record = _record_path(path)
+    try:
+        rec_key, size, digest = record.read_text().split()
+        size_n = int(size)
+    except (OSError, ValueError):
+        return f"its content record {record.name} is missing or unreadable"
+    if rec_key != key:
+        return f"its content record belongs to another key ({rec_key[:12]})"
+    actual = path.stat().st_size
+    if actual != size_n:
+        return f"its size is {actual} bytes, {size_n} were built"
+    if _sha256(path) != digest:
+        return "its sha256 differs from the one recorded when it was built"
+    return None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``:
+    a reader sees the old file or the whole new one, never a part."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def compile_model(
     model: Model, *, force: bool = False, verbose: bool = False, sensitivities: tuple[str, ...] = ()
 ) -> "CompiledModel":
     """Return the compiled form of ``model``'s structure, building it if needed.
+
+    The disk cache heals itself: a cached library is loaded only after its size and sha256 match the
+    record written when it was built, and a library that fails the check (truncated, garbled,
+    replaced, built by an interrupted process) is rebuilt with a one-line notice.  Builds of one
+    key are serialised across processes by a file lock, and every file is installed by an atomic
+    rename, so processes that build the same new model at once all load a complete library.  A
+    build that takes more than :data:`NOTICE_AFTER_S` seconds prints a one-line notice (see
+    :func:`notice` to silence it).
 
     Parameters
     ----------
@@ -170,7 +304,16 @@ def compile_model(
     CompileError
         When no compiler is available or compilation fails (the message
         quotes the compiler's output and names the generated file).
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> cm = compile_model(bm.models.get("pk_one_compartment"))
+    >>> cm.n_states
+    1
     """
+    if not isinstance(model, Model):
+        raise CompileError(f"compile_model: model must be a bonemet_ode Model, got {type(model).__name__}")
     sensitivities = tuple(sensitivities)
     if model.events and sensitivities:
         from ..errors import ModelError
@@ -191,49 +334,126 @@ def compile_model(
         if not force and key in _loaded:
             return _loaded[key]
         path = cache_dir() / f"bm_{key}.so"
+        lock_path = path.with_suffix(".lock")
         t0 = time.perf_counter()
         built = False
-        if force or not path.exists():
-            _build(model, path, _compiler(), verbose, sensitivities)
-            built = True
-        cm = CompiledModel(model, path, key, sensitivities)
+        cm = None
+        problem = "forced rebuild" if force else None
+        if not force:
+            with _file_lock(lock_path, exclusive=False):
+                problem = _check_cached(path, key)
+                if problem is None:
+                    cm, problem = _load_checked(model, path, key, sensitivities)
+        if cm is None:
+            with _file_lock(lock_path, exclusive=True):
+                # another process may have built it while this one waited for the lock
+                if not force:
+                    again = _check_cached(path, key)
+                    if again is None:
+                        cm, again = _load_checked(model, path, key, sensitivities)
+                    if again != "missing":
+                        problem = again
+                if cm is None:
+                    if problem not in (None, "missing", "forced rebuild"):
+                        msg = f"cached library {path.name} of model {model.name!r} is damaged ({problem}); rebuilding it"
+                        warnings.warn(msg, BonemetWarning, stacklevel=2)
+                    _build(model, path, key, _compiler(), verbose, sensitivities)
+                    built = True
+                    cm, problem = _load_checked(model, path, key, sensitivities)
+                    if cm is None:
+                        raise CompileError(f"the library just built for model {model.name!r} ({path}) "
+                                           f"does not load correctly: {problem}")
         cm.compile_seconds = time.perf_counter() - t0
         cm.was_built = built
         _loaded[key] = cm
         return cm
 
 
-def _build(model: Model, path: Path, cc: str, verbose: bool, sensitivities: tuple[str, ...] = ()) -> None:
+def _load_checked(model: Model, path: Path, key: str, sensitivities: tuple[str, ...]):
+    """``(CompiledModel, None)``, or ``(None, reason)`` when the library loads but is not this key's."""
+    try:
+        return CompiledModel(model, path, key, sensitivities), None
+    except CompileError as exc:
+        return None, str(exc)
+
+
+def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivities: tuple[str, ...] = ()) -> None:
+    """Generate, compile in a private directory, and install the library, its record and its source.
+
+    The compiler reads a private copy of the source and writes a private library; only complete
+    files are renamed into the cache (the record first, then the library: a reader holding the
+    shared lock never sees one without the other, and a crash in between leaves a mismatch that
+    the next process rebuilds).  The caller holds the key's exclusive lock.
+    """
     from .codegen import generate_source
     from .symbolic import SymbolicModel
 
-    t0 = time.perf_counter()
-    sym = SymbolicModel(model)
-    if sensitivities:
-        from .sensitivity import SensitivitySymbolic
+    with _SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
+                     f"{path.parent})..."):
+        t0 = time.perf_counter()
+        sym = SymbolicModel(model)
+        if sensitivities:
+            from .sensitivity import SensitivitySymbolic
 
-        sym = SensitivitySymbolic(sym, sensitivities)
-    src = generate_source(sym)
-    t1 = time.perf_counter()
-    c_path = path.with_suffix(".c")
-    c_path.write_text(src)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=path.parent)
-    os.close(fd)
-    cmd = [cc, *compile_flags(), "-o", tmp, str(c_path), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 and isa_flags() and "march" in proc.stderr:
-        # a compiler without -march=native / x86-64-v3: the portable build means the same
-        cmd = [cc, *CFLAGS, "-o", tmp, str(c_path), "-lm"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        os.unlink(tmp)
-        raise CompileError(
-            f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}\n"
-            f"generated source: {c_path}"
-        )
-    os.replace(tmp, path)
+            sym = SensitivitySymbolic(sym, sensitivities)
+        src = generate_source(sym) + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
+        t1 = time.perf_counter()
+        c_path = path.with_suffix(".c")
+        work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))
+        try:
+            private_c = work / "model.c"
+            private_c.write_text(src)
+            tmp = work / "model.so"
+            cmd = [cc, *compile_flags(), "-o", str(tmp), str(private_c), "-lm"]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0 and isa_flags() and "march" in proc.stderr:
+                # a compiler without -march=native / x86-64-v3: the portable build means the same
+                cmd = [cc, *CFLAGS, "-o", str(tmp), str(private_c), "-lm"]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+            _atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
+            if proc.returncode != 0 or not tmp.exists():
+                raise CompileError(
+                    f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}\n"
+                    f"generated source: {c_path}"
+                )
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            _atomic_write(_record_path(path), f"{key} {tmp.stat().st_size} {_sha256(tmp)}\n".encode())
+            os.replace(tmp, path)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if verbose:
         print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, C compile {time.perf_counter() - t1:.2f} s")
+
+
+#: Paths this process has passed to dlopen (guarded by ``_lock``).
+_dlopened: set[str] = set()
+
+
+def _dlopen(path: Path) -> ctypes.CDLL:
+    """``ctypes.CDLL(path)``, also after the file at ``path`` was replaced by a rebuild in this process.
+
+    The dynamic loader returns the handle it already has for a name it has loaded before, so a
+    rebuilt library is opened through a private hard link (a new name; the loader then tells the
+    new file from the old one by its inode); the link is removed once the library is mapped.
+    """
+    name = str(path)
+    if name not in _dlopened:
+        lib = ctypes.CDLL(name)
+        _dlopened.add(name)
+        return lib
+    fd, alias = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".so", dir=path.parent)
+    os.close(fd)
+    os.unlink(alias)
+    try:
+        try:
+            os.link(path, alias)
+        except OSError:
+            shutil.copyfile(path, alias)
+        return ctypes.CDLL(alias)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(alias)
 
 
 _P = ctypes.c_void_p
@@ -259,9 +479,15 @@ class CompiledModel:
 
     def __init__(self, model: Model, path: Path, key: str, sensitivities: tuple[str, ...] = ()) -> None:
         try:
-            lib = ctypes.CDLL(str(path))
+            lib = _dlopen(path)
         except OSError as exc:
             raise CompileError(f"cannot load compiled model {model.name!r} from {path}: {exc}") from None
+        try:
+            built_for = (ctypes.c_char * 33).in_dll(lib, "bm_cache_key").value.decode()
+        except (ValueError, UnicodeDecodeError):
+            built_for = None
+        if built_for != key:
+            raise CompileError(f"compiled library {path} was built for another key ({built_for}), not {key}")
         self._lib = lib
         self.path = path
         self.key = key

@@ -9,11 +9,47 @@ sensitivities.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from functools import cached_property
 
 from ..model import Model
+from ..model.expressions import too_deep
 
-__all__ = ["SymbolicModel", "on_flag_name"]
+__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers"]
+
+
+def merge_symbolic_powers(expr):
+    """Combine ``b**e * b**(-k)`` (``e`` symbolic, ``k`` a positive integer) into ``b**(e - k)`` in every product.
+
+    Symbolic differentiation of ``b**e`` gives ``e*b**e/b``; merged, the derivative is finite at
+    ``b = 0`` wherever the true derivative is.  Products without a symbolic power are left as
+    they are (their generated code does not change).
+    """
+    import sympy as sp
+
+    def merge(m):
+        symbolic = {f.base: f for f in m.args if f.is_Pow and not f.exp.is_number}
+        if not symbolic:
+            return m
+        out, changed = [], False
+        extra: dict = {}
+        for f in m.args:
+            base, k = (f.base, f.exp) if f.is_Pow else (f, sp.Integer(1))
+            if f is not symbolic.get(base) and base in symbolic and k.is_Integer and k < 0:
+                extra[base] = extra.get(base, 0) + k
+                changed = True
+            else:
+                out.append(f)
+        if not changed:
+            return m
+        out = [sp.Pow(f.base, f.exp + extra[f.base]) if f.is_Pow and f.base in extra and f is symbolic[f.base]
+               else f for f in out]
+        return sp.Mul(*out)
+
+    if not any(not p.exp.is_number for p in expr.atoms(sp.Pow)):
+        return expr
+    return expr.replace(lambda e: e.is_Mul, merge)
 
 
 def on_flag_name(term: str) -> str:
@@ -55,7 +91,12 @@ class SymbolicModel:
         local.update({s.name: s for s in user_p})
 
         def parse(text: str):
-            return parse_expr(text.strip(), local_dict=dict(local), evaluate=True)
+            try:
+                # names as Python reads them (NFKC: a micro sign is the Greek mu), which sympy's tokenizer does not do
+                text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
+                return parse_expr(text.strip(), local_dict=dict(local), evaluate=True)
+            except (RecursionError, MemoryError):
+                raise too_deep(text, f"model {model.name!r}") from None
 
         obs = []
         for o in model.observables:  # dependency order
@@ -88,8 +129,13 @@ class SymbolicModel:
 
     @cached_property
     def jacobian(self):
-        """``df/dx`` as a sympy Matrix (states x states)."""
-        return self.rhs.jacobian(self.y)
+        """``df/dx`` as a sympy Matrix (states x states).
+
+        Derivatives of powers with a symbolic exponent are written ``p*x**(p - 1)``, not sympy's
+        ``p*x**p/x``, which is 0/0 (NaN) at ``x = 0`` although the derivative is finite there for
+        ``p >= 1`` (a Hill coefficient ``n`` in ``x**n/(K**n + x**n)``, say).
+        """
+        return self.rhs.jacobian(self.y).applyfunc(merge_symbolic_powers)
 
     @cached_property
     def dfdp(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -32,6 +33,13 @@ def check_name(name: str, kind: str) -> str:
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ModelError(f"{kind} name {name!r} is not a valid identifier (letters, digits, '_', not a keyword)")
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        odd = ", ".join(f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')})" for c in name
+                        if unicodedata.normalize("NFKC", c) != c)
+        raise ModelError(f"{kind} name {name!r} contains {odd}, which Python's parser reads as "
+                         f"{unicodedata.normalize('NFKC', ''.join(c for c in name if unicodedata.normalize('NFKC', c) != c))!r}"
+                         f" (NFKC normalisation), so expressions could never refer to it; write {normal!r} instead")
     if name.startswith("__"):
         raise ModelError(f"{kind} name {name!r} starts with '__', which is reserved for generated symbols")
     if name in RESERVED_NAMES:

@@ -13,11 +13,12 @@ import ast
 import functools
 import math
 import threading
+import unicodedata
 from typing import Callable, Iterable, Mapping
 
 from ..errors import ModelError
 
-__all__ = ["FUNCTIONS", "symbols_in", "compile_expression", "parse_expression"]
+__all__ = ["FUNCTIONS", "symbols_in", "compile_expression", "parse_expression", "lookalike_note"]
 
 #: Functions allowed in expressions, with their :mod:`math` implementation.
 FUNCTIONS: dict[str, Callable[..., float]] = {
@@ -73,10 +74,14 @@ def symbols_in(expr: str, where: str) -> set[str]:
     ModelError
         On a syntax error or a construct outside arithmetic and :data:`FUNCTIONS`.
     """
+    if not isinstance(expr, str):
+        raise ModelError(f"{where}: expression must be a string, got {expr!r} ({type(expr).__name__})")
     try:
         tree = parse_expression(expr)
     except SyntaxError as exc:
-        raise ModelError(f"{where}: cannot parse expression {expr!r}: {exc.msg}") from None
+        raise ModelError(f"{where}: cannot parse expression {short(expr)!r}: {exc.msg}{lookalike_note(expr)}") from None
+    except (RecursionError, MemoryError):
+        raise too_deep(expr, where) from None
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.BitXor):
@@ -102,11 +107,41 @@ def symbols_in(expr: str, where: str) -> set[str]:
     return {n for n in names if n not in CONSTANTS and not (n in FUNCTIONS and n in func_names)}
 
 
+def short(expr: str, limit: int = 200) -> str:
+    """``expr`` cut to ``limit`` characters for an error message."""
+    return expr if len(expr) <= limit else expr[:limit] + f"... ({len(expr)} characters)"
+
+
+def too_deep(expr: str, where: str) -> ModelError:
+    """The error for an expression Python's parser cannot hold (a chain of thousands of operations)."""
+    ops = sum(expr.count(c) for c in "+-*/")
+    return ModelError(
+        f"{where}: expression {short(expr, 80)!r} is too deeply nested for Python's parser ({ops} operators; "
+        f"a chain of more than about 2500 operations exceeds it): split it into several terms, or into observables that "
+        f"sum parts of it")
+
+
+def lookalike_note(text: str) -> str:
+    """A note on characters of ``text`` that Python's parser reads as other characters (NFKC normalisation:
+    the micro sign U+00B5 becomes the Greek mu U+03BC, for example), or ''."""
+    changed = sorted({c for c in text if unicodedata.normalize("NFKC", c) != c})
+    if not changed:
+        return ""
+    parts = [f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')}) is read as "
+             f"{unicodedata.normalize('NFKC', c)!r} ("
+             + ", ".join(f"U+{ord(d):04X} {unicodedata.name(d, '?')}" for d in unicodedata.normalize("NFKC", c)) + ")"
+             for c in changed]
+    return "; note: Python normalises names (NFKC), so " + "; ".join(parts)
+
+
 @functools.lru_cache(maxsize=4096)
 def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]], float]:
     """Compile ``expr`` into a function of a name → value mapping (for checks, not speed; cached)."""
     symbols_in(expr, where)  # arithmetic and known functions only
-    code = compile(expr.strip(), f"<{where}>", "eval")
+    try:
+        code = compile(expr.strip(), f"<{where}>", "eval")
+    except (RecursionError, MemoryError):
+        raise too_deep(expr, where) from None
     base = {"__builtins__": {}, **FUNCTIONS, **CONSTANTS}
 
     def evaluate(values: Mapping[str, float]) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ModelError, ParameterError, UnknownNameError
 from .components import Event, Observable, Parameter, State, Switch, Term
-from .expressions import atom_value, compile_expression, parse_trigger, symbols_in, topological_order
+from .expressions import atom_value, compile_expression, lookalike_note, parse_trigger, symbols_in, topological_order
 from .module import Module
 
 __all__ = ["Model", "unknown_name"]
@@ -138,7 +138,7 @@ class Model:
         deps: dict[str, set[str]] = {}
         for o in self._observables_unordered:
             used = symbols_in(o.expr, self._where("observable", o.name))
-            self._require(used, snames | pnames | onames, self._where("observable", o.name))
+            self._require(used, snames | pnames | onames, self._where("observable", o.name), o.expr)
             deps[o.name] = used & onames
         order = topological_order(deps, "observable")
         by_name = {o.name: o for o in self._observables_unordered}
@@ -146,7 +146,7 @@ class Model:
         self._obs_deps = deps
         for t in self._terms:
             where = self._where("term", t.name)
-            self._require(symbols_in(t.rate, where), snames | pnames | onames, where)
+            self._require(symbols_in(t.rate, where), snames | pnames | onames, where, t.rate)
             for st in t.effect_map:
                 if st not in snames:
                     raise ModelError(
@@ -156,7 +156,7 @@ class Model:
             init = self._initial_overrides.get(s.name, s.initial)
             if isinstance(init, str):
                 where = self._where("state", s.name) + " initial value"
-                self._require(symbols_in(init, where), pnames, where + " (may use parameters only)")
+                self._require(symbols_in(init, where), pnames, where + " (may use parameters only)", init)
 
     def _check_events(self) -> tuple[Event, ...]:
         """Every event (modules' first, then the model's own): unique names, known symbols, assignable targets."""
@@ -190,7 +190,7 @@ class Model:
         return tuple(events)
 
     @staticmethod
-    def _require(used: set[str], known: set[str], where: str) -> None:
+    def _require(used: set[str], known: set[str], where: str, expr: str = "") -> None:
         missing = sorted(used - known)
         if missing:
             if "t" in missing or "time" in missing:
@@ -199,7 +199,7 @@ class Model:
                 )
             close = difflib.get_close_matches(missing[0], sorted(known), n=3)
             hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-            raise ModelError(f"{where} uses undefined symbol {missing[0]!r}{hint}")
+            raise ModelError(f"{where} uses undefined symbol {missing[0]!r}{hint}{lookalike_note(expr)}")
 
     def _check_parameter_values(self, values: dict[str, float]) -> dict[str, float]:
         out = {}

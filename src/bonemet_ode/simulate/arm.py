@@ -43,6 +43,12 @@ class Arm:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ScheduleError(f"arm name must be a non-empty string, got {self.name!r}")
+        if isinstance(self.doses, Dose) or not isinstance(self.doses, Iterable) or isinstance(self.doses, str):
+            raise ScheduleError(f"arm {self.name!r}: doses must be a sequence of Dose objects, got {self.doses!r}"
+                                + ("; wrap a single dose in a list" if isinstance(self.doses, Dose) else ""))
+        if callable(self.perturbations) or not isinstance(self.perturbations, Iterable):
+            raise ScheduleError(f"arm {self.name!r}: perturbations must be a sequence of callables Model -> Model, "
+                                f"got {self.perturbations!r}")
         doses = tuple(self.doses)
         for d in doses:
             if not isinstance(d, Dose):

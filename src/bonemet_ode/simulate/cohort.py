@@ -12,18 +12,24 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..compile.backend import STATS_NAMES
-from ..errors import ParameterError
+from ..errors import ModelError, ParameterError
 from ..model import Model
 from ..model.model import unknown_name
 from .arm import Arm
 from .options import SolverOptions
-from .simulator import Simulator, failure_message
+from ._validate import boolean, instance, integer, number
+from .simulator import STATUS_NEGATIVE, Simulator, check_output_size, failure_message
 
 __all__ = ["Distribution", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort", "CohortResult"]
 
 
 class Distribution(abc.ABC):
-    """Inter-individual variability of one parameter."""
+    """Inter-individual variability of one parameter.
+
+    The built-in distributions check their arguments when made (finite numbers, spreads >= 0,
+    ``LogNormal`` medians > 0, ``Uniform`` with ``low <= high``) and raise
+    :class:`~bonemet_ode.errors.ParameterError` naming the argument.
+    """
 
     @abc.abstractmethod
     def sample(self, rng: np.random.Generator, typical: float, n: int) -> np.ndarray:
@@ -37,6 +43,11 @@ class LogNormal(Distribution):
     sigma: float
     median: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", number(self.sigma, "LogNormal sigma (sd of the log)", low=0.0))
+        if self.median is not None:
+            object.__setattr__(self, "median", number(self.median, "LogNormal median", low=0.0, low_open=True))
+
     def sample(self, rng: np.random.Generator, typical: float, n: int) -> np.ndarray:
         m = typical if self.median is None else self.median
         return m * np.exp(self.sigma * rng.standard_normal(n))
@@ -49,6 +60,11 @@ class Normal(Distribution):
     sd: float
     mean: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sd", number(self.sd, "Normal sd", low=0.0))
+        if self.mean is not None:
+            object.__setattr__(self, "mean", number(self.mean, "Normal mean"))
+
     def sample(self, rng: np.random.Generator, typical: float, n: int) -> np.ndarray:
         mu = typical if self.mean is None else self.mean
         return mu + self.sd * rng.standard_normal(n)
@@ -60,6 +76,13 @@ class Uniform(Distribution):
 
     low: float
     high: float
+
+    def __post_init__(self) -> None:
+        lo, hi = number(self.low, "Uniform low"), number(self.high, "Uniform high")
+        if lo > hi:
+            raise ParameterError(f"Uniform low must be <= high, got low={lo:g} > high={hi:g}")
+        object.__setattr__(self, "low", lo)
+        object.__setattr__(self, "high", hi)
 
     def sample(self, rng: np.random.Generator, typical: float, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
@@ -105,8 +128,19 @@ def draw_cohort(model: Model, n: int, variability: Mapping[str, Distribution], s
     """
     import pandas as pd
 
-    if not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ParameterError(f"cohort size n must be a positive integer, got {n!r}")
+    instance(model, Model, "model", "a bonemet_ode Model", error=ModelError)
+    n = integer(n, "cohort size n", low=1)
+    instance(variability, Mapping, "variability", "a mapping of parameter name to Distribution")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+        raise ParameterError(f"seed must be an integer >= 0 (cohorts are reproducible), got {seed!r}")
+    if isinstance(seed, (int, np.integer)) and seed < 0:
+        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
+    for name, dist in variability.items():
+        if name not in model.parameter_names:
+            raise unknown_name(name, "parameter", model.parameter_names)
+        if not isinstance(dist, Distribution):
+            raise ParameterError(f"variability[{name!r}] must be a Distribution (LogNormal, Normal, Uniform), "
+                                 f"got {dist!r} ({type(dist).__name__})")
     rng = np.random.default_rng(seed)
     cols = {}
     for name, dist in variability.items():
@@ -221,12 +255,31 @@ class CohortResult:
                 f"{nfail} failed, {len(self.times)} times to day {self.times[-1]:g}>")
 
 
+def _table(params):
+    """The cohort table as a DataFrame (a DataFrame, or a mapping of name to equal-length arrays)."""
+    import pandas as pd
+
+    if isinstance(params, pd.DataFrame):
+        return params
+    if not isinstance(params, Mapping):
+        raise ParameterError(f"cohort params must be a pandas DataFrame or a mapping of name to array (one value "
+                             f"per member), got {type(params).__name__}")
+    lengths = {k: np.size(v) for k, v in params.items()}
+    if any(np.ndim(v) != 1 for v in params.values()):
+        bad = next(k for k, v in params.items() if np.ndim(v) != 1)
+        raise ParameterError(f"cohort params[{bad!r}] must be a one-dimensional array (one value per member), "
+                             f"got {params[bad]!r}")
+    if len(set(lengths.values())) > 1:
+        raise ParameterError(f"cohort params columns must have one value per member each, got lengths {lengths}")
+    return pd.DataFrame(dict(params))
+
+
 def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
     """Parameter vectors and initial states of every member, checked against bounds."""
     import pandas as pd
 
     model = sim.model
-    df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(dict(table))
+    df = _table(table)
     n = len(df)
     if n == 0:
         raise ParameterError("the cohort table has no members")
@@ -236,7 +289,14 @@ def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
     Y0 = np.repeat(y0[None, :], n, axis=0)
     pnames, snames = set(model.parameter_names), set(model.state_names)
     for col in df.columns:
-        v = np.asarray(df[col], dtype=float)
+        if isinstance(df[col], pd.DataFrame):
+            raise ParameterError(f"cohort table: column {col!r} appears more than once")
+        try:
+            v = np.asarray(df[col], dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"cohort table: column {col!r} must hold numbers, got {df[col].tolist()[:3]!r}") from None
+        if df[col].dtype == bool:
+            raise ParameterError(f"cohort table: column {col!r} must hold numbers, got booleans")
         if col in pnames:
             p = model.parameter(col)
             bad = ~np.isfinite(v) | (v < p.lower) | (v > p.upper)
@@ -294,11 +354,24 @@ def simulate_cohort(
         Show a progress bar (default: for cohorts of 2000 or more).
     options : SolverOptions, optional
         Tolerances.
+    chunk_size : int, optional
+        Members per call into compiled code (default: about a quarter of the members per
+        thread, at most 2000).
 
     Returns
     -------
     CohortResult
-        One failure never sinks the batch: each member has a status and message.
+        One failure never sinks the batch: each member has a status and message (a
+        nonnegative state below its allowed error is a failure too; see :class:`Simulator`).
+
+    Raises
+    ------
+    ParameterError
+        On a bad argument (``n_jobs``, ``chunk_size`` not integers >= 1, ``progress`` not a
+        bool, a table that is not numeric or not rectangular), or a member value outside its
+        parameter's bounds.
+    ScheduleError
+        On bad ``days``/``times`` or an output too large to allocate.
 
     Examples
     --------
@@ -315,9 +388,18 @@ def simulate_cohort(
     >>> bool(abs(res.final("T")[2] / alone.final("T") - 1) < 1e-12)
     True
     """
+    if n_jobs is not None:
+        integer(n_jobs, "n_jobs (threads)", low=1)
+    if progress is not None:
+        boolean(progress, "progress")
+    if chunk_size is not None:
+        chunk_size = integer(chunk_size, "chunk_size (members per call)", low=1)
+    if params is None:
+        raise ParameterError("cohort params are required: a DataFrame with one row per member (see draw_cohort)")
     sim = Simulator(model, arm, days, times, options)
     P, Y0 = _member_matrices(sim, params)
     n = P.shape[0]
+    check_output_size(len(sim.times), len(model.state_names) + sim.compiled.n_observables, n)
     n_jobs = max(1, int(n_jobs or os.cpu_count() or 1))
     if chunk_size is None:
         chunk_size = max(1, min(2000, math.ceil(n / (n_jobs * 4))))
@@ -357,6 +439,12 @@ def simulate_cohort(
                     bar.update(done)
     if bar:
         bar.close()
+    # nonnegative states (Simulator.negative_violation), looked at closely only where some state is below -atol
+    below = (Y.min(axis=1) < -sim._neg_atol).any(axis=1) if n else np.zeros(0, dtype=bool)  # noqa: SLF001
+    for i in np.flatnonzero(below & (status == 0)):
+        neg = sim.negative_violation(Y[i])
+        if neg is not None:
+            status[i], fail_t[i], fail_state[i] = STATUS_NEGATIVE, sim.times[neg[0]], neg[1]
     failed = status != 0
     Y[failed] = np.nan
     O[failed] = np.nan
@@ -366,5 +454,5 @@ def simulate_cohort(
     )
     import pandas as pd
 
-    table = params if isinstance(params, pd.DataFrame) else pd.DataFrame(dict(params))
+    table = _table(params)
     return CohortResult(sim.model, sim.arm, table.reset_index(drop=True), sim.times, Y, O, status, messages, stats)

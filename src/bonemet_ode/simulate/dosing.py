@@ -28,6 +28,13 @@ def _num(x: object, what: str) -> float:
     return v
 
 
+def _seq(x: object, what: str) -> tuple:
+    """``x`` as a tuple of items: a sequence (not a string or a single number)."""
+    if isinstance(x, (str, bytes)) or np.ndim(x) != 1 or not hasattr(x, "__iter__"):
+        raise ScheduleError(f"{what} must be a sequence of days, got {x!r}")
+    return tuple(x.tolist() if isinstance(x, np.ndarray) else x)
+
+
 @dataclass(frozen=True)
 class Dose:
     """A dosing regimen of one drug into one state.
@@ -112,7 +119,7 @@ class Dose:
         if self.times is not None:
             if self.every is not None:
                 raise ScheduleError(f"dose for {self.target!r}: give either 'times' or 'every', not both")
-            ts = tuple(_num(t, f"dose time for {self.target!r}") for t in self.times)
+            ts = tuple(_num(t, f"dose time for {self.target!r}") for t in _seq(self.times, f"dose times for {self.target!r}"))
             if any(t < 0 for t in ts):
                 raise ScheduleError(f"dose times for {self.target!r} must be >= 0 days, got {ts}")
             if list(ts) != sorted(ts) or len(set(ts)) != len(ts):
@@ -123,7 +130,7 @@ class Dose:
             if dur <= 0:
                 raise ScheduleError(f"infusion duration for {self.target!r} must be > 0 days, got {dur}")
             object.__setattr__(self, "duration", dur)
-        offs = tuple(_num(o, f"dose offset for {self.target!r}") for o in self.offsets)
+        offs = tuple(_num(o, f"dose offset for {self.target!r}") for o in _seq(self.offsets, f"dose offsets for {self.target!r}"))
         if not offs or any(o < 0 for o in offs) or list(offs) != sorted(set(offs)):
             raise ScheduleError(f"dose offsets for {self.target!r} must be increasing and >= 0, got {offs}")
         if self.every is not None and offs[-1] >= self.every:

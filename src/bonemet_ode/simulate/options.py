@@ -39,14 +39,23 @@ class SolverOptions:
     h0: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.rtol, (int, float)) and 1e-14 <= self.rtol < 1):
+        from ._validate import integer, number
+
+        object.__setattr__(self, "rtol", number(self.rtol, "rtol", low=1e-14, high=1.0))
+        if self.rtol >= 1:
             raise ParameterError(f"rtol must be in [1e-14, 1), got {self.rtol!r}")
-        if not (isinstance(self.max_steps, int) and self.max_steps > 0):
-            raise ParameterError(f"max_steps must be a positive integer, got {self.max_steps!r}")
-        if not self.hmax > 0:
-            raise ParameterError(f"hmax must be > 0 days, got {self.hmax!r}")
-        if not self.h0 >= 0:
-            raise ParameterError(f"h0 must be >= 0 days, got {self.h0!r}")
+        if isinstance(self.atol, Mapping):
+            for k, v in self.atol.items():
+                if not isinstance(k, str):
+                    raise ParameterError(f"atol: keys must be state names, got {k!r}")
+                number(v, f"atol[{k!r}]", low=0.0, low_open=True)
+        else:
+            number(self.atol, "atol", low=0.0, low_open=True)
+        integer(self.max_steps, "max_steps", low=1)
+        object.__setattr__(self, "hmax", number(self.hmax, "hmax (days)", low=0.0, low_open=True, finite=False))
+        if self.hmax == -math.inf:
+            raise ParameterError("hmax (days) must be > 0, got -inf")
+        object.__setattr__(self, "h0", number(self.h0, "h0 (days)", low=0.0))
 
     def atol_vector(self, model: Model) -> np.ndarray:
         """Per-state absolute tolerances."""

@@ -7,27 +7,72 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..compile.backend import STATUS_MESSAGES, CompiledModel, compile_model, stats_dict
-from ..errors import ParameterError, ScheduleError, SolverError
+from ..errors import ModelError, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
 from .arm import CONTROL, Arm
 from .dosing import build_events
 from .options import SolverOptions
+from . import _validate
+from ._validate import instance, number
 from .result import SimulationResult
 
-__all__ = ["Simulator", "simulate", "output_times", "failure_message"]
+__all__ = ["Simulator", "simulate", "output_times", "failure_message", "STATUS_NEGATIVE"]
+
+#: Status of a solve in which a state declared nonnegative went below its allowed error
+#: ``-(atol + rtol*max|y|)`` at an output time (see :class:`Simulator`).  Set here, after the compiled solve (the C solver's
+#: own codes are 0-4; 5-8 are left to it).
+STATUS_NEGATIVE = 9
+STATUS_MESSAGES.setdefault(STATUS_NEGATIVE, "a state declared nonnegative went below -(atol + rtol*max|state|), "
+                           "beyond the solver's allowed error: the model's rates drive it negative, or the error "
+                           "exceeded the tolerances")
 
 
 def output_times(days: float | None, times: Sequence[float] | np.ndarray | None, per_day: int = 4) -> np.ndarray:
-    """Validated output times (days): ``times`` if given, else a grid on ``[0, days]``."""
+    """Validated output times (days): ``times`` if given, else a grid on ``[0, days]``.
+
+    The grid has ``per_day`` outputs per day (at least two: day 0 and ``days``, so a simulation
+    shorter than one output step still ends at ``days``).  With both ``days`` and ``times``, the
+    times must end at ``days``: a simulation is never silently shorter (or longer) than asked.
+
+    Raises
+    ------
+    ScheduleError
+        On a ``days`` that is not a finite number > 0, ``times`` that are not a one-dimensional
+        non-decreasing sequence of finite days >= 0, times that end before or after ``days``,
+        or more than ``MAX_OUTPUT_TIMES`` (10 million) output times.
+
+    Examples
+    --------
+    >>> output_times(0.1, None).tolist()
+    [0.0, 0.1]
+    """
+    d = None if days is None else number(days, "days (simulation length)", low=0.0, low_open=True,
+                                         error=ScheduleError)
     if times is None:
-        if days is None:
+        if d is None:
             raise ScheduleError("give the simulation length 'days' or the output 'times'")
-        d = float(days)
-        if not np.isfinite(d) or d <= 0:
-            raise ScheduleError(f"days must be a finite number > 0, got {days!r}")
-        return np.linspace(0.0, d, int(round(d * per_day)) + 1)
-    t = np.ascontiguousarray(np.asarray(times, dtype=float).ravel())
+        n = max(1, int(round(d * per_day)))
+        if n + 1 > _validate.MAX_OUTPUT_TIMES:
+            raise ScheduleError(f"days={days!r} at {per_day} outputs per day gives {n + 1:.3g} output times, more than "
+                                f"the limit of {_validate.MAX_OUTPUT_TIMES:.3g}; give fewer output 'times' or a shorter "
+                                f"simulation")
+        return np.linspace(0.0, d, n + 1)
+    if isinstance(times, (str, bytes, Mapping)) or np.ndim(times) == 0:
+        raise ScheduleError(f"output 'times' must be a sequence of days, got {times!r}"
+                            + ("; for a simulation length use days=" if np.ndim(times) == 0 else ""))
+    try:
+        raw = np.asarray(times)
+        t = np.ascontiguousarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ScheduleError(f"output 'times' must be numbers (days), got {times!r}") from None
+    if raw.dtype == bool or raw.dtype.kind in "OUSV" and not all(
+            isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) for x in raw.ravel()):
+        raise ScheduleError(f"output 'times' must be numbers (days), got {times!r}")
+    if t.size > _validate.MAX_OUTPUT_TIMES:
+        raise ScheduleError(f"{t.size} output times is more than the limit of {_validate.MAX_OUTPUT_TIMES:.3g}")
+    if t.ndim != 1:
+        raise ScheduleError(f"output 'times' must be one-dimensional, got shape {t.shape}")
     if t.size == 0:
         raise ScheduleError("output 'times' is empty")
     if not np.all(np.isfinite(t)):
@@ -37,9 +82,22 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
     if np.any(np.diff(t) < 0):
         i = int(np.flatnonzero(np.diff(t) < 0)[0])
         raise ScheduleError(f"output times must be non-decreasing: times[{i + 1}] = {t[i + 1]} < times[{i}] = {t[i]}")
-    if days is not None and t[-1] > float(days) + 1e-12:
+    if d is not None and t[-1] > d + 1e-12:
         raise ScheduleError(f"output time {t[-1]} is after the end of the simulation (days={days})")
+    if d is not None and d - t[-1] > 1e-9 * max(1.0, d):
+        raise ScheduleError(f"days={days!r} but the output times end at day {t[-1]:g}: the simulation would stop "
+                            f"there; give output times up to day {d:g}, or leave out days")
     return t
+
+
+def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
+    """Refuse, before allocating, an output of ``n_members x n_times x n_values`` doubles larger than
+    :data:`bonemet_ode.simulate._validate.MAX_OUTPUT_BYTES`."""
+    need = 8.0 * n_times * max(n_values, 1) * n_members
+    if need > _validate.MAX_OUTPUT_BYTES:
+        who = f"{n_members} members x " if n_members > 1 else ""
+        raise ScheduleError(f"the output ({who}{n_times} times x {n_values} values) needs {need / 2**30:.3g} GiB, more "
+                            f"than the limit of {_validate.MAX_OUTPUT_BYTES / 2**30:g} GiB; give fewer output times (or members)")
 
 
 def failure_message(model: Model, code: int, t: float, state: int, arm: str) -> str:
@@ -73,6 +131,21 @@ class Simulator:
         sensitivities ``d(state)/d(theta)`` are integrated with the states;
         read them with :meth:`SimulationResult.sensitivity`.  They enter the
         error control with absolute tolerance ``atol/|theta|``.
+
+    Notes
+    -----
+    Nonnegative states (``State(nonnegative=True)``, the default) are checked, not clipped: a
+    solve in which such a state is below ``-(atol + rtol*max|y|)`` (its absolute tolerance plus
+    the relative tolerance times its largest magnitude over the outputs: the error a step is
+    allowed to leave) at an output time fails with status :data:`STATUS_NEGATIVE` (a
+    :class:`~bonemet_ode.errors.SolverError` from :meth:`run`, a failed member in a cohort),
+    naming the state and the day.  Smaller undershoots are the solver's allowed error and are
+    returned as computed (never clipped).  See :meth:`negative_violation`.
+
+    Raises
+    ------
+    ScheduleError
+        On bad ``days``/``times`` or an output grid too large to allocate.
     """
 
     def __init__(
@@ -84,14 +157,21 @@ class Simulator:
         options: SolverOptions | None = None,
         sensitivities: Sequence[str] | None = None,
     ) -> None:
+        instance(model, Model, "model", "a bonemet_ode Model (see bonemet_ode.models.get)", error=ModelError)
         self.arm = arm if arm is not None else CONTROL
         if not isinstance(self.arm, Arm):
             raise ScheduleError(f"arm must be an Arm, got {arm!r}")
+        if options is not None:
+            instance(options, SolverOptions, "options", "a SolverOptions")
+        if isinstance(sensitivities, str) or not (sensitivities is None or isinstance(sensitivities, (Sequence, np.ndarray))):
+            raise ParameterError(f"sensitivities must be a sequence of names, got {sensitivities!r}"
+                                 + (f"; write ({sensitivities!r},)" if isinstance(sensitivities, str) else ""))
         self.model = self.arm.apply(model)
         self.times = output_times(days, times)
         self.options = options or SolverOptions()
         self.sensitivities: tuple[str, ...] = tuple(sensitivities or ())
         self.compiled: CompiledModel = compile_model(self.model, sensitivities=self.sensitivities)
+        check_output_size(len(self.times), self.compiled.n_states + self.compiled.n_observables, 1)
         self.events = build_events(self.model, self.arm.doses, float(self.times[-1]))
         self.atol = self.options.atol_vector(self.model)
         if self.sensitivities:
@@ -109,10 +189,29 @@ class Simulator:
         # the default inputs never change (read-only from here on): a run without overrides copies nothing in
         self._single.constant_inputs(self._y0, self._base_p)
         self._template = SimulationResult._template(self.model, self.arm, self.times)
+        # nonnegativity check (see negative_violation): states not declared nonnegative get atol -inf
+        nonneg = np.array([st.nonnegative for st in self.model.states], dtype=bool)
+        self._neg_atol = np.where(nonneg, self.options.atol_vector(self.model), np.inf)
+        self._neg_floor = -float(self._neg_atol.min())
 
-    def __repr__(self) -> str:
-        return (f"<Simulator model={self.model.name!r} arm={self.arm.name!r} "
-                f"{len(self.times)} outputs to day {self.times[-1]:g}, {len(self.events[0])} events>")
+    def negative_violation(self, Y: np.ndarray) -> tuple[int, int] | None:
+        """``(output index, state index)`` of the first output at which a nonnegative state is negative beyond
+        the solver's allowed error, or None.
+
+        ``Y`` is (times x states), sensitivities after the states allowed.  The allowed error of state
+        ``i`` is ``atol_i + rtol * max|y_i|`` (its largest magnitude over the outputs): what the error
+        control lets a step leave, so an undershoot below it is not the solver's rounding but a
+        failure (a model whose rates drive the state negative, or an error beyond the tolerances).
+        """
+        Ys = Y[:, : len(self._neg_atol)]
+        if not Ys.min() < self._neg_floor:  # fast path (NaN-safe: a NaN solve has its own status)
+            return None
+        bound = -(self._neg_atol + self.options.rtol * np.abs(Ys).max(axis=0))
+        bad = Ys < bound
+        if not bad.any():
+            return None
+        i = int(np.flatnonzero(bad.any(axis=1))[0])
+        return i, int(np.flatnonzero(bad[i])[0])
 
     def _theta_scale(self, name: str) -> float:
         """Typical magnitude of a sensitivity target (its value; 1 when zero)."""
@@ -196,11 +295,23 @@ class Simulator:
         SolverError
             If the integration fails; the message gives the day and the state.
         """
+        if params is not None and not isinstance(params, Mapping):
+            raise ParameterError(f"params must be a mapping of parameter name to value, got {params!r}")
+        if not isinstance(check, (bool, np.bool_)):
+            raise ParameterError(f"check must be True or False, got {check!r}")
         p, values = self.parameters(params)
         y0 = self._y0 if self._y0 is not None else self.model.initial_values(values)
         if self.sensitivities:
             y0 = self._sensitivity_initial(y0, values)
         Y, O, stats, status, fail_t, fail_state = self._single.solve(y0, p)
+        if status == 0:
+            neg = self.negative_violation(Y)
+            if neg is not None:
+                i, fail_state = neg
+                status, fail_t = STATUS_NEGATIVE, float(self.times[i])
+                Y[i:] = np.nan
+                if O is not None:
+                    O[i:] = np.nan
         msg = "ok"
         if status != 0:
             msg = failure_message(self.model, status, fail_t, fail_state, self.arm.name)
@@ -259,6 +370,11 @@ def simulate(
     >>> round(float(res["central"][-1]), 4) > 1.0
     True
     """
+    if options is not None and (rtol is not None or atol is not None):
+        raise ParameterError("give the tolerances either as rtol=/atol= or in options=, not both "
+                             f"(got rtol={rtol!r}, atol={atol!r} and options={options!r})")
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"params must be a mapping of parameter name to value, got {params!r}")
     if options is None:
         kw = {}
         if rtol is not None:
