@@ -191,9 +191,10 @@ def compile_model(
 
 
 def _build(model: Model, path: Path, cc: str, verbose: bool, sensitivities: tuple[str, ...] = ()) -> None:
-    from .codegen import generate_source
+    from .codegen import check_size, generate_source
     from .symbolic import SymbolicModel
 
+    check_size(model.name, len(model.state_names) * (1 + len(sensitivities)))  # before any symbolic work
     t0 = time.perf_counter()
     sym = SymbolicModel(model)
     if sensitivities:

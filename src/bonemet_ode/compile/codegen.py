@@ -19,7 +19,7 @@ from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, layout, lu_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
-__all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
+__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -136,6 +136,16 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
+#: Largest model (states, sensitivities included) the generator accepts: code generation and the C
+#: compile took 178 s for 1000 states of the Michaelis–Menten chain on a 2-core machine
+#: (benchmarks/scaling.py), growing about linearly; beyond this it is refused with a CompileError.
+MAX_STATES = 2000
+
+#: Largest number of stored entries of the sparse LU factors (fill included): the generated
+#: factorisation is straight-line code of that many statements and more.
+MAX_LU_ENTRIES = 200_000
+
+
 #: Models with more states than :data:`LANE_MAX_STATES` have their generated model functions split into
 #: parts of at most this many outputs each (separate functions, common subexpressions found per part):
 #: sympy's elimination of common subexpressions and the C compiler's optimisation of one function both
@@ -161,14 +171,27 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], s
     return out + [header] + calls + ["}", ""]
 
 
+def check_size(name: str, n: int) -> None:
+    """Refuse, with a :class:`~bonemet_ode.errors.CompileError`, a system of more than :data:`MAX_STATES` states."""
+    from ..errors import CompileError
+
+    if n > MAX_STATES:
+        raise CompileError(
+            f"model {name!r} has {n} states (sensitivities included); the code generator handles at most {MAX_STATES} "
+            f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
+
+
 def generate_source(sym: SymbolicModel) -> str:
     """Full C source: generated model functions followed by the solver core.
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
     :func:`sparse_lu.layout`); ``bm_jrow``/``bm_jcol`` give the row and column of each stored
     Jacobian entry, for the solver core's dense fallback and products with ``J``."""
+    from ..errors import CompileError
+
     printer = _printer()
     n, npar, no = len(sym.y), len(sym.p), len(sym.observables)
+    check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
     hoist = Hoister(sym.y)
     rhs_exprs = [_one_division(e) for e in sym.rhs]
@@ -176,6 +199,10 @@ def generate_source(sym: SymbolicModel) -> str:
     nz = sorted(entries)
     pattern = set(nz)
     jslot, eslot = layout(n, pattern)
+    if len(eslot) > MAX_LU_ENTRIES:
+        raise CompileError(
+            f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
+            f"{len(eslot)} entries after fill-in, more than the {MAX_LU_ENTRIES} the code generator handles")
     jac_exprs = [hoist(entries[e]) for e in nz]
     obs_exprs = [hoist(o) for o in sym.observables]
     nq = len(hoist)
