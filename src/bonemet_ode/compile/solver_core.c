@@ -15,7 +15,7 @@
  *                                       k-th structural nonzero, i = bm_jrow[k], j = bm_jcol[k], k < BM_NNZJ)
  *   static void bm_obs(const double *y, const double *p, double *o);
  *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py;
- *                                       the factors packed in BM_NE entries)
+ *                                       the factors packed in BM_NLU entries)
  * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
  * stage solves become matrix-vector products).  It also defines BM_NV, the 4-wide vector type
  * bm_v4 and bm_rhs_vec: the one-member solver holds every state-sized array as BM_NV vectors
@@ -429,12 +429,12 @@ static inline int bm_below_hmin(double h, double t) {
  * allocation per segment for small models); otherwise on the heap, the dense matrix allocated only
  * when a step first needs it. */
 typedef struct {
-    double J[BM_NJ], E[BM_NE], dinv[BM_N];
+    double J[BM_NJ], E[BM_NLU], dinv[BM_N];
     bm_v4 f0[BM_NV], K[BM_S][BM_NV], ys[BM_NV], fs[BM_NV], X[BM_NX];
     int piv[BM_N];
 } bm_work;
 #define BM_STACK_WORK_DOUBLES 8192
-#if BM_NJ + BM_NE + 2 * BM_N + (BM_S + 3) * BM_NVP + 4 * BM_NX + BM_N * BM_N <= BM_STACK_WORK_DOUBLES
+#if BM_NJ + BM_NLU + 2 * BM_N + (BM_S + 3) * BM_NVP + 4 * BM_NX + BM_N * BM_N <= BM_STACK_WORK_DOUBLES
 #define BM_WORK_ON_STACK 1
 #endif
 

@@ -32,7 +32,7 @@ typedef struct {
     double y[BM_N * BM_L], pl[BM_NPX * BM_L], ul[BM_N * BM_L];
     double f0[BM_N * BM_L], ys[BM_N * BM_L], fs[BM_N * BM_L];
     double K[BM_S][BM_N * BM_L];
-    double J[BM_NJ * BM_L], E[BM_NE * BM_L], dinv[BM_N * BM_L];
+    double J[BM_NJ * BM_L], E[BM_NLU * BM_L], dinv[BM_N * BM_L];
 #ifdef BM_HAVE_INV
     double X[BM_N * BM_NVP * BM_L];
 #endif
