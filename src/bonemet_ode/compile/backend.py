@@ -44,9 +44,9 @@ STATUS_MESSAGES = {
     2: "step size fell below its minimum (the solution may blow up or a state may be discontinuous)",
     3: "non-finite values (NaN or inf) in the solution",
     4: "bad input",
-    5: ("no safe pivot for the sparse LU in its static order at any step size, and the model has more states "
+    6: ("no safe pivot for the sparse LU in its static order at any step size, and the model has more states "
         "than the dense pivoting fallback allows (solver_core.c BM_DENSE_MAX)"),
-    6: "out of memory for the solver's work arrays",
+    7: "out of memory for the solver's work arrays",
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a

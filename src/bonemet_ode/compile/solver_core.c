@@ -43,8 +43,8 @@
 #define BM_ERR_HMIN 2
 #define BM_ERR_NONFINITE 3
 #define BM_ERR_BADINPUT 4
-#define BM_ERR_PIVOT 5  /* no safe pivot in the static order at any step size, no dense fallback */
-#define BM_ERR_NOMEM 6  /* the work arrays could not be allocated */
+#define BM_ERR_PIVOT 6  /* no safe pivot in the static order at any step size, no dense fallback */
+#define BM_ERR_NOMEM 7  /* the work arrays could not be allocated */
 
 #define BM_NSTATS 6 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions */
 /* (1e-2)^BM_ERR_EXP, the floor of the stored error power of Gustafsson's controller */
