@@ -82,3 +82,26 @@ def test_singular_iteration_matrix_is_reported():
     assert path == 2 and np.isnan(x).all()
     x, path = cm.iteration_solve(np.ones(1), p, 2.5, np.ones(1))  # 2.5 - 0.5 = 2
     assert path == 0 and x[0] == 0.5
+
+
+def test_badly_pivoted_2x2_is_solved_to_full_accuracy():
+    """``fac*I - J = [[1e-6, 1], [1, 1]]`` at fac = 1 (condition 2.6).  Static diagonal pivoting would
+    give a relative error of ~1e-10 (the second pivot grows to 1 - 1e6); the solve must take the
+    pivoting path and agree with LAPACK to a few ulps."""
+    terms = (bm.Term("ta", "a*x0", {"x0": 1}), bm.Term("tb", "b*x1", {"x0": 1}),
+             bm.Term("tc", "c*x0", {"x1": 1}), bm.Term("td", "d*x1", {"x1": 1}))
+    pars = tuple(bm.Parameter(n, v, lower=-10.0, upper=10.0) for n, v in
+                 (("a", 1.0 - 1e-6), ("b", -1.0), ("c", -1.0), ("d", 1e-300)))
+    model = bm.Model("pivot_2x2", [bm.Module("m", states=(bm.State("x0", 1.0, nonnegative=False),
+                                                          bm.State("x1", 1.0, nonnegative=False)),
+                                             parameters=pars, terms=terms)])
+    cm = compile_model(model)
+    p = model.parameter_vector()
+    y = np.ones(2)
+    A = np.eye(2) - cm.jacobian(y, p)
+    assert np.allclose(A, [[1e-6, 1.0], [1.0, 1.0]], rtol=1e-12)
+    for b in (np.array([1.0, 2.0]), np.array([-3.0, 0.5]), np.array([1e-3, 1e3])):
+        x, path = cm.iteration_solve(y, p, 1.0, b)
+        ref = np.linalg.solve(A, b)
+        assert path == 1
+        assert np.max(np.abs(x - ref)) <= 4 * 2.2e-16 * np.max(np.abs(ref))

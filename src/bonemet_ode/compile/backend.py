@@ -59,6 +59,9 @@ STATUS_MESSAGES = {
     3: "non-finite values (NaN or inf) in the solution",
     4: "bad input",
     5: "more than 1000 state-triggered event executions at one instant (an event that re-triggers itself?)",
+    6: ("no safe pivot for the sparse LU in its static order at any step size, and the model has more states "
+        "than the dense pivoting fallback allows (solver_core.c BM_DENSE_MAX)"),
+    7: "out of memory for the solver's work arrays",
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a
@@ -385,9 +388,10 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     shared lock never sees one without the other, and a crash in between leaves a mismatch that
     the next process rebuilds).  The caller holds the key's exclusive lock.
     """
-    from .codegen import generate_source
+    from .codegen import check_size, generate_source
     from .symbolic import SymbolicModel
 
+    check_size(model.name, len(model.state_names) * (1 + len(sensitivities)))  # before any symbolic work
     with _SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
                      f"{path.parent})..."):
         t0 = time.perf_counter()
@@ -507,6 +511,7 @@ class CompiledModel:
         for fname in ("bm_rhs_ext", "bm_jac_ext", "bm_obs_ext"):
             getattr(lib, fname).argtypes = [_P, _P, _P]
             getattr(lib, fname).restype = None
+        lib.bm_jac_ext.restype = _I
         lib.bm_iter_solve_ext.argtypes = [_P, _P, _D, _P]
         lib.bm_iter_solve_ext.restype = _I
         lib.bm_solve_batch.argtypes = [_I, _P, _P, _D, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P, _P, _P, _P, _P, _P]
@@ -538,7 +543,8 @@ class CompiledModel:
         """``df/dx`` (states x states) at ``y`` and ``p``."""
         y, p = self._vec(y, self.n_states, "y"), self._vec(p, self.n_params, "p")
         out = np.empty((self.n_states, self.n_states))
-        self._lib.bm_jac_ext(y.ctypes.data, p.ctypes.data, out.ctypes.data)
+        if self._lib.bm_jac_ext(y.ctypes.data, p.ctypes.data, out.ctypes.data):
+            raise MemoryError(f"no memory for the packed Jacobian of {self.n_states} states")
         return out
 
     def observables(self, y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -552,12 +558,16 @@ class CompiledModel:
         """Solve ``(fac*I - J(y)) x = b`` the way a solver step does (tests).
 
         Returns ``(x, path)``: path 0 is the generated sparse factorisation (or its explicit
-        inverse), 1 the dense pivoting fallback, 2 a singular matrix (``x`` is then NaN).
+        inverse), 1 the dense pivoting fallback, 2 a singular matrix, 3 a matrix with no safe
+        pivot in the static order for a model too large for the dense fallback (``x`` is NaN
+        for 2 and 3).
         """
         y, p = self._vec(y, self.n_states, "y"), self._vec(p, self.n_params, "p")
         x = self._vec(b, self.n_states, "b").copy()
         path = int(self._lib.bm_iter_solve_ext(y.ctypes.data, p.ctypes.data, float(fac), x.ctypes.data))
-        if path == 2:
+        if path < 0:
+            raise MemoryError(f"no memory for the work arrays of {self.n_states} states")
+        if path >= 2:
             x[:] = np.nan
         return x, path
 

@@ -17,13 +17,13 @@ from typing import Sequence
 from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions
-from .sparse_lu import inverse_source, lu_source, padded, use_inverse
+from .sparse_lu import inverse_source, layout, lu_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
-__all__ = ["generate_source", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
+__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
-CODEGEN_VERSION = 9
+CODEGEN_VERSION = 10
 
 
 #: Models with more states than this are solved one member at a time (the lanes' workspace
@@ -138,15 +138,74 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
+#: Largest model (states, sensitivities included) the generator accepts: code generation and the C
+#: compile took 178 s for 1000 states of the Michaelis–Menten chain on a 2-core machine
+#: (benchmarks/scaling.py), growing about linearly; beyond this it is refused with a CompileError.
+MAX_STATES = 2000
+
+#: Largest number of stored entries of the sparse LU factors (fill included): the generated
+#: factorisation is straight-line code of that many statements and more.
+MAX_LU_ENTRIES = 200_000
+
+
+#: Models with more states than :data:`LANE_MAX_STATES` have their generated model functions split into
+#: parts of at most this many outputs each (separate functions, common subexpressions found per part):
+#: sympy's elimination of common subexpressions and the C compiler's optimisation of one function both
+#: grow faster than linearly with its size.
+CHUNK = 400
+
+
+def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer,
+              derived: Hoister | None, chunked: bool) -> list[str]:
+    """A generated function ``header`` computing ``targets = exprs``: one body, or (``chunked`` and more
+    than :data:`CHUNK` outputs) parts of :data:`CHUNK` outputs each, called in turn."""
+    if not chunked or len(exprs) <= CHUNK:
+        return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
+    m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
+    name, args = m.group(1), m.group(2)
+    call_args = ", ".join(a.split("*")[-1].strip() for a in args.split(","))
+    out, calls = [], []
+    for part, k in enumerate(range(0, len(exprs), CHUNK)):
+        out += [f"static __attribute__((noinline)) void {name}_{part}({args}) {{", void]
+        out += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived)
+        out += ["}", ""]
+        calls.append(f"    {name}_{part}({call_args});")
+    return out + [header] + calls + ["}", ""]
+
+
+def check_size(name: str, n: int) -> None:
+    """Refuse, with a :class:`~bonemet_ode.errors.CompileError`, a system of more than :data:`MAX_STATES` states."""
+    from ..errors import CompileError
+
+    if n > MAX_STATES:
+        raise CompileError(
+            f"model {name!r} has {n} states (sensitivities included); the code generator handles at most {MAX_STATES} "
+            f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
+
+
 def generate_source(sym: SymbolicModel) -> str:
-    """Full C source: generated model functions followed by the solver core."""
+    """Full C source: generated model functions followed by the solver core.
+
+    The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
+    :func:`sparse_lu.layout`); ``bm_jrow``/``bm_jcol`` give the row and column of each stored
+    Jacobian entry, for the solver core's dense fallback and products with ``J``."""
+    from ..errors import CompileError
+
     printer = _printer()
     n, npar, no = len(sym.y), len(sym.p), len(sym.observables)
+    check_size(sym.model.name, n)
+    chunked = n > LANE_MAX_STATES
     hoist = Hoister(sym.y)
     rhs_exprs = [_one_division(e) for e in sym.rhs]
-    J = sym.jacobian
-    nz = [(i, j) for i in range(n) for j in range(n) if J[i, j] != 0]
-    jac_exprs = [hoist(J[i, j]) for i, j in nz]
+    entries = sym.jacobian_entries
+    nz = sorted(entries)
+    pattern = set(nz)
+    jslot, eslot = layout(n, pattern)
+    if len(eslot) > MAX_LU_ENTRIES:
+        raise CompileError(
+            f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
+            f"{len(eslot)} entries after fill-in, more than the {MAX_LU_ENTRIES} the code generator handles")
+    jac_exprs = [hoist(entries[e]) for e in nz]
     obs_exprs = [hoist(o) for o in sym.observables]
     nq = len(hoist)
     out = [
@@ -157,32 +216,43 @@ def generate_source(sym: SymbolicModel) -> str:
         f"#define BM_NO {no}",
         f"#define BM_NV {padded(n) // 4}",
         f"#define BM_NVP {padded(n)}",
+        f"/* stored entries: {len(nz)} of the Jacobian (BM_NNZJ), {len(eslot)} of the LU factors (BM_NLU) */",
+        f"#define BM_NNZJ {len(nz)}",
+        f"#define BM_NJ {max(len(nz), 1)}",
+        f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
+        "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
+        f"static const int bm_jrow[BM_NJ] = {{{', '.join(str(i) for i, _ in nz) or '0'}}};",
+        f"static const int bm_jcol[BM_NJ] = {{{', '.join(str(j) for _, j in nz) or '0'}}};",
         "",
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
-        "static void bm_derive(double *p) {",
-        "    (void)p;",
     ]
-    out += _block(hoist.definitions, [f"p[{npar + k}]" for k in range(nq)], sym, printer)
-    out += ["}", "", "static void bm_rhs(const double *y, const double *p, double *dy) {", "    (void)y; (void)p;"]
-    rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist)
-    out += rhs
-    out += ["}", ""]
-    out += _vector_rhs(n, rhs)
-    # bm_jac writes the structural nonzeros only: callers clear J once (a step's Jacobian lands on the same entries)
-    out += ["static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;"]
-    out += _block(jac_exprs, [f"J[{i * n + j}]" for i, j in nz], sym, printer, hoist)
-    out += ["}", ""]
-    out.append(lu_source(n, set(nz)))
-    inverse = use_inverse(n, set(nz))
+    out += _function("static void bm_derive(double *p) {", "    (void)p;", hoist.definitions,
+                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, chunked)
+    rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
+    if not (chunked and n > CHUNK):
+        rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist)
+        out += [rhs_header, "    (void)y; (void)p;"] + rhs + ["}", ""]
+        out += _vector_rhs(n, rhs)
+    else:
+        out += _function(rhs_header, "    (void)y; (void)p;", rhs_exprs, [f"dy[{i}]" for i in range(n)], sym,
+                         printer, hoist, chunked)
+        out += ["static inline void bm_rhs_vec(const double *y, const double *p, bm_v4 *dv) {",
+                "    double d[BM_NVP];", "    bm_rhs(y, p, d);", "    for (int i = BM_N; i < BM_NVP; ++i) d[i] = 0.0;",
+                "    memcpy(dv, d, sizeof d);", "}", ""]
+    # bm_jac writes the structural nonzeros (every stored entry)
+    out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
+                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, chunked)
+    out.append(lu_source(n, pattern))
+    inverse = use_inverse(n, pattern)
     if inverse:
-        out += ["#define BM_HAVE_INV 1", inverse_source(n, set(nz))]
-    out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
-    out += _block(obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist)
-    out += ["}", ""]
+        out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]
+    out += _function("static void bm_obs(const double *y, const double *p, double *o) {",
+                     "    (void)y; (void)p; (void)o;", obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist,
+                     chunked)
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
     if n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)

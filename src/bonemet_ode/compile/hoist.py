@@ -32,6 +32,7 @@ class Hoister:
         self._states = frozenset(states)
         self._prefix = prefix
         self._index: dict[Any, Any] = {}
+        self._definition: dict[Any, Any] = {}  # symbol -> definition
         self.symbols: list[Any] = []
         self.definitions: list[Any] = []  # in terms of the model's parameters only
 
@@ -45,7 +46,7 @@ class Hoister:
         """``e`` with derived symbols replaced by their definitions (raw parameters only)."""
         if not self.symbols:
             return e
-        return e.xreplace(dict(zip(self.symbols, self.definitions)))
+        return e.xreplace(self._definition)
 
     def _register(self, e):
         """A symbol for the constant ``e``; numbers and lone parameters stay as they are."""
@@ -58,6 +59,7 @@ class Hoister:
         if sym is None:
             sym = sp.Symbol(f"{self._prefix}{len(self.symbols)}", real=True)
             self._index[e] = sym
+            self._definition[sym] = e
             self.symbols.append(sym)
             self.definitions.append(e)
         return sym

@@ -48,18 +48,16 @@ class SensitivitySymbolic:
         n, m = len(base.y), len(self.wrt)
         pnames = list(model.parameter_names)
         self.S = [[sp.Symbol(f"__S_{i}_{k}", real=True) for k in range(m)] for i in range(n)]
-        J = base.jacobian
+        jrows: list[list] = [[] for _ in range(n)]  # row i: (j, df_i/dx_j) over the non-zeros
+        for (i, j), d in base.jacobian_entries.items():
+            jrows[i].append((j, d))
         rows = list(base.rhs)
         obs = list(base.observables)
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             forcing = base.rhs.diff(theta) if theta is not None else sp.zeros(n, 1)
             for i in range(n):
-                acc = forcing[i]
-                for j in range(n):
-                    if J[i, j] != 0:
-                        acc += J[i, j] * self.S[j][k]
-                rows.append(acc)
+                rows.append(sp.Add(forcing[i], *(d * self.S[j][k] for j, d in jrows[i])))
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             for o in base.observables:
@@ -75,6 +73,16 @@ class SensitivitySymbolic:
         self.observables = obs
 
     @cached_property
+    def jacobian_entries(self) -> dict:
+        """Structural non-zeros of the augmented system's exact Jacobian, ``{(i, j): expr}``."""
+        from .symbolic import sparse_jacobian
+
+        return sparse_jacobian(list(self.rhs), self.y)
+
+    @cached_property
     def jacobian(self):
-        """Exact Jacobian of the augmented right-hand side."""
-        return self.rhs.jacobian(self.y)
+        """Exact Jacobian of the augmented right-hand side (dense sympy Matrix)."""
+        import sympy as sp
+
+        n = len(self.y)
+        return sp.Matrix(n, n, lambda i, j: self.jacobian_entries.get((i, j), sp.Integer(0)))

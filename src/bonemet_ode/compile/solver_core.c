@@ -11,10 +11,11 @@
  *   static void bm_derive(double *p);  (derived parameters p[BM_NP + k], hoist.py: the generated
  *                                       functions read them, so every p they see is extended)
  *   static void bm_rhs(const double *y, const double *p, double *dy);
- *   static void bm_jac(const double *y, const double *p, double *J);  (row-major, J[i*BM_N+j] = df_i/dy_j;
- *                                       writes the structural nonzeros only: callers clear J first)
+ *   static void bm_jac(const double *y, const double *p, double *J);  (packed: J[k] = df_i/dy_j for the
+ *                                       k-th structural nonzero, i = bm_jrow[k], j = bm_jcol[k], k < BM_NNZJ)
  *   static void bm_obs(const double *y, const double *p, double *o);
- *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py)
+ *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py;
+ *                                       the factors packed in BM_NLU entries)
  * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
  * stage solves become matrix-vector products).  It also defines BM_NV, the 4-wide vector type
  * bm_v4 and bm_rhs_vec: the one-member solver holds every state-sized array as BM_NV vectors
@@ -26,6 +27,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef BM_DEBUG
 #include <stdio.h>
@@ -47,6 +49,8 @@
 #ifndef BM_NE
 #define BM_NE 0 /* state-triggered events (events.py); with none, no event code is compiled */
 #endif
+#define BM_ERR_PIVOT 6  /* no safe pivot in the static order at any step size, no dense fallback */
+#define BM_ERR_NOMEM 7  /* the work arrays could not be allocated */
 
 #define BM_NSTATS 7 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions, events executed */
 /* (1e-2)^BM_ERR_EXP, the floor of the stored error power of Gustafsson's controller */
@@ -370,11 +374,8 @@ static double bm_restart_step(double hnew, int *reject, const double *y, const d
 /* Squared scaled norm of J f: the solution's second derivative (f does not depend on t) at y. */
 static double bm_curv2(const double *J, const double *f, const double *y, bm_ctx *c) {
     double jf[BM_N];
-    for (int i = 0; i < BM_N; ++i) {
-        double s = 0.0;
-        for (int j = 0; j < BM_N; ++j) s += J[i * BM_N + j] * f[j];
-        jf[i] = s;
-    }
+    for (int i = 0; i < BM_N; ++i) jf[i] = 0.0;
+    for (int k = 0; k < BM_NNZJ; ++k) jf[bm_jrow[k]] += J[k] * f[bm_jcol[k]]; /* rows in order, columns ascending */
     return bm_norm2(jf, y, NULL, c);
 }
 
@@ -425,10 +426,52 @@ static inline int bm_below_hmin(double h, double t) {
 #define BM_NX 1
 #endif
 
+/* The dense pivoting fallback is compiled for models of at most BM_DENSE_MAX states (its matrix has
+ * BM_N^2 entries and its factorisation costs BM_N^3/3 multiply-adds); larger models shorten the step
+ * instead until the static pivots are safe (E tends to I/(h gamma) as h shrinks). */
+#ifndef BM_DENSE_MAX
+#define BM_DENSE_MAX 1000
+#endif
+
+/* Work arrays of one stretch of integration (bm_segment), sized by the model: the packed Jacobian and
+ * factors, the stage vectors, the explicit inverse where compiled, and (separately) the dense matrix
+ * of the pivoting fallback.  On the stack where all of it fits in BM_STACK_WORK_DOUBLES doubles (no
+ * allocation per segment for small models); otherwise on the heap, the dense matrix allocated only
+ * when a step first needs it. */
+typedef struct {
+    double J[BM_NJ], E[BM_NLU], dinv[BM_N];
+    bm_v4 f0[BM_NV], K[BM_S][BM_NV], ys[BM_NV], fs[BM_NV], X[BM_NX];
+    int piv[BM_N];
+} bm_work;
+#define BM_STACK_WORK_DOUBLES 8192
+#if BM_NJ + BM_NLU + 2 * BM_N + (BM_S + 3) * BM_NVP + 4 * BM_NX + BM_N * BM_N <= BM_STACK_WORK_DOUBLES
+#define BM_WORK_ON_STACK 1
+#endif
+
+/* A zeroed bm_work on the heap (aligned for its vectors), or NULL. */
+static bm_work *bm_work_alloc(void) {
+    void *w = NULL;
+    if (posix_memalign(&w, 64, sizeof(bm_work))) return NULL;
+    memset(w, 0, sizeof(bm_work));
+    return (bm_work *)w;
+}
+
+/* The dense matrix of the fallback (*D), allocated on first use; NULL when the model is too large. */
+static double *bm_dense_buffer(double **D) {
+#if BM_N <= BM_DENSE_MAX
+    if (!*D) *D = (double *)malloc(sizeof(double) * BM_N * BM_N);
+    return *D;
+#else
+    (void)D;
+    return NULL;
+#endif
+}
+
 /* Factor E = fac*I - J for the stage solves: the generated sparse LU in its static order (and the
- * explicit inverse X where compiled), or, when a pivot is tiny, the dense LU with partial pivoting.
- * Returns 0 (sparse), 1 (dense) or 2 (singular). */
-static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4 *X, int *piv) {
+ * explicit inverse X where compiled), or, when a static pivot is tiny or elimination moved it too far
+ * from its diagonal entry (sparse_lu.PIVOT_GROWTH), the dense LU with partial pivoting in *D.
+ * Returns 0 (sparse), 1 (dense), 2 (singular) or 3 (no safe static pivot and no dense fallback). */
+static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4 *X, int *piv, double **D) {
     bm_build_E(J, fac, E);
     if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
 #ifdef BM_HAVE_INV
@@ -438,15 +481,18 @@ static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4
 #endif
         return 0;
     }
-    for (int i = 0; i < BM_N * BM_N; ++i) E[i] = -J[i];
-    for (int i = 0; i < BM_N; ++i) E[i * BM_N + i] += fac;
-    return bm_lu(E, piv) ? 2 : 1;
+    double *A = bm_dense_buffer(D);
+    if (!A) return 3;
+    memset(A, 0, sizeof(double) * BM_N * BM_N);
+    for (int k = 0; k < BM_NNZJ; ++k) A[bm_jrow[k] * BM_N + bm_jcol[k]] = -J[k];
+    for (int i = 0; i < BM_N; ++i) A[i * BM_N + i] += fac;
+    return bm_lu(A, piv) ? 2 : 1;
 }
 
 /* Solve with the factors of bm_factor (path 0 or 1), in place. */
 static inline void bm_factor_solve(int path, const double *E, const double *dinv, const bm_v4 *X, const int *piv,
-                                   bm_v4 *v) {
-    if (path) { bm_lusolve(E, piv, (double *)v); return; }
+                                   const double *D, bm_v4 *v) {
+    if (path) { bm_lusolve(D, piv, (double *)v); return; }
 #ifdef BM_HAVE_INV
     (void)dinv;
     bm_matvec_vec(X, v);
@@ -683,16 +729,15 @@ static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
  * times in (*t, tstop) starting at *iout. On return *t == tstop on success.
  * *h holds the step size to try next.
  */
-static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const bm_v4 *u, double *h,
-                      const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
-                      double *hacc, double *erracc, long *naccept) {
-    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
-    bm_v4 f0[BM_NV], K[BM_S][BM_NV], ys[BM_NV], fs[BM_NV], X[BM_NX];
-    int piv[BM_N];
+static int bm_segment_work(double *t, double tstop, bm_v4 *y, const double *p, const bm_v4 *u, double *h,
+                           const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
+                           double *hacc, double *erracc, long *naccept, bm_work *w, double **D) {
+    double *J = w->J, *E = w->E, *dinv = w->dinv;
+    bm_v4 *f0 = w->f0, (*K)[BM_NV] = w->K, *ys = w->ys, *fs = w->fs, *X = w->X;
+    int *piv = w->piv;
     int reject = 0, have_f0 = 0;
     const double *yd = (const double *)y, *ysd = (const double *)ys;
-    memset(X, 0, sizeof X);
-    memset(J, 0, sizeof J); /* bm_jac writes the nonzeros only, the same ones at every step */
+    memset(X, 0, sizeof w->X); /* structural zeros of the inverse are never written */
 
     while (*t < tstop) {
         if (c->stats[0] >= c->max_steps) {
@@ -714,14 +759,15 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
         int dense;
         for (;;) {
             c->stats[5]++;
-            dense = bm_factor(J, fac, E, dinv, X, piv);
+            dense = bm_factor(J, fac, E, dinv, X, piv, D);
             if (dense < 2) break;
             hh *= 0.5; last = 0; fac = 1.0 / (hh * R_GAMMA);
             if (bm_below_hmin(hh, *t)) {
-                c->fail_t = *t; c->fail_state = bm_worst((const double *)f0, yd, c); return BM_ERR_HMIN;
+                c->fail_t = *t; c->fail_state = bm_worst((const double *)f0, yd, c);
+                return dense == 3 ? BM_ERR_PIVOT : BM_ERR_HMIN;
             }
         }
-#define BM_SOLVE(v) bm_factor_solve(dense, E, dinv, X, piv, (v))
+#define BM_SOLVE(v) bm_factor_solve(dense, E, dinv, X, piv, *D, (v))
         c->stats[0]++;
         double ih = 1.0 / hh;
         memcpy(K[0], f0, sizeof K[0]);
@@ -795,7 +841,7 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
 #endif
             if (last) c->curv_pre = bm_curv2(J, (const double *)f0, yd, c); /* for the first try after tstop */
             bm_dense_outputs((const double *)K, BM_NVP, yd, ysd, p, *t, tnew, ih, last, tout, nout, iout, yout, oout);
-            memcpy(y, ys, sizeof ys);
+            memcpy(y, ys, sizeof w->ys);
             *t = tnew;
             have_f0 = 0;
             if (reject && hnew > hh) hnew = hh;
@@ -816,6 +862,25 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
         }
     }
     return BM_OK;
+}
+
+/* bm_segment_work with its work arrays (bm_work): on the stack for small models, else on the heap. */
+static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const bm_v4 *u, double *h,
+                      const double *tout, int nout, int *iout, double *yout, double *oout, bm_ctx *c,
+                      double *hacc, double *erracc, long *naccept) {
+#ifdef BM_WORK_ON_STACK
+    bm_work w;
+    double Dst[BM_N * BM_N], *D = Dst;
+    return bm_segment_work(t, tstop, y, p, u, h, tout, nout, iout, yout, oout, c, hacc, erracc, naccept, &w, &D);
+#else
+    bm_work *w = bm_work_alloc();
+    double *D = NULL;
+    if (!w) { c->fail_t = *t; c->fail_state = -1; return BM_ERR_NOMEM; }
+    int rc = bm_segment_work(t, tstop, y, p, u, h, tout, nout, iout, yout, oout, c, hacc, erracc, naccept, w, &D);
+    free(D);
+    free(w);
+    return rc;
+#endif
 }
 
 static void bm_apply_event(int kind, int idx, double val, double *y, double *p, double *u, bm_ctx *c) {
@@ -915,11 +980,17 @@ double bm_err_recip_ext(double err2) { return bm_err_recip(err2); }
 int bm_err_den_ext(void) { return BM_ERR_DEN; }
 
 void bm_rhs_ext(const double *y, const double *p, double *dy) { double pe[BM_NPX]; bm_extend(p, pe); bm_rhs(y, pe, dy); }
-void bm_jac_ext(const double *y, const double *p, double *J) {
+/* The Jacobian as a dense row-major BM_N x BM_N matrix. Returns 0, or 1 when out of memory. */
+int bm_jac_ext(const double *y, const double *p, double *J) {
     double pe[BM_NPX];
+    double *Jp = (double *)malloc(sizeof(double) * BM_NJ);
+    if (!Jp) return 1;
     bm_extend(p, pe);
     memset(J, 0, sizeof(double) * BM_N * BM_N);
-    bm_jac(y, pe, J);
+    bm_jac(y, pe, Jp);
+    for (int k = 0; k < BM_NNZJ; ++k) J[bm_jrow[k] * BM_N + bm_jcol[k]] = Jp[k];
+    free(Jp);
+    return 0;
 }
 void bm_obs_ext(const double *y, const double *p, double *o) {
     double pe[BM_NPX];
@@ -929,23 +1000,23 @@ void bm_obs_ext(const double *y, const double *p, double *o) {
 
 /*
  * Solve (I/(h gamma) - J(y)) x = b in place with fac = 1/(h gamma), as a step does: the generated
- * sparse factors (and explicit inverse, where compiled), or the dense pivoting LU when a pivot is tiny.
- * Returns 0 (sparse path), 1 (dense fallback) or 2 (singular). For tests.
+ * sparse factors (and explicit inverse, where compiled), or the dense pivoting LU when a static pivot
+ * is unsafe. Returns 0 (sparse path), 1 (dense fallback), 2 (singular), 3 (no safe static pivot and no
+ * dense fallback) or -1 (out of memory). For tests.
  */
 int bm_iter_solve_ext(const double *y, const double *p, double fac, double *b) {
-    double J[BM_N * BM_N], E[BM_N * BM_N], dinv[BM_N];
-    bm_v4 X[BM_NX], v[BM_NV];
-    int piv[BM_N];
+    bm_work *w = bm_work_alloc();
+    double *D = NULL;
     double pe[BM_NPX];
+    if (!w) return -1;
     bm_extend(p, pe);
-    memset(X, 0, sizeof X);
-    memset(v, 0, sizeof v);
-    memcpy(v, b, sizeof(double) * BM_N);
-    memset(J, 0, sizeof J);
-    bm_jac(y, pe, J);
-    int path = bm_factor(J, fac, E, dinv, X, piv);
-    if (path < 2) bm_factor_solve(path, E, dinv, X, piv, v);
-    memcpy(b, v, sizeof(double) * BM_N);
+    memcpy(w->f0, b, sizeof(double) * BM_N);
+    bm_jac(y, pe, w->J);
+    int path = bm_factor(w->J, fac, w->E, w->dinv, w->X, w->piv, &D);
+    if (path < 2) bm_factor_solve(path, w->E, w->dinv, w->X, w->piv, D, w->f0);
+    memcpy(b, w->f0, sizeof(double) * BM_N);
+    free(D);
+    free(w);
     return path;
 }
 

@@ -32,7 +32,7 @@ typedef struct {
     double y[BM_N * BM_L], pl[BM_NPX * BM_L], ul[BM_N * BM_L];
     double f0[BM_N * BM_L], ys[BM_N * BM_L], fs[BM_N * BM_L];
     double K[BM_S][BM_N * BM_L];
-    double J[BM_N * BM_N * BM_L], E[BM_N * BM_N * BM_L], dinv[BM_N * BM_L];
+    double J[BM_NJ * BM_L], E[BM_NLU * BM_L], dinv[BM_N * BM_L];
 #ifdef BM_HAVE_INV
     double X[BM_N * BM_NVP * BM_L];
 #endif
@@ -137,7 +137,7 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
     if (L->c.curv_pre >= 0.0 && !L->reject && L->hacc == 0.0) {
         /* the scalar solver's first try after an event (bm_after_event_step), on this lane's own f and J
          * (the lanes' f0 and J of this step are the same numbers, computed again in bm_lane_stages) */
-        double y[BM_N], f0[BM_N], J[BM_N * BM_N];
+        double y[BM_N], f0[BM_N], J[BM_NJ];
         bm_lane_gather(w->y, ln, y, BM_N);
         bm_f_uncounted(y, L->p, L->u, f0, &L->c);
         memset(J, 0, sizeof J);
@@ -248,9 +248,9 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         }
 #endif
         if (L->last) { /* as the scalar solver: the curvature at the start of the step that ends at tstop */
-            double f0[BM_N], J[BM_N * BM_N];
+            double f0[BM_N], J[BM_NJ];
             bm_lane_gather(w->f0, ln, f0, BM_N);
-            bm_lane_gather(w->J, ln, J, BM_N * BM_N);
+            bm_lane_gather(w->J, ln, J, BM_NJ);
             L->c.curv_pre = bm_curv2(J, f0, y, &L->c);
         }
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
@@ -299,7 +299,7 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
                           const double *ev_t, const int *ev_kind, const int *ev_idx, const double *ev_val, int nev,
                           const double *opts, const double *atol, double *yout, double *oout, long *stats,
                           int *status, double *fail_t, int *fail_state) {
-    /* calloc: J's structural zeros stay zero (bm_jac_v writes the nonzeros only) */
+    /* calloc: the structural zeros of the inverse X stay zero (bm_inv_fast_v writes the nonzeros only) */
     bm_lane_work *w = (bm_lane_work *)calloc(1, sizeof(bm_lane_work));
     bm_lane lanes[BM_L];
     if (!w) return -1;

@@ -4,9 +4,14 @@ The sparsity of ``J`` is known when code is generated, so the factorisation
 and the triangular solves are emitted as straight-line C for that pattern: a
 symmetric minimum-degree elimination order (which keeps the diagonal — the
 dominant ``1/(h*gamma)`` term — as pivots), the fill-in computed
-symbolically, reciprocal pivots stored so the solves only multiply.  When a
-pivot is tiny relative to ``1/(h*gamma)`` the solver falls back to the dense
-LU with partial pivoting for that step (see ``solver_core.c``).  Where the
+symbolically, reciprocal pivots stored so the solves only multiply.  Only the
+filled pattern is stored (``layout``: entry ``(i, j)`` at a slot of a packed
+array), so memory and code grow with the non-zeros, not with ``n**2``.  The
+static pivots are checked as threshold partial pivoting would check them: when
+a pivot is tiny relative to ``1/(h*gamma)`` or elimination moved it more than
+:data:`PIVOT_GROWTH`-fold from its diagonal entry, the step factors with
+partial pivoting instead
+(dense LU, see ``solver_core.c``).  Where the
 products stay of low degree, the factorisation defers its divisions: entries
 are carried as numerators over products of earlier pivots, so no division
 waits on another (``_deferred_lu``; 5 % of a reference solve).
@@ -23,72 +28,151 @@ neither stored nor multiplied.
 
 from __future__ import annotations
 
-__all__ = ["elimination_plan", "lu_source", "inverse_source", "inverse_pattern", "padded"]
+import functools
+
+__all__ = ["elimination_plan", "layout", "lu_source", "inverse_source", "inverse_pattern", "padded", "use_inverse"]
 
 #: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
 #: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
 INVERSE_MAX_RATIO = 3.0
 
 
-def elimination_plan(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
-    """Minimum-degree order, the per-pivot rows/columns to update, and the filled pattern."""
-    pat = set(pattern) | {(i, i) for i in range(n)}
-    remaining = set(range(n))
+#: Bound on how far elimination may move a static pivot: the pivot ``u_kk`` must stay within a factor
+#: ``1/PIVOT_GROWTH .. PIVOT_GROWTH`` of the diagonal entry ``a_kk`` it started from, otherwise the step
+#: factors with partial pivoting instead (solver_core.c).  A pivot that grew or shrank that much carries a
+#: rounding error of about PIVOT_GROWTH ulps of ``a_kk`` (``|L||U|`` against ``|A|`` on the diagonal):
+#: static pivoting on ``[[1e-6, 1], [1, 1]]`` grows the second pivot 1e6-fold and loses six digits.  The
+#: ratio is unchanged by a change of the states' units (a similarity scaling of ``J``), unlike the size
+#: of the multipliers, which on the built-in models reaches 1e5 at ordinary step sizes only because
+#: their states differ by many orders of magnitude.  Measured there over whole solves: ratios 0.2-4.5
+#: at h = 30 days, 1.0 at h <= 1 day (the check never fires).
+PIVOT_GROWTH = 10.0
+
+#: The explicit inverse is considered only for systems of at most this many states (it is stored dense).
+INVERSE_MAX_STATES = 128
+
+
+def _plan(n: int, pattern: frozenset) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
+    """Minimum-degree elimination on the (unsymmetric) pattern with the diagonal, filling as it goes.
+
+    The degree of a remaining index is its number of remaining neighbours in the symmetrised filled
+    pattern; ties go to the lower index.  Degrees are kept in a heap and updated for the neighbours of
+    each pivot only, so the cost grows with the fill, not with ``n**2`` (or ``n**3``) as a scan of all
+    remaining indices at every pivot would."""
+    import heapq
+
+    rows_of: list[set[int]] = [{i} for i in range(n)]  # row k of the filled pattern: its column indices
+    cols_of: list[set[int]] = [{j} for j in range(n)]  # column k: its row indices
+    for i, j in pattern:
+        rows_of[i].add(j)
+        cols_of[j].add(i)
+    filled = {(i, i) for i in range(n)} | set(pattern)
+    adj = [(rows_of[k] | cols_of[k]) - {k} for k in range(n)]  # remaining neighbours
+    heap = [(len(adj[k]), k) for k in range(n)]
+    heapq.heapify(heap)
+    done = [False] * n
     order: list[int] = []
     steps = []
-    while remaining:
-        def degree(k: int) -> tuple[int, int]:
-            r = sum(1 for i in remaining if i != k and ((i, k) in pat or (k, i) in pat))
-            return (r, k)
-
-        k = min(remaining, key=degree)
-        remaining.discard(k)
-        rows = sorted(i for i in remaining if (i, k) in pat)
-        cols = sorted(j for j in remaining if (k, j) in pat)
+    while heap:
+        d, k = heapq.heappop(heap)
+        if done[k] or d != len(adj[k]):
+            continue
+        done[k] = True
+        rows = sorted(i for i in cols_of[k] if not done[i])
+        cols = sorted(j for j in rows_of[k] if not done[j])
         for i in rows:
             for j in cols:
-                pat.add((i, j))
+                if (i, j) not in filled:
+                    filled.add((i, j))
+                    rows_of[i].add(j)
+                    cols_of[j].add(i)
+                    if i != j:
+                        adj[i].add(j)
+                        adj[j].add(i)
+        for m in adj[k]:
+            adj[m].discard(k)
+            heapq.heappush(heap, (len(adj[m]), m))
+        adj[k] = set()
         order.append(k)
         steps.append((k, rows, cols))
-    return order, steps, pat
+    return order, steps, filled
+
+
+def elimination_plan(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
+    """Minimum-degree order, the per-pivot rows/columns to update, and the filled pattern (with the diagonal).
+
+    Cached per pattern (code generation asks several times); callers must not modify the result."""
+    return _plan_cached(n, frozenset(pattern))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_cached(n: int, pattern: frozenset):
+    return _plan(n, pattern)
+
+
+def layout(n: int, pattern: set[tuple[int, int]]) -> tuple[dict[tuple[int, int], int], dict[tuple[int, int], int]]:
+    """Where entries are stored: ``J[jslot[(i, j)]]`` for the Jacobian's non-zeros (row-major order) and
+    ``E[eslot[(i, j)]]`` for the filled pattern of the factors (row-major order).  Only structural
+    non-zeros are stored, so the arrays grow with the model's non-zeros, not with ``n**2``."""
+    _, _, filled = elimination_plan(n, pattern)
+    return {e: k for k, e in enumerate(sorted(pattern))}, {e: k for k, e in enumerate(sorted(filled))}
+
+
+def _pivot_check(pivot: str, start: str) -> str:
+    """The test that pivot ``pivot`` stayed within :data:`PIVOT_GROWTH` of its starting value ``start``
+    (NaN fails it): the step takes the pivoting LU when it fails."""
+    g = repr(PIVOT_GROWTH)
+    return f"    if (!(fabs({pivot}) * {g} >= fabs({start}) && fabs({pivot}) <= {g} * fabs({start}))) return 1;"
+
+
+def _updated_pivots(steps: list[tuple[int, list[int], list[int]]]) -> set[int]:
+    """Indices whose diagonal entry is changed by the elimination of an earlier pivot."""
+    return {i for _, rows, cols in steps for i in rows if i in cols}
 
 
 def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
-    """C functions ``bm_build_E``, ``bm_lu_fast`` and ``bm_solve_fast`` for the pattern of ``J``."""
+    """C functions ``bm_build_E``, ``bm_lu_fast`` and ``bm_solve_fast`` for the pattern of ``J``.
+
+    ``bm_lu_fast`` returns 1 when a pivot is below ``tol`` or moved more than :data:`PIVOT_GROWTH`-fold
+    from its starting value (the static order is then unsafe for this matrix)."""
     order, steps, filled = elimination_plan(n, pattern)
-    jpat = sorted(pattern)
+    js, es = layout(n, pattern)
     lines = [
-        f"/* sparse LU: elimination order {order}, {len(filled)} stored entries of {n * n} */",
+        f"/* sparse LU: {len(filled)} stored entries of {n * n}, minimum-degree order"
+        + (f" {order}" if n <= 64 else "") + " */",
         "static void bm_build_E(const double *J, double fac, double *E) {",
     ]
     for i, j in sorted(filled):
-        src = f"-J[{i * n + j}]" if (i, j) in pattern else "0.0"
+        src = f"-J[{js[(i, j)]}]" if (i, j) in pattern else "0.0"
         if i == j:
             src = f"fac {src[0] if src != '0.0' else '+'} {src[1:] if src != '0.0' else '0.0'}"
-        lines.append(f"    E[{i * n + j}] = {src};")
+        lines.append(f"    E[{es[(i, j)]}] = {src};")
     lines += ["}", ""]
-    deferred = _deferred_lu(n, steps)
+    deferred = _deferred_lu(n, steps, es)
     if deferred is not None:
         lines += deferred
     else:
         lines += ["static int bm_lu_fast(double *E, double *dinv, double tol) {", "    double l;"]
+        updated = _updated_pivots(steps)
+        lines += [f"    const double a{k} = E[{es[(k, k)]}];" for k, _, _ in steps if k in updated]
         for k, rows, cols in steps:
-            lines.append(f"    if (!(fabs(E[{k * n + k}]) > tol)) return 1;")
-            lines.append(f"    dinv[{k}] = 1.0 / E[{k * n + k}];")
+            lines.append(f"    if (!(fabs(E[{es[(k, k)]}]) > tol)) return 1;")
+            if k in updated:
+                lines.append(_pivot_check(f"E[{es[(k, k)]}]", f"a{k}"))
+            lines.append(f"    dinv[{k}] = 1.0 / E[{es[(k, k)]}];")
             for i in rows:
-                lines.append(f"    l = E[{i * n + k}] * dinv[{k}]; E[{i * n + k}] = l;")
+                lines.append(f"    l = E[{es[(i, k)]}] * dinv[{k}]; E[{es[(i, k)]}] = l;")
                 for j in cols:
-                    lines.append(f"    E[{i * n + j}] -= l * E[{k * n + j}];")
+                    lines.append(f"    E[{es[(i, j)]}] -= l * E[{es[(k, j)]}];")
         lines += ["    return 0;", "}"]
     lines += ["", "static void bm_solve_fast(const double *E, const double *dinv, double *b) {"]
     for k, rows, _ in steps:
         for i in rows:
-            lines.append(f"    b[{i}] -= E[{i * n + k}] * b[{k}];")
+            lines.append(f"    b[{i}] -= E[{es[(i, k)]}] * b[{k}];")
     for k, _, cols in reversed(steps):
-        terms = "".join(f" - E[{k * n + j}] * b[{j}]" for j in cols)
+        terms = "".join(f" - E[{es[(k, j)]}] * b[{j}]" for j in cols)
         lines.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
     lines += ["}", ""]
-    _ = jpat
     return "\n".join(lines)
 
 
@@ -104,7 +188,7 @@ def _product(names: list[str]) -> str:
     return _pairwise(list(names), "*") or "1.0"
 
 
-def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[str] | None:
+def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]], es: dict | None = None) -> list[str] | None:
     """``bm_lu_fast`` with the pivots' divisions taken off the elimination's dependency chain.
 
     The classic form divides by each pivot before the entries that depend on it can be updated, so a
@@ -119,6 +203,8 @@ def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[
     """
     from collections import Counter
 
+    if es is None:  # dense row-major storage
+        es = {(i, j): i * n + j for i in range(n) for j in range(n)}
     num = {}                  # (i, j) -> C expression of N_ij (an E entry or a local)
     den: dict = {}            # (i, j) -> Counter of pivot indices in D_ij
     deg: dict = {}            # (i, j) -> degree of N_ij in E's entries
@@ -126,7 +212,7 @@ def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[
     body: list[str] = []
 
     def get(i: int, j: int) -> tuple[str, Counter, int]:
-        return num.get((i, j), f"E[{i * n + j}]"), den.get((i, j), Counter()), deg.get((i, j), 1)
+        return num.get((i, j), f"E[{es[(i, j)]}]"), den.get((i, j), Counter()), deg.get((i, j), 1)
 
     def cdeg(c: Counter) -> int:
         return sum(qdeg[m] * c[m] for m in c)
@@ -169,35 +255,42 @@ def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]]) -> list[
     def rs(c: Counter) -> list[str]:
         return [f"r{m}" for m in sorted(c.elements())]
 
+    updated = _updated_pivots(steps)
     for k, rows, cols in steps:
         _, dk, _ = get(k, k)
         # pivot p_k = q_k / D_kk; 1/p_k = D_kk r_k
         out.append(f"    if (!(fabs({_product([f'q{k}'] + rs(dk))}) > tol)) return 1;")
+        if k in updated:  # E's diagonal still holds the starting value (only off-diagonal factors are stored)
+            out.append(_pivot_check(_product([f'q{k}'] + rs(dk)), f"E[{es[(k, k)]}]"))
         out.append(f"    dinv[{k}] = {_product(qs(dk) + [f'r{k}'])};")
         for i in rows:
             ni, di, _ = get(i, k)
-            out.append(f"    E[{i * n + k}] = {_product([ni] + rs(di) + [f'dinv[{k}]'])};")
+            out.append(f"    E[{es[(i, k)]}] = {_product([ni] + rs(di) + [f'dinv[{k}]'])};")
+
         for j in cols:
             nkj, dkj, _ = get(k, j)
             if dkj:
-                out.append(f"    E[{k * n + j}] = {_product([nkj] + rs(dkj))};")
-            elif nkj != f"E[{k * n + j}]":
-                out.append(f"    E[{k * n + j}] = {nkj};")
+                out.append(f"    E[{es[(k, j)]}] = {_product([nkj] + rs(dkj))};")
+            elif nkj != f"E[{es[(k, j)]}]":
+                out.append(f"    E[{es[(k, j)]}] = {nkj};")
     out += ["    return 0;", "}"]
     return out
 
 
-def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int) -> tuple[list[str], set[int]]:
+def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int, es: dict | None = None
+                  ) -> tuple[list[str], set[int]]:
     """Straight-line solve of ``E x = e_c`` with the factors, skipping structural zeros."""
+    if es is None:
+        es = {(i, j): i * n + j for i in range(n) for j in range(n)}
     nz = {c}
     code = [f"x{c} = 1.0;"]
     for k, rows, _ in steps:
         if k in nz:
             for i in rows:
-                code.append(f"x{i} -= E[{i * n + k}] * x{k};" if i in nz else f"x{i} = -E[{i * n + k}] * x{k};")
+                code.append(f"x{i} -= E[{es[(i, k)]}] * x{k};" if i in nz else f"x{i} = -E[{es[(i, k)]}] * x{k};")
                 nz.add(i)
     for k, _, cols in reversed(steps):
-        terms = "".join(f" - E[{k * n + j}] * x{j}" for j in cols if j in nz)
+        terms = "".join(f" - E[{es[(k, j)]}] * x{j}" for j in cols if j in nz)
         if k in nz:
             code.append(f"x{k} = (x{k}{terms}) * dinv[{k}];")
         elif terms:
@@ -209,7 +302,8 @@ def _column_solve(n: int, steps: list[tuple[int, list[int], list[int]]], c: int)
 def inverse_pattern(n: int, pattern: set[tuple[int, int]]) -> set[tuple[int, int]]:
     """Structural non-zeros ``(i, j)`` of ``E^-1`` for the Jacobian pattern (with the diagonal)."""
     _, steps, _ = elimination_plan(n, pattern)
-    return {(i, c) for c in range(n) for i in _column_solve(n, steps, c)[1]}
+    _, es = layout(n, pattern)
+    return {(i, c) for c in range(n) for i in _column_solve(n, steps, c, es)[1]}
 
 
 def solve_cost(n: int, pattern: set[tuple[int, int]]) -> int:
@@ -219,8 +313,19 @@ def solve_cost(n: int, pattern: set[tuple[int, int]]) -> int:
 
 
 def use_inverse(n: int, pattern: set[tuple[int, int]]) -> bool:
-    """Whether the explicit inverse pays: few enough non-zeros relative to a triangular solve pair."""
-    return len(inverse_pattern(n, pattern)) <= INVERSE_MAX_RATIO * solve_cost(n, pattern)
+    """Whether the explicit inverse pays: few enough non-zeros relative to a triangular solve pair
+    (and at most :data:`INVERSE_MAX_STATES` states).  Stops counting once the budget is exceeded."""
+    if n > INVERSE_MAX_STATES:
+        return False
+    _, steps, _ = elimination_plan(n, pattern)
+    _, es = layout(n, pattern)
+    budget = INVERSE_MAX_RATIO * solve_cost(n, pattern)
+    count = 0
+    for c in range(n):
+        count += len(_column_solve(n, steps, c, es)[1])
+        if count > budget:
+            return False
+    return True
 
 
 def _pairwise(terms: list[str | None], op: str) -> str | None:
@@ -262,11 +367,12 @@ def inverse_source(n: int, pattern: set[tuple[int, int]]) -> str:
     the same numbers (the lane solver relies on this to match the one-member solver bit for bit).
     """
     _, steps, _ = elimination_plan(n, pattern)
+    _, es = layout(n, pattern)
     ld = padded(n)
     lines = ["static void bm_inv_fast(const double *E, const double *dinv, double *X) {"]
     inv = set()
     for c in range(n):
-        code, nz = _column_solve(n, steps, c)
+        code, nz = _column_solve(n, steps, c, es)
         lines.append("    {")
         lines.append(f"        double {', '.join(f'x{i}' for i in sorted(nz))};")
         lines += [f"        {line}" for line in code]

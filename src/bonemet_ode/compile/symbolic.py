@@ -3,8 +3,10 @@
 ``dx/dt = S @ (v * on)`` where ``v`` are the term rates, ``S`` the
 stoichiometry and ``on`` one flag per term (1, or 0 when knocked out), so a
 knockout changes a number, not the compiled code.  The Jacobian follows by
-symbolic differentiation (``df/dx``); ``df/dp`` is available for forward
-sensitivities.
+symbolic differentiation (``df/dx``), sparse: each right-hand side is
+differentiated only with respect to the states it contains, so the cost grows
+with the model's non-zeros, not with the square of its size; ``df/dp`` is
+available for forward sensitivities.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from functools import cached_property
 from ..model import Model
 from ..model.expressions import too_deep
 
-__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers"]
+__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers", "sparse_jacobian"]
 
 
 def merge_symbolic_powers(expr):
@@ -50,6 +52,25 @@ def merge_symbolic_powers(expr):
     if not any(not p.exp.is_number for p in expr.atoms(sp.Pow)):
         return expr
     return expr.replace(lambda e: e.is_Mul, merge)
+
+
+def sparse_jacobian(exprs, symbols) -> dict:
+    """``{(i, j): d exprs[i] / d symbols[j]}`` for the non-zero derivatives, in row-major order.
+
+    Each expression is differentiated only with respect to the symbols it contains: the cost is that
+    of the non-zeros (``sympy.Matrix.jacobian`` differentiates every pair, len(exprs) x len(symbols)).
+    Derivatives of powers with a symbolic exponent are written ``p*x**(p - 1)``, not sympy's
+    ``p*x**p/x``, which is 0/0 (NaN) at ``x = 0`` although the derivative is finite there for
+    ``p >= 1`` (a Hill coefficient ``n`` in ``x**n/(K**n + x**n)``, say); see :func:`merge_symbolic_powers`.
+    """
+    col = {s: j for j, s in enumerate(symbols)}
+    out = {}
+    for i, e in enumerate(exprs):
+        for j in sorted(col[s] for s in e.free_symbols if s in col):
+            d = merge_symbolic_powers(e.diff(symbols[j]))
+            if d != 0:
+                out[(i, j)] = d
+    return out
 
 
 def on_flag_name(term: str) -> str:
@@ -105,17 +126,13 @@ class SymbolicModel:
             local[o.name] = e
         self.observables = obs
         self.rates = [parse(t.rate) * flag for t, flag in zip(model.terms, self.on)]
-        S = model.stoichiometry()
-        rhs = []
-        for i in range(len(self.y)):
-            acc = sp.Integer(0)
-            for j, rate in enumerate(self.rates):
-                c = S[i, j]
-                if c != 0:
-                    coef = sp.Integer(int(c)) if float(c).is_integer() else sp.Float(c)
-                    acc += coef * rate
-            rhs.append(acc)
-        self.rhs = sp.Matrix(rhs)
+        index = {name: i for i, name in enumerate(model.state_names)}
+        acc: list[list] = [[] for _ in self.y]
+        for t, rate in zip(model.terms, self.rates):  # the stoichiometry's non-zeros only
+            for state, c in t.effect_map.items():
+                coef = sp.Integer(int(c)) if float(c).is_integer() else sp.Float(c)
+                acc[index[state]].append(coef * rate)
+        self.rhs = sp.Matrix([sp.Add(*a) for a in acc])
         self._local = local
 
     def parse(self, text: str):
@@ -128,14 +145,20 @@ class SymbolicModel:
         return parse_expr(text.strip(), local_dict=local, evaluate=True)
 
     @cached_property
-    def jacobian(self):
-        """``df/dx`` as a sympy Matrix (states x states).
+    def jacobian_entries(self) -> dict:
+        """The structural non-zeros of ``df/dx``: ``{(i, j): expr}`` in row-major order (see :func:`sparse_jacobian`).
 
-        Derivatives of powers with a symbolic exponent are written ``p*x**(p - 1)``, not sympy's
-        ``p*x**p/x``, which is 0/0 (NaN) at ``x = 0`` although the derivative is finite there for
-        ``p >= 1`` (a Hill coefficient ``n`` in ``x**n/(K**n + x**n)``, say).
-        """
-        return self.rhs.jacobian(self.y).applyfunc(merge_symbolic_powers)
+        Row ``i`` is differentiated only with respect to the states that occur in ``f_i`` (the
+        entries are those of :attr:`jacobian`, without forming the states x states matrix)."""
+        return sparse_jacobian(list(self.rhs), self.y)
+
+    @cached_property
+    def jacobian(self):
+        """``df/dx`` as a dense sympy Matrix (states x states; for small models and tests)."""
+        import sympy as sp
+
+        n = len(self.y)
+        return sp.Matrix(n, n, lambda i, j: self.jacobian_entries.get((i, j), sp.Integer(0)))
 
     @cached_property
     def dfdp(self):
