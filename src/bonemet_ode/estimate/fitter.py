@@ -39,7 +39,7 @@ from ..data.readers import DataTable
 from ..errors import BonemetError, FitError
 from ..model import Model
 from .estimation_problem import EstimationProblem, as_problem, to_lmfit
-from .parameters import start_values
+from .parameters import FitParameter, start_values
 from .problem import FitProblem
 from .result import FitResult, SubjectFits
 
@@ -48,10 +48,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .estimation_problem import ProblemOptions
 
-__all__ = ["Fitter", "SubjectFitter", "covariance_from_information", "fit_status", "LocalFit"]
+__all__ = ["Fitter", "SubjectFitter", "covariance_from_information", "fit_status", "uninformed_parameters",
+           "LocalFit", "resolve_fit", "UNINFORMED_RSE"]
 
 #: Relative change below which a parameter counts as not having left its start.
 NOT_MOVED_RTOL = 1e-9
+
+#: A standard error above this many times its estimate (``max(|x|, 1e-3)`` for linear parameters)
+#: means the data do not inform the parameter: the information is numerically singular (a flat objective).
+UNINFORMED_RSE = 100.0
 
 
 def covariance_from_information(info: np.ndarray, max_condition: float = 1e13) -> np.ndarray:
@@ -91,8 +96,13 @@ class LocalFit(NamedTuple):
     outcome: str
 
 
-def fit_status(outcome: str, objective: float, moved: bool, covariance: np.ndarray) -> str:
+def fit_status(outcome: str, objective: float, moved: bool, covariance: np.ndarray,
+               uninformed: Sequence[str] = ()) -> str:
     """The status of a fit from its optimiser outcome, objective, movement and covariance.
+
+    ``uninformed`` names estimated parameters whose standard error exceeds
+    :data:`UNINFORMED_RSE` times their value (a numerically singular
+    information matrix, e.g. a flat objective when all values are censored).
 
     Returns
     -------
@@ -115,7 +125,7 @@ def fit_status(outcome: str, objective: float, moved: bool, covariance: np.ndarr
         return "failed"
     if outcome == "max_evaluations":
         return "max_evaluations"
-    singular = covariance.size > 0 and not bool(np.all(np.isfinite(covariance)))
+    singular = (covariance.size > 0 and not bool(np.all(np.isfinite(covariance)))) or bool(uninformed)
     if singular:
         return "singular_hessian" if moved else "not_moved"
     return "converged"
@@ -126,8 +136,26 @@ def _moved(start: Mapping[str, float], end: Mapping[str, float], names: Iterable
                for n in names)
 
 
+def uninformed_parameters(parameters: Sequence[FitParameter], values: Mapping[str, float],
+                          covariance: np.ndarray) -> list[str]:
+    """Estimated parameters whose standard error exceeds :data:`UNINFORMED_RSE` times their value."""
+    varied = [p for p in parameters if p.vary]
+    if covariance.shape != (len(varied), len(varied)):
+        return []
+    out = []
+    for p, v in zip(varied, np.diag(covariance)):
+        if not math.isfinite(float(v)) or v < 0:
+            continue
+        x = abs(float(values[p.name]))
+        ref = x if p.log_scale and x > 0 else max(x, 1e-3)
+        if math.sqrt(float(v)) > UNINFORMED_RSE * ref:
+            out.append(p.name)
+    return out
+
+
 def _outcome(success: bool, message: str) -> str:
-    if "maximum number of function evaluations" in message.lower():
+    text = message.lower()
+    if "maximum number of function evaluations" in text or "number of function evaluations >" in text:
         return "max_evaluations"
     return "ok" if success else "failed"
 
@@ -315,9 +343,13 @@ class Fitter:
         pen = pb.penalty(values)
         cov = covariance_from_information(pb.information(values, pb.varied))
         moved = True if start is None else _moved(start, values, pb.varied)
-        status = fit_status(outcome, nll, moved, cov)
+        uninformed = uninformed_parameters(pb.parameters, values, cov)
+        status = fit_status(outcome, nll, moved, cov, uninformed)
         if status != "converged":
-            msg = f"{_STATUS_NOTES[status]} (optimiser: {msg})"
+            note = _STATUS_NOTES[status]
+            if uninformed and status in ("singular_hessian", "not_moved"):
+                note += f" (standard errors of {uninformed} exceed {UNINFORMED_RSE:g}x their estimates)"
+            msg = f"{note} (optimiser: {msg})"
         curves = pb.curves(values)
         curves.insert(0, "subject", pb.data.subjects[0] if len(pb.data.subjects) == 1 else "")
         if pb.uses_sensitivities:

@@ -98,7 +98,11 @@ class PopulationFitter:
         model parameters (``free``, ``fixed``) are honoured: those in
         ``random`` get between-subject variability, the other estimated ones
         are shared population parameters, and fixed ones stay exactly at
-        their values.  As a shortcut, a model, ``data`` and the problem
+        their values.  Bounds hold for the shared values and for the
+        typical values ``exp(mu)`` of random-effect parameters (``mu`` is
+        projected onto the log bounds in the M-step: exact for a diagonal
+        ``Omega``, where the M-step objective is separable in ``mu``);
+        individual values are log-normal around them.  As a shortcut, a model, ``data`` and the problem
         keywords (as for :class:`~bonemet_ode.estimate.fitter.Fitter`).
         Extra penalties and priors are refused (the Laplace likelihood has
         no place for them).
@@ -178,6 +182,8 @@ class PopulationFitter:
         self.batch = SubjectBatch(self.problem, random)
         self.modes = ConditionalModes(self.batch)
         self.random = tuple(random)
+        self._mu_lower = np.log([by_name[n].lower for n in self.random])
+        self._mu_upper = np.log([by_name[n].upper for n in self.random])
         self.psi_names = tuple(n for n in self.problem.varied if n not in self.random)
         self.covariance = covariance
         self.omega0 = float(omega0)
@@ -262,7 +268,7 @@ class PopulationFitter:
 
     def _unpack(self, theta: np.ndarray, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, dict]:
         d = len(self.random)
-        mu = theta[:d]
+        mu = np.clip(theta[:d], self._mu_lower, self._mu_upper)
         L = np.diag(np.exp(theta[d:2 * d]))
         k = 2 * d
         if self.covariance == "full":
@@ -296,7 +302,7 @@ class PopulationFitter:
         state["calls"] += 1
         phi = est["phi"]
         cond_cov = np.array([np.linalg.inv(est["info"][i] + oi) for i in range(n)])
-        mu_new = phi.mean(axis=0)
+        mu_new = np.clip(phi.mean(axis=0), self._mu_lower, self._mu_upper)
         dev = phi - mu_new
         om_new = (dev.T @ dev + cond_cov.sum(axis=0)) / n
         if self.covariance == "diagonal":
