@@ -13,14 +13,22 @@ import math
 import lmfit
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, concat, exp_curve, gompertz_curve, product_model, table
 
 import bonemet_ode.estimate.estimation_problem as estimation_problem_module
-import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import FitError
-from bonemet_ode.estimate import (STATUSES, EstimationProblem, Fitter, NormalPrior, ObservationMap, PopulationFitter,
-                                  SubjectFitter, profile_likelihood)
+from bonemet_ode.estimate import (
+    STATUSES,
+    EstimationProblem,
+    Fitter,
+    NormalPrior,
+    ObservationMap,
+    PopulationFitter,
+    SubjectFitter,
+    profile_likelihood,
+)
 from bonemet_ode.model import Model, Module, Parameter, State, Term
-from fit_helpers import TIGHT, concat, exp_curve, gompertz_curve, product_model, table
+from bonemet_ode.models import growth
 
 T = np.arange(2.0, 21.0, 3.0)
 

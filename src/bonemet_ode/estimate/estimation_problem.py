@@ -21,8 +21,9 @@ Parameters can also be stated as :class:`lmfit.Parameters` (``value``,
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import lmfit
 import numpy as np
@@ -34,14 +35,27 @@ from ..simulate import Arm, SolverOptions
 from ._rows import RowLayout, row_layout
 from .noise import NoiseModel, make_noise
 from .observation import ObservationMap, default_observations
-from .parameters import SCALES, FitParameter, Penalty, build_parameters, extra_parameters
+from .parameters import (
+    SCALES,
+    FitParameter,
+    Penalty,
+    build_parameters,
+    extra_parameters,
+)
 from .problem_derivatives import check_sensitivity_mode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .problem import FitProblem
 
-__all__ = ["EstimationProblem", "NormalPrior", "ProblemOptions", "as_problem", "parameters_from_lmfit",
-           "to_lmfit", "PROBLEM_KEYWORDS"]
+__all__ = [
+    "PROBLEM_KEYWORDS",
+    "EstimationProblem",
+    "NormalPrior",
+    "ProblemOptions",
+    "as_problem",
+    "parameters_from_lmfit",
+    "to_lmfit",
+]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import lmfit
 import numpy as np
@@ -48,8 +49,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .estimation_problem import ProblemOptions
 
-__all__ = ["Fitter", "SubjectFitter", "covariance_from_information", "fit_status", "uninformed_parameters",
-           "LocalFit", "resolve_fit", "UNINFORMED_RSE"]
+__all__ = [
+    "UNINFORMED_RSE",
+    "Fitter",
+    "LocalFit",
+    "SubjectFitter",
+    "covariance_from_information",
+    "fit_status",
+    "resolve_fit",
+    "uninformed_parameters",
+]
 
 #: Relative change below which a parameter counts as not having left its start.
 NOT_MOVED_RTOL = 1e-9
@@ -286,7 +295,7 @@ class Fitter:
             if cached_x is not None and cached_jac is not None and np.array_equal(cached_x, x):
                 return cached_jac
             count[0] += 1
-            _, j = pb.residual_jacobian(at(x), names, fallback=True)
+            _resid, j = pb.residual_jacobian(at(x), names, fallback=True)
             if j is None:  # pragma: no cover - fallback=True always returns a Jacobian
                 raise FitError("no Jacobian")
             return j

@@ -34,7 +34,8 @@ What is estimated is stated once, in an
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -46,15 +47,25 @@ from ..simulate import CONTROL, Simulator, SolverOptions
 from .estimation_problem import EstimationProblem, as_problem
 from .noise import point_nll, residual_vector
 from .parameters import FitParameter, Penalty
-from .problem_derivatives import ObjectiveDerivatives, check_sensitivity_mode, sensitivity_simulator
+from .problem_derivatives import (
+    ObjectiveDerivatives,
+    check_sensitivity_mode,
+    sensitivity_simulator,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
 
     from .estimation_problem import ProblemOptions
 
-__all__ = ["FitProblem", "Penalty", "FIT_SOLVER_OPTIONS", "AUTO_SENSITIVITY_MAX_SIZE", "check_sensitivity_mode",
-           "sensitivity_simulator"]
+__all__ = [
+    "AUTO_SENSITIVITY_MAX_SIZE",
+    "FIT_SOLVER_OPTIONS",
+    "FitProblem",
+    "Penalty",
+    "check_sensitivity_mode",
+    "sensitivity_simulator",
+]
 
 #: Solver tolerances used by fits unless given: tight, so finite-difference Jacobians are accurate.
 FIT_SOLVER_OPTIONS = SolverOptions(rtol=1e-9, atol=1e-12)

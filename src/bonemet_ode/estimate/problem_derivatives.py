@@ -17,8 +17,9 @@ one solve per parameter and side.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 from scipy.special import log_ndtr
@@ -32,7 +33,7 @@ from .noise import NoiseModel, _mills, nll_derivatives, residual_vector
 from .observation import _NUMPY_FUNCS, ObservationMap
 from .parameters import FitParameter
 
-__all__ = ["ObjectiveDerivatives", "ObjectiveFunctions", "sensitivity_simulator", "check_sensitivity_mode"]
+__all__ = ["ObjectiveDerivatives", "ObjectiveFunctions", "check_sensitivity_mode", "sensitivity_simulator"]
 
 _COMPLEX_STEP = 1e-20  # relative size of the complex step through an observation expression
 _SLOPE_STEP = 1e-6  # relative step of the row-wise slopes dmu/df, dlog(s)/df (algebraic, no solve)
@@ -442,7 +443,7 @@ class ObjectiveDerivatives:
             scope[nm] = np.asarray(series[nm], dtype=float) + 1j * t * np.asarray(dseries[nm], dtype=float)
         if explicit:
             scope[theta] = float(env[theta]) + 1j * t
-        g = np.broadcast_to(np.asarray(eval(self._target_code[o], {"__builtins__": {}}, scope)), shape)  # noqa: S307
+        g = np.broadcast_to(np.asarray(eval(self._target_code[o], {"__builtins__": {}}, scope)), shape)
         return np.where(moving, np.imag(g) / np.where(moving, t, 1.0), 0.0)
 
     def target_values(self, o: str, series: Mapping[str, np.ndarray], env: Mapping[str, float]
