@@ -1,6 +1,7 @@
 """``bonemet-ode fit``: fit a built-in model to every subject of a data file.
 
-Writes ``estimates.csv`` (one row per subject: each parameter and
+Writes ``estimates.csv`` (one row per subject: ``success``, ``status``
+(see :attr:`~bonemet_ode.estimate.result.FitResult.status`), each parameter and
 ``<param>_se``), ``report.txt``, ``fits.json`` (all fits, reloadable with
 :meth:`~bonemet_ode.estimate.result.SubjectFits.load`) and figures
 (``fits.png``, ``subjects.png``, ``residuals.png``, ``parameters.png``).
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import models
     from ..errors import FitError
+    from ..estimate.estimation_problem import EstimationProblem
     from ..estimate.fitter import Fitter, SubjectFitter
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
@@ -123,15 +125,15 @@ def run(args: argparse.Namespace) -> int:
     model = models.get(args.model)
     data = _read(args)
     fixed = _fixed(model, args.fix, args.estimate)
-    kw = dict(noise=args.noise, fixed=fixed, n_starts=args.starts, seed=args.seed)
+    problem = EstimationProblem(model, data, noise=args.noise, fixed=fixed)
     if args.pooled:
-        result = Fitter(model, data, **kw).fit()
+        result = Fitter(problem, n_starts=args.starts, seed=args.seed).fit()
         fits = SubjectFits(model=model.name, fits={"pooled": result}, wall_time=result.wall_time)
     else:
-        fits = SubjectFitter(model, data, **kw).fit()
+        fits = SubjectFitter(problem, n_starts=args.starts, seed=args.seed).fit()
     args.out.mkdir(parents=True, exist_ok=True)
     table = fits.table()
-    est_cols = ["subject", "arm", "success", "nll", "n_observations"]
+    est_cols = ["subject", "arm", "success", "status", "nll", "n_observations"]
     first = next(iter(fits.fits.values()), None)
     if first is not None:
         est_cols += [c for p in first.parameters for c in (p.name, f"{p.name}_se")]
@@ -146,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     fits.save(args.out / "fits.json")
     figures = _figures(fits, args.out) if fits.fits else []
     pd.set_option("display.width", 160)
-    print(f"{model.name}: {len(fits.converged)}/{len(fits.fits) + len(fits.failed)} subjects converged "
+    others = sorted({r.status for r in fits.fits.values()} - {"converged"})
+    not_conv = "; not converged: " + ", ".join(
+        f"{sum(r.status == s for r in fits.fits.values())} {s}" for s in others) if others else ""
+    print(f"{model.name}: {len(fits.converged)}/{len(fits.fits) + len(fits.failed)} subjects converged{not_conv} "
           f"({fits.wall_time:.1f} s); wrote estimates.csv, report.txt, fits.json, {', '.join(figures)} in {args.out}")
     return 0 if fits.fits else 1

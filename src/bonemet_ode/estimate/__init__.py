@@ -1,11 +1,14 @@
 """Estimation: fitting models to quantitative data, with honest uncertainty.
 
-Pipeline: a :class:`~bonemet_ode.data.DataTable` → :class:`FitProblem` (observation maps, noise models,
-censoring, free/fixed parameters and bounds) → :class:`Fitter` / :class:`SubjectFitter` /
+Pipeline: a :class:`~bonemet_ode.data.DataTable` → :class:`EstimationProblem` (model, data, observation maps,
+noise models, arms, free/fixed parameters, bounds, scales, priors; compiled into a :class:`FitProblem`) →
+:class:`Fitter` / :class:`SubjectFitter` /
 :class:`PopulationFitter` → :class:`FitResult` / :class:`SubjectFits` / :class:`PopulationResult` →
 profiles, MCMC, information criteria, reports.  Times in days.
 """
 
+from .estimation_problem import EstimationProblem as EstimationProblem
+from .estimation_problem import NormalPrior as NormalPrior
 from .fitter import Fitter as Fitter
 from .fitter import SubjectFitter as SubjectFitter
 from .mcmc import PosteriorSample as PosteriorSample
@@ -27,12 +30,13 @@ from .profile import ProfileResult as ProfileResult
 from .profile import identifiability_table as identifiability_table
 from .profile import profile_likelihood as profile_likelihood
 from .report import fit_report as fit_report
+from .result import STATUSES as STATUSES
 from .result import FitResult as FitResult
 from .result import SubjectFits as SubjectFits
 from .selection import information_criteria as information_criteria
 
 __all__ = [
-    "Fitter", "SubjectFitter", "PosteriorSample", "PredictiveBand", "posterior_predictive", "sample_posterior",
+    "EstimationProblem", "NormalPrior", "STATUSES", "Fitter", "SubjectFitter", "PosteriorSample", "PredictiveBand", "posterior_predictive", "sample_posterior",
     "AdditiveNoise", "CombinedNoise", "LogNormalNoise", "NoiseModel", "ProportionalNoise", "make_noise",
     "ObservationMap", "FitParameter", "PopulationFitter", "PopulationResult", "FitProblem", "ProfileResult",
     "identifiability_table", "profile_likelihood", "fit_report", "FitResult", "SubjectFits", "information_criteria",

@@ -12,33 +12,60 @@ model allows, see :class:`~bonemet_ode.estimate.problem.FitProblem`) it receives
 the exact Jacobian of that vector, computed from the same solve as the
 residuals; without them it runs through lmfit's ``least_squares`` with
 finite-difference Jacobians (one extra solve per parameter).  Multi-start:
-the model's default values first, then seeded random draws within the
+the start values first, then seeded random draws within the
 bounds; the start with the lowest objective is kept.  Standard errors come
 from the inverse Gauss-Newton (expected Fisher) information computed from
 the Jacobians of the predictions at the estimate.
+
+What is estimated is stated once, in an
+:class:`~bonemet_ode.estimate.estimation_problem.EstimationProblem`
+(``Fitter(problem)``); ``Fitter(model, data, **problem_keywords)`` is a
+shortcut that builds it.  Every result carries a :attr:`FitResult.status`:
+a fit that never left its start, whose information matrix is singular, or
+that ran out of evaluations is reported as such, never as converged.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import lmfit
 import numpy as np
 from scipy.optimize import least_squares
 
+from ..data.readers import DataTable
 from ..errors import BonemetError, FitError
 from ..model import Model
-from ..simulate import Arm, SolverOptions
-from ..data.readers import DataTable
-from .noise import NoiseModel
-from .observation import ObservationMap
-from .parameters import start_values
-from .problem import FitProblem, Penalty, check_sensitivity_mode
+from .estimation_problem import EstimationProblem, as_problem, to_lmfit
+from .parameters import FitParameter, start_values
+from .problem import FitProblem
 from .result import FitResult, SubjectFits
 
-__all__ = ["Fitter", "SubjectFitter", "covariance_from_information"]
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+    from .estimation_problem import ProblemOptions
+
+__all__ = [
+    "UNINFORMED_RSE",
+    "Fitter",
+    "LocalFit",
+    "SubjectFitter",
+    "covariance_from_information",
+    "fit_status",
+    "resolve_fit",
+    "uninformed_parameters",
+]
+
+#: Relative change below which a parameter counts as not having left its start.
+NOT_MOVED_RTOL = 1e-9
+
+#: A standard error above this many times its estimate (``max(|x|, 1e-3)`` for linear parameters)
+#: means the data do not inform the parameter: the information is numerically singular (a flat objective).
+UNINFORMED_RSE = 100.0
 
 
 def covariance_from_information(info: np.ndarray, max_condition: float = 1e13) -> np.ndarray:
@@ -53,7 +80,8 @@ def covariance_from_information(info: np.ndarray, max_condition: float = 1e13) -
     scaled = info / np.outer(d, d)  # equilibrate before judging the conditioning
     if np.linalg.cond(scaled) > max_condition:
         return np.full(info.shape, np.nan)
-    return np.linalg.inv(scaled) / np.outer(d, d)
+    inv: np.ndarray = np.linalg.inv(scaled) / np.outer(d, d)
+    return inv
 
 
 def _check_int(name: str, value: int, minimum: int) -> int:
@@ -62,48 +90,108 @@ def _check_int(name: str, value: int, minimum: int) -> int:
     return int(value)
 
 
+class LocalFit(NamedTuple):
+    """One local optimisation: where it ended and how.
+
+    ``outcome`` is ``"ok"`` (the optimiser met its tolerance), ``"max_evaluations"``
+    (it stopped at ``max_nfev``), or ``"failed"`` (it raised or gave up).
+    """
+
+    start: dict[str, float]
+    values: dict[str, float]
+    success: bool
+    message: str
+    nfev: int
+    outcome: str
+
+
+def fit_status(outcome: str, objective: float, moved: bool, covariance: np.ndarray,
+               uninformed: Sequence[str] = ()) -> str:
+    """The status of a fit from its optimiser outcome, objective, movement and covariance.
+
+    ``uninformed`` names estimated parameters whose standard error exceeds
+    :data:`UNINFORMED_RSE` times their value (a numerically singular
+    information matrix, e.g. a flat objective when all values are censored).
+
+    Returns
+    -------
+    str
+        ``"failed"`` (optimiser failed or non-finite objective),
+        ``"max_evaluations"``, ``"not_moved"`` (no estimated parameter left
+        its start and the information is singular: the data do not inform
+        the parameters there), ``"singular_hessian"`` (the information is
+        singular or ill-conditioned, so standard errors are undefined), or
+        ``"converged"``.  A start that is already the optimum (not moved,
+        regular information) is ``"converged"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit_status("ok", 1.0, True, np.eye(2)), fit_status("ok", 1.0, False, np.full((1, 1), np.nan))
+    ('converged', 'not_moved')
+    """
+    if outcome == "failed" or not math.isfinite(objective):
+        return "failed"
+    if outcome == "max_evaluations":
+        return "max_evaluations"
+    singular = (covariance.size > 0 and not bool(np.all(np.isfinite(covariance)))) or bool(uninformed)
+    if singular:
+        return "singular_hessian" if moved else "not_moved"
+    return "converged"
+
+
+def _moved(start: Mapping[str, float], end: Mapping[str, float], names: Iterable[str]) -> bool:
+    return any(abs(float(end[n]) - float(start[n])) > NOT_MOVED_RTOL * max(abs(float(start[n])), 1e-300)
+               for n in names)
+
+
+def uninformed_parameters(parameters: Sequence[FitParameter], values: Mapping[str, float],
+                          covariance: np.ndarray) -> list[str]:
+    """Estimated parameters whose standard error exceeds :data:`UNINFORMED_RSE` times their value."""
+    varied = [p for p in parameters if p.vary]
+    if covariance.shape != (len(varied), len(varied)):
+        return []
+    out = []
+    for p, v in zip(varied, np.diag(covariance)):
+        if not math.isfinite(float(v)) or v < 0:
+            continue
+        x = abs(float(values[p.name]))
+        ref = x if p.log_scale and x > 0 else max(x, 1e-3)
+        if math.sqrt(float(v)) > UNINFORMED_RSE * ref:
+            out.append(p.name)
+    return out
+
+
+def _outcome(success: bool, message: str) -> str:
+    text = message.lower()
+    if "maximum number of function evaluations" in text or "number of function evaluations >" in text:
+        return "max_evaluations"
+    return "ok" if success else "failed"
+
+
 class Fitter:
     """Fit one model to a data table by maximum likelihood (all subjects pooled).
 
     Parameters
     ----------
-    model : Model
-        The model.
-    data : DataTable
-        Measurements.
-    observations : mapping of str to ObservationMap, optional
-        Prediction of each data observable (default: same-named state or
-        observable, or the only state).
-    noise : str or NoiseModel
-        ``"additive"``, ``"proportional"`` (default), ``"combined"``,
-        ``"lognormal"`` or a :class:`~bonemet_ode.estimate.noise.NoiseModel`.
-    free : sequence of str, optional
-        Model parameters to estimate (default: all not in ``fixed``).
-    fixed : mapping, optional
-        Fixed values (model, noise or observation parameters).
-    bounds : mapping, optional
-        ``{name: (lower, upper)}`` search bounds inside the model's bounds.
-    arm_specific : sequence of str
-        Estimated model parameters with one value per arm (the others are shared).
-    arms : mapping of str to Arm, optional
-        Treatment of each data arm (default: untreated).
+    problem : EstimationProblem or Model
+        What is estimated.  As a shortcut, a model followed by ``data`` and
+        the problem keywords of
+        :class:`~bonemet_ode.estimate.estimation_problem.EstimationProblem`
+        (``observations``, ``noise``, ``free``, ``fixed``, ``bounds``,
+        ``initial``, ``scales``, ``priors``, ``arm_specific``, ``arms``,
+        ``extra_penalties``, ``options``, ``sensitivities``, ``parameters``),
+        from which the problem is built.
+    data : DataTable, optional
+        Measurements (only with a model).
     n_starts : int
-        Number of starts (the first is the default values).
+        Number of starts (the first is the start values).
     seed : int
         Seed of the random starts.
-    extra_penalties : callable, optional
-        ``f(values) -> array``; each entry ``p`` adds ``p**2/2`` to the
-        objective (qualitative outcomes plug in here).
-    options : SolverOptions, optional
-        Solver tolerances (default ``rtol=1e-9, atol=1e-12``).
     max_nfev : int
         Maximum objective evaluations per start.
     label : str
         Name of the fit in results (``"pooled"``, or a subject id).
-    sensitivities : bool or "auto"
-        Exact Jacobians from forward sensitivities (``"auto"``: where the
-        model allows; ``False``: finite differences).  See
-        :class:`~bonemet_ode.estimate.problem.FitProblem`.
 
     Examples
     --------
@@ -115,45 +203,23 @@ class Fitter:
     >>> data = DataTable(pd.DataFrame({"subject": "m1", "arm": "control", "time": t,
     ...                                "observable": "tumor_volume", "value": 2.0 * np.exp(0.3 * t)}))
     >>> fit = Fitter(exponential(), data, noise="lognormal", fixed={"V0": 2.0, "noise_sigma": 0.1}).fit()
-    >>> round(fit.values["alpha"], 6), fit.success
-    (0.3, True)
+    >>> round(fit.values["alpha"], 6), fit.status
+    (0.3, 'converged')
     """
 
-    def __init__(
-        self,
-        model: Model,
-        data: DataTable,
-        *,
-        observations: Mapping[str, ObservationMap] | None = None,
-        noise: str | NoiseModel = "proportional",
-        free: Sequence[str] | None = None,
-        fixed: Mapping[str, float] | None = None,
-        bounds: Mapping[str, tuple[float, float]] | None = None,
-        arm_specific: Sequence[str] = (),
-        arms: Mapping[str, Arm] | None = None,
-        n_starts: int = 1,
-        seed: int = 0,
-        extra_penalties: Penalty | None = None,
-        options: SolverOptions | None = None,
-        max_nfev: int = 2000,
-        label: str = "pooled",
-        sensitivities: bool | str = "auto",
-    ) -> None:
+    def __init__(self, problem: EstimationProblem | Model, data: DataTable | None = None, *, n_starts: int = 1,
+                 seed: int = 0, max_nfev: int = 2000, label: str = "pooled",
+                 **problem_options: Unpack[ProblemOptions]) -> None:
         self.n_starts = _check_int("n_starts", n_starts, 1)
         self.seed = _check_int("seed", seed, 0)
         self.max_nfev = _check_int("max_nfev", max_nfev, 1)
         self.label = str(label)
-        self.problem = FitProblem(model, data, observations=observations, noise=noise, free=free, fixed=fixed,
-                                  bounds=bounds, arm_specific=arm_specific, arms=arms, options=options,
-                                  extra_penalties=extra_penalties, sensitivities=sensitivities)
+        self.estimation_problem = as_problem(problem, data, problem_options, "Fitter")
+        self.problem: FitProblem = self.estimation_problem.compile()
 
     def lmfit_parameters(self, values: Mapping[str, float] | None = None) -> lmfit.Parameters:
         """The fit's parameters as :class:`lmfit.Parameters` (bounds and ``vary`` set)."""
-        values = values or self.problem.initial_values()
-        params = lmfit.Parameters()
-        for p in self.problem.parameters:
-            params.add(p.name, value=float(values[p.name]), min=p.lower, max=p.upper, vary=p.vary)
-        return params
+        return to_lmfit(self.problem.parameters, values or self.problem.initial_values())
 
     def _residual(self, params: lmfit.Parameters) -> np.ndarray:
         return self.problem.residuals(params.valuesdict())
@@ -164,17 +230,26 @@ class Fitter:
         Parameters named in ``hold`` stay at their ``start`` values (used by
         profiles).  ``nfev`` counts evaluations of the residual vector (each
         one solve per arm; with sensitivities, residuals and their Jacobian
-        come from the same solve).
+        come from the same solve).  :meth:`local_fit` also tells how it ended.
         """
+        out = self.local_fit(start, hold)
+        return out.values, out.success, out.message, out.nfev
+
+    def local_fit(self, start: Mapping[str, float], hold: Sequence[str] = ()) -> LocalFit:
+        """One local optimisation from ``start`` (see :meth:`minimize`), with its outcome."""
         unknown = [n for n in hold if n not in self.problem.by_name]
         if unknown:
             raise FitError(f"hold: unknown parameter(s) {unknown}; the fit has {list(self.problem.by_name)}")
+        missing = [p.name for p in self.problem.parameters if p.name not in start]
+        if missing:
+            raise FitError(f"start: no value for parameter(s) {missing}")
+        base = {k: float(v) for k, v in start.items()}
         names = [p.name for p in self.problem.parameters if p.vary and p.name not in hold]
         if not names:
-            return dict(start), True, "nothing to optimise", 0
+            return LocalFit(base, dict(base), True, "nothing to optimise", 0, "ok")
         if self.problem.uses_sensitivities:
-            return self._minimize_exact(start, names)
-        params = self.lmfit_parameters(start)
+            return self._minimize_exact(base, names)
+        params = self.lmfit_parameters(base)
         for name in hold:
             params[name].set(vary=False)
         try:
@@ -182,12 +257,13 @@ class Fitter:
                 out = lmfit.minimize(self._residual, params, method="least_squares", calc_covar=False,
                                      max_nfev=self.max_nfev, x_scale="jac", diff_step=1e-6)
         except (ValueError, BonemetError) as exc:
-            return dict(start), False, f"optimiser failed ({type(exc).__name__}): {exc}", 0
-        return dict(out.params.valuesdict()), bool(out.success), str(out.message), int(out.nfev)
+            return LocalFit(base, dict(base), False, f"optimiser failed ({type(exc).__name__}): {exc}", 0, "failed")
+        msg = str(out.message)
+        return LocalFit(base, {k: float(v) for k, v in out.params.valuesdict().items()}, bool(out.success), msg,
+                        int(out.nfev), _outcome(bool(out.success), msg))
 
-    def _minimize_exact(self, start: Mapping[str, float], names: Sequence[str]
-                        ) -> tuple[dict[str, float], bool, str, int]:
-        """:meth:`minimize` with scipy's trust-region reflective method and exact residual Jacobians.
+    def _minimize_exact(self, base: dict[str, float], names: Sequence[str]) -> LocalFit:
+        """:meth:`local_fit` with scipy's trust-region reflective method and exact residual Jacobians.
 
         The variables are the parameter values themselves with their bounds
         (as lmfit passes them to scipy), the tolerances lmfit's defaults
@@ -197,10 +273,6 @@ class Fitter:
         another solve.
         """
         pb = self.problem
-        missing = [p.name for p in pb.parameters if p.name not in start]
-        if missing:
-            raise FitError(f"start: no value for parameter(s) {missing}")
-        base = {k: float(v) for k, v in start.items()}
         lower = np.array([pb.by_name[n].lower for n in names], dtype=float)
         upper = np.array([pb.by_name[n].upper for n in names], dtype=float)
         x0 = np.array([base[n] for n in names], dtype=float)
@@ -219,10 +291,13 @@ class Fitter:
             return r
 
         def jac(x: np.ndarray, *_: object) -> np.ndarray:
-            if cache["x"] is not None and cache["jac"] is not None and np.array_equal(cache["x"], x):
-                return cache["jac"]
+            cached_x, cached_jac = cache["x"], cache["jac"]
+            if cached_x is not None and cached_jac is not None and np.array_equal(cached_x, x):
+                return cached_jac
             count[0] += 1
-            _, j = pb.residual_jacobian(at(x), names, fallback=True)
+            _resid, j = pb.residual_jacobian(at(x), names, fallback=True)
+            if j is None:  # pragma: no cover - fallback=True always returns a Jacobian
+                raise FitError("no Jacobian")
             return j
 
         try:
@@ -230,11 +305,13 @@ class Fitter:
                 out = least_squares(fun, x0, jac=jac, bounds=(lower, upper), method="trf", x_scale="jac",
                                     ftol=1e-8, xtol=1e-8, gtol=1e-8, max_nfev=self.max_nfev)
         except (ValueError, BonemetError) as exc:
-            return dict(start), False, f"optimiser failed ({type(exc).__name__}): {exc}", count[0]
-        return at(out.x), bool(out.success), str(out.message), count[0]
+            return LocalFit(base, dict(base), False, f"optimiser failed ({type(exc).__name__}): {exc}", count[0],
+                            "failed")
+        outcome = "max_evaluations" if out.status == 0 else ("ok" if out.success else "failed")
+        return LocalFit(base, at(out.x), bool(out.success), str(out.message), count[0], outcome)
 
     def fit(self) -> FitResult:
-        """Run every start and return the best fit.
+        """Run every start and return the best fit (see :attr:`FitResult.status` for how it ended).
 
         Returns
         -------
@@ -247,31 +324,41 @@ class Fitter:
         """
         t0 = time.perf_counter()
         rng = np.random.default_rng(self.seed)
-        best: tuple[float, dict[str, float], bool, str] | None = None
+        best: tuple[float, LocalFit] | None = None
         objectives, nfev = [], 0
         for start in start_values(self.problem.parameters, self.n_starts, rng):
-            values, ok, msg, n = self.minimize(start)
-            nfev += n
-            obj = self.problem.objective(values)
+            local = self.local_fit(start)
+            nfev += local.nfev
+            obj = self.problem.objective(local.values)
             objectives.append(obj)
             if math.isfinite(obj) and (best is None or obj < best[0]):
-                best = (obj, values, ok, msg)
+                best = (obj, local)
         if best is None:
             raise FitError(f"fit {self.label!r}: no start reached a finite objective "
                            f"(solver failures or non-positive predictions); try other bounds or starts")
-        return self._result(best[1], best[2], best[3], nfev, objectives, time.perf_counter() - t0)
+        local = best[1]
+        return self._result(local.values, local.message, nfev, objectives, time.perf_counter() - t0,
+                            outcome=local.outcome, start=local.start)
 
     def result_at(self, values: Mapping[str, float], message: str = "evaluated, not optimised") -> FitResult:
-        """A :class:`FitResult` at given parameter values (no optimisation)."""
+        """A :class:`FitResult` at given parameter values (no optimisation; status from the information only)."""
         full = {**self.problem.initial_values(), **dict(values)}
-        return self._result(full, True, message, 0, [self.problem.objective(full)], 0.0)
+        return self._result(full, message, 0, [self.problem.objective(full)], 0.0, outcome="ok", start=None)
 
-    def _result(self, values: dict[str, float], ok: bool, msg: str, nfev: int, objectives: list[float],
-                wall: float) -> FitResult:
+    def _result(self, values: dict[str, float], msg: str, nfev: int, objectives: list[float], wall: float, *,
+                outcome: str, start: Mapping[str, float] | None) -> FitResult:
         pb = self.problem
         nll = pb.nll(values)
         pen = pb.penalty(values)
         cov = covariance_from_information(pb.information(values, pb.varied))
+        moved = True if start is None else _moved(start, values, pb.varied)
+        uninformed = uninformed_parameters(pb.parameters, values, cov)
+        status = fit_status(outcome, nll, moved, cov, uninformed)
+        if status != "converged":
+            note = _STATUS_NOTES[status]
+            if uninformed and status in ("singular_hessian", "not_moved"):
+                note += f" (standard errors of {uninformed} exceed {UNINFORMED_RSE:g}x their estimates)"
+            msg = f"{note} (optimiser: {msg})"
         curves = pb.curves(values)
         curves.insert(0, "subject", pb.data.subjects[0] if len(pb.data.subjects) == 1 else "")
         if pb.uses_sensitivities:
@@ -282,12 +369,24 @@ class Fitter:
                       f"Jacobians, {self.n_starts} start(s), seed {self.seed}")
         return FitResult(
             model=pb.model.name, label=self.label, parameters=pb.parameters,
-            values={k: float(v) for k, v in values.items()}, covariance=cov, nll=nll, penalty=0.5 * float(pen @ pen), n_observations=pb.n_observations,
-            n_censored=int(pb.censored.sum()), success=bool(ok and math.isfinite(nll)), message=msg, nfev=nfev,
+            values={k: float(v) for k, v in values.items()}, covariance=cov, nll=nll,
+            penalty=0.5 * float(pen @ pen), n_observations=pb.n_observations,
+            n_censored=int(pb.censored.sum()), success=status == "converged", message=msg, nfev=nfev,
             start_objectives=tuple(float(o) for o in objectives),
             noise={o: n.kind for o, n in pb.noise.items()}, points=pb.points(values), curves=curves,
             wall_time=wall, method=method, units={o: m.unit for o, m in pb.observations.items()},
+            status=status, problem=self.estimation_problem,
         )
+
+
+_STATUS_NOTES = {
+    "failed": "the optimiser failed",
+    "max_evaluations": "stopped at max_nfev before converging",
+    "not_moved": "no estimated parameter left its start and the information matrix is singular: "
+                 "the data do not inform the parameters (too few points, all censored, or a flat objective)",
+    "singular_hessian": "the information matrix is singular or ill-conditioned: some parameters (or "
+                        "combinations) are not identifiable from these data; standard errors are undefined",
+}
 
 
 class SubjectFitter:
@@ -295,16 +394,20 @@ class SubjectFitter:
 
     Parameters
     ----------
-    model, data, observations, noise, free, fixed, bounds, arms, n_starts, extra_penalties, options, max_nfev
-        As for :class:`Fitter` (``arms`` maps each data arm to its treatment).
+    problem : EstimationProblem or Model
+        What is estimated (each subject's fit uses the problem restricted to
+        its rows, :meth:`EstimationProblem.for_subject`); or, as a shortcut,
+        a model, ``data`` and the problem keywords (as for :class:`Fitter`).
+    data : DataTable, optional
+        Measurements (only with a model).
+    n_starts, max_nfev
+        As for :class:`Fitter`.
     seed : int
         Seed; subject ``i`` uses the stream ``(seed, i)``.
     subjects : sequence of str, optional
         Subjects to fit (default: all).
     progress : bool
         Show a progress bar (tqdm).
-    sensitivities : bool or "auto"
-        As for :class:`Fitter`.
 
     Notes
     -----
@@ -312,55 +415,34 @@ class SubjectFitter:
     :attr:`SubjectFits.failed` with the message.
     """
 
-    def __init__(
-        self,
-        model: Model,
-        data: DataTable,
-        *,
-        observations: Mapping[str, ObservationMap] | None = None,
-        noise: str | NoiseModel = "proportional",
-        free: Sequence[str] | None = None,
-        fixed: Mapping[str, float] | None = None,
-        bounds: Mapping[str, tuple[float, float]] | None = None,
-        arms: Mapping[str, Arm] | None = None,
-        n_starts: int = 1,
-        seed: int = 0,
-        extra_penalties: Penalty | None = None,
-        options: SolverOptions | None = None,
-        max_nfev: int = 2000,
-        subjects: Sequence[str] | None = None,
-        progress: bool = False,
-        sensitivities: bool | str = "auto",
-    ) -> None:
-        if not isinstance(data, DataTable):
-            raise FitError(f"data: expected a DataTable, got {type(data).__name__}")
-        self.model = model
-        self.data = data
-        self.subjects = tuple(subjects) if subjects is not None else data.subjects
-        unknown = [s for s in self.subjects if s not in data.subjects]
+    def __init__(self, problem: EstimationProblem | Model, data: DataTable | None = None, *, n_starts: int = 1,
+                 seed: int = 0, max_nfev: int = 2000, subjects: Sequence[str] | None = None, progress: bool = False,
+                 **problem_options: Unpack[ProblemOptions]) -> None:
+        self.estimation_problem = as_problem(problem, data, problem_options, "SubjectFitter")
+        ep = self.estimation_problem
+        self.model = ep.model
+        self.data = ep.data
+        self.subjects = tuple(subjects) if subjects is not None else ep.data.subjects
+        unknown = [s for s in self.subjects if s not in ep.data.subjects]
         if unknown:
-            raise FitError(f"subjects: unknown subject(s) {unknown[:5]}; the data have {list(data.subjects)[:10]}")
-        self.kwargs = dict(observations=observations, noise=noise, free=free, fixed=fixed, bounds=bounds,
-                           n_starts=_check_int("n_starts", n_starts, 1), extra_penalties=extra_penalties,
-                           options=options, max_nfev=_check_int("max_nfev", max_nfev, 1),
-                           sensitivities=check_sensitivity_mode(sensitivities))
-        self.arms = dict(arms or {})
+            raise FitError(f"subjects: unknown subject(s) {unknown[:5]}; the data have {list(ep.data.subjects)[:10]}")
+        self.n_starts = _check_int("n_starts", n_starts, 1)
+        self.max_nfev = _check_int("max_nfev", max_nfev, 1)
         self.seed = _check_int("seed", seed, 0)
         self.progress = bool(progress)
 
     def fitter(self, subject: str) -> Fitter:
         """The :class:`Fitter` of one subject."""
-        sub = self.data.subset(subject=subject)
         i = self.data.subjects.index(subject)
-        arms = {a: arm for a, arm in self.arms.items() if a in sub.arms}
         seed = int(np.random.SeedSequence([self.seed, i]).generate_state(1)[0])
-        return Fitter(self.model, sub, arms=arms, seed=seed, label=subject, **self.kwargs)
+        return Fitter(self.estimation_problem.for_subject(subject), n_starts=self.n_starts, seed=seed,
+                      max_nfev=self.max_nfev, label=subject)
 
     def fit(self) -> SubjectFits:
         """Fit every subject; failures are recorded, not raised."""
         t0 = time.perf_counter()
         fits, failed = {}, {}
-        items = self.subjects
+        items: Iterable[str] = self.subjects
         if self.progress:
             from tqdm import tqdm
 
@@ -371,3 +453,35 @@ class SubjectFitter:
             except BonemetError as exc:
                 failed[s] = str(exc)
         return SubjectFits(model=self.model.name, fits=fits, failed=failed, wall_time=time.perf_counter() - t0)
+
+
+def resolve_fit(source: Fitter | EstimationProblem | FitResult, result: FitResult | None, who: str
+                ) -> tuple[Fitter, FitResult]:
+    """The fitter and maximum-likelihood result that ``profile_likelihood`` / ``sample_posterior`` start from.
+
+    ``source`` is a :class:`Fitter`, an :class:`EstimationProblem` or a
+    :class:`FitResult` (which remembers its problem unless it was loaded
+    from a file).  Without ``result``, the problem is fitted first.
+    """
+    if result is not None and not isinstance(result, FitResult):
+        raise FitError(f"{who}: result: expected a FitResult, got {type(result).__name__}")
+    if isinstance(source, FitResult):
+        if result is not None:
+            raise FitError(f"{who}: got a FitResult twice; pass {who}(result) or {who}(problem, result)")
+        if source.problem is None:
+            raise FitError(f"{who}: this FitResult does not carry its problem (it was loaded from a file); "
+                           f"pass it with its EstimationProblem: {who}(problem, result)")
+        return Fitter(source.problem), source
+    if isinstance(source, EstimationProblem):
+        fitter = Fitter(source)
+    elif isinstance(source, Fitter):
+        fitter = source
+    else:
+        raise FitError(f"{who}: expected an EstimationProblem, a FitResult or a Fitter, got {type(source).__name__}")
+    if result is None:
+        result = fitter.fit()
+    missing = [n for n in fitter.problem.by_name if n not in result.values]
+    if missing:
+        raise FitError(f"{who}: the result has no value for parameter(s) {missing} of the problem; "
+                       "is it a fit of another problem?")
+    return fitter, result

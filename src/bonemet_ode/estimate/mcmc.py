@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..errors import FitError
 from ..simulate import Simulator
-from .fitter import Fitter
+from .estimation_problem import EstimationProblem
+from .fitter import Fitter, resolve_fit
 from .result import FitResult
 
 __all__ = ["PosteriorSample", "PredictiveBand", "sample_posterior", "posterior_predictive"]
@@ -95,8 +96,8 @@ class PredictiveBand:
 
 
 def sample_posterior(
-    fitter: Fitter,
-    result: FitResult,
+    source: Fitter | EstimationProblem | FitResult,
+    result: FitResult | None = None,
     *,
     steps: int = 1000,
     walkers: int | None = None,
@@ -108,10 +109,13 @@ def sample_posterior(
 
     Parameters
     ----------
-    fitter : Fitter
-        The fitter (its objective defines the likelihood).
-    result : FitResult
-        Maximum-likelihood fit; walkers start around it.
+    source : EstimationProblem, FitResult or Fitter
+        The problem (its objective, priors included, defines the posterior):
+        an :class:`EstimationProblem`, a fresh :class:`FitResult`, or the
+        :class:`Fitter` that produced ``result``.
+    result : FitResult, optional
+        Maximum-likelihood fit; walkers start around it (default: the
+        result given as ``source``, or a fit of the problem).
     steps : int
         Steps per walker.
     walkers : int, optional
@@ -125,6 +129,7 @@ def sample_posterior(
     -------
     PosteriorSample
     """
+    fitter, result = resolve_fit(source, result, "sample_posterior")
     for name, v, lo in (("steps", steps, 1), ("burn", burn, 0), ("thin", thin, 1), ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise FitError(f"{name}: expected an integer >= {lo}, got {v!r}")
@@ -171,7 +176,7 @@ def sample_posterior(
 
 
 def posterior_predictive(
-    fitter: Fitter,
+    source: Fitter | EstimationProblem | FitResult,
     sample: PosteriorSample,
     *,
     times: Sequence[float] | None = None,
@@ -184,8 +189,8 @@ def posterior_predictive(
 
     Parameters
     ----------
-    fitter : Fitter
-        The fitter that defines model, arms and observation maps.
+    source : EstimationProblem, FitResult or Fitter
+        What defines model, arms and observation maps.
     sample : PosteriorSample
         Posterior draws.
     times : sequence of float, optional
@@ -201,7 +206,18 @@ def posterior_predictive(
     """
     if not 0 < level < 1:
         raise FitError(f"level: expected a number in (0, 1), got {level!r}")
-    pb = fitter.problem
+    if isinstance(source, FitResult):
+        if source.problem is None:
+            raise FitError("posterior_predictive: this FitResult does not carry its problem (loaded from a file); "
+                           "pass its EstimationProblem")
+        pb = source.problem.compile()
+    elif isinstance(source, EstimationProblem):
+        pb = source.compile()
+    elif isinstance(source, Fitter):
+        pb = source.problem
+    else:
+        raise FitError(f"posterior_predictive: expected an EstimationProblem, a FitResult or a Fitter, "
+                       f"got {type(source).__name__}")
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(sample.samples), size=min(n_draws, len(sample.samples)), replace=False)
     draws = [{**pb.initial_values(), **{k: float(v) for k, v in row.items()}}
@@ -222,7 +238,7 @@ def posterior_predictive(
             preds = []
             for i in ok:
                 series = {n: (Y[i, :, j] if j < Y.shape[2] else O[i, :, j - Y.shape[2]]) for j, n in enumerate(names)}
-                f = pb._predict_series(series, draws[i], arm, o)
+                f = pb.predict_series(series, draws[i], arm, o)
                 if with_noise:
                     nm = pb.noise[o]
                     s = nm.sd(f, pb.noise_values(draws[i], o))

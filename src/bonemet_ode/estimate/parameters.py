@@ -5,14 +5,23 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import FitError
 from ..model import Model, Parameter
+from ._rows import RowLayout
+from .noise import NoiseModel
+from .observation import ObservationMap
 
-__all__ = ["FitParameter", "arm_parameter_name", "build_parameters", "start_values"]
+__all__ = ["FitParameter", "Penalty", "SCALES", "extra_parameters", "arm_parameter_name", "build_parameters", "start_values"]
+
+#: ``extra_penalties(values) -> array``; each entry ``p`` adds ``p**2/2`` to the objective.
+Penalty = Callable[[Mapping[str, float]], np.ndarray]
+
+#: Parameter scales: linear, natural log, log10 (PEtab's ``parameterScale``).
+SCALES = ("lin", "log", "log10")
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,8 @@ def build_parameters(
     fixed: Mapping[str, float] | None,
     bounds: Mapping[str, tuple[float, float]] | None,
     arm_specific: Iterable[str],
+    initial: Mapping[str, float] | None = None,
+    scales: Mapping[str, str] | None = None,
 ) -> tuple[FitParameter, ...]:
     """All parameters of a fit, validated.
 
@@ -109,6 +120,13 @@ def build_parameters(
         ``{name: (lower, upper)}`` search bounds (inside the model's bounds).
     arm_specific : iterable of str
         Estimated model parameters that get one copy per arm.
+    initial : mapping, optional
+        Start values of estimated parameters (default: the model's values,
+        or the noise/observation parameter's default).
+    scales : mapping, optional
+        ``{name: "lin" | "log" | "log10"}``: the scale on which starts are
+        drawn, profiles walked and population effects taken (sets
+        ``log_scale``; default: the model parameter's own ``log_scale``).
 
     Raises
     ------
@@ -118,11 +136,14 @@ def build_parameters(
     """
     fixed = dict(fixed or {})
     bounds = dict(bounds or {})
+    initial = dict(initial or {})
+    scales = dict(scales or {})
     arm_specific = list(arm_specific)
     mnames = model.parameter_names
     extra_names = [e.name for e in extra]
     known = set(mnames) | set(extra_names)
-    for what, names in (("fixed", fixed), ("bounds", bounds), ("arm_specific", arm_specific)):
+    for what, names in (("fixed", list(fixed)), ("bounds", list(bounds)), ("arm_specific", arm_specific),
+                        ("initial", list(initial)), ("scales", list(scales))):
         bad = [n for n in names if n not in known]
         if bad:
             raise FitError(f"{what}: unknown parameter(s) {bad}; model parameters {list(mnames)}, "
@@ -140,14 +161,24 @@ def build_parameters(
     bad = [n for n in arm_specific if n not in free_set]
     if bad:
         raise FitError(f"arm_specific: parameter(s) {bad} are not estimated (free: {sorted(free_set)})")
+    both = sorted(set(initial) & set(fixed))
+    if both:
+        raise FitError(f"parameter(s) {both} have both an initial and a fixed value; give one")
+    bad_scale = {n: s for n, s in scales.items() if s not in SCALES}
+    if bad_scale:
+        raise FitError(f"scales: expected one of {list(SCALES)} per parameter, got {bad_scale}")
+
+    def log_scale(name: str, default: bool) -> bool:
+        return scales[name] != "lin" if name in scales else default
+
     out: list[FitParameter] = []
     for p in model.parameters:
         vary = p.name in free_set
-        value = float(fixed.get(p.name, p.value))
+        value = float(fixed.get(p.name, initial.get(p.name, p.value)))
         lo, hi = _check_bounds(p.name, *bounds.get(p.name, (p.lower, p.upper)), p)
         if not lo <= value <= hi:
             raise FitError(f"parameter {p.name!r}: value {value} outside its bounds [{lo}, {hi}]")
-        base = FitParameter(p.name, value, lo, hi, vary, p.log_scale, p.unit, "model", p.name)
+        base = FitParameter(p.name, value, lo, hi, vary, log_scale(p.name, p.log_scale), p.unit, "model", p.name)
         if p.name in arm_specific:
             taken = set(mnames) | set(extra_names) | {q.name for q in out}
             for arm in arms:
@@ -157,11 +188,16 @@ def build_parameters(
         else:
             out.append(base)
     for e in extra:
-        value = float(fixed.get(e.name, e.value))
+        value = float(fixed.get(e.name, initial.get(e.name, e.value)))
         lo, hi = _check_bounds(e.name, *bounds.get(e.name, (e.lower, e.upper)), None)
         if not lo <= value <= hi:
             raise FitError(f"parameter {e.name!r}: value {value} outside its bounds [{lo}, {hi}]")
-        out.append(replace(e, value=value, lower=lo, upper=hi, vary=e.vary and e.name not in fixed))
+        out.append(replace(e, value=value, lower=lo, upper=hi, vary=e.vary and e.name not in fixed,
+                           log_scale=log_scale(e.name, e.log_scale)))
+    logged = [p.name for p in out if p.log_scale and p.lower <= 0 and p.name in scales]
+    if logged:
+        raise FitError(f"scales: parameter(s) {logged} on a log scale need a positive lower bound; "
+                       "give bounds={name: (positive, upper)}")
     if not any(p.vary for p in out):
         raise FitError("no parameter is estimated: every parameter is fixed")
     return tuple(out)
@@ -193,3 +229,33 @@ def start_values(params: Sequence[FitParameter], n_starts: int, rng: np.random.G
                 point[p.name] = float(rng.uniform(lo, hi))
         starts.append(point)
     return starts
+
+
+def extra_parameters(model: Model, rows: RowLayout, observations: Mapping[str, ObservationMap],
+                     noise: Mapping[str, NoiseModel]) -> list[FitParameter]:
+    """The noise and observation parameters of a fit (estimated unless an observable's sds are all given).
+
+    Noise parameters are named ``noise_<p>`` (``noise_<p>_<observable>`` with several observables).
+
+    Raises
+    ------
+    FitError
+        When a name is used twice (model, noise or observation parameters).
+    """
+    extra: list[FitParameter] = []
+    several = len(rows.obs_names) > 1
+    for k, o in enumerate(rows.obs_names):
+        nm = noise[o]
+        estimated = not bool(np.all(rows.has_sd[rows.row_obs == k]))
+        for p in nm.parameters(rows.data_scale[o]):
+            name = f"noise_{p.name}_{re.sub(r'[^0-9a-zA-Z_]', '_', o)}" if several else f"noise_{p.name}"
+            extra.append(FitParameter(name, p.value, p.lower, p.upper, estimated, p.log_scale, p.unit,
+                                      "noise", p.name, observable=o))
+        for q in observations[o].estimated():
+            extra.append(FitParameter(q.name, q.value, q.lower, q.upper, True, q.log_scale, q.unit,
+                                      "observation", q.name, observable=o))
+    names = [e.name for e in extra]
+    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(model.parameter_names)))
+    if clash:
+        raise FitError(f"parameter name(s) {clash} are used twice (model, noise or observation parameters)")
+    return extra

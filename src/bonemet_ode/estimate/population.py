@@ -65,21 +65,25 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 
+from ..data.readers import DataTable
 from ..errors import FitError
 from ..model import Model
-from ..simulate import Arm, SolverOptions
-from ._batch import SubjectBatch
+from ._batch import SubjectBatch, dense_curves
 from ._modes import ConditionalModes, newton_step, numeric_derivatives
-from ..data.readers import DataTable
+from .estimation_problem import EstimationProblem, as_problem
 from .fitter import Fitter, covariance_from_information
-from .noise import NoiseModel
-from .observation import ObservationMap
 from .population_result import PopulationResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+    from .estimation_problem import ProblemOptions
 
 __all__ = ["PopulationFitter", "PopulationResult"]
 
@@ -89,16 +93,23 @@ class PopulationFitter:
 
     Parameters
     ----------
-    model : Model
-        The model.
-    data : DataTable
-        Measurements of several subjects.
+    problem : EstimationProblem or Model
+        What is estimated, with data of several subjects.  Its estimated
+        model parameters (``free``, ``fixed``) are honoured: those in
+        ``random`` get between-subject variability, the other estimated ones
+        are shared population parameters, and fixed ones stay exactly at
+        their values.  Bounds hold for the shared values and for the
+        typical values ``exp(mu)`` of random-effect parameters (``mu`` is
+        projected onto the log bounds in the M-step: exact for a diagonal
+        ``Omega``, where the M-step objective is separable in ``mu``);
+        individual values are log-normal around them.  As a shortcut, a model, ``data`` and the problem
+        keywords (as for :class:`~bonemet_ode.estimate.fitter.Fitter`).
+        Extra penalties and priors are refused (the Laplace likelihood has
+        no place for them).
+    data : DataTable, optional
+        Measurements (only with a model).
     random : sequence of str
-        Model parameters with log-normal between-subject variability.  Every
-        other model parameter not in ``fixed`` is a shared population parameter.
-    observations, noise, fixed, bounds, arms, options, sensitivities
-        As for :class:`~bonemet_ode.estimate.fitter.Fitter` (``sensitivities``
-        also selects exact derivatives in the E-step).
+        Estimated model parameters with log-normal between-subject variability.
     covariance : {"diagonal", "full"}
         Structure of ``Omega``.
     omega0 : float
@@ -122,28 +133,17 @@ class PopulationFitter:
     ...     "observable": "tumor_volume", "value": np.exp(r * t) * (1 + 0.02 * np.cos(7 * t))})
     ...     for s, r in rates.items()]))
     >>> pop = PopulationFitter(exponential(), data, random=["alpha"], fixed={"V0": 1.0}).fit()
-    >>> round(pop.values["alpha"], 2), pop.converged
-    (0.3, True)
+    >>> round(pop.values["alpha"], 2), pop.status
+    (0.3, 'converged')
     """
 
-    def __init__(
-        self,
-        model: Model,
-        data: DataTable,
-        *,
-        random: Sequence[str],
-        observations: Mapping[str, ObservationMap] | None = None,
-        noise: str | NoiseModel = "proportional",
-        fixed: Mapping[str, float] | None = None,
-        bounds: Mapping[str, tuple[float, float]] | None = None,
-        arms: Mapping[str, Arm] | None = None,
-        covariance: str = "diagonal",
-        omega0: float = 0.5,
-        max_iter: int = 300,
-        tol: float = 1e-4,
-        options: SolverOptions | None = None,
-        sensitivities: bool | str = "auto",
-    ) -> None:
+    def __init__(self, problem: EstimationProblem | Model, data: DataTable | None = None, *,
+                 random: Sequence[str], covariance: str = "diagonal", omega0: float = 0.5, max_iter: int = 300,
+                 tol: float = 1e-4, **problem_options: Unpack[ProblemOptions]) -> None:
+        ep = as_problem(problem, data, problem_options, "PopulationFitter")
+        model = ep.model
+        if isinstance(random, str):
+            raise FitError(f"random: expected a sequence of parameter names, got the string {random!r}")
         random = list(random)
         if not random:
             raise FitError("random: name at least one model parameter with between-subject variability")
@@ -151,27 +151,39 @@ class PopulationFitter:
         if unknown:
             raise FitError(f"random: unknown model parameter(s) {unknown}; model parameters "
                            f"{list(model.parameter_names)}")
+        both = [n for n in random if n in (ep.fixed or {})]
+        if both:
+            raise FitError(f"parameter(s) {both} are both random and fixed")
+        copies = [n for n in random if n in ep.arm_specific]
+        if copies:
+            raise FitError(f"random: parameter(s) {copies} are arm-specific; a random effect is one "
+                           "distribution for all subjects")
+        by_name = {p.name: p for p in ep.fit_parameters}
+        held = [n for n in random if not by_name[n].vary]
+        if held:
+            raise FitError(f"random: parameter(s) {held} are not estimated (free: "
+                           f"{[n for n in ep.varied if by_name[n].role == 'model']}); add them to free")
         for n in random:
-            if model.parameter(n).lower <= 0 and (bounds or {}).get(n, (0.0, 0.0))[0] <= 0:
+            if by_name[n].lower <= 0:
                 raise FitError(f"random: parameter {n!r} has lower bound <= 0; log-normal random effects need "
                                "positive values (give bounds={name: (positive, upper)})")
+        if ep.extra_penalties is not None or ep.priors:
+            raise FitError("PopulationFitter: extra_penalties and priors are not supported by the Laplace "
+                           "population likelihood; fit without them (or use Fitter/SubjectFitter)")
         if covariance not in ("diagonal", "full"):
             raise FitError(f"covariance: expected 'diagonal' or 'full', got {covariance!r}")
         if not (isinstance(omega0, (int, float)) and omega0 > 0):
             raise FitError(f"omega0: expected a positive sd of log-parameters, got {omega0!r}")
-        if len(data.subjects) < 3:
-            raise FitError(f"data: a population fit needs at least 3 subjects, got {len(data.subjects)}")
-        fixed = dict(fixed or {})
-        both = [n for n in random if n in fixed]
-        if both:
-            raise FitError(f"parameter(s) {both} are both random and fixed")
-        free = [n for n in model.parameter_names if n not in fixed]
-        self.pooled = Fitter(model, data, observations=observations, noise=noise, free=free, fixed=fixed,
-                             bounds=bounds, arms=arms, options=options, label="pooled", sensitivities=sensitivities)
+        if len(ep.data.subjects) < 3:
+            raise FitError(f"data: a population fit needs at least 3 subjects, got {len(ep.data.subjects)}")
+        self.estimation_problem = ep
+        self.pooled = Fitter(ep, label="pooled")
         self.problem = self.pooled.problem
         self.batch = SubjectBatch(self.problem, random)
         self.modes = ConditionalModes(self.batch)
         self.random = tuple(random)
+        self._mu_lower = np.log([by_name[n].lower for n in self.random])
+        self._mu_upper = np.log([by_name[n].upper for n in self.random])
         self.psi_names = tuple(n for n in self.problem.varied if n not in self.random)
         self.covariance = covariance
         self.omega0 = float(omega0)
@@ -256,7 +268,7 @@ class PopulationFitter:
 
     def _unpack(self, theta: np.ndarray, values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, dict]:
         d = len(self.random)
-        mu = theta[:d]
+        mu = np.clip(theta[:d], self._mu_lower, self._mu_upper)
         L = np.diag(np.exp(theta[d:2 * d]))
         k = 2 * d
         if self.covariance == "full":
@@ -290,7 +302,7 @@ class PopulationFitter:
         state["calls"] += 1
         phi = est["phi"]
         cond_cov = np.array([np.linalg.inv(est["info"][i] + oi) for i in range(n)])
-        mu_new = phi.mean(axis=0)
+        mu_new = np.clip(phi.mean(axis=0), self._mu_lower, self._mu_upper)
         dev = phi - mu_new
         om_new = (dev.T @ dev + cond_cov.sum(axis=0)) / n
         if self.covariance == "diagonal":
@@ -381,7 +393,44 @@ class PopulationFitter:
             cov_u = covariance_from_information(hess)
             jac = np.array([values[k] if self.problem.by_name[k].log_scale else 1.0 for k in self.psi_names])
             cov_psi = cov_u * np.outer(jac, jac)
-        msg = f"converged after {iterations} EM iterations" if converged else \
-            f"not converged after {iterations} EM iterations (max_iter)"
-        return PopulationResult.build(self, est, mu, omega, cov_mu, cov_psi, values, cond_sd, objective, history,
-                                      converged, msg, iterations, wall)
+        singular = not (np.all(np.isfinite(cov_mu)) and np.all(np.isfinite(cov_psi)))
+        if not math.isfinite(objective):
+            status, msg = "failed", f"the Laplace objective is not finite after {iterations} EM iterations"
+        elif not converged:
+            status, msg = "max_evaluations", f"not converged after {iterations} EM iterations (max_iter)"
+        elif singular:
+            status = "singular_hessian"
+            msg = (f"EM met its tolerance after {iterations} iterations, but the information of the population "
+                   "parameters is singular: standard errors are undefined (parameters not identifiable)")
+        else:
+            status, msg = "converged", f"converged after {iterations} EM iterations"
+        phi = est["phi"]
+        pb, batch = self.problem, self.batch
+        vals = dict(values)
+        vals.update({p: float(np.exp(m)) for p, m in zip(self.random, mu)})
+        ind = pd.DataFrame({"subject": list(batch.subjects), "arm": [pb.arm_names[k] for k in batch.subject_arm]})
+        for k, p in enumerate(self.random):
+            ind[p] = np.exp(phi[:, k])
+            ind[f"eta_{p}"] = phi[:, k] - mu[k]
+            ind[f"{p}_sd_log"] = cond_sd[:, k]
+        preds = batch.predict(np.arange(len(phi)), phi, vals)
+        f = np.full(pb.n_observations, np.nan)
+        for i, rows in enumerate(batch.rows):
+            f[rows] = preds[i]
+        mu_rows, s_rows = pb.moments(vals, f)
+        pts = pb.frame[["subject", "arm", "time", "observable", "value", "censored"]].copy().reset_index(drop=True)
+        pts["predicted"] = f
+        pts["residual"] = (pb.ty - mu_rows) / s_rows
+        pts["sd"] = s_rows
+        method = (f"Laplace likelihood, EM (iterative two-stage), {self.covariance} Omega, log-normal random "
+                  f"effects on {list(self.random)}")
+        return PopulationResult(
+            model=pb.model.name, random=self.random, parameters=pb.parameters, mu=np.asarray(mu, float),
+            mu_covariance=cov_mu, omega=omega, psi_names=self.psi_names, psi_covariance=cov_psi,
+            values=vals, individual=ind, objective=float(objective), n_observations=pb.n_observations,
+            n_subjects=len(phi), covariance_structure=self.covariance, converged=status == "converged",
+            message=msg, iterations=int(iterations), history=tuple(float(h) for h in history), points=pts,
+            curves=dense_curves(batch, phi, vals), wall_time=float(wall), method=method,
+            units={o: m.unit for o, m in pb.observations.items()}, status=status,
+            problem=self.estimation_problem,
+        )

@@ -8,17 +8,18 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+import lmfit
 import numpy as np
 import pandas as pd
 
 from ..errors import FitError
 from ..io import json_values as _json
-from ._batch import dense_curves
 from .parameters import FitParameter
+from .result import STATUSES
 from .selection import criteria
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .population import PopulationFitter
+    from .estimation_problem import EstimationProblem
 
 __all__ = ["PopulationResult"]
 
@@ -58,7 +59,8 @@ class PopulationResult:
     covariance_structure : str
         ``"diagonal"`` or ``"full"`` Omega.
     converged : bool
-        Whether EM met its tolerance.
+        Whether the fit converged: EM met its tolerance and the standard
+        errors are defined (``status == "converged"``).
     message : str
         Convergence message.
     iterations : int
@@ -73,6 +75,13 @@ class PopulationResult:
         Description of the estimation method.
     units : dict
         Unit of each data observable.
+    status : str
+        ``"converged"``, ``"max_evaluations"`` (EM stopped at ``max_iter``),
+        ``"singular_hessian"`` (EM met its tolerance but the information of
+        the population parameters is singular, so standard errors are NaN)
+        or ``"failed"`` (non-finite objective).
+    problem : EstimationProblem or None
+        The problem that was fitted (not saved; None after :meth:`load`).
     """
 
     model: str
@@ -98,42 +107,20 @@ class PopulationResult:
     wall_time: float
     method: str
     units: dict[str, str]
+    status: str = ""
+    problem: EstimationProblem | None = dataclasses.field(default=None, repr=False, compare=False)
 
-    @classmethod
-    def build(cls, fitter: "PopulationFitter", est: dict, mu: np.ndarray, omega: np.ndarray, cov_mu: np.ndarray,
-              cov_psi: np.ndarray, values: dict, cond_sd: np.ndarray, objective: float, history: list[float],
-              converged: bool, message: str, iterations: int, wall: float) -> "PopulationResult":
-        """Assemble the result from the fitter's final state (internal)."""
-        pb, batch = fitter.problem, fitter.batch
-        phi = est["phi"]
-        vals = dict(values)
-        vals.update({p: float(np.exp(m)) for p, m in zip(fitter.random, mu)})
-        ind = pd.DataFrame({"subject": list(batch.subjects),
-                            "arm": [pb.arm_names[k] for k in batch.subject_arm]})
-        for k, p in enumerate(fitter.random):
-            ind[p] = np.exp(phi[:, k])
-            ind[f"eta_{p}"] = phi[:, k] - mu[k]
-            ind[f"{p}_sd_log"] = cond_sd[:, k]
-        preds = batch.predict(np.arange(len(phi)), phi, vals)
-        f = np.full(pb.n_observations, np.nan)
-        for i, rows in enumerate(batch.rows):
-            f[rows] = preds[i]
-        mu_rows, s_rows = pb.moments(vals, f)
-        pts = pb.frame[["subject", "arm", "time", "observable", "value", "censored"]].copy().reset_index(drop=True)
-        pts["predicted"] = f
-        pts["residual"] = (pb.ty - mu_rows) / s_rows
-        pts["sd"] = s_rows
-        method = (f"Laplace likelihood, EM (iterative two-stage), {fitter.covariance} Omega, log-normal random "
-                  f"effects on {list(fitter.random)}")
-        return cls(
-            model=pb.model.name, random=tuple(fitter.random), parameters=pb.parameters, mu=np.asarray(mu, float),
-            mu_covariance=cov_mu, omega=omega, psi_names=tuple(fitter.psi_names), psi_covariance=cov_psi,
-            values=vals, individual=ind, objective=float(objective), n_observations=pb.n_observations,
-            n_subjects=len(phi), covariance_structure=fitter.covariance, converged=bool(converged), message=message,
-            iterations=int(iterations), history=tuple(float(h) for h in history), points=pts,
-            curves=dense_curves(batch, phi, vals), wall_time=float(wall), method=method,
-            units={o: m.unit for o, m in pb.observations.items()},
-        )
+    def __post_init__(self) -> None:
+        if not self.status:  # results written before statuses existed
+            object.__setattr__(self, "status", "converged" if self.converged else "max_evaluations")
+        if self.status not in STATUSES:
+            raise FitError(f"status: expected one of {list(STATUSES)}, got {self.status!r}")
+
+    def to_lmfit(self) -> lmfit.Parameters:
+        """Typical values and shared parameters as :class:`lmfit.Parameters` (``stderr`` where finite)."""
+        from .estimation_problem import to_lmfit
+
+        return to_lmfit(self.parameters, self.values, self.stderr)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -218,7 +205,7 @@ class PopulationResult:
             "covariance_structure": self.covariance_structure, "converged": self.converged,
             "message": self.message, "iterations": self.iterations, "history": list(self.history),
             "points": _json.frame_to_json(self.points), "curves": _json.frame_to_json(self.curves),
-            "wall_time": self.wall_time, "method": self.method, "units": self.units,
+            "wall_time": self.wall_time, "method": self.method, "units": self.units, "status": self.status,
         })
 
     @classmethod
@@ -239,6 +226,7 @@ class PopulationResult:
             iterations=int(d["iterations"]), history=tuple(f(h) for h in d["history"]),
             points=_json.frame_from_json(d["points"]), curves=_json.frame_from_json(d["curves"]),
             wall_time=f(d["wall_time"]), method=d["method"], units=dict(d["units"]),
+            status=str(d.get("status", "")),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -253,4 +241,4 @@ class PopulationResult:
     def __repr__(self) -> str:
         typ = ", ".join(f"{p}={self.values[p]:.4g} (omega {self.omega_sd[p]:.3g})" for p in self.random)
         return (f"<PopulationResult {self.model}: {typ}; -2LL {self.objective:.4g}, {self.n_subjects} subjects, "
-                f"{'converged' if self.converged else 'NOT converged'}>")
+                f"{self.status}>")

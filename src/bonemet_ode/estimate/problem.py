@@ -20,35 +20,55 @@ of noise and observation parameters need no solve at all, and the Jacobian
 of the least-squares residual vector follows from them
 (:meth:`FitProblem.residual_jacobian`).  Without sensitivities every
 derivative is a central difference with one solve per parameter and side.
+The derivatives are computed by an
+:class:`~bonemet_ode.estimate.problem_derivatives.ObjectiveDerivatives`
+component that the problem owns (:attr:`FitProblem.derivatives`), built
+from explicit inputs.
+
+What is estimated is stated once, in an
+:class:`~bonemet_ode.estimate.estimation_problem.EstimationProblem`; a
+:class:`FitProblem` is its compiled objective
+(:meth:`EstimationProblem.compile`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import replace
-from typing import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, FitError, SolverError
-from ..model import Model
-from ..model.expressions import symbols_in
-from ..simulate import CONTROL, Arm, Simulator, SolverOptions
 from ..data.readers import DataTable
-from .noise import NoiseModel, make_noise, point_nll, residual_vector
-from .observation import ObservationMap, default_observations
-from .parameters import FitParameter, build_parameters
-from .problem_derivatives import FitDerivatives, check_sensitivity_mode, sensitivity_simulator
+from ..errors import FitError, SolverError
+from ..model import Model
+from ..simulate import CONTROL, Simulator, SolverOptions
+from .estimation_problem import EstimationProblem, as_problem
+from .noise import point_nll, residual_vector
+from .parameters import FitParameter, Penalty
+from .problem_derivatives import (
+    ObjectiveDerivatives,
+    check_sensitivity_mode,
+    sensitivity_simulator,
+)
 
-__all__ = ["FitProblem", "Penalty", "FIT_SOLVER_OPTIONS", "AUTO_SENSITIVITY_MAX_SIZE"]
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+    from .estimation_problem import ProblemOptions
+
+__all__ = [
+    "AUTO_SENSITIVITY_MAX_SIZE",
+    "FIT_SOLVER_OPTIONS",
+    "FitProblem",
+    "Penalty",
+    "check_sensitivity_mode",
+    "sensitivity_simulator",
+]
 
 #: Solver tolerances used by fits unless given: tight, so finite-difference Jacobians are accurate.
 FIT_SOLVER_OPTIONS = SolverOptions(rtol=1e-9, atol=1e-12)
-
-#: ``extra_penalties(values) -> array``; each entry ``p`` adds ``p**2/2`` to the objective.
-Penalty = Callable[[Mapping[str, float]], np.ndarray]
 
 #: ``sensitivities="auto"`` stays off when an arm would integrate more than this many
 #: quantities (states x (1 + sensitivity targets)): the symbolic build of a large
@@ -56,173 +76,75 @@ Penalty = Callable[[Mapping[str, float]], np.ndarray]
 AUTO_SENSITIVITY_MAX_SIZE = 200
 
 
-
-class FitProblem(FitDerivatives):
-    """Predictions and negative log-likelihood of a model for one data table.
+class FitProblem:
+    """Predictions and negative log-likelihood of an :class:`EstimationProblem` (its compiled objective).
 
     Parameters
     ----------
-    model : Model
-        The model.
-    data : DataTable
-        Measurements (long layout).
-    observations : mapping of str to ObservationMap, optional
-        How each data observable is predicted (default: the state or
-        observable of the same name, or the model's only state).
-    noise : str or NoiseModel
-        Default noise model of observables whose map has none.
-    free, fixed, bounds, arm_specific
-        See :func:`~bonemet_ode.estimate.parameters.build_parameters`.
-    arms : mapping of str to Arm, optional
-        Treatment of each data arm (default: untreated control).
-    options : SolverOptions, optional
-        Solver tolerances (default :data:`FIT_SOLVER_OPTIONS`).
-    extra_penalties : callable, optional
-        ``f(values) -> array`` of penalty residuals (e.g. qualitative
-        outcomes); ``values`` maps every fit parameter name to its value.
-    sensitivities : bool or "auto"
-        Compute derivatives from forward sensitivities integrated with the
-        states (exact for the discretised ODE) instead of finite
-        differences.  ``"auto"`` (default) uses them when the model has
-        states, no estimated parameter is changed by a parameter switch in
-        an arm, each arm's augmented system has at most
-        :data:`AUTO_SENSITIVITY_MAX_SIZE` quantities, and the sensitivity
-        system compiles; ``True`` requires them (:class:`FitError`
-        otherwise); ``False`` keeps finite differences.
+    problem : EstimationProblem or Model
+        The problem; or, as a shortcut, the model, followed by ``data`` and
+        the problem keywords of :class:`EstimationProblem` (``observations``,
+        ``noise``, ``free``, ``fixed``, ``bounds``, ``arms``, ...), from
+        which the problem is built.
+    data : DataTable, optional
+        Measurements (only with a model).
 
     Attributes
     ----------
+    estimation_problem : EstimationProblem
+        What is estimated.
+    parameters : tuple of FitParameter
+        Every fit parameter.
+    derivatives : ObjectiveDerivatives
+        Jacobians of the objective.
     uses_sensitivities : bool
         Whether derivatives come from sensitivities.
     sensitivity_note : str
         Why sensitivities are on or off (for reports).
     sensitivity_simulators : list of Simulator or None
         Per arm, the simulator that integrates the sensitivities (None when off).
+
+    Notes
+    -----
+    ``sensitivities="auto"`` uses forward sensitivities when the model has
+    states, no estimated parameter is changed by a parameter switch in an
+    arm, each arm's augmented system has at most
+    :data:`AUTO_SENSITIVITY_MAX_SIZE` quantities, and the sensitivity system
+    compiles; ``True`` requires them (:class:`FitError` otherwise); ``False``
+    keeps finite differences.
     """
 
-    def __init__(
-        self,
-        model: Model,
-        data: DataTable,
-        *,
-        observations: Mapping[str, ObservationMap] | None = None,
-        noise: str | NoiseModel = "proportional",
-        free: Sequence[str] | None = None,
-        fixed: Mapping[str, float] | None = None,
-        bounds: Mapping[str, tuple[float, float]] | None = None,
-        arm_specific: Sequence[str] = (),
-        arms: Mapping[str, Arm] | None = None,
-        options: SolverOptions | None = None,
-        extra_penalties: Penalty | None = None,
-        sensitivities: bool | str = "auto",
-    ) -> None:
-        if not isinstance(model, Model):
-            raise FitError(f"model: expected a Model, got {type(model).__name__}")
-        if not isinstance(data, DataTable):
-            raise FitError(f"data: expected a DataTable (see bonemet_ode.data.readers.read_long), "
-                           f"got {type(data).__name__}")
-        if extra_penalties is not None and not callable(extra_penalties):
-            raise FitError(f"extra_penalties: expected a callable values -> array, got {extra_penalties!r}")
-        self.model = model
-        self.data = data
-        self.frame = data.frame
-        self.options = options or FIT_SOLVER_OPTIONS
-        self.extra_penalties = extra_penalties
-        default_noise = make_noise(noise)
-        maps = dict(observations) if observations else default_observations(model, data.observables)
-        missing = [o for o in data.observables if o not in maps]
-        if missing:
-            raise FitError(f"observations: no ObservationMap for data observable(s) {missing}")
-        self.observations = {o: maps[o] for o in data.observables}
-        self.noise = {o: (m.noise or default_noise) for o, m in self.observations.items()}
-        for m in self.observations.values():
-            m.check(model)
-        self._set_rows()
-        extra = self._extra_parameters()
-        self.parameters: tuple[FitParameter, ...] = build_parameters(
-            model, self.arm_names, extra, free=free, fixed=fixed, bounds=bounds, arm_specific=arm_specific)
+    def __init__(self, problem: EstimationProblem | Model, data: DataTable | None = None,
+                 **problem_options: Unpack[ProblemOptions]) -> None:
+        ep = as_problem(problem, data, problem_options, "FitProblem")
+        self.estimation_problem = ep
+        self.model = ep.model
+        self.data = ep.data
+        self.frame = ep.data.frame
+        self.options = ep.options or FIT_SOLVER_OPTIONS
+        self.extra_penalties = ep.extra_penalties
+        self.observations = dict(ep.observation_maps)
+        self.noise = dict(ep.noise_models)
+        rows = ep.rows
+        self.rows = rows
+        self.arm_names, self.obs_names = rows.arm_names, rows.obs_names
+        self.y, self.ty, self.censored, self.has_sd = rows.y, rows.ty, rows.censored, rows.has_sd
+        self.given_s, self.log_jac, self.offset = rows.given_s, rows.log_jac, rows.offset
+        self.row_obs, self.row_arm, self.row_tidx = rows.row_obs, rows.row_arm, rows.row_tidx
+        self.data_scale = rows.data_scale
+        self.parameters: tuple[FitParameter, ...] = ep.fit_parameters
         self.by_name = {p.name: p for p in self.parameters}
         self.varied = tuple(p.name for p in self.parameters if p.vary)
-        self._set_simulators(arms or {})
-        self._set_sensitivities(sensitivities)
+        arms = ep.arms or {}
+        self.simulators: list[Simulator] = [
+            Simulator(self.model, arms.get(a, CONTROL), times=rows.arm_times[k], options=self.options)
+            for k, a in enumerate(self.arm_names)]
+        self._set_sensitivities(ep.sensitivities)
+        self.derivatives = ObjectiveDerivatives(rows, self.parameters, self.observations, self.noise,
+                                                self.sensitivity_simulators if self.uses_sensitivities else [],
+                                                self)
 
     # ------------------------------------------------------------------ set-up
-    def _set_rows(self) -> None:
-        fr = self.frame
-        self.arm_names = tuple(pd.unique(fr["arm"]))
-        self.obs_names = tuple(self.observations)
-        self.y = fr["value"].to_numpy(float)
-        self.censored = fr["censored"].to_numpy(bool)
-        sd = fr["sd"].to_numpy(float)
-        self.has_sd = np.isfinite(sd)
-        self.row_obs = fr["observable"].map({o: i for i, o in enumerate(self.obs_names)}).to_numpy(int)
-        self.row_arm = fr["arm"].map({a: i for i, a in enumerate(self.arm_names)}).to_numpy(int)
-        self.ty = np.empty_like(self.y)
-        self.given_s = np.full_like(self.y, np.nan)
-        self.log_jac = np.zeros_like(self.y)
-        self.offset = np.zeros_like(self.y)
-        self.data_scale: dict[str, float] = {}
-        for k, o in enumerate(self.obs_names):
-            rows = self.row_obs == k
-            nm = self.noise[o]
-            yk = self.y[rows]
-            pos = yk[yk > 0]
-            scale = float(np.median(pos)) if pos.size else 1.0
-            self.data_scale[o] = scale
-            if nm.log_scale:
-                bad = np.flatnonzero(rows & (self.y <= 0))
-                if bad.size:
-                    r = bad[0]
-                    raise DataError(
-                        f"{self.data.source}: observable {o!r} has value {self.y[r]:g} <= 0 (subject "
-                        f"{fr['subject'].iat[r]!r}, day {fr['time'].iat[r]:g}); log-normal noise needs positive "
-                        "values: read the data with lloq=<detection limit> to censor them, or use another noise model")
-            self.ty[rows] = nm.transform(yk)
-            self.log_jac[rows] = np.where(self.censored[rows], 0.0, nm.log_jacobian(yk))
-            given = rows & self.has_sd
-            self.given_s[given] = nm.given_sd(self.y[given], fr["sd"].to_numpy(float)[given])
-            floor = 1e-8 if nm.log_scale else 1e-8 * scale
-            self.offset[rows] = 1.0 - math.log(floor)
-        if np.any(self.has_sd & (self.given_s <= 0)):
-            r = int(np.flatnonzero(self.has_sd & (self.given_s <= 0))[0])
-            raise DataError(f"{self.data.source}: sd of row {r + 1} (subject {fr['subject'].iat[r]!r}) must be > 0")
-
-    def _extra_parameters(self) -> list[FitParameter]:
-        extra: list[FitParameter] = []
-        several = len(self.obs_names) > 1
-        for o in self.obs_names:
-            nm = self.noise[o]
-            rows = (self.row_obs == self.obs_names.index(o))
-            estimated = not np.all(self.has_sd[rows])
-            for p in nm.parameters(self.data_scale[o]):
-                name = f"noise_{p.name}_{re.sub(r'[^0-9a-zA-Z_]', '_', o)}" if several else f"noise_{p.name}"
-                extra.append(FitParameter(name, p.value, p.lower, p.upper, estimated, p.log_scale, p.unit,
-                                          "noise", p.name, observable=o))
-            for p in self.observations[o].estimated():
-                extra.append(FitParameter(p.name, p.value, p.lower, p.upper, True, p.log_scale, p.unit,
-                                          "observation", p.name, observable=o))
-        names = [e.name for e in extra]
-        clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(self.model.parameter_names)))
-        if clash:
-            raise FitError(f"parameter name(s) {clash} are used twice (model, noise or observation parameters)")
-        return extra
-
-    def _set_simulators(self, arms: Mapping[str, Arm]) -> None:
-        unknown = [a for a in arms if a not in self.arm_names]
-        if unknown:
-            raise FitError(f"arms: unknown arm(s) {unknown}; the data have arms {list(self.arm_names)}")
-        times = self.frame["time"].to_numpy(float)
-        self.simulators: list[Simulator] = []
-        self.row_tidx = np.zeros(len(times), dtype=int)
-        for k, a in enumerate(self.arm_names):
-            rows = self.row_arm == k
-            t_arm = np.unique(times[rows])
-            arm = arms.get(a, CONTROL)
-            if not isinstance(arm, Arm):
-                raise FitError(f"arms[{a!r}]: expected an Arm, got {arm!r}")
-            self.simulators.append(Simulator(self.model, arm, times=t_arm, options=self.options))
-            self.row_tidx[rows] = np.searchsorted(t_arm, times[rows])
-
     def _sensitivity_targets(self, k: int) -> tuple[str, ...]:
         """Model parameters whose sensitivities arm ``k`` integrates: the estimated ones acting in that arm."""
         arm = self.arm_names[k]
@@ -274,9 +196,36 @@ class FitProblem(FitDerivatives):
         self.uses_sensitivities = True
         self.sensitivity_simulators = sims
         self.sensitivity_note = "on: exact derivatives from forward sensitivities"
-        self._unit_maps = {o: replace(m, scale=1.0, offset=0.0, noise=None) for o, m in self.observations.items()}
-        self._target_symbols = {o: symbols_in(m.target, f"observation {o!r}") for o, m in self.observations.items()}
-        self._target_code = {o: m.target_code() for o, m in self.observations.items()}
+
+    # ------------------------------------------------------------------ derivatives (see ObjectiveDerivatives)
+    def jacobians(self, values: Mapping[str, float], names: Sequence[str], rel_step: float = 1e-4
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Jacobians of ``mu``, ``log s`` and the penalties (:meth:`ObjectiveDerivatives.jacobians`)."""
+        return self.derivatives.jacobians(values, names, rel_step)
+
+    def residual_jacobian(self, values: Mapping[str, float], names: Sequence[str], *, fallback: bool = True,
+                          rel_step: float = 1e-6) -> tuple[np.ndarray, np.ndarray | None]:
+        """Residuals and their Jacobian (:meth:`ObjectiveDerivatives.residual_jacobian`)."""
+        return self.derivatives.residual_jacobian(values, names, fallback=fallback, rel_step=rel_step)
+
+    def information(self, values: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
+        """Gauss-Newton information (:meth:`ObjectiveDerivatives.information`)."""
+        return self.derivatives.information(values, names)
+
+    def target_values(self, o: str, series: Mapping[str, np.ndarray], env: Mapping[str, float]
+                      ) -> tuple[np.ndarray, float, float]:
+        """``(g, scale, offset)`` of observable ``o`` (:meth:`ObjectiveDerivatives.target_values`)."""
+        return self.derivatives.target_values(o, series, env)
+
+    def target_derivative(self, o: str, series: Mapping[str, np.ndarray], dseries: Mapping[str, np.ndarray],
+                          env: Mapping[str, float], theta: str) -> np.ndarray:
+        """``dg/dtheta`` of observable ``o`` (:meth:`ObjectiveDerivatives.target_derivative`)."""
+        return self.derivatives.target_derivative(o, series, dseries, env, theta)
+
+    def slope_moments(self, f: np.ndarray, values: Mapping[str, float], moments: Any,
+                      obs_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row-wise ``dmu/df`` and ``dlog(s)/df`` (:meth:`ObjectiveDerivatives.slope_moments`)."""
+        return self.derivatives.slope_moments(f, values, moments, obs_index)
 
     # ------------------------------------------------------------------ values
     @property
@@ -308,7 +257,7 @@ class FitProblem(FitDerivatives):
         res = sim.run(self.model_values(values, self.arm_names[k]))
         return {n: res[n] for n in res.names}
 
-    def _predict_series(self, series: Mapping[str, np.ndarray], values: Mapping[str, float], arm: str,
+    def predict_series(self, series: Mapping[str, np.ndarray], values: Mapping[str, float], arm: str,
                         obs: str) -> np.ndarray:
         env = {**self.model_values(values, arm), **{p.name: values[p.name] for p in self.parameters
                                                      if p.role == "observation"}}
@@ -326,7 +275,7 @@ class FitProblem(FitDerivatives):
             for j, o in enumerate(self.obs_names):
                 rows = rows_arm & (self.row_obs == j)
                 if np.any(rows):
-                    f[rows] = self._predict_series(series, values, arm, o)[self.row_tidx[rows]]
+                    f[rows] = self.predict_series(series, values, arm, o)[self.row_tidx[rows]]
         return f
 
     def moments(self, values: Mapping[str, float], f: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -343,13 +292,14 @@ class FitProblem(FitDerivatives):
         return mu, s
 
     def penalty(self, values: Mapping[str, float]) -> np.ndarray:
-        """The extra penalty residuals (empty without a hook)."""
+        """The penalty residuals: the extra penalties, then the priors' ``(u - mean)/sd`` (empty without either)."""
+        priors = self.estimation_problem.prior_residuals(values)
         if self.extra_penalties is None:
-            return np.zeros(0)
+            return priors
         out = np.atleast_1d(np.asarray(self.extra_penalties(dict(values)), dtype=float)).ravel()
         if not np.all(np.isfinite(out)):
             raise FitError(f"extra_penalties returned non-finite values {out[~np.isfinite(out)][:3]}")
-        return out
+        return np.concatenate([out, priors])
 
     def nll(self, values: Mapping[str, float], f: np.ndarray | None = None) -> float:
         """Negative log-likelihood of the data (all constants included; inf when the solver fails)."""
@@ -403,7 +353,7 @@ class FitProblem(FitDerivatives):
                 continue
             for o in self.obs_names:
                 rows.append(pd.DataFrame({"arm": arm, "observable": o, "time": times,
-                                          "value": self._predict_series(series, values, arm, o)}))
+                                          "value": self.predict_series(series, values, arm, o)}))
         if not rows:
             return pd.DataFrame(columns=["arm", "observable", "time", "value"])
         return pd.concat(rows, ignore_index=True)

@@ -1,28 +1,39 @@
 """Derivatives of a fit's objective: exact (forward sensitivities) or central differences.
 
-:class:`FitDerivatives` is the part of :class:`~bonemet_ode.estimate.problem.FitProblem`
-that computes Jacobians of ``mu``, ``log s`` and the least-squares residual
-vector.  With sensitivities, one solve per arm gives the predictions and their
-exact Jacobian (a complex-step derivative of algebraic observation maps along
-the sensitivities; chain rule through the noise model); without, every column
-is a central difference with one solve per parameter and side.
+:class:`ObjectiveDerivatives` is a component that a
+:class:`~bonemet_ode.estimate.problem.FitProblem` owns.  It is built from
+explicit inputs - the data rows (:class:`~bonemet_ode.estimate._rows.RowLayout`),
+the fit parameters, observation maps and noise models, one sensitivity
+simulator per arm (or None), and the objective's functions
+(:class:`ObjectiveFunctions`: ``moments``, ``penalty``, ``residuals``,
+``model_values``, ``noise_values``) - and computes Jacobians of ``mu``,
+``log s`` and the least-squares residual vector.  With sensitivities, one
+solve per arm gives the predictions and their exact Jacobian (a complex-step
+derivative of algebraic observation maps along the sensitivities; chain rule
+through the noise model); without, every column is a central difference with
+one solve per parameter and side.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 from scipy.special import log_ndtr
 
 from ..errors import FitError, SolverError
 from ..model import Model, Parameter
+from ..model.expressions import symbols_in
 from ..simulate import SimulationResult, Simulator, SolverOptions
-from .noise import _mills, nll_derivatives, residual_vector
-from .observation import _NUMPY_FUNCS
+from ._rows import RowLayout
+from .noise import NoiseModel, _mills, nll_derivatives, residual_vector
+from .observation import _NUMPY_FUNCS, ObservationMap
+from .parameters import FitParameter
 
-__all__ = ["FitDerivatives", "sensitivity_simulator", "check_sensitivity_mode"]
+__all__ = ["ObjectiveDerivatives", "ObjectiveFunctions", "check_sensitivity_mode", "sensitivity_simulator"]
 
 _COMPLEX_STEP = 1e-20  # relative size of the complex step through an observation expression
 _SLOPE_STEP = 1e-6  # relative step of the row-wise slopes dmu/df, dlog(s)/df (algebraic, no solve)
@@ -75,8 +86,10 @@ def sensitivity_simulator(model: Model, template: Simulator, targets: Sequence[s
 
 def check_sensitivity_mode(mode: object) -> bool | str:
     """Validate a ``sensitivities`` argument: True, False or ``"auto"`` (raises :class:`FitError`)."""
-    if mode is True or mode is False or (isinstance(mode, str) and mode == "auto"):
-        return mode  # type: ignore[return-value]
+    if isinstance(mode, bool):
+        return mode
+    if isinstance(mode, str) and mode == "auto":
+        return mode
     raise FitError(f"sensitivities: expected True, False or 'auto', got {mode!r}")
 
 
@@ -96,8 +109,73 @@ class _SensitivityView(Mapping[str, np.ndarray]):
         return len(self.res.names)
 
 
-class FitDerivatives:
-    """Mixin of :class:`~bonemet_ode.estimate.problem.FitProblem`: Jacobians of its objective."""
+class ObjectiveFunctions(Protocol):
+    """What :class:`ObjectiveDerivatives` evaluates: the objective's functions of parameter values."""
+
+    def moments(self, values: Mapping[str, float], f: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, s)`` of every row (from predictions ``f`` when given)."""
+        ...
+
+    def penalty(self, values: Mapping[str, float]) -> np.ndarray:
+        """Penalty residuals."""
+        ...
+
+    def residuals(self, values: Mapping[str, float]) -> np.ndarray:
+        """Least-squares residual vector."""
+        ...
+
+    def model_values(self, values: Mapping[str, float], arm: str) -> dict[str, float]:
+        """Model parameter values of one arm."""
+        ...
+
+    def noise_values(self, values: Mapping[str, float], observable: str) -> dict[str, float]:
+        """Noise parameters of one observable by short name."""
+        ...
+
+
+class ObjectiveDerivatives:
+    """Jacobians of a fit's objective, from forward sensitivities where possible.
+
+    Parameters
+    ----------
+    rows : RowLayout
+        The data rows (values on the likelihood scale, censoring, indices).
+    parameters : sequence of FitParameter
+        Every fit parameter (roles, bounds for one-sided differences).
+    observations : mapping of str to ObservationMap
+        Map of each data observable (order of ``rows.obs_names``).
+    noise : mapping of str to NoiseModel
+        Noise model of each data observable.
+    sensitivity_simulators : sequence of Simulator or None
+        Per arm, the simulator integrating the sensitivities of the estimated
+        model parameters; None entries (or an empty sequence) mean finite
+        differences throughout.
+    functions : ObjectiveFunctions
+        The objective's ``moments``, ``penalty``, ``residuals``,
+        ``model_values`` and ``noise_values``.
+    """
+
+    def __init__(self, rows: RowLayout, parameters: Sequence[FitParameter],
+                 observations: Mapping[str, ObservationMap], noise: Mapping[str, NoiseModel],
+                 sensitivity_simulators: Sequence[Simulator | None], functions: ObjectiveFunctions) -> None:
+        self.rows = rows
+        self.parameters = tuple(parameters)
+        self.by_name = {p.name: p for p in self.parameters}
+        self.observations = dict(observations)
+        self.noise = dict(noise)
+        self.sensitivity_simulators = list(sensitivity_simulators)
+        self.uses_sensitivities = bool(self.sensitivity_simulators) and all(
+            s is not None for s in self.sensitivity_simulators)
+        self.fn = functions
+        self._unit_maps = {o: replace(m, scale=1.0, offset=0.0, noise=None) for o, m in self.observations.items()}
+        self._target_symbols = {o: symbols_in(m.target, f"observation {o!r}") for o, m in self.observations.items()}
+        self._target_code = {o: m.target_code() for o, m in self.observations.items()}
+
+    def _sensitivity_simulator(self, k: int) -> Simulator:
+        sim = self.sensitivity_simulators[k] if self.sensitivity_simulators else None
+        if sim is None:
+            raise FitError(f"arm {self.rows.arm_names[k]!r} has no sensitivity simulator")
+        return sim
 
     def jacobians(self, values: Mapping[str, float], names: Sequence[str], rel_step: float = 1e-4
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,14 +201,14 @@ class FitDerivatives:
         if out is None:
             return self._fd_jacobians(values, names, rel_step)
         _, _, jm_e, jl_e = out
-        n = len(self.y)
+        n = len(self.rows.y)
         jm, jl = np.zeros((n, len(names))), np.zeros((n, len(names)))
-        jp = np.zeros((len(self.penalty(values)), len(names)))
+        jp = np.zeros((len(self.fn.penalty(values)), len(names)))
         idx = {name: c for c, name in enumerate(names)}
         cols = [idx[e] for e in exact]
         jm[:, cols], jl[:, cols] = jm_e, jl_e
         if jp.shape[0] and exact:
-            jp[:, cols] = self._fd_columns(values, exact, self.penalty, rel_step)
+            jp[:, cols] = self._fd_columns(values, exact, self.fn.penalty, rel_step)
         rest = [name for name in names if name not in set(exact)]
         if rest:
             cols = [idx[r] for r in rest]
@@ -166,19 +244,19 @@ class FitDerivatives:
         exact = self.uses_sensitivities and all(self._exact_capable(n) for n in names)
         out = self._exact_moments(values, names) if exact else None
         if out is None:
-            r = self.residuals(values)
-            jac = self._fd_columns(values, names, self.residuals, rel_step) if fallback else None
+            r = self.fn.residuals(values)
+            jac = self._fd_columns(values, names, self.fn.residuals, rel_step) if fallback else None
             return r, jac
         mu, s, jm, jl = out
-        pen = self.penalty(values)
-        obs, cens = ~self.censored, self.censored
-        n = len(self.y) + int(np.sum(obs)) + len(pen)
+        pen = self.fn.penalty(values)
+        obs, cens = ~self.rows.censored, self.rows.censored
+        n = len(self.rows.y) + int(np.sum(obs)) + len(pen)
         if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(s)) and np.all(s > 0)):
             return np.full(n, 1e4), np.zeros((n, len(names)))
-        r = np.concatenate([residual_vector(self.ty, mu, s, self.censored, self.offset), pen])
-        z = (self.ty - mu) / s
+        r = np.concatenate([residual_vector(self.rows.ty, mu, s, self.rows.censored, self.rows.offset), pen])
+        z = (self.rows.ty - mu) / s
         dz = -jm / s[:, None] - z[:, None] * jl
-        arg = 2.0 * (np.log(s[obs]) + self.offset[obs])
+        arg = 2.0 * (np.log(s[obs]) + self.rows.offset[obs])
         sig = np.sqrt(np.maximum(arg, 0.0))
         dsig = np.where((arg > 0)[:, None], jl[obs] / np.where(sig > 0, sig, 1.0)[:, None], 0.0)
         parts = [dz[obs], dsig]
@@ -188,7 +266,7 @@ class FitDerivatives:
             slope = np.where(rc > 0, -_mills(zc) / np.where(rc > 0, rc, 1.0), 0.0)
             parts.append(slope[:, None] * dz[cens])
         if len(pen):
-            parts.append(self._fd_columns(values, names, self.penalty, rel_step))
+            parts.append(self._fd_columns(values, names, self.fn.penalty, rel_step))
         jac = np.vstack(parts)
         bad = ~np.isfinite(r)
         if np.any(bad):
@@ -208,15 +286,15 @@ class FitDerivatives:
         p = self.by_name[name]
         if p.role != "model":
             return True
-        return all(p.source in self.sensitivity_simulators[k].sensitivities  # type: ignore[union-attr]
-                   for k, a in enumerate(self.arm_names) if p.arm in (None, a))
+        return all(p.source in self._sensitivity_simulator(k).sensitivities
+                   for k, a in enumerate(self.rows.arm_names) if p.arm in (None, a))
 
     def _fd_jacobians(self, values: Mapping[str, float], names: Sequence[str], rel_step: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Central-difference Jacobians of ``mu``, ``log s`` and the penalties (one solve per parameter and side)."""
-        n = len(self.y)
+        n = len(self.rows.y)
         jm, jl = np.zeros((n, len(names))), np.zeros((n, len(names)))
-        jp = np.zeros((len(self.penalty(values)), len(names)))
+        jp = np.zeros((len(self.fn.penalty(values)), len(names)))
         for k, name in enumerate(names):
             p = self.by_name[name]
             x = float(values[name])
@@ -226,8 +304,8 @@ class FitDerivatives:
             for xv in (hi, lo):
                 v = dict(values)
                 v[name] = xv
-                mu, s = self.moments(v)
-                out.append((mu, np.log(s), self.penalty(v)))
+                mu, s = self.fn.moments(v)
+                out.append((mu, np.log(s), self.fn.penalty(v)))
             d = hi - lo
             jm[:, k] = (out[0][0] - out[1][0]) / d
             jl[:, k] = (out[0][1] - out[1][1]) / d
@@ -261,8 +339,8 @@ class FitDerivatives:
         if pred is None:
             return None
         f, jf = pred
-        mu, s = self.moments(values, f)
-        dmu, dls = self.slope_moments(f, values, lambda x: self.moments(values, x), self.row_obs)
+        mu, s = self.fn.moments(values, f)
+        dmu, dls = self.slope_moments(f, values, lambda x: self.fn.moments(values, x), self.rows.row_obs)
         jm = dmu[:, None] * jf
         jl = dls[:, None] * jf
         for c, name in enumerate(names):
@@ -278,27 +356,27 @@ class FitDerivatives:
         scale*dg/dtheta`` for model parameters (from the sensitivities),
         ``df/dscale = g``, ``df/doffset = 1``; noise parameters do not enter ``f``.
         """
-        n = len(self.y)
+        n = len(self.rows.y)
         f = np.full(n, np.nan)
         jf = np.zeros((n, len(names)))
         obs_values = {p.name: float(values[p.name]) for p in self.parameters if p.role == "observation"}
         params = [self.by_name[name] for name in names]
-        for k, arm in enumerate(self.arm_names):
-            rows_arm = self.row_arm == k
-            mv = self.model_values(values, arm)
-            sim = self.sensitivity_simulators[k]
+        for k, arm in enumerate(self.rows.arm_names):
+            rows_arm = self.rows.row_arm == k
+            mv = self.fn.model_values(values, arm)
+            sim = self._sensitivity_simulator(k)
             try:
-                res = sim.run(mv)  # type: ignore[union-attr]
+                res = sim.run(mv)
             except SolverError:
                 return None
             series = {nm: res[nm] for nm in res.names}
             env = {**mv, **obs_values}
-            for j, o in enumerate(self.obs_names):
-                rows = np.flatnonzero(rows_arm & (self.row_obs == j))
+            for j, o in enumerate(self.rows.obs_names):
+                rows = np.flatnonzero(rows_arm & (self.rows.row_obs == j))
                 if rows.size == 0:
                     continue
                 omap = self.observations[o]
-                tidx = self.row_tidx[rows]
+                tidx = self.rows.row_tidx[rows]
                 g, scale, offset = self.target_values(o, series, env)
                 f[rows] = (scale * g + offset)[tidx]
                 for c, p in enumerate(params):
@@ -362,10 +440,10 @@ class FitDerivatives:
         scope: dict[str, object] = {**_COMPLEX_FUNCS, **{k: float(v) for k, v in env.items()}}
         scope.update({nm: np.asarray(series[nm], dtype=float) for nm in used if nm in series})
         for nm in inputs:
-            scope[nm] = scope[nm] + 1j * t * np.asarray(dseries[nm], dtype=float)  # type: ignore[operator]
+            scope[nm] = np.asarray(series[nm], dtype=float) + 1j * t * np.asarray(dseries[nm], dtype=float)
         if explicit:
             scope[theta] = float(env[theta]) + 1j * t
-        g = np.broadcast_to(np.asarray(eval(self._target_code[o], {"__builtins__": {}}, scope)), shape)  # noqa: S307
+        g = np.broadcast_to(np.asarray(eval(self._target_code[o], {"__builtins__": {}}, scope)), shape)
         return np.where(moving, np.imag(g) / np.where(moving, t, 1.0), 0.0)
 
     def target_values(self, o: str, series: Mapping[str, np.ndarray], env: Mapping[str, float]
@@ -387,7 +465,7 @@ class FitDerivatives:
         row's slope.  ``obs_index`` gives each row's observable (for the
         step at ``f = 0``).
         """
-        scale = np.array([self.data_scale[o] for o in self.obs_names])[obs_index]
+        scale = np.array([self.rows.data_scale[o] for o in self.rows.obs_names])[obs_index]
         h = _SLOPE_STEP * np.where(f != 0, np.abs(f), scale)
         mu_p, s_p = moments(f + h)
         mu_m, s_m = moments(f - h)
@@ -399,13 +477,16 @@ class FitDerivatives:
     def _noise_log_sd_column(self, values: Mapping[str, float], f: np.ndarray, name: str) -> np.ndarray:
         """``dlog(s)/d(name)`` at every row for noise parameter ``name`` (no solve; zero where an sd is given)."""
         p = self.by_name[name]
-        j = self.obs_names.index(p.observable)  # type: ignore[arg-type]
-        rows = (self.row_obs == j) & ~self.has_sd
-        out = np.zeros(len(self.y))
+        if p.observable is None:
+            raise FitError(f"noise parameter {name!r} has no observable")
+        obs = p.observable
+        j = self.rows.obs_names.index(obs)
+        rows = (self.rows.row_obs == j) & ~self.rows.has_sd
+        out = np.zeros(len(self.rows.y))
         if not np.any(rows):
             return out
-        nm = self.noise[p.observable]  # type: ignore[index]
-        theta = self.noise_values(values, p.observable)  # type: ignore[arg-type]
+        nm = self.noise[obs]
+        theta = self.fn.noise_values(values, obs)
         x = theta[p.source]
         if x > 0:  # a step in log(x): exact for sds proportional to the parameter
             xp, xm = x * math.exp(_NOISE_STEP), x * math.exp(-_NOISE_STEP)
@@ -422,6 +503,6 @@ class FitDerivatives:
     def information(self, values: Mapping[str, float], names: Sequence[str]) -> np.ndarray:
         """Gauss-Newton (expected Fisher) information of the objective for ``names``."""
         jm, jl, jp = self.jacobians(values, names)
-        mu, s = self.moments(values)
-        _, _, info = nll_derivatives(self.ty, mu, s, self.censored, jm, jl)
+        mu, s = self.fn.moments(values)
+        _, _, info = nll_derivatives(self.rows.ty, mu, s, self.rows.censored, jm, jl)
         return info + jp.T @ jp

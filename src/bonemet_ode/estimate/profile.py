@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FitError
-from .fitter import Fitter
+from .estimation_problem import EstimationProblem
+from .fitter import Fitter, resolve_fit
 from .result import FitResult
 
 __all__ = ["ProfileResult", "profile_likelihood", "identifiability_table", "CHI2_95", "VERDICTS"]
@@ -144,8 +145,8 @@ def _walk(fitter: Fitter, best: Mapping[str, float], name: str, direction: int, 
 
 
 def profile_likelihood(
-    fitter: Fitter,
-    result: FitResult,
+    source: Fitter | EstimationProblem | FitResult,
+    result: FitResult | None = None,
     parameters: Sequence[str] | None = None,
     *,
     level: float = 0.95,
@@ -153,14 +154,17 @@ def profile_likelihood(
     flat_tol: float = 0.05,
     span: float | None = None,
 ) -> dict[str, ProfileResult]:
-    """Profile the objective of ``fitter`` around ``result`` for each parameter.
+    """Profile the objective of a problem around its optimum for each parameter.
 
     Parameters
     ----------
-    fitter : Fitter
-        The fitter that produced ``result`` (its objective is re-optimised).
-    result : FitResult
-        The optimum.
+    source : EstimationProblem, FitResult or Fitter
+        The problem (its objective is re-optimised at every step): an
+        :class:`EstimationProblem`, a fresh :class:`FitResult` (which
+        carries its problem), or the :class:`Fitter` that produced ``result``.
+    result : FitResult, optional
+        The optimum (default: the result given as ``source``, or a fit of
+        the problem).
     parameters : sequence of str, optional
         Estimated parameters to profile (default: all model parameters estimated).
     level : float
@@ -181,6 +185,7 @@ def profile_likelihood(
     """
     from scipy.stats import chi2
 
+    fitter, result = resolve_fit(source, result, "profile_likelihood")
     if not 0 < level < 1:
         raise FitError(f"level: expected a number in (0, 1), got {level!r}")
     thr = float(chi2.ppf(level, 1))

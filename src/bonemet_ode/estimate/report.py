@@ -21,7 +21,7 @@ def _fmt(x: float) -> str:
 
 def _fit_lines(r: FitResult, corr_flag: float) -> list[str]:
     lines = [
-        f"model {r.model} [{r.label}]: {'converged' if r.success else 'NOT CONVERGED'} ({r.message})",
+        f"model {r.model} [{r.label}]: {'converged' if r.success else 'NOT CONVERGED: ' + r.status} ({r.message})",
         f"method: {r.method}",
         f"data: {r.n_observations} points ({r.n_censored} censored); noise "
         + ", ".join(f"{o}: {k}" for o, k in r.noise.items()),
@@ -58,7 +58,7 @@ def _subject_lines(fits: SubjectFits) -> list[str]:
         return lines
     first = next(iter(fits.fits.values()), None)
     est = [p.name for p in first.parameters if p.vary] if first else []
-    cols = ["subject", "arm", "success", "nll"] + [c for p in est for c in (p, f"{p}_se")]
+    cols = ["subject", "arm", "status", "nll"] + [c for p in est for c in (p, f"{p}_se")]
     shown = table[[c for c in cols if c in table.columns]]
     with pd.option_context("display.float_format", lambda x: f"{x:.5g}", "display.width", 160,
                            "display.max_rows", 500):

@@ -11,8 +11,9 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
+import lmfit
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -22,7 +23,13 @@ from ..io import json_values as _json
 from .parameters import FitParameter
 from .selection import criteria
 
-__all__ = ["FitResult", "SubjectFits", "FORMAT_VERSION"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .estimation_problem import EstimationProblem
+
+__all__ = ["FitResult", "SubjectFits", "FORMAT_VERSION", "STATUSES"]
+
+#: How a fit ended (:attr:`FitResult.status`).
+STATUSES = ("converged", "not_moved", "singular_hessian", "max_evaluations", "failed")
 
 #: Version of the JSON layout written by ``save``.
 FORMAT_VERSION = 1
@@ -53,9 +60,10 @@ class FitResult:
     n_observations, n_censored : int
         Data points used and how many of them are censored.
     success : bool
-        Whether the optimiser reported convergence (and the objective is finite).
+        Whether the fit converged (``status == "converged"``).
     message : str
-        The optimiser's message.
+        What happened: the optimiser's message, prefixed by the reason when
+        the status is not ``"converged"``.
     nfev : int
         Objective evaluations over all starts.
     start_objectives : tuple of float
@@ -72,6 +80,16 @@ class FitResult:
         How it was fitted.
     units : dict
         Unit of each data observable (for labels).
+    status : str
+        One of :data:`STATUSES`: ``"converged"``; ``"not_moved"`` (no
+        estimated parameter left its start and the information matrix is
+        singular: the data do not inform the parameters); ``"singular_hessian"``
+        (moved, but the information matrix is singular or ill-conditioned, so
+        the standard errors are NaN); ``"max_evaluations"`` (stopped at
+        ``max_nfev``); ``"failed"`` (the optimiser failed or the objective is
+        not finite).
+    problem : EstimationProblem or None
+        The problem that was fitted (not saved; None after :meth:`load`).
     """
 
     model: str
@@ -93,6 +111,20 @@ class FitResult:
     wall_time: float = 0.0
     method: str = ""
     units: dict[str, str] = field(default_factory=dict)
+    status: str = ""
+    problem: EstimationProblem | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.status:  # results written before statuses existed
+            object.__setattr__(self, "status", "converged" if self.success else "failed")
+        if self.status not in STATUSES:
+            raise FitError(f"status: expected one of {list(STATUSES)}, got {self.status!r}")
+
+    def to_lmfit(self) -> lmfit.Parameters:
+        """The estimates as :class:`lmfit.Parameters` (value, bounds, ``vary``; ``stderr`` where finite)."""
+        from .estimation_problem import to_lmfit
+
+        return to_lmfit(self.parameters, self.values, self.stderr)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -169,7 +201,7 @@ class FitResult:
             "message": self.message, "nfev": self.nfev, "start_objectives": list(self.start_objectives),
             "noise": self.noise, "points": _json.frame_to_json(self.points),
             "curves": _json.frame_to_json(self.curves), "wall_time": self.wall_time, "method": self.method,
-            "units": self.units,
+            "units": self.units, "status": self.status,
         })
 
     @classmethod
@@ -188,7 +220,7 @@ class FitResult:
             message=d["message"], nfev=int(d["nfev"]), start_objectives=tuple(f(v) for v in d["start_objectives"]),
             noise=dict(d["noise"]), points=_json.frame_from_json(d["points"]),
             curves=_json.frame_from_json(d["curves"]), wall_time=f(d["wall_time"]), method=d["method"],
-            units=dict(d.get("units", {})),
+            units=dict(d.get("units", {})), status=str(d.get("status", "")),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -202,7 +234,7 @@ class FitResult:
 
     def __repr__(self) -> str:
         est = ", ".join(f"{n}={self.values[n]:.4g}" for n in self.varied)
-        return (f"<FitResult {self.model} [{self.label}] {'ok' if self.success else 'FAILED'}: {est}; "
+        return (f"<FitResult {self.model} [{self.label}] {self.status}: {est}; "
                 f"NLL {self.nll:.4g}, {self.n_observations} points>")
 
 
@@ -268,11 +300,11 @@ class SubjectFits:
         return pd.concat([r.curves for r in self.fits.values()], ignore_index=True)
 
     def table(self) -> pd.DataFrame:
-        """One row per subject: ``subject, arm, success, nll, n_observations``, each parameter and ``<param>_se``."""
+        """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and ``<param>_se``."""
         rows = []
         for s, r in self.fits.items():
             arm = r.points["arm"].iat[0] if len(r.points) else ""
-            row: dict[str, Any] = {"subject": s, "arm": arm, "success": r.success, "nll": r.nll,
+            row: dict[str, Any] = {"subject": s, "arm": arm, "success": r.success, "status": r.status, "nll": r.nll,
                                    "n_observations": r.n_observations}
             se = r.stderr
             for p in r.parameters:
@@ -280,7 +312,7 @@ class SubjectFits:
                 row[f"{p.name}_se"] = se[p.name]
             rows.append(row)
         for s, msg in self.failed.items():
-            rows.append({"subject": s, "success": False, "message": msg})
+            rows.append({"subject": s, "success": False, "status": "failed", "message": msg})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
