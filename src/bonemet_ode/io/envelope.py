@@ -30,7 +30,7 @@ Examples
 >>> fields.number("se")
 Traceback (most recent call last):
 ...
-bonemet_ode.errors.SavedFileError: <document>: field 'payload.se' must be a finite number, got 'nan'
+bonemet_ode.errors.SavedFileError: <document>: field 'payload.se' must be a finite number, got nan
 """
 
 from __future__ import annotations
