@@ -19,6 +19,7 @@ __all__ = [
     "FitError",
     "OutcomeError",
     "UnavailableError",
+    "SavedFileError",
     "BonemetWarning",
 ]
 
@@ -81,3 +82,13 @@ class UnavailableError(OutcomeError):
 
 class BonemetWarning(UserWarning):
     """Warnings issued by bonemet_ode."""
+
+
+class SavedFileError(BonemetError, ValueError):
+    """A saved file (model, fit, calibration) cannot be read back.
+
+    Not JSON, the wrong kind or an unknown version, a missing field, a value
+    of the wrong type or not finite where it must be, or a name the model
+    lacks.  The message names the file (when there is one) and the field, as a
+    path such as ``payload.results[3].margin``.
+    """

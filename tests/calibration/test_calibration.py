@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import bonemet_ode as bm
-from bonemet_ode.errors import FitError, UnknownNameError
+from bonemet_ode.errors import FitError, SavedFileError, UnknownNameError
 from bonemet_ode.calibration.calibrator import (CalibrationResult, CalibrationSettings, Calibrator, FreeParameter,
                                          calibrate)
 from bonemet_ode.model import Model, Module, Parameter, State, Term
@@ -94,7 +94,7 @@ def test_conflicting_outcomes_are_reported():
 def test_save_load_is_bit_exact(tmp_path):
     res = calibrate(context(FEASIBLE), ["r", FreeParameter("kA", 0.01, 4.0, log_scale=True)], seed=3, n_starts=8)
     odd = OutcomeResult("X", math.nan, math.inf, -math.inf, False, "odd", (), "failed")
-    res = dataclasses.replace(res, results=res.results + (odd,), wall_time=1 / 3)
+    res = dataclasses.replace(res, results=res.results + (odd,), wall_time=1 / 3, satisfied=False)
     path = res.save(tmp_path / "cal" / "c.json")
     text = path.read_text(encoding="utf-8")
     json.loads(text)  # standard JSON: no NaN/Infinity tokens
@@ -105,7 +105,7 @@ def test_save_load_is_bit_exact(tmp_path):
     assert [x.margin.hex() for x in back.results] == [x.margin.hex() for x in res.results]
     assert back.wall_time.hex() == (1 / 3).hex() and math.isnan(back.results[-1].value)
     assert back.free == res.free and back.settings == res.settings
-    with pytest.raises(FitError, match="not a bonemet_ode.calibration"):
+    with pytest.raises(SavedFileError, match="bonemet_ode.calibration"):
         CalibrationResult.from_dict({"format": "other"})
 
 

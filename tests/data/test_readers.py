@@ -111,13 +111,17 @@ def test_negative_time_is_rejected_and_time_shift_fixes_it(tmp_path: Path) -> No
     assert shifted.frame["time"].min() == 0.0 and shifted.frame["time"].max() == 8.0
 
 
-def test_nan_in_required_column_names_column_and_row(tmp_path: Path) -> None:
-    text = LONG_CSV.replace("m1,ctrl,7,200", "m1,ctrl,,200")
-    with pytest.raises(DataError, match=r"column 'day' is required but is blank/NaN at row 2"):
-        read_long(write(tmp_path, "d.csv", text), **LONG_ARGS)
-    text = LONG_CSV.replace("m1,ctrl,7,200", "m1,,7,200")
-    with pytest.raises(DataError, match=r"column 'group' is required.*row 2"):
-        read_long(write(tmp_path, "d.csv", text), **LONG_ARGS)
+def test_blank_required_cell_drops_the_row_and_says_so(tmp_path: Path) -> None:
+    # A blank time or arm is "not measured": the row is dropped, with a warning and a reason per row.
+    full = read_long(write(tmp_path, "full.csv", LONG_CSV), **LONG_ARGS)
+    for text, column in ((LONG_CSV.replace("m1,ctrl,7,200", "m1,ctrl,,200"), "day"),
+                         (LONG_CSV.replace("m1,ctrl,7,200", "m1,,7,200"), "group")):
+        with pytest.warns(BonemetWarning, match=r"dropped 1 row"):
+            table = read_long(write(tmp_path, "d.csv", text), **LONG_ARGS)
+        assert len(table) == len(full) - 1
+        (row,) = table.dropped.to_dict("records")
+        assert row["row"] == 2 and row["line"] == 3 and row["subject"] == "m1" and row["column"] == column
+        assert f"{column} is ''" in row["reason"]
 
 
 def test_duplicate_rows_are_named(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import bonemet_ode.models.growth as growth
-from bonemet_ode.errors import FitError
+from bonemet_ode.errors import FitError, SavedFileError
 from bonemet_ode.estimate import FitResult, Fitter, PopulationFitter, PopulationResult, SubjectFits, SubjectFitter
 from bonemet_ode.io import json_values as _json
 from fit_helpers import TIGHT, concat, exp_curve, product_model, table
@@ -99,10 +99,10 @@ def test_population_result_round_trip(tmp_path, data):
 def test_load_rejects_other_kinds(tmp_path, data):
     fits = SubjectFitter(growth.exponential(), data.subset(subject="s0"), fixed={"V0": 1.0}).fit()
     fits.save(tmp_path / "fits.json")
-    with pytest.raises(FitError, match="SubjectFits"):
+    with pytest.raises(SavedFileError, match="subject_fits"):
         FitResult.load(tmp_path / "fits.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(FitError, match="bad.json"):
+    with pytest.raises(SavedFileError, match="bad.json"):
         FitResult.load(tmp_path / "bad.json")
 
 

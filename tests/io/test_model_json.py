@@ -80,19 +80,20 @@ def test_loaded_model_simulates_identically(tmp_path, arms_for):
 def test_document_is_plain_json_with_version(tmp_path):
     model = bm.models.get("kuznetsov1994").with_knockout("T_kill")
     doc = json.loads(save_model(model, tmp_path / "k.json").read_text())
-    assert doc["format"] == "bonemet_ode.model" and doc["format_version"] == FORMAT_VERSION
-    assert doc["knockouts"] == ["T_kill"]
-    names = [p["name"] for m in doc["modules"] for p in m["parameters"]]
+    assert doc["format"] == "bonemet_ode.model" and doc["version"] == FORMAT_VERSION
+    body = doc["payload"]
+    assert body["knockouts"] == ["T_kill"]
+    names = [p["name"] for m in body["modules"] for p in m["parameters"]]
     assert names == list(model.parameter_names)
-    assert all(p["upper"] == "inf" for m in doc["modules"] for p in m["parameters"])  # infinite bounds as text
+    assert all(p["upper"] == "inf" for m in body["modules"] for p in m["parameters"])  # infinite bounds as text
 
 
 @pytest.mark.parametrize("change, needle", [
     (lambda d: d.update(format="something else"), "format"),
-    (lambda d: d.update(format_version=FORMAT_VERSION + 1), "version"),
-    (lambda d: d["modules"][0]["terms"][0].update(rate="s^2"), "'^'"),
-    (lambda d: d["modules"][0]["parameters"][0].update(value=-1.0), "'s'"),
-    (lambda d: d.update(knockouts=["no_such_term"]), "'no_such_term'"),
+    (lambda d: d.update(version=FORMAT_VERSION + 1), "version"),
+    (lambda d: d["payload"]["modules"][0]["terms"][0].update(rate="s^2"), "'^'"),
+    (lambda d: d["payload"]["modules"][0]["parameters"][0].update(value=-1.0), "'s'"),
+    (lambda d: d["payload"].update(knockouts=["no_such_term"]), "'no_such_term'"),
 ])
 def test_malformed_documents_are_rejected(change, needle):
     doc = model_to_dict(bm.models.get("kuznetsov1994"))
@@ -108,5 +109,5 @@ def test_model_equality_sees_values():
     assert model != model.with_parameters(a=0.2)
     assert model != model.with_knockout("T_kill")
     assert model.with_parameters(a=0.2).structure_key == model.structure_key
-    with pytest.raises(ModelError):
+    with pytest.raises(bm.BonemetError):
         model_from_dict({"format": "bonemet_ode.model"})

@@ -14,6 +14,8 @@ __all__ = ["VERDICTS", "SynergyResult", "verdict_of"]
 #: Possible verdicts.
 VERDICTS: tuple[str, ...] = ("synergy", "additivity", "antagonism")
 
+_METRIC_SHORT = {"bliss": "Bliss", "hsa": "HSA", "ra": "RA"}
+
 _METRIC_NAMES = {
     "bliss": "Bliss independence",
     "hsa": "highest single agent (HSA)",
@@ -101,11 +103,32 @@ class SynergyResult:
     rate_method: str
     observable: str
     data: DataTable = field(compare=False)
+    drugs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.drugs:
+            object.__setattr__(self, "drugs", (self.drug_a, self.drug_b))
 
     @property
-    def arms(self) -> tuple[str, str, str, str]:
-        """``(control, drug_a, drug_b, combination)``."""
-        return (self.control, self.drug_a, self.drug_b, self.combination)
+    def arms(self) -> tuple[str, ...]:
+        """``(control, *single agents, combination)``."""
+        return (self.control, *self.drugs, self.combination)
+
+    @property
+    def title(self) -> str:
+        """What was compared, each arm named once.
+
+        ``"Irinotecan + Rabusertib: Bliss against its single agents"`` when the
+        combination's name already names the drugs, else ``"Combo (= A + B):
+        Bliss"``; the control follows.
+        """
+        name = _METRIC_SHORT[self.metric]
+        comb = str(self.combination)
+        if all(str(d).casefold() in comb.casefold() for d in self.drugs):
+            head = f"{comb}: {name} against its single agents"
+        else:
+            head = f"{comb} (= {' + '.join(map(str, self.drugs))}): {name}"
+        return f"{head} (control {self.control})"
 
     @property
     def overall(self) -> pd.Series:
@@ -121,7 +144,7 @@ class SynergyResult:
         o = self.overall
         calls = ", ".join(f"d{t:g}:{v}" for t, v in zip(self.by_time["time"], self.by_time["verdict"]))
         return (
-            f"SynergyResult({self.metric}, {self.combination!r} vs {self.drug_a!r} + {self.drug_b!r} "
+            f"SynergyResult({self.metric}, {self.combination!r} from {' + '.join(map(repr, self.drugs))} "
             f"over {self.control!r}: {self.verdict}; overall score {_fmt(o['score'])} {o['unit']} "
             f"[{_fmt(o['ci_low'])}, {_fmt(o['ci_high'])}] ({self.ci_level:.0%} CI, n_boot={self.n_boot}); "
             f"per time {calls})"
@@ -136,7 +159,8 @@ class SynergyResult:
         """
         lines = [
             f"Combination analysis: {_METRIC_NAMES[self.metric]}",
-            f"  combination {self.combination!r} = {self.drug_a!r} + {self.drug_b!r}; control {self.control!r}",
+            f"  combination {self.combination!r} of single agents {', '.join(map(repr, self.drugs))}; "
+            f"control {self.control!r}",
             f"  observable {self.observable!r}; growth-rate estimator {self.rate_method!r} "
             "(log(V/V0) = r (t - t0) per subject)",
             f"  bootstrap over subjects within arm: n_boot={self.n_boot}, seed={self.seed}, "

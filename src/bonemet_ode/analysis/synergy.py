@@ -48,28 +48,39 @@ METRICS: tuple[str, ...] = ("bliss", "hsa", "ra")
 _MIN_BOOT = 100
 
 
-def expected_fraction(metric: str, f_a: np.ndarray, f_b: np.ndarray) -> np.ndarray:
-    """Expected combination volume as a fraction of control.
+def expected_fraction(metric: str, *fractions: np.ndarray) -> np.ndarray:
+    """Expected combination volume as a fraction of control, for any number of single agents.
 
     Parameters
     ----------
     metric
-        ``"bliss"``: :math:`f_A f_B`; ``"hsa"``: :math:`\\min(f_A, f_B)`;
-        ``"ra"``: :math:`f_A + f_B - 1` (responses :math:`1-f` add).
-    f_a, f_b
-        Fractions of control volume (dimensionless) of the single agents.
+        ``"bliss"``: :math:`\\prod_i f_i`; ``"hsa"``: :math:`\\min_i f_i`;
+        ``"ra"``: :math:`1 - \\sum_i (1 - f_i)` (responses :math:`1-f` add).
+    *fractions
+        Fractions of control volume (dimensionless) of the single agents, two
+        or more.
 
     Returns
     -------
     numpy.ndarray
         Expected fraction of control volume of the combination.
+
+    Examples
+    --------
+    >>> float(expected_fraction("bliss", 0.5, 0.5, 0.8))
+    0.2
+    >>> float(expected_fraction("hsa", 0.5, 0.4)), round(float(expected_fraction("ra", 0.9, 0.8)), 12)
+    (0.4, 0.7)
     """
+    if len(fractions) < 2:
+        raise DataError(f"expected_fraction: needs two or more single agents, got {len(fractions)}")
+    arrays = [np.asarray(f, dtype=float) for f in fractions]
     if metric == "bliss":
-        return f_a * f_b
+        return np.prod(np.broadcast_arrays(*arrays), axis=0)
     if metric == "hsa":
-        return np.minimum(f_a, f_b)
+        return np.min(np.broadcast_arrays(*arrays), axis=0)
     if metric == "ra":
-        return f_a + f_b - 1.0
+        return 1.0 - np.sum([1.0 - f for f in np.broadcast_arrays(*arrays)], axis=0)
     raise DataError(f"metric: expected one of {list(METRICS)}, got {metric!r}")
 
 
@@ -88,8 +99,8 @@ def _check_args(
             raise DataError(f"{role}: expected an arm name (str), got {name!r}")
         if name not in data.arms:
             raise DataError(f"{role}: unknown arm {name!r}; the table has arms {list(data.arms)}")
-    if len(set(arms.values())) != 4:
-        raise DataError(f"control, drug_a, drug_b, combination must be four different arms, got {arms}")
+    if len(set(arms.values())) != len(arms):
+        raise DataError(f"control, the single agents and the combination must be different arms, got {arms}")
     if not isinstance(metric, str) or metric.lower() not in METRICS:
         raise DataError(f"metric: expected one of {list(METRICS)}, got {metric!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < _MIN_BOOT:
@@ -110,7 +121,7 @@ def _make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 
 def _default_times(rates: pd.DataFrame, data: DataTable, observable: str, arms: Sequence[str]) -> np.ndarray:
-    """Days since baseline that were measured in every one of the four arms."""
+    """Days since baseline that were measured in every one of the arms."""
     frame = data.frame
     frame = frame[(frame["observable"] == observable) & frame["subject"].isin(rates["subject"])]
     t0 = rates.set_index("subject")["t0"]
@@ -119,7 +130,7 @@ def _default_times(rates: pd.DataFrame, data: DataTable, observable: str, arms: 
     common = sorted(t for t in set.intersection(*per_arm) if t > 0)
     if not common:
         raise DataError(
-            "times: no day since baseline is measured in all four arms; pass times= explicitly"
+            f"times: no day since baseline is measured in all {len(arms)} arms; pass times= explicitly"
         )
     return np.asarray(common, dtype=float)
 
@@ -144,9 +155,10 @@ def synergy(
     data: DataTable,
     *,
     control: str,
-    drug_a: str,
-    drug_b: str,
+    drug_a: str | None = None,
+    drug_b: str | None = None,
     combination: str,
+    drugs: Sequence[str] | None = None,
     metric: str = "bliss",
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = 0,
@@ -155,14 +167,19 @@ def synergy(
     rate_method: str = "ols",
     observable: str | None = None,
 ) -> SynergyResult:
-    """Assess a two-drug combination in vivo from tumour growth rates.
+    """Assess a combination of two or more drugs in vivo from tumour growth rates.
 
     Parameters
     ----------
     data
         Tumour measurements (any positive volume unit), time in days.
-    control, drug_a, drug_b, combination
-        Arm names of the vehicle, the two single agents and the combination.
+    control, combination
+        Arm names of the vehicle and of the combination.
+    drug_a, drug_b
+        Arm names of the two single agents of a two-drug combination.
+    drugs
+        Instead of ``drug_a``/``drug_b``: the arm names of every single agent
+        (two or more), e.g. the three of a triple combination.
     metric
         ``"bliss"`` (Bliss independence), ``"hsa"`` (highest single agent) or
         ``"ra"`` (response additivity); see Notes.
@@ -173,7 +190,7 @@ def synergy(
         the bootstrap; the same seed gives the same result.
     times
         Days since each subject's baseline at which to score; None uses the
-        days measured in all four arms.
+        days measured in all the arms.
     ci_level
         Two-sided confidence level of the percentile bootstrap intervals.
     rate_method
@@ -244,11 +261,13 @@ def synergy(
     invivoSyn).  A call of synergy at ``ci_level=0.95`` therefore corresponds
     to a one-sided bootstrap test at 2.5%.
     """
-    roles = {"control": control, "drug_a": drug_a, "drug_b": drug_b, "combination": combination}
+    singles = _single_agents(drug_a, drug_b, drugs)
+    roles = {"control": control, **{f"drug_{_letter(i)}": d for i, d in enumerate(singles)},
+             "combination": combination}
     metric = _check_args(data, roles, metric, n_boot, ci_level, rate_method)
     rng = _make_rng(seed)
     obs = resolve_observable(data, observable)
-    arm_names = [control, drug_a, drug_b, combination]
+    arm_names = list(roles.values())
     subj = subject_growth_rates(data, observable=obs, method=rate_method, arms=arm_names)
     rates: dict[str, np.ndarray] = {}
     for role, arm in roles.items():
@@ -270,9 +289,10 @@ def synergy(
     return SynergyResult(
         metric=metric,
         control=control,
-        drug_a=drug_a,
-        drug_b=drug_b,
+        drug_a=singles[0],
+        drug_b=singles[1],
         combination=combination,
+        drugs=tuple(singles),
         table=table,
         growth_rates=growth,
         subject_rates=subj,
@@ -286,6 +306,26 @@ def synergy(
     )
 
 
+def _letter(i: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else str(i + 1)
+
+
+def _single_agents(drug_a: str | None, drug_b: str | None, drugs: Sequence[str] | None) -> list[str]:
+    """The single-agent arms from ``drug_a``/``drug_b`` or ``drugs`` (not both)."""
+    if drugs is not None:
+        if drug_a is not None or drug_b is not None:
+            raise DataError("drugs: give either drugs=[...] or drug_a= and drug_b=, not both")
+        if isinstance(drugs, str):
+            raise DataError(f"drugs: expected a list of two or more single-agent arm names, got the string {drugs!r}")
+        items = list(drugs)
+        if len(items) < 2:
+            raise DataError(f"drugs: expected two or more single-agent arms, got {items!r}")
+        return items
+    if drug_a is None or drug_b is None:
+        raise DataError("drug_a, drug_b: both single-agent arms are needed (or pass drugs=[...])")
+    return [drug_a, drug_b]
+
+
 def _scores(
     metric: str, r: dict[str, np.ndarray], roles: dict[str, str], tau: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -294,15 +334,17 @@ def _scores(
     Arrays have shape ``(n_replicates, n_times)`` for per-time values and
     ``(n_replicates,)`` for overall values.
     """
-    rc, ra_, rb, rab = (r[roles[k]][:, None] for k in ("control", "drug_a", "drug_b", "combination"))
-    f_a, f_b, f_ab = np.exp((ra_ - rc) * tau), np.exp((rb - rc) * tau), np.exp((rab - rc) * tau)
-    expected = 100.0 * expected_fraction(metric, f_a, f_b)
+    rc, rab = r[roles["control"]][:, None], r[roles["combination"]][:, None]
+    singles = [r[arm][:, None] for role, arm in roles.items() if role not in ("control", "combination")]
+    fractions = [np.exp((ri - rc) * tau) for ri in singles]
+    f_ab = np.exp((rab - rc) * tau)
+    expected = 100.0 * expected_fraction(metric, *fractions)
     observed = 100.0 * f_ab
-    if metric == "bliss":
-        e_all = (ra_ + rb - rc)[:, 0]
+    if metric == "bliss":  # log f is linear in r: sum of single-agent effects on the rate
+        e_all = (sum(singles) - (len(singles) - 1) * rc)[:, 0]
         o_all = rab[:, 0]
     elif metric == "hsa":
-        e_all = np.minimum(ra_, rb)[:, 0]
+        e_all = np.min(np.stack(singles), axis=0)[:, 0]
         o_all = rab[:, 0]
     else:
         e_all = expected.mean(axis=1)

@@ -9,7 +9,6 @@ reads back to the same double), non-finite ones as ``"inf"``, ``"-inf"``,
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import textwrap
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FitError
+from ..io.envelope import Fields, dumps, envelope, open_document, read_document, write_document
 from ..outcomes.results import OutcomeResult, float_from_json, float_to_json, format_results
 from .space import CalibrationSettings, FreeParameter
 
@@ -24,7 +24,8 @@ __all__ = ["Conflict", "CalibrationResult", "CONFLICT_METHOD", "FORMAT"]
 
 #: Identifies calibration files.
 FORMAT = "bonemet_ode.calibration"
-_VERSION = 1
+#: Version of the payload written by ``save`` (1: the 0.1 layout without envelope).
+_VERSION = 2
 
 #: How conflicts are found (also written into every result).
 CONFLICT_METHOD = (
@@ -199,11 +200,13 @@ class CalibrationResult:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (floats exact through ``repr``; non-finite as strings)."""
+        """The JSON envelope ``{"format": "bonemet_ode.calibration", "version": 2, "payload": {...}}``.
+
+        Floats are exact through ``repr``; non-finite ones are strings.
+        """
         settings = dataclasses.asdict(self.settings)
         settings["weights"] = [[k, float_to_json(v)] for k, v in self.settings.weights]
-        return {
-            "format": FORMAT, "version": _VERSION,
+        return envelope("calibration", _VERSION, {
             "parameters": {k: float_to_json(v) for k, v in self.parameters.items()},
             "fixed": {k: float_to_json(v) for k, v in self.fixed.items()},
             "free": [{"name": f.name, "lower": float_to_json(f.lower), "upper": float_to_json(f.upper),
@@ -215,52 +218,121 @@ class CalibrationResult:
             "conflicts": [c.to_dict() for c in self.conflicts], "infeasible": list(self.infeasible),
             "unexplained": list(self.unexplained), "outcomes": list(self.outcomes),
             "conflict_method": self.conflict_method,
-        }
+        })
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CalibrationResult":
-        """Rebuild from :meth:`to_dict`.
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "CalibrationResult":
+        """Rebuild from :meth:`to_dict` (or a document written by bonemet_ode 0.1), checking every field.
+
+        Parameters
+        ----------
+        d
+            The parsed JSON document.
+        model
+            Optional model: every parameter name (calibrated, fixed, free) must
+            be one of its parameters.
+        source
+            File name for messages.
 
         Raises
         ------
-        FitError
-            If ``d`` is not a calibration of a known version.
+        SavedFileError
+            Another kind or an unknown version, a missing field, a value of the
+            wrong type, a non-finite parameter, an outcome marked satisfied
+            whose value or margin is not a finite margin >= 0, ``satisfied``
+            that disagrees with the outcomes, unknown parameter names (the
+            field is named).
         """
-        if d.get("format") != FORMAT or d.get("version") != _VERSION:
-            raise FitError(f"not a {FORMAT} version {_VERSION} document (format={d.get('format')!r}, "
-                           f"version={d.get('version')!r})")
-        s = dict(d["settings"])
-        s["weights"] = tuple((k, float_from_json(v)) for k, v in s.get("weights", ()))
+        _, f = open_document(d, "calibration", versions=(1, _VERSION), legacy=_legacy, source=source)
+        known = getattr(model, "parameter_names", None)
+        what = f"parameter of model {getattr(model, 'name', '?')!r}"
+        parameters = f.number_map("parameters", names=known, what=what)
+        fixed = f.number_map("fixed", names=known, what=what)
+        free = []
+        for fp in f.objects("free"):
+            name = fp.str("name")
+            if name not in parameters:
+                raise fp.error("name", f"is {name!r}, which has no calibrated value in 'parameters'")
+            lower, upper = fp.number("lower", finite=False), fp.number("upper", finite=False)
+            if not lower < upper:
+                raise fp.error("lower", f"must be below 'upper' ({lower!r} >= {upper!r})")
+            log_scale = fp.raw("log_scale", None)
+            if log_scale is not None and not isinstance(log_scale, bool):
+                raise fp.error("log_scale", f"must be true, false or null, got {log_scale!r}")
+            free.append(FreeParameter(name, lower, upper, log_scale))
+        results = tuple(_outcome_result(r) for r in f.objects("results"))
+        satisfied = f.bool("satisfied")
+        if satisfied != all(r.satisfied for r in results):
+            bad = [r.id for r in results if not r.satisfied]
+            raise f.error("satisfied", f"is {satisfied} but the outcomes say otherwise "
+                                       f"(failing: {', '.join(bad) if bad else 'none'})")
+        raw = f.obj("settings")
+        allowed = {x.name for x in dataclasses.fields(CalibrationSettings)}
+        raw.unknown(allowed)
+        s = dict(raw.data)
+        weights = []
+        wf = Fields({}, raw.where("weights"), source)
+        for i, item in enumerate(raw.list("weights", [])):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                raise wf.error(i, f"must be [outcome id, weight], got {item!r}")
+            weights.append((item[0], wf._to_float(i, item[1], True, 0.0)))  # noqa: SLF001 - same library
+        s["weights"] = tuple(weights)
+        try:
+            settings = CalibrationSettings(**s)
+        except FitError as exc:
+            raise f.error("settings", f"holds an invalid setting: {exc}") from None
         return cls(
-            parameters={k: float_from_json(v) for k, v in d["parameters"].items()},
-            fixed={k: float_from_json(v) for k, v in d["fixed"].items()},
-            free=tuple(FreeParameter(f["name"], float_from_json(f["lower"]), float_from_json(f["upper"]),
-                                     f["log_scale"]) for f in d["free"]),
-            results=tuple(OutcomeResult.from_dict(r) for r in d["results"]),
-            objective=float_from_json(d["objective"]), satisfied=bool(d["satisfied"]),
-            stopped_early=bool(d["stopped_early"]), n_evaluations=int(d["n_evaluations"]),
-            wall_time=float_from_json(d["wall_time"]), seed=int(d["seed"]), settings=CalibrationSettings(**s),
-            conflicts=tuple(Conflict.from_dict(c) for c in d["conflicts"]), infeasible=tuple(d["infeasible"]),
-            unexplained=tuple(d["unexplained"]), outcomes=tuple(d["outcomes"]),
-            conflict_method=d.get("conflict_method", CONFLICT_METHOD),
+            parameters=parameters, fixed=fixed, free=tuple(free), results=results,
+            objective=f.number("objective", finite=satisfied, minimum=0.0 if satisfied else None),
+            satisfied=satisfied, stopped_early=f.bool("stopped_early"),
+            n_evaluations=f.int("n_evaluations", minimum=0), wall_time=f.number("wall_time", minimum=0.0),
+            seed=f.int("seed"), settings=settings,
+            conflicts=tuple(_conflict(c) for c in f.objects("conflicts", [])),
+            infeasible=tuple(f.str_list("infeasible", [])), unexplained=tuple(f.str_list("unexplained", [])),
+            outcomes=tuple(f.list("outcomes", [])), conflict_method=f.str("conflict_method", CONFLICT_METHOD),
         )
 
     def to_json(self) -> str:
         """The JSON document."""
-        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False)
+        return dumps(self.to_dict())
 
     def save(self, path: str | Path) -> Path:
-        """Write the JSON document to ``path`` (UTF-8); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
-        return path
+        """Write the JSON document to ``path`` (UTF-8, atomically; the folder is created); returns the path."""
+        return write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "CalibrationResult":
-        """Read a calibration written by :meth:`save`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FitError(f"cannot read calibration {str(path)!r}: {exc}") from None
-        return cls.from_dict(data)
+    def load(cls, path: str | Path, *, model: Any = None) -> "CalibrationResult":
+        """Read a calibration written by :meth:`save` (any supported version); see :meth:`from_dict`."""
+        return cls.from_dict(read_document(path), model=model, source=Path(path).name)
+
+
+def _legacy(doc: Any) -> tuple[int, dict[str, Any]] | None:
+    """The 0.1 layout: ``format``, ``version: 1`` and the fields beside them (no ``payload``)."""
+    if doc.get("format") == FORMAT and doc.get("version") == 1:
+        return 1, {k: v for k, v in doc.items() if k not in ("format", "version")}
+    return None
+
+
+def _outcome_result(f: Fields) -> OutcomeResult:
+    """One saved :class:`OutcomeResult`, checked: a satisfied outcome needs a finite value and a margin >= 0."""
+    satisfied = f.bool("satisfied")
+    value = f.number("value", finite=satisfied)
+    margin = f.number("margin", finite=False)
+    if satisfied and not margin >= 0:
+        raise f.error("margin", f"is {f.raw('margin')!r} but the outcome is marked satisfied (needs a margin >= 0)")
+    if not satisfied and margin > 0:
+        raise f.error("margin", f"is {margin!r} > 0 but the outcome is marked not satisfied")
+    parts = tuple(_outcome_result(p) for p in f.objects("parts", []))
+    return OutcomeResult(f.str("id"), value, f.number("threshold", finite=False), margin, satisfied,
+                         f.str("statement", ""), parts, f.str("message", ""))
+
+
+def _conflict(f: Fields) -> Conflict:
+    opposing = []
+    for i, item in enumerate(f.list("opposing", [])):
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
+            raise Fields({}, f.where("opposing"), f.source).error(i, "must be [parameter, number, number]")
+        sub = Fields({"a": item[1], "b": item[2]}, f"{f.where('opposing')}[{i}]", f.source)
+        opposing.append((item[0], sub.number("a", finite=False), sub.number("b", finite=False)))
+    return Conflict(f.str("first"), f.str("second"), f.number("cosine", finite=False), tuple(opposing),
+                    f.int("nfev", 0, minimum=0))

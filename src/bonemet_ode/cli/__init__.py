@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from ..errors import BonemetError
 
@@ -20,16 +21,33 @@ __all__ = ["main", "build_parser"]
 COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "synergy")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(p: argparse.ArgumentParser, *, top: bool) -> None:
+    default = False if top else argparse.SUPPRESS
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="on an error, show the Python traceback instead of one line")
+    p.add_argument("--quiet", action="store_true", default=default,
+                   help="no progress lines on stderr (results still go to stdout)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available sub-command."""
     from .._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bonemet-ode",
-        description="Mechanistic ODE models of the bone-metastasis immune niche (time in days).",
+        description="Mechanistic ODE models of the bone-metastasis immune niche (time in days). "
+                    "Errors are one line on stderr with exit status 2 (--debug shows the traceback).",
     )
     parser.add_argument("--version", action="version", version=f"bonemet_ode {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
             mod = importlib.import_module(f"{__name__}.{name}_cmd")
@@ -38,11 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+        _add_common(sub.choices[name], top=False)
     return parser
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines) if lines else "(no message)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bonemet-ode``; returns the exit status.
+
+    Every error, the library's own and any other, is printed as one line on
+    stderr and gives exit status 2 (``--debug``: the traceback instead); an
+    interrupt gives 130.
 
     Parameters
     ----------
@@ -67,11 +95,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    prefix = f"bonemet-ode {args.command}"
+    quiet_before = os.environ.get("BONEMET_ODE_QUIET")
+    if args.quiet:
+        os.environ["BONEMET_ODE_QUIET"] = "1"  # the compile notice of a first build, too
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
     except BonemetError as exc:
-        print(f"bonemet-ode {args.command}: error: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the command line never shows a traceback unless asked
+        if args.debug:
+            raise
+        print(f"{prefix}: error: {type(exc).__name__}: {_one_line(str(exc))} "
+              "(an unexpected error; run again with --debug for the traceback and report it)", file=sys.stderr)
+        return 2
+    finally:
+        if args.quiet:
+            if quiet_before is None:
+                os.environ.pop("BONEMET_ODE_QUIET", None)
+            else:
+                os.environ["BONEMET_ODE_QUIET"] = quiet_before
 
 
 if __name__ == "__main__":  # pragma: no cover

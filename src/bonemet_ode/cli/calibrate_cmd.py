@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--params", type=Path, metavar="FILE", help="fixed parameter overrides (JSON, as for 'outcomes')")
     p.add_argument("--no-conflicts", action="store_true", help="skip the conflict analysis")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show a progress bar (default: when stderr is a terminal)")
+                   help="show a progress bar on stderr (default: yes, unless --quiet)")
     p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
     p.add_argument("--out", type=Path, required=True, help="output JSON file")
     p.set_defaults(func=run)
@@ -61,10 +61,26 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import FitError
     from ..calibration.calibrator import CalibrationSettings, Calibrator
     from ..outcomes.context import EvaluationContext
+    from ._common import check_output_file, progress_of
     from .outcomes_cmd import load_scenario, read_params
 
+    progress = progress_of(args)
+    check_output_file(args.out)  # before the work: a bad --out must not cost a calibration
+    for name, value, low in (("--starts", args.starts, 0), ("--refine", args.refine, 0),
+                             ("--max-nfev", args.max_nfev, 1), ("--generations", args.generations, 1),
+                             ("--n-jobs", args.n_jobs, 1)):
+        if value < low:
+            raise FitError(f"{name} must be an integer >= {low}, got {value}")
+    if not (math.isfinite(args.safety) and args.safety >= 0):
+        raise FitError(f"--safety must be a finite number >= 0, got {args.safety}")
+    show = (not progress.quiet) if args.progress is None else bool(args.progress and not progress.quiet)
     model, arms, outcomes, options = load_scenario()
-    fixed = read_params(args.params) if args.params else {}
+    fixed = read_params(args.params, model) if args.params else {}
+    unknown = [n for n in args.free if n not in model.parameter_names]
+    if unknown:
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError(f"--free {unknown[0]!r}: not a parameter of {model.name!r}")
     options.setdefault("n_jobs", args.n_jobs)
     context = EvaluationContext(model, arms, outcomes, params=fixed, **options)
     free: list[Any] = list(args.free)
@@ -85,13 +101,14 @@ def run(args: argparse.Namespace) -> int:
         base = model.parameter_values()
         start = {n: float(fixed.get(n, HAND_START.get(n, base[n]))) for n in names}
         found = evolve(context, start, seed=args.seed, generations=args.generations,
-                       log=lambda line: print(line, file=sys.stderr))
+                       log=(lambda line: print(line, file=sys.stderr)) if show else None)
         context = EvaluationContext(model, arms, outcomes, params={**fixed, **found}, **options)
         settings = CalibrationSettings(n_starts=0, n_refine=0, safety=args.safety, conflicts=not args.no_conflicts,
-                                       progress=args.progress)
+                                       progress=show)
     else:
         settings = CalibrationSettings(n_starts=args.starts, n_refine=args.refine, max_nfev=args.max_nfev,
-                                       safety=args.safety, conflicts=not args.no_conflicts, progress=args.progress)
+                                       safety=args.safety, conflicts=not args.no_conflicts, progress=show)
+    progress.note(f"calibrating {len(free)} free parameters against {len(outcomes)} outcomes ({args.method})")
     result = Calibrator(context, free, settings).run(args.seed)
     result.save(args.out)
     print(result.report())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -24,24 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _load_params(path: Path | None) -> dict[str, float]:
-    import json
-
-    from ..errors import ParameterError
-
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ParameterError(f"--params {path}: cannot read a JSON object of parameter values ({exc})") from None
-    if isinstance(data, dict) and "parameters" in data and isinstance(data["parameters"], dict):
-        data = data["parameters"]
-    if not isinstance(data, dict):
-        raise ParameterError(f"--params {path}: expected a JSON object {{name: value}}")
-    return {str(k): float(v) for k, v in data.items()}
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode compare`` with the parsed ``args``; return the exit status (0: success)."""
     import matplotlib
@@ -53,21 +36,33 @@ def run(args: argparse.Namespace) -> int:
     from ..models.bone_metastasis import default_arms
     from ..plotting.comparison import first_dose_day, treatment_comparison_figure
     from ..simulate.comparison import compare_arms
+    from ._common import check_output_dir, progress_of
+    from .outcomes_cmd import read_params
 
+    progress = progress_of(args)
+    check_output_dir(args.out)
+    if not (math.isfinite(args.days) and args.days > 0):
+        from ..errors import ScheduleError
+
+        raise ScheduleError(f"--days must be a finite number > 0, got {args.days}")
+    model = models.get("bone_metastasis")
+    params = read_params(args.params, model) if args.params else {}
     args.out.mkdir(parents=True, exist_ok=True)
-    params = _load_params(args.params)
     if args.figure:
         from ..models.bone_metastasis import figures as source_figures
 
         if args.figure == "all":
-            written = source_figures.figure_all(args.out, params=params or None)
+            written = []
+            for k, key in enumerate(("ER", "DKK1", "TAM", "SRS"), 1):
+                progress.note(f"figure {k}/4: {key}")
+                written.append(getattr(source_figures, f"figure_{key.lower()}")(args.out, params=params or None))
         else:
+            progress.note(f"figure {args.figure}")
             written = getattr(source_figures, f"figure_{args.figure.lower()}")(args.out, params=params or None,
                                                                              days=args.days)
         for path in (written if isinstance(written, (list, tuple)) else [written]):
             print(f"wrote {path}")
         return 0
-    model = models.get("bone_metastasis")
     arms = default_arms()
     if args.arms:
         by_name = {a.name: a for a in arms}
@@ -75,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             if name not in by_name:
                 raise UnknownNameError(f"unknown arm {name!r} (default arms: {', '.join(by_name)})")
         arms = [a for a in arms if a.name == "control" or a.name in args.arms]
+    progress.note(f"simulating {len(arms)} arms for {args.days:g} days")
     comparison = compare_arms(model, arms, days=args.days, params=params)
     fig = treatment_comparison_figure(comparison)
     png = args.out / "treatment_comparison.png"

@@ -10,6 +10,7 @@ Writes ``estimates.csv`` (one row per subject: ``success``, ``status``
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 __all__ = ["register", "run"]
@@ -32,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arm-col", default=None,
                    help="arm column (long: optional, every row in arm 'all' without it; wide: default 'Treatment')")
     p.add_argument("--wide", action="store_true", help="wide layout: arm, subject, one column per day")
+    p.add_argument("--time-shift", type=float, default=0.0, metavar="DAYS",
+                   help="days added to every time before fitting (e.g. 1 for invivoSyn's day -1 baseline)")
+    p.add_argument("--unit", default=None,
+                   help="unit of the measured values, for labels and the report (default: the model's, e.g. mm^3; "
+                        "say 'RLU' or 'photons/s' for fluorescence or luminescence data)")
     p.add_argument("--lloq", type=float, default=None,
                    help="limit of quantification: values below it (zeros included) are left-censored")
     p.add_argument("--fix", action="append", default=[], metavar="NAME[=VALUE]",
@@ -68,21 +74,25 @@ def _read(args: argparse.Namespace):
 
     from ..data.readers import read_long, read_wide
 
+    shift = args.time_shift
     if args.wide:
         return read_wide(args.data, arm_col=args.arm_col or "Treatment", subject_col=args.subject_col or "Mouse",
-                         lloq=args.lloq)
+                         lloq=args.lloq, time_shift=shift)
     cols = dict(subject_col=args.subject_col or "subject", time_col=args.time_col, value_col=args.value_col)
     if args.arm_col is not None:
-        return read_long(args.data, arm_col=args.arm_col, lloq=args.lloq, **cols)
+        return read_long(args.data, arm_col=args.arm_col, lloq=args.lloq, time_shift=shift, **cols)
     from ..errors import DataError
 
+    if not args.data.is_file():
+        raise DataError(f"data file {str(args.data)!r} does not exist")
     try:
-        frame = pd.read_csv(args.data, sep=None, engine="python")
-    except (OSError, ValueError) as exc:
+        frame = pd.read_csv(args.data, sep=None, engine="python", dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {args.data}: {exc}") from None
     arm = "__arm__"
     frame[arm] = "all"
-    return read_long(frame, arm_col=arm, lloq=args.lloq, **cols)
+    table = read_long(frame, arm_col=arm, lloq=args.lloq, time_shift=shift, **cols)
+    return table
 
 
 def _figures(fits, out: Path) -> list[str]:
@@ -120,17 +130,29 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
 
+    from ..estimate.observation import default_observations
+    from ._common import check_output_dir, progress_of
+
+    progress = progress_of(args)
+    check_output_dir(args.out)
     if args.starts < 1:
         raise FitError(f"--starts must be >= 1, got {args.starts}")
+    if not math.isfinite(args.time_shift):
+        raise FitError(f"--time-shift must be a finite number of days, got {args.time_shift}")
+    if args.unit is not None and not args.unit.strip():
+        raise FitError("--unit must not be empty")
     model = models.get(args.model)
     data = _read(args)
     fixed = _fixed(model, args.fix, args.estimate)
-    problem = EstimationProblem(model, data, noise=args.noise, fixed=fixed)
+    observations = default_observations(model, data.observables, unit=(args.unit or "").strip())
+    problem = EstimationProblem(model, data, noise=args.noise, fixed=fixed, observations=observations)
     if args.pooled:
+        progress.note(f"fitting {model.name} to {len(data.subjects)} subjects pooled")
         result = Fitter(problem, n_starts=args.starts, seed=args.seed).fit()
         fits = SubjectFits(model=model.name, fits={"pooled": result}, wall_time=result.wall_time)
     else:
-        fits = SubjectFitter(problem, n_starts=args.starts, seed=args.seed).fit()
+        progress.note(f"fitting {model.name} to {len(data.subjects)} subjects, {args.starts} start(s) each")
+        fits = SubjectFitter(problem, n_starts=args.starts, seed=args.seed, progress=progress.enabled).fit()
     args.out.mkdir(parents=True, exist_ok=True)
     table = fits.table()
     est_cols = ["subject", "arm", "success", "status", "nll", "n_observations"]

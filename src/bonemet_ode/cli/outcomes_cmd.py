@@ -69,31 +69,53 @@ def load_scenario() -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
             dict(options()) if callable(options) else {})
 
 
-def read_params(path: Path) -> dict[str, float]:
-    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}`` or a calibration file."""
-    from ..errors import ParameterError
+def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[str, float]:
+    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}`` or a calibration file.
+
+    Every value must be a finite number and, with ``model``, every name one of
+    its parameters; a calibration file is checked field by field
+    (:meth:`~bonemet_ode.calibration.result.CalibrationResult.from_dict`).
+
+    Raises
+    ------
+    ParameterError
+        Unreadable file, not a JSON object, a value that is not a finite number.
+    UnknownNameError
+        A name the model lacks.
+    SavedFileError
+        A calibration file that fails its checks.
+    """
+    import math
+
+    from ..errors import ParameterError, UnknownNameError
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ParameterError(f"--params {str(path)!r}: cannot read JSON ({exc})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ParameterError(f"{flag} {str(path)!r}: cannot read a JSON object of parameter values ({reason})") from None
     if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
         from ..calibration.result import CalibrationResult
 
-        return CalibrationResult.from_dict(data).all_parameters()
+        return CalibrationResult.from_dict(data, model=model, source=Path(path).name).all_parameters()
     if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
         data = data["parameters"]
     if not isinstance(data, dict):
-        raise ParameterError(f"--params {str(path)!r}: expected a JSON object of parameter values")
+        raise ParameterError(f"{flag} {str(path)!r}: expected a JSON object {{name: value}}, got {type(data).__name__}")
     out = {}
     for k, v in data.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ParameterError(f"--params {str(path)!r}: value of {k!r} is {v!r}, not a number")
+            raise ParameterError(f"{flag} {str(path)!r}: value of {k!r} is {v!r}, not a number")
+        if not math.isfinite(v):
+            raise ParameterError(f"{flag} {str(path)!r}: value of {k!r} is {v!r}, not a finite number")
+        if model is not None and k not in model.parameter_names:
+            raise UnknownNameError(f"{flag} {str(path)!r}: {k!r} is not a parameter of {model.name!r}")
         out[str(k)] = float(v)
     return out
 
 
-def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str, float], context: Any) -> Any:
+def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str, float], context: Any,
+              progress: Any = None) -> Any:
     from ..errors import OutcomeError
 
     try:
@@ -101,7 +123,7 @@ def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str
     except ImportError as exc:
         raise OutcomeError(f"--ablation needs bonemet_ode.models.bone_metastasis.ablation.ablation_matrix(), which cannot be "
                            f"imported ({exc})") from None
-    offered = dict(model=model, arms=arms, outcomes=outcomes, params=params, context=context)
+    offered = dict(model=model, arms=arms, outcomes=outcomes, params=params, context=context, progress=progress)
     sig = inspect.signature(ablation_matrix)
     if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         return ablation_matrix(**offered)
@@ -120,11 +142,14 @@ def _jsonable(obj: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode outcomes`` with the parsed ``args``; return the exit status (0: success)."""
     from ..outcomes.context import EvaluationContext
+    from ._common import progress_of
 
+    progress = progress_of(args)
     model, arms, outcomes, options = load_scenario()
-    params = read_params(args.params) if args.params else {}
+    params = read_params(args.params, model) if args.params else {}
     options.setdefault("n_jobs", args.n_jobs)
     context = EvaluationContext(model, arms, outcomes, **options)
+    progress.note(f"evaluating {len(context.outcomes)} outcomes on {model.name}")
     ev = context.evaluate(params)
     keyed = {o.key: o for o in context.outcomes}
     if args.json:
@@ -137,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
             records.append(rec)
         doc: Any = records
         if args.ablation:
-            doc = {"outcomes": records, "ablation": _jsonable(_ablation(model, arms, outcomes, params, context))}
+            doc = {"outcomes": records, "ablation": _jsonable(_ablation(model, arms, outcomes, params, context,
+                                                                            progress))}
         json.dump(doc, sys.stdout, indent=1, ensure_ascii=False, default=str)
         print()
     else:
@@ -145,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         if args.ablation:
             from ..models.bone_metastasis import ablation
 
-            matrix = _ablation(model, arms, outcomes, params, context)
+            matrix = _ablation(model, arms, outcomes, params, context, progress)
             if hasattr(ablation, "format_ablation") and hasattr(matrix, "iterrows"):
                 print("\nAblation (rows: mechanism removed; + holds, ! fails only without that mechanism, - fails):")
                 print(ablation.format_ablation(matrix))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -33,10 +34,16 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
         name, sep, value = it.partition("=")
         if not sep:
             raise ParameterError(f"--param {it!r}: expected NAME=VALUE")
+        name = name.strip()
+        if not name:
+            raise ParameterError(f"--param {it!r}: expected NAME=VALUE (the name is empty)")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise ParameterError(f"--param {it!r}: value {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ParameterError(f"--param {it!r}: value {value!r} is not a finite number")
+        out[name] = number
     return out
 
 
@@ -70,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     from ..simulate import SolverOptions, simulate
 
     from ..errors import ScheduleError
+    from ._common import check_output_file, progress_of
 
+    check_output_file(args.out)
     if not (np.isfinite(args.days) and args.days > 0):
         raise ScheduleError(f"--days must be a number > 0, got {args.days}")
     if not (np.isfinite(args.step) and args.step > 0):
@@ -78,10 +87,17 @@ def run(args: argparse.Namespace) -> int:
     n = args.days / args.step
     if abs(n - round(n)) > 1e-9 * max(1.0, n):
         raise ScheduleError(f"--step {args.step:g} does not divide --days {args.days:g} into whole steps")
+    overrides = parse_overrides(args.param)
     model = models.get(args.model)
+    unknown = [n for n in overrides if n not in model.parameter_names]
+    if unknown:
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError(f"--param: {unknown[0]!r} is not a parameter of {model.name!r}")
     arm = find_arm(args.model, args.arm)
+    progress_of(args).note(f"simulating {model.name} ({args.days:g} days, arm {arm.name!r})")
     times = np.linspace(0.0, args.days, int(round(n)) + 1)
-    res = simulate(model, arm, days=args.days, times=times, params=parse_overrides(args.param),
+    res = simulate(model, arm, days=args.days, times=times, params=overrides,
                    options=SolverOptions(rtol=args.rtol, atol=args.atol))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     res.to_frame().to_csv(args.out, index=False, float_format="%.10g")

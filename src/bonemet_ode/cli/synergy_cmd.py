@@ -16,8 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", type=Path, help="CSV/TSV of tumour volumes (long layout, or --wide for invivoSyn's)")
     p.add_argument("--control", required=True, help="arm name of the vehicle/control group")
-    p.add_argument("--drug-a", required=True, help="arm name of the first single agent")
-    p.add_argument("--drug-b", required=True, help="arm name of the second single agent")
+    p.add_argument("--drug-a", default=None, help="arm name of the first single agent")
+    p.add_argument("--drug-b", default=None, help="arm name of the second single agent")
+    p.add_argument("--drugs", nargs="+", default=None, metavar="ARM",
+                   help="instead of --drug-a/--drug-b: every single-agent arm (two or more, e.g. a triple combination)")
+    p.add_argument("--lmm", action="store_true",
+                   help="also run the SynergyLMM-style mixed-model test (Bliss or HSA) and add it to the report")
     p.add_argument("--combination", required=True, help="arm name of the combination")
     p.add_argument("--metric", choices=["bliss", "hsa", "ra"], default="bliss", help="reference model (default bliss)")
     p.add_argument("--wide", action="store_true", help="wide layout: Treatment,Mouse,<one column per day>")
@@ -43,18 +47,26 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.synergy import synergy
     from ..data.readers import read_long, read_wide
     from ..plotting.synergy import plot_synergy
+    from ._common import check_output_dir
 
+    check_output_dir(args.out)
     if args.wide:
         arm_col = args.arm_col if args.arm_col != "arm" else "Treatment"
         data = read_wide(args.data, arm_col=arm_col, lloq=args.lloq, time_shift=args.time_shift)
     else:
         data = read_long(args.data, subject_col=args.subject_col, arm_col=args.arm_col, time_col=args.time_col,
                          value_col=args.value_col, lloq=args.lloq, time_shift=args.time_shift)
-    result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b,
+    result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
                      combination=args.combination, metric=args.metric, n_boot=args.n_boot, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(args.out / "synergy.csv", index=False, float_format="%.6g")
     text = result.to_text()
+    if args.lmm:
+        from ..analysis.synergy_lmm import synergy_lmm
+
+        mixed = synergy_lmm(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
+                            combination=args.combination, metric=args.metric if args.metric != "ra" else "bliss")
+        text += "\n\n" + mixed.to_text()
     (args.out / "report.txt").write_text(text + "\n")
     axes = plot_synergy(result)
     fig = axes[0].figure

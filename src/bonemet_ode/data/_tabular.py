@@ -18,10 +18,57 @@ import pandas as pd
 
 from bonemet_ode.errors import DataError
 
-__all__ = ["RawTable", "load_raw", "numeric_column", "text_column", "require_columns"]
+__all__ = ["RawTable", "load_raw", "numeric_column", "text_column", "require_columns", "MISSING_MARKERS",
+           "check_missing", "is_marker"]
 
-#: Strings read as "not measured" (blank cells and R's ``NA``).
+#: Cell texts read as "not measured", compared after stripping spaces and ignoring case: blank
+#: cells, R's and Excel's ``NA``/``#N/A``, ``NaN``, ``null``, dashes, ``n.d.``/``nd`` (not
+#: determined), ``Not measured`` and ``missing``.  ``None`` is *not* a marker: it names the
+#: control arm of some files (SynergyLMM's U87MG set).  Readers take ``missing=`` to replace it.
+MISSING_MARKERS: frozenset[str] = frozenset({
+    "", "na", "n/a", "#n/a", "nan", "null", "-", "--", "—", ".", "n.d.", "nd", "n.d", "not measured",
+    "not done", "not determined", "missing",
+})
+
+#: Kept for code written against 0.1 (the readers now use :data:`MISSING_MARKERS`).
 NA_STRINGS: tuple[str, ...] = ("", "NA", "N/A", "NaN", "nan", "na", "null", "NULL", "-")
+
+
+def check_missing(missing: object) -> frozenset[str]:
+    """Validate a ``missing=`` argument: an iterable of marker strings (compared case-insensitively).
+
+    Raises
+    ------
+    DataError
+        When ``missing`` is a single string or holds something other than strings.
+    """
+    if missing is None:
+        return MISSING_MARKERS
+    if isinstance(missing, str):
+        raise DataError(f"missing: expected a collection of marker strings (e.g. {{'NA', 'Not measured'}}), "
+                        f"got the single string {missing!r}")
+    try:
+        items = list(missing)  # type: ignore[call-overload]
+    except TypeError:
+        raise DataError(f"missing: expected a collection of marker strings, got {missing!r}") from None
+    bad = [m for m in items if not isinstance(m, str)]
+    if bad:
+        raise DataError(f"missing: markers must be strings, got {bad[:3]!r}")
+    return frozenset(m.strip().casefold() for m in items)
+
+
+def is_marker(item: object, markers: frozenset[str]) -> bool:
+    """Whether a cell is missing: NaN/None, or a string whose stripped, case-folded text is a marker."""
+    if item is None:
+        return True
+    if isinstance(item, float) and np.isnan(item):
+        return True
+    if isinstance(item, str):
+        return item.strip().casefold() in markers
+    try:
+        return bool(pd.isna(item))
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -43,6 +90,26 @@ class RawTable:
     frame: pd.DataFrame
     source: str
     from_file: bool
+    cells: pd.DataFrame | None = None
+
+    def cell_text(self, position: int, column: str) -> str:
+        """The cell as it was written (a missing-value marker included)."""
+        if self.cells is not None and column in self.cells:
+            item = self.cells[column].iloc[position]
+        else:
+            item = self.frame[column].iloc[position]
+        if item is None or (isinstance(item, float) and np.isnan(item)):
+            return "" if self.from_file else "NaN"
+        return str(item)
+
+    def take(self, keep: np.ndarray) -> "RawTable":
+        """The rows where ``keep`` is true, keeping their original row labels."""
+        return RawTable(self.frame.loc[keep], self.source, self.from_file,
+                        None if self.cells is None else self.cells.loc[keep])
+
+    def line_of(self, position: int) -> int | None:
+        """1-based line of the file holding data row ``position`` (None for a DataFrame)."""
+        return int(self.frame.index[position]) + 2 if self.from_file else None
 
     def row_label(self, position: int) -> str:
         """Name the data row at 0-based ``position`` for an error message.
@@ -59,7 +126,8 @@ class RawTable:
             ``"row 3 (index label 'x')"`` for DataFrames.
         """
         if self.from_file:
-            return f"row {position + 1} (line {position + 2} of {self.source})"
+            row = int(self.frame.index[position])
+            return f"row {row + 1} (line {row + 2} of {self.source})"
         return f"row {position + 1} (index label {self.frame.index[position]!r})"
 
 
@@ -74,7 +142,8 @@ def _detect_sep(path: Path) -> str:
     return best if counts[best] > 0 else ","
 
 
-def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None) -> RawTable:
+def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
+             missing: frozenset[str] = MISSING_MARKERS) -> RawTable:
     """Read a CSV/TSV file (delimiter detected unless ``sep``) or wrap a DataFrame.
 
     Parameters
@@ -84,11 +153,14 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None)
     sep
         Delimiter; ``None`` detects tab, comma or semicolon from the header
         (``.tsv``/``.tab`` files are always tab-separated).
+    missing
+        Case-folded missing-value markers (see :data:`MISSING_MARKERS`).
 
     Returns
     -------
     RawTable
-        The columns as read, with blank and ``NA`` cells as NaN.
+        The columns as read, with missing cells (markers) as NaN; the cells
+        as written in :attr:`RawTable.cells`.
 
     Raises
     ------
@@ -98,9 +170,15 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None)
     if isinstance(path_or_df, pd.DataFrame):
         if path_or_df.empty:
             raise DataError("path_or_df: the DataFrame has no rows; expected at least one measurement")
-        frame = path_or_df.copy()
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return RawTable(frame=frame, source="<DataFrame>", from_file=False)
+        cells = path_or_df.copy()
+        cells.columns = [str(c).strip() for c in cells.columns]
+        frame = cells.copy()
+        for col in frame.columns:
+            if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
+                mask = np.array([is_marker(v, missing) for v in frame[col].tolist()], dtype=bool)
+                if mask.any():
+                    frame[col] = frame[col].where(~mask, np.nan)
+        return RawTable(frame=frame, source="<DataFrame>", from_file=False, cells=cells)
     if not isinstance(path_or_df, (str, os.PathLike)):
         raise DataError(
             f"path_or_df: expected a file path or a pandas DataFrame, got {type(path_or_df).__name__}"
@@ -110,14 +188,17 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None)
         raise DataError(f"path_or_df: file {str(path)!r} does not exist")
     if sep is not None and (not isinstance(sep, str) or sep == ""):
         raise DataError(f"sep: expected a non-empty delimiter string or None, got {sep!r}")
-    delimiter = sep if sep is not None else _detect_sep(path)
     try:
-        frame = pd.read_csv(
+        delimiter = sep if sep is not None else _detect_sep(path)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"path_or_df: {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        cells = pd.read_csv(
             path,
             sep=delimiter,
             dtype=str,
             keep_default_na=False,
-            na_values=list(NA_STRINGS),
+            na_values=[],
             skipinitialspace=True,
             encoding="utf-8-sig",
         )
@@ -125,10 +206,17 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None)
         raise DataError(f"path_or_df: file {str(path)!r} is empty") from exc
     except pd.errors.ParserError as exc:
         raise DataError(f"path_or_df: could not parse {str(path)!r} with sep={delimiter!r}: {exc}") from exc
-    if frame.empty:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"path_or_df: {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if cells.empty:
         raise DataError(f"path_or_df: file {str(path)!r} has a header but no data rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(frame=frame, source=path.name, from_file=True)
+    cells.columns = [str(c).strip() for c in cells.columns]
+    frame = cells.copy()
+    for col in frame.columns:
+        mask = np.array([is_marker(v, missing) for v in frame[col].tolist()], dtype=bool)
+        if mask.any():
+            frame[col] = frame[col].where(~mask, np.nan)
+    return RawTable(frame=frame, source=path.name, from_file=True, cells=cells)
 
 
 def require_columns(raw: RawTable, wanted: dict[str, str]) -> None:
@@ -187,7 +275,9 @@ def numeric_column(raw: RawTable, column: str, *, allow_nan: bool) -> np.ndarray
         shown = "; ".join(f"{raw.row_label(i)}: {series.iloc[i]!r}" for i in bad[:5])
         more = f" (and {bad.size - 5} more)" if bad.size > 5 else ""
         raise DataError(
-            f"{raw.source}: column {column!r} must be numeric; non-numeric value(s) at {shown}{more}"
+            f"{raw.source}: column {column!r} must be numeric; non-numeric value(s) at {shown}{more} "
+            "(a cell that means 'not measured' is dropped when it is one of the missing-value markers; "
+            "pass missing= to name yours)"
         )
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:

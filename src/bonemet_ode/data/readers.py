@@ -18,6 +18,14 @@ censored   bool    True: left-censored, the true value is below ``value``
 Readers: :func:`read_long` (one measurement per row) and :func:`read_wide`
 (invivoSyn's ``Treatment,Mouse,<one column per day>`` layout).
 
+Missing values: a cell is "not measured" when it is blank or one of the
+markers of :data:`MISSING_MARKERS` (``NA``, ``Not measured``, ``n.d.``, ``-``,
+... compared without case; pass ``missing=`` to replace the set).  The long
+reader drops a row whose subject, arm, time or value is missing, warns with
+the count and lists every dropped row with its reason in
+:attr:`DataTable.dropped`; a cell that is neither a number nor a marker is
+still an error naming its row.  Nothing is dropped silently.
+
 Zeros and values below a detection limit are never dropped.  With
 ``lloq=L`` every value ``< L`` (zeros included) is kept as ``value = L`` with
 ``censored = True``; without ``lloq`` zeros stay zeros and a
@@ -35,10 +43,11 @@ import numpy as np
 import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
-from .table import COLUMNS, DEFAULT_OBSERVABLE, DataTable, check_lloq
-from ._tabular import RawTable, load_raw, numeric_column, require_columns, text_column
+from .table import COLUMNS, DEFAULT_OBSERVABLE, DROPPED_COLUMNS, DataTable, check_lloq
+from ._tabular import (MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns,
+                       text_column)
 
-__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DataTable", "read_long", "read_wide"]
+__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
 
 PathOrFrame = str | os.PathLike[str] | pd.DataFrame
 
@@ -73,6 +82,7 @@ def read_long(
     sep: str | None = None,
     lloq: float | None = None,
     time_shift: float = 0.0,
+    missing: frozenset[str] | set[str] | tuple[str, ...] | None = None,
 ) -> DataTable:
     """Read measurements in long layout (one row per measurement).
 
@@ -100,22 +110,40 @@ def read_long(
     time_shift
         Days added to every time before validation (e.g. ``1`` when the
         baseline is recorded as day -1).
+    missing
+        Cell texts meaning "not measured" (compared stripped and without
+        case); default :data:`MISSING_MARKERS`.
 
     Returns
     -------
     DataTable
+        With :attr:`DataTable.dropped` listing each row left out and why.
 
     Raises
     ------
     DataError
-        Missing columns (the available ones are listed), non-numeric or blank
-        values in required columns (row, column and value named), negative
-        times, duplicate ``(subject, time, observable)`` rows.
+        Missing columns (the available ones are listed), non-numeric values
+        that are not missing-value markers (row, column and value named),
+        negative times, duplicate ``(subject, time, observable)`` rows, every
+        row missing.
 
     Warns
     -----
     BonemetWarning
-        When ``lloq`` is None and some values are zero.
+        When rows were dropped (the count and the markers met), and when
+        ``lloq`` is None and some values are zero.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"subject": ["a", "a", "b"], "arm": ["c", "c", "c"], "time": [0, 7, 0],
+    ...                     "value": ["10", "Not measured", "12"]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     table = read_long(raw)
+    >>> len(table), table.dropped[["row", "reason"]].values.tolist()
+    (2, [[2, "value is 'Not measured' (a missing-value marker)"]])
     """
     for name, value in (("subject_col", subject_col), ("arm_col", arm_col), ("time_col", time_col),
                         ("value_col", value_col)):
@@ -126,12 +154,15 @@ def read_long(
         raise DataError(f"observable: expected a non-empty name, got {observable!r}")
     shift = _check_shift(time_shift)
     lloq = check_lloq(lloq)
-    raw = load_raw(path_or_df, sep)
+    markers = check_missing(missing)
+    raw = load_raw(path_or_df, sep, markers)
     wanted = {"subject_col": subject_col, "arm_col": arm_col, "time_col": time_col, "value_col": value_col}
     for name, col in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
         if col is not None:
             wanted[name] = col
     require_columns(raw, wanted)
+    raw, dropped = _drop_missing(raw, [subject_col, arm_col, time_col, value_col]
+                                 + ([observable_col] if observable_col else []), subject_col, time_col)
     frame = pd.DataFrame(
         {
             "subject": text_column(raw, subject_col),
@@ -146,8 +177,41 @@ def read_long(
     if censored_col is not None:
         frame["censored"] = raw.frame[censored_col].to_numpy()
     _prevalidate_rows(raw, frame, {"time": time_col, "value": value_col, "sd": sd_col})
-    return DataTable(frame, lloq=lloq, source=raw.source)
+    return DataTable(frame, lloq=lloq, source=raw.source, dropped=dropped)
 
+
+def _drop_missing(raw: RawTable, columns: list[str], subject_col: str,
+                  time_col: str) -> tuple[RawTable, pd.DataFrame]:
+    """Drop rows with a missing required cell; return the rest and one report row per dropped row."""
+    frame = raw.frame
+    miss = np.zeros(len(frame), dtype=bool)
+    for col in columns:
+        miss |= frame[col].isna().to_numpy()
+    records = []
+    for i in np.flatnonzero(miss):
+        why = [f"{col} is {raw.cell_text(int(i), col)!r} (a missing-value marker)"
+               for col in columns if pd.isna(frame[col].iat[i])]
+        records.append({"row": int(i) + 1 if not raw.from_file else int(frame.index[i]) + 1,
+                        "line": raw.line_of(int(i)), "subject": raw.cell_text(int(i), subject_col),
+                        "time": raw.cell_text(int(i), time_col), "column": ", ".join(
+                            c for c in columns if pd.isna(frame[c].iat[i])),
+                        "cell": "; ".join(raw.cell_text(int(i), c) for c in columns if pd.isna(frame[c].iat[i])),
+                        "reason": "; ".join(why)})
+    dropped = pd.DataFrame(records, columns=list(DROPPED_COLUMNS))
+    if not records:
+        return raw, dropped
+    if miss.all():
+        raise DataError(f"{raw.source}: every row has a missing subject, arm, time or value "
+                        f"(e.g. {raw.row_label(0)}: {records[0]['reason']}); no measurements to read")
+    texts = sorted({c for r in records for c in r["cell"].split("; ")})
+    shown = ", ".join(f"{r['row']}" for r in records[:10]) + (" ..." if len(records) > 10 else "")
+    warnings.warn(
+        f"{raw.source}: dropped {len(records)} row(s) with a missing subject, arm, time or value "
+        f"(cells {texts[:5]}; data rows {shown}); table.dropped lists each with its reason",
+        BonemetWarning,
+        stacklevel=3,
+    )
+    return raw.take(~miss), dropped
 
 def _prevalidate_rows(raw: RawTable, frame: pd.DataFrame, cols: dict[str, str | None]) -> None:
     """Name negative numbers by their row in the user's file."""
@@ -157,7 +221,7 @@ def _prevalidate_rows(raw: RawTable, frame: pd.DataFrame, cols: dict[str, str | 
         bad = np.flatnonzero(frame[key].to_numpy() < 0)
         if bad.size:
             shown = "; ".join(f"{raw.row_label(i)}: {frame[key].iat[i]:g}" for i in bad[:5])
-            hint = (" (times are days and must be >= 0; pass time_shift= to move the first day to 0)"
+            hint = (" (times are days and must be >= 0; pass time_shift= (command line: --time-shift) to move the first day to 0)"
                     if key == "time" else " (must be >= 0)")
             raise DataError(f"{raw.source}: negative value(s) in column {col!r} at {shown}{hint}")
 
@@ -171,6 +235,7 @@ def read_wide(
     sep: str | None = None,
     lloq: float | None = None,
     time_shift: float = 0.0,
+    missing: frozenset[str] | set[str] | tuple[str, ...] | None = None,
 ) -> DataTable:
     """Read invivoSyn's wide layout: ``Treatment, Mouse, <one column per day>``.
 
@@ -189,12 +254,15 @@ def read_wide(
         Lower limit of quantification (value units), see :func:`read_long`.
     time_shift
         Days added to every day column (``1`` turns a day -1 baseline into 0).
+    missing
+        Cell texts meaning "not measured"; default :data:`MISSING_MARKERS`.
 
     Returns
     -------
     DataTable
         Blank / ``NA`` cells (not measured, e.g. after sacrifice) are not rows;
-        their number is in :attr:`DataTable.blanks_skipped` and the repr.
+        their number is in :attr:`DataTable.blanks_skipped` and the repr, and
+        each is listed in :attr:`DataTable.dropped`.
 
     Raises
     ------
@@ -209,7 +277,8 @@ def read_wide(
         raise DataError(f"observable: expected a non-empty name, got {observable!r}")
     shift = _check_shift(time_shift)
     lloq = check_lloq(lloq)
-    raw = load_raw(path_or_df, sep)
+    markers = check_missing(missing)
+    raw = load_raw(path_or_df, sep, markers)
     require_columns(raw, {"arm_col": arm_col, "subject_col": subject_col})
     day_cols = [c for c in raw.frame.columns if c not in (arm_col, subject_col)]
     if not day_cols:
@@ -230,7 +299,7 @@ def read_wide(
     if negative:
         raise DataError(
             f"{raw.source}: negative day column(s) {negative} (times are days and must be >= 0); "
-            "pass time_shift= to move the first day to 0"
+            "pass time_shift= (command line: --time-shift) to move the first day to 0"
         )
     if len(set(days)) != len(days):
         raise DataError(f"{raw.source}: repeated day columns {day_cols}")
@@ -266,7 +335,14 @@ def read_wide(
             "value": values[rows_i, cols_j],
         }
     )
-    table = DataTable(frame, blanks_skipped=int((~measured).sum()), lloq=lloq, source=raw.source)
+    skipped = []
+    for i, j in zip(*np.nonzero(~measured)):
+        cell = raw.cell_text(int(i), day_cols[j])
+        skipped.append({"row": int(raw.frame.index[i]) + 1, "line": raw.line_of(int(i)), "subject": str(subjects[i]),
+                        "time": str(day_cols[j]), "column": str(day_cols[j]), "cell": cell,
+                        "reason": f"day cell is {cell!r}: not measured (a missing-value marker)"})
+    table = DataTable(frame, blanks_skipped=int((~measured).sum()), lloq=lloq, source=raw.source,
+                      dropped=pd.DataFrame(skipped, columns=list(DROPPED_COLUMNS)))
     if empty:
         warnings.warn(
             f"{raw.source}: subject(s) {empty} have no measurement at all and are not in the table",

@@ -12,7 +12,11 @@ import pandas as pd
 from bonemet_ode.errors import BonemetWarning, DataError
 from ._tabular import RawTable, numeric_column, text_column
 
-__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DataTable", "check_lloq"]
+__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DROPPED_COLUMNS", "DataTable", "check_lloq"]
+
+#: Columns of :attr:`DataTable.dropped`: the 1-based data row, the file line (NA for a
+#: DataFrame), the subject and the time as written, the column, the cell, and why.
+DROPPED_COLUMNS: tuple[str, ...] = ("row", "line", "subject", "time", "column", "cell", "reason")
 
 #: Column order of :attr:`DataTable.frame`.
 COLUMNS: tuple[str, ...] = ("subject", "arm", "time", "observable", "value", "sd", "censored")
@@ -52,6 +56,10 @@ class DataTable:
         ``value = lloq, censored = True``.
     source
         Where the data came from (file name), for messages.
+    dropped
+        Rows (or, for the wide layout, cells) the reader left out, with the
+        reason: a DataFrame with columns :data:`DROPPED_COLUMNS`.  Empty when
+        nothing was left out.
 
     Raises
     ------
@@ -72,7 +80,7 @@ class DataTable:
     validation.
     """
 
-    __slots__ = ("_frame", "_blanks", "_lloq", "_source")
+    __slots__ = ("_frame", "_blanks", "_lloq", "_source", "_dropped")
 
     def __init__(
         self,
@@ -81,6 +89,7 @@ class DataTable:
         blanks_skipped: int = 0,
         lloq: float | None = None,
         source: str = "<DataFrame>",
+        dropped: pd.DataFrame | None = None,
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -131,6 +140,11 @@ class DataTable:
         object.__setattr__(self, "_blanks", int(blanks_skipped))
         object.__setattr__(self, "_lloq", lloq)
         object.__setattr__(self, "_source", str(source))
+        if dropped is None:
+            dropped = pd.DataFrame({c: pd.Series([], dtype=object) for c in DROPPED_COLUMNS})
+        elif not isinstance(dropped, pd.DataFrame) or list(dropped.columns) != list(DROPPED_COLUMNS):
+            raise DataError(f"dropped: expected a DataFrame with columns {list(DROPPED_COLUMNS)}")
+        object.__setattr__(self, "_dropped", dropped.reset_index(drop=True))
 
     @staticmethod
     def _censored(raw: RawTable) -> np.ndarray:
@@ -190,6 +204,16 @@ class DataTable:
     def blanks_skipped(self) -> int:
         """Blank (not measured) cells that the reader skipped."""
         return self._blanks
+
+    @property
+    def dropped(self) -> pd.DataFrame:
+        """What the reader left out and why (a copy; columns :data:`DROPPED_COLUMNS`).
+
+        Long layout: one row per data row dropped because a required cell
+        (subject, arm, time, value) was a missing-value marker.  Wide layout:
+        one row per day cell not measured (blank or a marker).
+        """
+        return self._dropped.copy()
 
     @property
     def lloq(self) -> float | None:
@@ -303,7 +327,8 @@ class DataTable:
                 f"subset: no rows match arm={arm!r}, subject={subject!r}, observable={observable!r}"
             )
         return DataTable(
-            self._frame.loc[mask], blanks_skipped=self._blanks, lloq=self._lloq, source=self._source
+            self._frame.loc[mask], blanks_skipped=self._blanks, lloq=self._lloq, source=self._source,
+            dropped=self._dropped,
         )
 
     def to_wide(self, observable: str | None = None) -> pd.DataFrame:
@@ -370,7 +395,9 @@ class DataTable:
             f"{len(self.arms)} arms, observables {list(self.observables)}",
             f"  time {self.times.min():g}-{self.times.max():g} days; censored {self.n_censored}"
             + (f" (lloq {self._lloq:g})" if self._lloq is not None else "")
-            + f"; blank cells skipped (not measured) {self._blanks}",
+            + f"; blank cells skipped (not measured) {self._blanks}"
+            + (f"; rows dropped {len(self._dropped)} (see .dropped)" if len(self._dropped) and not self._blanks
+               else ""),
         ]
         for arm, n_subj, n_val, n_cens, t_min, t_max in summ.itertuples():
             lines.append(

@@ -193,10 +193,12 @@ class PopulationResult:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able form."""
+        """The JSON envelope ``{"format": "bonemet_ode.population_result", "version": 2, "payload": {...}}``."""
+        from ..io.envelope import envelope
+
         A = _json.array_to_json
-        return _json.encode({
-            "kind": "PopulationResult", "format": 1, "model": self.model, "random": list(self.random),
+        return envelope("population_result", 2, _json.encode({
+            "model": self.model, "random": list(self.random),
             "parameters": [dataclasses.asdict(p) for p in self.parameters], "mu": A(self.mu),
             "mu_covariance": A(self.mu_covariance), "omega": A(self.omega), "psi_names": list(self.psi_names),
             "psi_covariance": A(self.psi_covariance), "values": self.values,
@@ -206,37 +208,62 @@ class PopulationResult:
             "message": self.message, "iterations": self.iterations, "history": list(self.history),
             "points": _json.frame_to_json(self.points), "curves": _json.frame_to_json(self.curves),
             "wall_time": self.wall_time, "method": self.method, "units": self.units, "status": self.status,
-        })
+        }))
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "PopulationResult":
-        """Rebuild from :meth:`to_dict` output."""
-        if d.get("kind") != "PopulationResult":
-            raise FitError(f"not a PopulationResult: kind {d.get('kind')!r}")
-        f, A = _json.decode_float, _json.array_from_json
-        params = tuple(FitParameter(**{**p, "value": f(p["value"]), "lower": f(p["lower"]),
-                                       "upper": f(p["upper"])}) for p in d["parameters"])
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "PopulationResult":
+        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every field.
+
+        Raises
+        ------
+        SavedFileError
+            Another kind or version, a missing field, a value of the wrong type,
+            a non-finite estimate, random effects that are not parameters (the
+            field is named).
+        """
+        from ..io.envelope import open_document
+
+        _, f = open_document(d, "population_result", versions=(1, 2),
+                             legacy=_json.legacy_fit("PopulationResult"), source=source)
+        kws = _json.fit_parameters_field(f)
+        _json.check_model_names(f, kws, model)
+        names = [kw["name"] for kw in kws]
+        random = f.str_list("random")
+        f.check_names("random", random, names, "parameter")
+        values = f.number_map("values", names=names, what="parameter")
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise f.error("values", f"lacks the value of parameter(s) {missing}")
+        r = len(random)
+        psi_names = f.str_list("psi_names")
         return cls(
-            model=d["model"], random=tuple(d["random"]), parameters=params, mu=A(d["mu"]),
-            mu_covariance=A(d["mu_covariance"]), omega=A(d["omega"]), psi_names=tuple(d["psi_names"]),
-            psi_covariance=A(d["psi_covariance"]), values={k: f(v) for k, v in d["values"].items()},
-            individual=_json.frame_from_json(d["individual"]), objective=f(d["objective"]),
-            n_observations=int(d["n_observations"]), n_subjects=int(d["n_subjects"]),
-            covariance_structure=d["covariance_structure"], converged=bool(d["converged"]), message=d["message"],
-            iterations=int(d["iterations"]), history=tuple(f(h) for h in d["history"]),
-            points=_json.frame_from_json(d["points"]), curves=_json.frame_from_json(d["curves"]),
-            wall_time=f(d["wall_time"]), method=d["method"], units=dict(d["units"]),
-            status=str(d.get("status", "")),
+            model=f.str("model"), random=tuple(random), parameters=tuple(FitParameter(**kw) for kw in kws),
+            mu=_json.array_field(f, "mu", shape=(r,), finite=True),
+            mu_covariance=_json.array_field(f, "mu_covariance"),
+            omega=_json.array_field(f, "omega", shape=(r, r), finite=True), psi_names=tuple(psi_names),
+            psi_covariance=_json.array_field(f, "psi_covariance"), values={n: values[n] for n in names},
+            individual=_json.frame_field(f, "individual"), objective=f.number("objective", finite=False),
+            n_observations=f.int("n_observations", minimum=0), n_subjects=f.int("n_subjects", minimum=0),
+            covariance_structure=f.str("covariance_structure"), converged=f.bool("converged"),
+            message=f.str("message", ""), iterations=f.int("iterations", minimum=0),
+            history=tuple(f.numbers("history", finite=False)),
+            points=_json.frame_field(f, "points"), curves=_json.frame_field(f, "curves"),
+            wall_time=f.number("wall_time", 0.0, minimum=0.0), method=f.str("method", ""),
+            units=f.str_map("units", {}), status=f.str("status", ""),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write as JSON (floats exact)."""
-        _json.write_json(self.to_dict(), path)
+        """Write as JSON (floats exact; written atomically)."""
+        from ..io.envelope import write_document
+
+        write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "PopulationResult":
-        """Read a result written by :meth:`save`."""
-        return cls.from_dict(_json.read_json(path, "PopulationResult"))
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "PopulationResult":
+        """Read a result written by :meth:`save` (any supported version)."""
+        from ..io.envelope import read_document
+
+        return cls.from_dict(read_document(path), model=model, source=os.path.basename(os.fspath(path)))
 
     def __repr__(self) -> str:
         typ = ", ".join(f"{p}={self.values[p]:.4g} (omega {self.omega_sd[p]:.3g})" for p in self.random)

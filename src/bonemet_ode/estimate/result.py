@@ -31,8 +31,8 @@ __all__ = ["FitResult", "SubjectFits", "FORMAT_VERSION", "STATUSES"]
 #: How a fit ended (:attr:`FitResult.status`).
 STATUSES = ("converged", "not_moved", "singular_hessian", "max_evaluations", "failed")
 
-#: Version of the JSON layout written by ``save``.
-FORMAT_VERSION = 1
+#: Version of the JSON payload written by ``save`` (1: the 0.1 layout without envelope).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,9 +192,11 @@ class FitResult:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able form (see :meth:`from_dict`)."""
-        return _json.encode({
-            "kind": "FitResult", "format": FORMAT_VERSION, "model": self.model, "label": self.label,
+        """The JSON envelope ``{"format": "bonemet_ode.fit_result", "version": 2, "payload": {...}}``."""
+        from ..io.envelope import envelope
+
+        return envelope("fit_result", FORMAT_VERSION, _json.encode({
+            "model": self.model, "label": self.label,
             "parameters": [dataclasses.asdict(p) for p in self.parameters], "values": self.values,
             "covariance": _json.array_to_json(self.covariance), "nll": self.nll, "penalty": self.penalty,
             "n_observations": self.n_observations, "n_censored": self.n_censored, "success": self.success,
@@ -202,35 +204,73 @@ class FitResult:
             "noise": self.noise, "points": _json.frame_to_json(self.points),
             "curves": _json.frame_to_json(self.curves), "wall_time": self.wall_time, "method": self.method,
             "units": self.units, "status": self.status,
-        })
+        }))
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "FitResult":
-        """Rebuild a result written by :meth:`to_dict`."""
-        if d.get("kind") != "FitResult":
-            raise FitError(f"not a FitResult: kind {d.get('kind')!r}")
-        f = _json.decode_float
-        params = tuple(FitParameter(**{**p, "value": f(p["value"]), "lower": f(p["lower"]),
-                                       "upper": f(p["upper"])}) for p in d["parameters"])
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "FitResult":
+        """Rebuild a result written by :meth:`to_dict` (or by bonemet_ode 0.1), checking every field.
+
+        Parameters
+        ----------
+        d
+            The envelope (or the 0.1 document, or the payload's
+            :class:`~bonemet_ode.io.envelope.Fields`).
+        model
+            Optional model (or model name): the saved fit must be of it and
+            name only its parameters.
+        source
+            File name for messages.
+
+        Raises
+        ------
+        SavedFileError
+            Another kind or version, a missing field, a value of the wrong type,
+            a non-finite estimate, names that do not match (the field is named).
+        """
+        from ..io.envelope import Fields, open_document
+
+        if isinstance(d, Fields):
+            f = d
+        else:
+            _, f = open_document(d, "fit_result", versions=(1, FORMAT_VERSION), legacy=_json.legacy_fit("FitResult"),
+                                 source=source)
+        kws = _json.fit_parameters_field(f)
+        _json.check_model_names(f, kws, model)
+        names = [kw["name"] for kw in kws]
+        values = f.number_map("values", names=names, what="parameter")
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise f.error("values", f"lacks the value of parameter(s) {missing}")
+        k = sum(kw["vary"] for kw in kws)
+        success = f.bool("success")
+        nll = f.number("nll", finite=success)
+        n_obs = f.int("n_observations", minimum=0)
+        n_cens = f.int("n_censored", minimum=0)
+        if n_cens > n_obs:
+            raise f.error("n_censored", f"is {n_cens}, more than n_observations {n_obs}")
         return cls(
-            model=d["model"], label=d["label"], parameters=params,
-            values={k: f(v) for k, v in d["values"].items()},
-            covariance=_json.array_from_json(d["covariance"]), nll=f(d["nll"]), penalty=f(d["penalty"]),
-            n_observations=int(d["n_observations"]), n_censored=int(d["n_censored"]), success=bool(d["success"]),
-            message=d["message"], nfev=int(d["nfev"]), start_objectives=tuple(f(v) for v in d["start_objectives"]),
-            noise=dict(d["noise"]), points=_json.frame_from_json(d["points"]),
-            curves=_json.frame_from_json(d["curves"]), wall_time=f(d["wall_time"]), method=d["method"],
-            units=dict(d.get("units", {})), status=str(d.get("status", "")),
+            model=f.str("model"), label=f.str("label"), parameters=tuple(FitParameter(**kw) for kw in kws),
+            values={n: values[n] for n in names}, covariance=_json.array_field(f, "covariance", shape=(k, k)),
+            nll=nll, penalty=f.number("penalty", finite=False), n_observations=n_obs, n_censored=n_cens,
+            success=success, message=f.str("message", ""), nfev=f.int("nfev", minimum=0),
+            start_objectives=tuple(f.numbers("start_objectives", finite=False)),
+            noise=f.str_map("noise"), points=_json.frame_field(f, "points"), curves=_json.frame_field(f, "curves"),
+            wall_time=f.number("wall_time", 0.0, minimum=0.0), method=f.str("method", ""),
+            units=f.str_map("units", {}), status=f.str("status", ""),
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the result as JSON (floats exact)."""
-        _json.write_json(self.to_dict(), path)
+        """Write the result as JSON (floats exact; written atomically)."""
+        from ..io.envelope import write_document
+
+        write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "FitResult":
-        """Read a result written by :meth:`save`."""
-        return cls.from_dict(_json.read_json(path, "FitResult"))
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "FitResult":
+        """Read a result written by :meth:`save` (any supported version); see :meth:`from_dict`."""
+        from ..io.envelope import read_document
+
+        return cls.from_dict(read_document(path), model=model, source=os.path.basename(os.fspath(path)))
 
     def __repr__(self) -> str:
         est = ", ".join(f"{n}={self.values[n]:.4g}" for n in self.varied)
@@ -316,27 +356,41 @@ class SubjectFits:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able form."""
-        return _json.encode({"kind": "SubjectFits", "format": FORMAT_VERSION, "model": self.model,
-                             "fits": {s: r.to_dict() for s, r in self.fits.items()}, "failed": self.failed,
-                             "wall_time": self.wall_time})
+        """The JSON envelope ``{"format": "bonemet_ode.subject_fits", "version": 2, "payload": {...}}``."""
+        from ..io.envelope import envelope
+
+        return envelope("subject_fits", FORMAT_VERSION, _json.encode({
+            "model": self.model, "fits": {s: r.to_dict()["payload"] for s, r in self.fits.items()},
+            "failed": self.failed, "wall_time": self.wall_time}))
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SubjectFits":
-        """Rebuild from :meth:`to_dict` output."""
-        if d.get("kind") != "SubjectFits":
-            raise FitError(f"not a SubjectFits: kind {d.get('kind')!r}")
-        return cls(model=d["model"], fits={s: FitResult.from_dict(r) for s, r in d["fits"].items()},
-                   failed=dict(d["failed"]), wall_time=_json.decode_float(d["wall_time"]))
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "SubjectFits":
+        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member (see :meth:`FitResult.from_dict`)."""
+        from ..io.envelope import open_document
+
+        _, f = open_document(d, "subject_fits", versions=(1, FORMAT_VERSION),
+                             legacy=_json.legacy_fit("SubjectFits"), source=source)
+        name = f.str("model")
+        members = f.obj("fits")
+        fits = {s: FitResult.from_dict(members.obj(s), model=model) for s in members.keys()}
+        for s, r in fits.items():
+            if r.model != name:
+                raise members.obj(s).error("model", f"is {r.model!r}; the file is of model {name!r}")
+        return cls(model=name, fits=fits, failed=f.str_map("failed", {}),
+                   wall_time=f.number("wall_time", 0.0, minimum=0.0))
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write all member fits as one JSON file (floats exact)."""
-        _json.write_json(self.to_dict(), path)
+        """Write all member fits as one JSON file (floats exact; written atomically)."""
+        from ..io.envelope import write_document
+
+        write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "SubjectFits":
-        """Read fits written by :meth:`save`."""
-        return cls.from_dict(_json.read_json(path, "SubjectFits"))
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "SubjectFits":
+        """Read fits written by :meth:`save` (any supported version)."""
+        from ..io.envelope import read_document
+
+        return cls.from_dict(read_document(path), model=model, source=os.path.basename(os.fspath(path)))
 
     def __repr__(self) -> str:
         return (f"<SubjectFits {self.model}: {len(self.converged)}/{len(self.fits) + len(self.failed)} "

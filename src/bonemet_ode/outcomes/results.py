@@ -144,6 +144,17 @@ def _num(x: float) -> str:
     return f"{x:.4g}" if math.isfinite(x) or math.isinf(x) else "nan"
 
 
+def _weakest(r: OutcomeResult) -> OutcomeResult | None:
+    """The clause whose value, threshold and margin the parent row reports."""
+    def same(a: float, b: float) -> bool:
+        return a == b or (math.isnan(a) and math.isnan(b))
+
+    for p in r.parts:
+        if same(p.margin, r.margin) and same(p.value, r.value) and same(p.threshold, r.threshold):
+            return p
+    return None
+
+
 def format_results(results: Sequence[OutcomeResult] | Iterable[OutcomeResult], *, width: int = 70,
                    parts: bool = True) -> str:
     """A text table: id, ✓/✗, value, threshold, margin and the sentence (cut to ``width``).
@@ -152,7 +163,14 @@ def format_results(results: Sequence[OutcomeResult] | Iterable[OutcomeResult], *
     """
     rows: list[tuple[str, ...]] = []
     for r in results:
-        rows.append((r.id, r.mark, _num(r.value), _num(r.threshold), f"{r.margin:+.3g}", r.statement or r.message))
+        text = r.statement or r.message
+        if r.parts:
+            # the parent's value, threshold and margin are its weakest clause's: name that clause, so a
+            # value is never shown beside another clause's sentence
+            weakest = _weakest(r)
+            text = (f"weakest of {len(r.parts)} clauses, {weakest.id}: {weakest.statement or weakest.message}"
+                    if weakest is not None else text)
+        rows.append((r.id, r.mark, _num(r.value), _num(r.threshold), f"{r.margin:+.3g}", text))
         if parts:
             for p in r.parts:
                 rows.append(("  " + p.id, p.mark, _num(p.value), _num(p.threshold), f"{p.margin:+.3g}",

@@ -109,12 +109,13 @@ def plot_fits(
         pts = pts[pts["subject"].isin(subjects)]
         cur = cur[cur["subject"].isin(list(subjects) + [""])]
     colors = arm_palette(list(pd.unique(points["arm"])))
+    one_arm = len(pd.unique(points["arm"])) == 1
     for arm, g in pts.groupby("arm", sort=False):
-        _draw_points(ax, g, colors[arm], f"{arm} data")
+        _draw_points(ax, g, colors[arm], "data" if one_arm else f"{arm} data")
     for (subj, arm), g in cur.groupby(["subject", "arm"], sort=False):
         lw, alpha = (2.0, 1.0) if subj == "" else (0.8, 0.6)
         ax.plot(g["time"], g["value"], "-", lw=lw, alpha=alpha, color=colors.get(arm, PALETTE[0]),
-                label=f"{arm} fit" if subj == "" else None)
+                label=("fit" if one_arm else f"{arm} fit") if subj == "" else None)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("time (days)")
@@ -167,6 +168,7 @@ def plot_subject_grid(
     if len(axes) != len(subjects):
         raise FitError(f"axes: expected {len(subjects)} Axes (one per subject), got {len(axes)}")
     colors = arm_palette(list(pd.unique(points["arm"])))
+    one_arm = len(pd.unique(points["arm"])) == 1
     for a, s in zip(axes, subjects):
         p = points[(points["subject"] == s) & (points["observable"] == obs)]
         if p.empty:
@@ -176,7 +178,8 @@ def plot_subject_grid(
         c = c[c["subject"] == s] if (c["subject"] == s).any() else c
         _draw_points(a, p, colors[arm], None)
         a.plot(c["time"], c["value"], "-", color=colors[arm], lw=1.2)
-        a.set_title(f"{s} ({arm})", fontsize="small")
+        # "subject 0", not "0 (all)": the arm only when there are several to tell apart
+        a.set_title(f"subject {s}" if one_arm else f"subject {s} ({arm})", fontsize="small")
         if log:
             a.set_yscale("log")
         a.tick_params(labelsize="x-small")

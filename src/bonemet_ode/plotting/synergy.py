@@ -28,6 +28,9 @@ ROLE_COLORS: dict[str, str] = {
     "combination": "#CC79A7",
 }
 
+#: Colours of the single agents, in order (Okabe-Ito; the first two are drug_a and drug_b).
+_DRUG_COLORS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#56B4E9", "#D55E00", "#F0E442")
+
 #: Marker colour of each verdict in :func:`plot_synergy_scores`.
 VERDICT_COLORS: dict[str, str] = {"synergy": "#009E73", "additivity": "#7f7f7f", "antagonism": "#D55E00"}
 
@@ -62,8 +65,10 @@ def arm_colors(result: SynergyResult) -> dict[str, str]:
         Arm name -> matplotlib colour.
     """
     result = _check_result(result)
-    roles = ("control", "drug_a", "drug_b", "combination")
-    return {arm: ROLE_COLORS[role] for arm, role in zip(result.arms, roles)}
+    colors = {result.control: ROLE_COLORS["control"], result.combination: ROLE_COLORS["combination"]}
+    for i, arm in enumerate(result.drugs):
+        colors[arm] = _DRUG_COLORS[i % len(_DRUG_COLORS)]
+    return colors
 
 
 def plot_arm_growth(
@@ -195,7 +200,7 @@ def plot_synergy(
     if axes is None:
         fig = Figure(figsize=(11.0, 4.2), layout="constrained")
         ax1, ax2 = fig.subplots(1, 2)
-        fig.suptitle(f"{result.combination} vs {result.drug_a} + {result.drug_b}", fontsize=11)
+        fig.suptitle(result.title, fontsize=11)
     else:
         try:
             pair = tuple(axes)

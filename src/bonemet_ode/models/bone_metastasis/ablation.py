@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -111,7 +111,8 @@ def _context_options(context: Any) -> dict[str, Any]:
 
 def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequence[Any] | None = None,
                     params: Mapping[str, float] | None = None, context: Any = None,
-                    ablations: Mapping[str, Sequence[str]] | None = None):
+                    ablations: Mapping[str, Sequence[str]] | None = None,
+                    progress: Callable[[str], None] | None = None):
     """Margins of every outcome with the full model and with each mechanism removed.
 
     Parameters
@@ -130,6 +131,9 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
         Mechanism name -> rate terms to knock out (default: every mechanism
         of :data:`DEFAULT_ABLATIONS` and :data:`PARAMETER_ABLATIONS`; terms
         a model lacks raise).
+    progress : callable, optional
+        Called with one line before each model variant is evaluated
+        (``"ablation 3/12: no ER axis"``).
 
     Returns
     -------
@@ -171,7 +175,9 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
             variants.append((name, model.with_knockout(*terms)))
     options = _context_options(context)
     rows, index = [], []
-    for name, variant in variants:
+    for k, (name, variant) in enumerate(variants, 1):
+        if progress is not None:
+            progress(f"ablation {k}/{len(variants)}: {name}")
         ev = EvaluationContext(variant, arms, outcomes, params=params, **options).evaluate()
         row = {r.id: float(r.margin) for r in ev.results}
         row.update({f"{r.id}_ok": bool(r.satisfied) for r in ev.results})

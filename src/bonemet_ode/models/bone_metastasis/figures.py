@@ -297,6 +297,19 @@ def figure_tam(out_dir: str | Path, *, model: Model | None = None, params: Mappi
         model, params, days)
 
 
+def _keep_overlaps_visible(ax) -> None:
+    """Draw later arms dashed and thinner on top, so an arm equal to control (the day-14 Src arm
+    before day 14; SRS-high and SRS-low in the primary) shows instead of hiding under it."""
+    styles = ["-", (0, (5, 2)), (0, (1, 1.5)), (0, (3, 1, 1, 1))]
+    curves = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+    for k, ln in enumerate(curves):
+        ln.set_linestyle(styles[k % len(styles)])
+        ln.set_linewidth(max(2.4 - 0.5 * k, 1.0))
+        ln.set_zorder(2 + k)
+    if ax.get_legend() is not None:
+        ax.legend(frameon=False, fontsize=8, loc=ax.get_legend()._loc)  # noqa: SLF001 - keep its place
+
+
 def figure_srs(out_dir: str | Path, *, model: Model | None = None, params: Mapping[str, float] | None = None,
                days: float = _DAYS) -> Path:
     """Source SRS: Src inhibition prevents but does not cure; SRS helps in bone, not in the primary.
@@ -339,6 +352,7 @@ def figure_srs(out_dir: str | Path, *, model: Model | None = None, params: Mappi
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     for a, letter in zip(axes.ravel(), "abcdef"):
         _letter(a, letter)
+        _keep_overlaps_visible(a)
     return _finish(fig, Path(out_dir) / "srs_axis.png",
                    "SRS axis: Src signalling lets newly arrived cells colonise bone (a–c: dotted line, day 14); "
                    "SRS clones (d, e); primary stroma (f)")
