@@ -152,7 +152,7 @@ def free_parameters() -> list[str]:
     """
     return ["r_T", "k_kill", "r_C", "s_C", "s_C0", "X_er", "k_ex", "X_pdl1", "w_pdl1_mac", "X_tam", "d_C_tam",
             "a_mono", "h_mono", "r_tam", "IC_Q", "k_AD", "h_D", "p_D", "h_DT", "a_N", "k_mat", "EC50_pd1",
-            "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex", "k_er"]
+            "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex_extra", "k_er"]
 
 
 #: Hand-built values of the free parameters, before any search (the structural choices made while
@@ -161,7 +161,7 @@ HAND_START: dict[str, float] = {
     "r_T": 0.3, "k_kill": 1.3e-4, "r_C": 2.0, "s_C": 3e3, "s_C0": 20.0, "X_er": 2e4, "k_ex": 0.4, "X_pdl1": 2e4,
     "w_pdl1_mac": 0.95, "X_tam": 2e4, "d_C_tam": 0.3, "a_mono": 3e4, "h_mono": 1e6, "r_tam": 0.2, "IC_Q": 5.0,
     "k_AD": 1.0, "h_D": 3.0, "p_D": 40.0, "h_DT": 1e5, "a_N": 2e4, "k_mat": 3.0, "EC50_pd1": 2.0, "k_reinv": 0.1,
-    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex": 0.05, "k_er": 0.8,
+    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex_extra": 0.05, "k_er": 0.8,
 }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ...model import Model, Module
+from ...model import Event, Model, Module
 from ..registry import register
 from . import bone, dkk1_axis, er_axis, myeloid, pharmacokinetics, srs_axis, tcells, tumour
 
-__all__ = ["bone_metastasis", "MODULE_FACTORIES", "AXES"]
+__all__ = ["bone_metastasis", "with_extinction", "EXTINCTION_LEVEL", "MODULE_FACTORIES", "AXES"]
 
 #: Every module factory, in composition order.
 MODULE_FACTORIES: tuple[Callable[[], Module], ...] = (
@@ -71,9 +71,53 @@ def bone_metastasis() -> Model:
     >>> len(m.state_names)
     26
     """
-    return Model(
+    model = Model(
         "bone_metastasis",
         [factory() for factory in MODULE_FACTORIES],
         description=("Mechanistic model of the bone-metastasis immune niche (shared/spec/biology.md): "
                      "ER, DKK1, TAM and SRS axes, CD8 T cells, Komarova bone remodelling, five drugs."),
     )
+    return with_extinction(model)
+
+
+#: Cell counts below which a population is extinct (one cell).
+EXTINCTION_LEVEL = 1.0
+
+
+def with_extinction(model: Model) -> Model:
+    """``model`` with absorbing extinction of the seeded and proliferating cancer cells.
+
+    A continuous cell number below one cell is a probability, not a cell: the
+    first version let "eliminated" lesions (below one cell) regrow from 1e-10
+    cells (13 of 65 combination mice by day 180).  Two state-triggered events
+    of the compiled solver (:meth:`~bonemet_ode.model.Model.with_extinction`,
+    located by its root finder, not applied to the output afterwards) set a
+    population to 0 the moment it falls below :data:`EXTINCTION_LEVEL`:
+
+    * ``dormant`` (newly arrived cells): nothing refills it, so 0 is absorbing
+      (checked by ``with_extinction``);
+    * ``tumor``: 0 is absorbing once ``dormant`` (and ``dormant_ctc``, which is
+      non-zero only in arms with a primary tumour) are empty, because every
+      other source of ``tumor`` is proportional to ``tumor``.  Colonisation by
+      cells still arriving can found a new lesion, which is biology, not
+      regrowth; the event re-arms once the lesion is back at one cell.  In the
+      arms of :func:`~.arms.default_arms` the seeded pool is extinct by about
+      day 35, so a lesion eliminated after that stays eliminated.
+
+    Parameters
+    ----------
+    model : Model
+        The bone-metastasis model (without these events).
+
+    Returns
+    -------
+    Model
+        A copy with events ``extinction_dormant`` and ``extinction_tumor``.
+    """
+    model = model.with_extinction("dormant", below=EXTINCTION_LEVEL)
+    # with_extinction refuses tumor (colonisation adds to an empty lesion while dormant cells remain);
+    # the same event, written out: fires when tumor falls below the level, sets it to 0
+    return model.with_events(Event(
+        "extinction_tumor", f"tumor < {EXTINCTION_LEVEL!r}", {"tumor": 0.0}, initial_value=False,
+        description=f"a lesion below {EXTINCTION_LEVEL:g} cell is extinct: set to 0 (absorbing once no "
+                    "seeded or circulating cells remain)"))
