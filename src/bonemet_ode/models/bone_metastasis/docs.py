@@ -132,8 +132,9 @@ def outcomes_markdown(cohort_size: int = 200) -> str:
     from .model import bone_metastasis
 
     rows = []
-    outcomes = {o.id: o for o in default_catalogue({"cohort_n": cohort_size})}
-    context = EvaluationContext(bone_metastasis(), scenario_arms(), tuple(outcomes.values()), **context_options())
+    outcomes = {o.id: o for o in default_catalogue({"cohort_n": cohort_size}, include_plausibility=False)}
+    context = EvaluationContext(bone_metastasis(), scenario_arms(), tuple(outcomes.values()),
+                                **context_options(include_plausibility=False))
     for r in context.evaluate().results:
         source = getattr(outcomes.get(r.id), "source", "")
         rows.append([r.id, source, r.statement, f"{r.value:.4g}", f"{r.threshold:.4g}", f"{r.margin:+.3f}",

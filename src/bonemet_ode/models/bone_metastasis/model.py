@@ -90,19 +90,28 @@ def with_extinction(model: Model) -> Model:
     A continuous cell number below one cell is a probability, not a cell: the
     first version let "eliminated" lesions (below one cell) regrow from 1e-10
     cells (13 of 65 combination mice by day 180).  Two state-triggered events
-    of the compiled solver (:meth:`~bonemet_ode.model.Model.with_extinction`,
-    located by its root finder, not applied to the output afterwards) set a
-    population to 0 the moment it falls below :data:`EXTINCTION_LEVEL`:
+    of the compiled solver (the model-level :class:`~bonemet_ode.model.Event`
+    API, located by the solver's root finder, not applied to the output
+    afterwards) set a population to 0 the moment it is extinct:
 
-    * ``dormant`` (newly arrived cells): nothing refills it, so 0 is absorbing
-      (checked by ``with_extinction``);
-    * ``tumor``: 0 is absorbing once ``dormant`` (and ``dormant_ctc``, which is
-      non-zero only in arms with a primary tumour) are empty, because every
-      other source of ``tumor`` is proportional to ``tumor``.  Colonisation by
-      cells still arriving can found a new lesion, which is biology, not
-      regrowth; the event re-arms once the lesion is back at one cell.  In the
-      arms of :func:`~.arms.default_arms` the seeded pool is extinct by about
-      day 35, so a lesion eliminated after that stays eliminated.
+    * ``extinction_dormant`` (:meth:`~bonemet_ode.model.Model.with_extinction`):
+      newly arrived cells below :data:`EXTINCTION_LEVEL` are gone; nothing
+      refills the pool, so 0 is absorbing (checked by ``with_extinction``).
+    * ``extinction_tumor``: the lesion is gone once it is below one cell *and*
+      no newly arrived cells are left to found it again (trigger
+      ``tumor < 1 and dormant < 1 and dormant_ctc < 1``; it fires when the
+      last of the three falls below one).  While cells are still arriving
+      (the seeded pool lasts ~35 days; a primary tumour keeps seeding) a
+      lesion below one cell is the expected number of founders, not a
+      lesion, and is kept.  Once the lesion is set to 0 with the pools
+      empty, every source of ``tumor`` is proportional to ``tumor`` and the
+      lesion stays eliminated; only new arrivals from a primary tumour can
+      start a new one (the event re-arms when the lesion is back at one cell).
+
+    A trigger on the lesion alone (``tumor < 1``) is not enough: a lesion that
+    falls below one cell while the last seeded cells still colonise keeps
+    receiving fractions of a cell after the event, and those regrew (a
+    combination mouse at 3e-8 cells on day 42 had 1.7e4 cells on day 180).
 
     Parameters
     ----------
@@ -114,10 +123,10 @@ def with_extinction(model: Model) -> Model:
     Model
         A copy with events ``extinction_dormant`` and ``extinction_tumor``.
     """
+    lvl = repr(EXTINCTION_LEVEL)
     model = model.with_extinction("dormant", below=EXTINCTION_LEVEL)
-    # with_extinction refuses tumor (colonisation adds to an empty lesion while dormant cells remain);
-    # the same event, written out: fires when tumor falls below the level, sets it to 0
     return model.with_events(Event(
-        "extinction_tumor", f"tumor < {EXTINCTION_LEVEL!r}", {"tumor": 0.0}, initial_value=False,
-        description=f"a lesion below {EXTINCTION_LEVEL:g} cell is extinct: set to 0 (absorbing once no "
-                    "seeded or circulating cells remain)"))
+        "extinction_tumor", f"tumor < {lvl} and dormant < {lvl} and dormant_ctc < {lvl}", {"tumor": 0.0},
+        initial_value=False,
+        description=(f"a lesion below {EXTINCTION_LEVEL:g} cell with no arriving cells left to found it again is "
+                     "extinct: set to 0 (absorbing while no primary tumour seeds bone)")))
