@@ -16,8 +16,8 @@ import pytest
 import bonemet_ode as bm
 from bonemet_ode import Model, Module, Observable, Parameter, State, Term
 from bonemet_ode.compile.backend import compile_model
-from bonemet_ode.model.components import Switch
 from bonemet_ode.errors import BonemetError, ModelError, ParameterError, UnknownNameError
+from bonemet_ode.model.components import Switch
 
 
 def mod(states=(State("x", 1.0),), parameters=(Parameter("k", 0.5),), terms=None, observables=(), name="m"):

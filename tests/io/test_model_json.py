@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bonemet_ode as bm
-from bonemet_ode.errors import ModelError
 from bonemet_ode.io.model_json import FORMAT_VERSION, load_model, model_from_dict, model_to_dict, save_model
 
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -11,13 +11,18 @@ read-out days, which are output times in both).
 from __future__ import annotations
 
 import pytest
+from bm_outcome_oracle import outcome_values
 
 import bonemet_ode as bm
-
-from bm_outcome_oracle import outcome_values
+from bonemet_ode.models.bone_metastasis.catalogue import (
+    DEFAULT_THRESHOLDS,
+    catalogue_context,
+    catalogue_text,
+    context_options,
+    default_catalogue,
+    free_parameters,
+)
 from bonemet_ode.outcomes import format_catalogue, parse_catalogue
-from bonemet_ode.models.bone_metastasis.catalogue import (DEFAULT_THRESHOLDS, catalogue_context, catalogue_text,
-                                            context_options, default_catalogue, free_parameters)
 
 SOURCES = {1: "ER", 2: "ER", 3: "ER", 4: "ER", 5: "ER", 6: "ER", 7: "ER", 8: "ER", 9: "ER", 10: "DKK1", 11: "DKK1",
            12: "DKK1", 13: "DKK1", 14: "DKK1", 15: "DKK1", 16: "DKK1", 17: "TAM", 18: "TAM", 19: "SRS", 20: "SRS",

@@ -13,13 +13,13 @@ import types
 
 import pandas as pd
 import pytest
+from conftest import TIGHT, drug_arms, make_drug_model
 
 import bonemet_ode.models
 import bonemet_ode.models.bone_metastasis as bone_metastasis
 import bonemet_ode.outcomes
-from bonemet_ode.cli import main
 from bonemet_ode.calibration.calibrator import CalibrationResult
-from conftest import TIGHT, drug_arms, make_drug_model
+from bonemet_ode.cli import main
 
 CATALOGUE = [
     "O1 (toy): T@28[control] >= 300  # grows",

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TIGHT, auc
 from scipy.stats import spearmanr
 
 import bonemet_ode as bm
 from bonemet_ode.outcomes import EvaluationContext, evaluate_outcomes
 from bonemet_ode.outcomes.runner import ArmRunner, CohortRunner
-from conftest import TIGHT, auc
 
 OUTCOMES = [
     "R: T@28[A] <= 0.5 * T@28[control]",

@@ -16,11 +16,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import A_DAYS, TIGHT
 
 from bonemet_ode.errors import OutcomeError
-from bonemet_ode.outcomes import (EvaluationContext, Extreme, Extremum, decode, parse, parse_quantity,
-                                  parse_statement)
-from conftest import A_DAYS, TIGHT
+from bonemet_ode.outcomes import EvaluationContext, Extreme, Extremum, decode, parse, parse_quantity, parse_statement
 
 
 def evaluate(model, arms, text, **kw):

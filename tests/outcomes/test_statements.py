@@ -8,14 +8,28 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from conftest import TIGHT
 
 import bonemet_ode as bm
 from bonemet_ode.errors import OutcomeError
 from bonemet_ode.model import Model, Module, Parameter, State, Term
-from bonemet_ode.outcomes import (AllOf, Between, Compare, Constant, EvaluationContext, Need, Outcome, Quantity,
-                                  Readout, Value, decode, parse, penalty, residual)
+from bonemet_ode.outcomes import (
+    AllOf,
+    Between,
+    Compare,
+    Constant,
+    EvaluationContext,
+    Need,
+    Outcome,
+    Quantity,
+    Readout,
+    Value,
+    decode,
+    parse,
+    penalty,
+    residual,
+)
 from bonemet_ode.outcomes.results import MARGIN_CLIP
-from conftest import TIGHT
 
 
 def ev_of(model, arms, outcomes, params=None, **kw):

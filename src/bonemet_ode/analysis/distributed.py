@@ -21,7 +21,8 @@ See ``docs/distributed.md``.  Needs ``dask[distributed]`` (the ``dask`` extra).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Literal, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -135,7 +136,7 @@ class DaskRunner:
             self._cluster.close()
             self._cluster = None
 
-    def __enter__(self) -> "DaskRunner":
+    def __enter__(self) -> DaskRunner:
         self.client  # noqa: B018 - start now
         return self
 

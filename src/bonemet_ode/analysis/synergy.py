@@ -38,6 +38,7 @@ from bonemet_ode.analysis.growth import (
     subject_growth_rates,
 )
 from bonemet_ode.errors import DataError
+
 from ..data import DataTable
 
 __all__ = ["METRICS", "VERDICTS", "SynergyResult", "synergy", "expected_fraction"]

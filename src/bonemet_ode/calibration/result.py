@@ -87,7 +87,7 @@ class Conflict:
                 "nfev": self.nfev}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Conflict":
+    def from_dict(cls, d: dict[str, Any]) -> Conflict:
         """Rebuild from :meth:`to_dict`."""
         return cls(d["first"], d["second"], float_from_json(d["cosine"]),
                    tuple((n, float_from_json(a), float_from_json(b)) for n, a, b in d.get("opposing", ())),
@@ -221,7 +221,7 @@ class CalibrationResult:
         })
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "CalibrationResult":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> CalibrationResult:
         """Rebuild from :meth:`to_dict` (or a document written by bonemet_ode 0.1), checking every field.
 
         Parameters
@@ -301,7 +301,7 @@ class CalibrationResult:
         return write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path, *, model: Any = None) -> "CalibrationResult":
+    def load(cls, path: str | Path, *, model: Any = None) -> CalibrationResult:
         """Read a calibration written by :meth:`save` (any supported version); see :meth:`from_dict`."""
         return cls.from_dict(read_document(path), model=model, source=Path(path).name)
 

@@ -58,8 +58,8 @@ def default_free(model: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode calibrate`` with the parsed ``args``; return the exit status (0: success)."""
-    from ..errors import FitError
     from ..calibration.calibrator import CalibrationSettings, Calibrator
+    from ..errors import FitError
     from ..outcomes.context import EvaluationContext
     from ._common import check_output_file, progress_of
     from .outcomes_cmd import load_scenario, read_params

@@ -127,10 +127,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import FitError
     from ..estimate.estimation_problem import EstimationProblem
     from ..estimate.fitter import Fitter, SubjectFitter
+    from ..estimate.observation import default_observations
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
-
-    from ..estimate.observation import default_observations
     from ._common import check_output_dir, progress_of
 
     progress = progress_of(args)

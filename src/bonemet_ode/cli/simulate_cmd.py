@@ -74,9 +74,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import models
-    from ..simulate import SolverOptions, simulate
-
     from ..errors import ScheduleError
+    from ..simulate import SolverOptions, simulate
     from ._common import check_output_file, progress_of
 
     check_output_file(args.out)

@@ -104,7 +104,7 @@ def isa_flags() -> tuple[str, ...]:
     """
     mode = os.environ.get("BONEMET_ODE_ISA", "").strip().lower()
     cpu = _cpu()
-    if mode == "baseline" or cpu is None or not _V3_FEATURES <= set(cpu[1].split()):
+    if mode == "baseline" or cpu is None or not set(cpu[1].split()) >= _V3_FEATURES:
         return ()
     return ("-march=x86-64-v3",) if mode == "v3" else ("-march=native",)
 
@@ -123,7 +123,7 @@ def compile_flags() -> tuple[str, ...]:
     return CFLAGS + isa_flags()
 
 _lock = threading.Lock()
-_loaded: dict[str, "CompiledModel"] = {}
+_loaded: dict[str, CompiledModel] = {}
 
 
 def cache_dir() -> Path:
@@ -188,7 +188,7 @@ class _SlowNotice:
         self._timer = threading.Timer(NOTICE_AFTER_S if after is None else after, notice, args=(message,))
         self._timer.daemon = True
 
-    def __enter__(self) -> "_SlowNotice":
+    def __enter__(self) -> _SlowNotice:
         self._timer.start()
         return self
 
@@ -279,7 +279,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def compile_model(
     model: Model, *, force: bool = False, verbose: bool = False, sensitivities: tuple[str, ...] = ()
-) -> "CompiledModel":
+) -> CompiledModel:
     """Return the compiled form of ``model``'s structure, building it if needed.
 
     The disk cache heals itself: a cached library is loaded only after its size and sha256 match the
@@ -617,7 +617,7 @@ class CompiledModel:
         *,
         t0: float = 0.0,
         observables: bool = True,
-    ) -> "SingleSolver":
+    ) -> SingleSolver:
         """A callable that solves one member at a time with these times, events and options.
 
         Same results as :meth:`solve_batch` with one member, with the per-call Python cost

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from importlib import resources
-from typing import Sequence
 
 from .events import event_source
 from .hoist import Hoister

@@ -102,7 +102,7 @@ class RawTable:
             return "" if self.from_file else "NaN"
         return str(item)
 
-    def take(self, keep: np.ndarray) -> "RawTable":
+    def take(self, keep: np.ndarray) -> RawTable:
         """The rows where ``keep`` is true, keeping their original row labels."""
         return RawTable(self.frame.loc[keep], self.source, self.from_file,
                         None if self.cells is None else self.cells.loc[keep])

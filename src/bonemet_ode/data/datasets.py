@@ -19,6 +19,7 @@ from __future__ import annotations
 from importlib import resources
 
 from bonemet_ode.errors import DataError
+
 from .readers import read_wide
 from .table import DataTable
 

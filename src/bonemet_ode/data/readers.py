@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
+
+from ._tabular import MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns, text_column
 from .table import COLUMNS, DEFAULT_OBSERVABLE, DROPPED_COLUMNS, DataTable, check_lloq
-from ._tabular import (MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns,
-                       text_column)
 
 __all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
 

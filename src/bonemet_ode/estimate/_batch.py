@@ -11,7 +11,7 @@ solve per member (sensitivities of the random-effect parameters only).
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

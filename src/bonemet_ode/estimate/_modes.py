@@ -14,7 +14,7 @@ approximation of ``-2 log L`` at the modes.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

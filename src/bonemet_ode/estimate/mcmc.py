@@ -13,8 +13,8 @@ import contextlib
 import io
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import lmfit
 import numpy as np

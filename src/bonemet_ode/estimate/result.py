@@ -11,7 +11,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import lmfit
 import numpy as np
@@ -207,7 +207,7 @@ class FitResult:
         }))
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "FitResult":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> FitResult:
         """Rebuild a result written by :meth:`to_dict` (or by bonemet_ode 0.1), checking every field.
 
         Parameters
@@ -266,7 +266,7 @@ class FitResult:
         write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "FitResult":
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> FitResult:
         """Read a result written by :meth:`save` (any supported version); see :meth:`from_dict`."""
         from ..io.envelope import read_document
 
@@ -364,7 +364,7 @@ class SubjectFits:
             "failed": self.failed, "wall_time": self.wall_time}))
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "SubjectFits":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> SubjectFits:
         """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member (see :meth:`FitResult.from_dict`)."""
         from ..io.envelope import open_document
 
@@ -386,7 +386,7 @@ class SubjectFits:
         write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "SubjectFits":
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> SubjectFits:
         """Read fits written by :meth:`save` (any supported version)."""
         from ..io.envelope import read_document
 

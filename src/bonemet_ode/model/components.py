@@ -11,8 +11,8 @@ from __future__ import annotations
 import keyword
 import math
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..errors import ModelError, ParameterError
 
@@ -357,7 +357,7 @@ class Event:
                     description=self.description)
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Event":
+    def from_dict(cls, data: Mapping) -> Event:
         """Rebuild an event written by :meth:`to_dict`."""
         return cls(**dict(data))
 

@@ -14,7 +14,7 @@ import functools
 import math
 import threading
 import unicodedata
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import ModelError
 

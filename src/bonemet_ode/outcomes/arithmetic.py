@@ -237,7 +237,7 @@ class Extreme(Quantity):
         object.__setattr__(self, "quantities", qs)
 
     @classmethod
-    def over_arms(cls, stat: str, quantity: Quantity, arms: "list[str] | tuple[str, ...]") -> "Extreme":
+    def over_arms(cls, stat: str, quantity: Quantity, arms: list[str] | tuple[str, ...]) -> Extreme:
         """``stat`` of one per-arm quantity (a trajectory quantity such as ``max(x, 0, 365)``) over ``arms``."""
         from .trajectory import TrajectoryQuantity
 

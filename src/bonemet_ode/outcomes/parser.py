@@ -30,15 +30,15 @@ quoted string ``'ERα KO'``)::
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import OutcomeError
 from ..simulate.cohort import Distribution, LogNormal, Normal, Uniform
 from .arithmetic import Constant, Difference, Extreme, Ratio, Scaled
 from .base import Quantity, Statement
-from .scanner import NAME, NUMBER, Scanner
 from .cohort import CohortSpec, Fraction, Spearman
 from .combination import HSA, Bliss
+from .scanner import NAME, NUMBER, Scanner
 from .statements import ID_PATTERN, AllOf, Between, Compare, Outcome
 from .trajectory import Extremum, Integral, TimeTo, TrajectoryQuantity, Value
 

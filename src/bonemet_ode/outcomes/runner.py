@@ -17,14 +17,14 @@ Parameter values must be checked by the caller
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model.expressions import compile_expression
 from ..model import Model
+from ..model.expressions import compile_expression
 from ..simulate.cohort import Distribution
 from ..simulate.simulator import Simulator, failure_message
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import OutcomeError
 from ..simulate.cohort import Distribution, LogNormal, Normal, Uniform

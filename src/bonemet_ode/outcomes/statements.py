@@ -22,8 +22,19 @@ from typing import ClassVar
 
 from ..errors import OutcomeError
 from .arithmetic import Scaled
-from .base import COMPARATORS, Need, Quantity, Readout, Statement, UnavailableError, Verdict, check_comparator, \
-    fmt_number, holds, quote_string
+from .base import (
+    COMPARATORS,
+    Need,
+    Quantity,
+    Readout,
+    Statement,
+    UnavailableError,
+    Verdict,
+    check_comparator,
+    fmt_number,
+    holds,
+    quote_string,
+)
 from .results import OutcomeResult
 
 __all__ = ["Compare", "Between", "AllOf", "Outcome", "ID_PATTERN"]

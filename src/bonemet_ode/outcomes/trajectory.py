@@ -82,7 +82,7 @@ class TrajectoryQuantity(Quantity):
     def member_sentence(self) -> str:
         """Sentence without the arm."""
 
-    def for_arm(self, arm: str | None) -> "TrajectoryQuantity":
+    def for_arm(self, arm: str | None) -> TrajectoryQuantity:
         """A copy reading ``arm`` (``None``: a per-member quantity of a cohort)."""
         return replace(self, arm=arm)
 

@@ -9,7 +9,8 @@ Censored points are drawn as open downward triangles at their limit.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

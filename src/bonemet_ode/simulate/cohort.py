@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 import math
 import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,9 +16,9 @@ from ..compile.backend import STATS_NAMES
 from ..errors import ModelError, ParameterError
 from ..model import Model
 from ..model.model import unknown_name
+from ._validate import boolean, instance, integer, number
 from .arm import Arm
 from .options import SolverOptions
-from ._validate import boolean, instance, integer, number
 from .simulator import STATUS_NEGATIVE, Simulator, check_output_size, failure_message
 
 __all__ = ["Distribution", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort", "CohortResult"]
@@ -452,7 +453,6 @@ def simulate_cohort(
         failure_message(model, int(status[i]), float(fail_t[i]), int(fail_state[i]), sim.arm.name) if failed[i] else "ok"
         for i in range(n)
     )
-    import pandas as pd
 
     table = _table(params)
     return CohortResult(sim.model, sim.arm, table.reset_index(drop=True), sim.times, Y, O, status, messages, stats)

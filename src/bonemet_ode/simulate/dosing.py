@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -158,17 +158,17 @@ class Dose:
 
     # convenient regimens
     @classmethod
-    def daily(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def daily(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Once a day from ``start``."""
         return cls(target, amount, every=1.0, start=start, stop=stop, **kw)
 
     @classmethod
-    def weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Once a week from ``start``."""
         return cls(target, amount, every=7.0, start=start, stop=stop, **kw)
 
     @classmethod
-    def twice_weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def twice_weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Twice a week (days 0 and 3 of each week) from ``start``."""
         return cls(target, amount, every=7.0, start=start, stop=stop, offsets=(0.0, 3.0), **kw)
 

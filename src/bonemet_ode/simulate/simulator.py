@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -10,11 +10,11 @@ from ..compile.backend import STATUS_MESSAGES, CompiledModel, compile_model, sta
 from ..errors import ModelError, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
+from . import _validate
+from ._validate import instance, number
 from .arm import CONTROL, Arm
 from .dosing import build_events
 from .options import SolverOptions
-from . import _validate
-from ._validate import instance, number
 from .result import SimulationResult
 
 __all__ = ["Simulator", "simulate", "output_times", "failure_message", "STATUS_NEGATIVE"]

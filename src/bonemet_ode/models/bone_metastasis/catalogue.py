@@ -22,11 +22,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from .cohort import COHORT_SEED, cohort_variability
 from ...outcomes.cohort import distribution_text
 from ...outcomes.statements import Outcome
+from .cohort import COHORT_SEED, cohort_variability
 
 __all__ = ["DEFAULT_THRESHOLDS", "catalogue_text", "default_catalogue", "context_options", "free_parameters",
            "catalogue_context", "DETECTION_THRESHOLD", "ELIMINATION_LEVEL"]
@@ -216,9 +217,9 @@ def catalogue_context(model: Any = None, params: Mapping[str, float] | None = No
     **options
         Override :func:`context_options` (``n_jobs``, ``step``, ...).
     """
+    from ...outcomes.context import EvaluationContext
     from ..registry import get
     from .arms import scenario_arms
-    from ...outcomes.context import EvaluationContext
 
     opts = context_options(include_plausibility)
     opts.update(options)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ...model import Model, Module
 from .arms import scenario_arms

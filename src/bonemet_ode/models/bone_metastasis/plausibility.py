@@ -58,7 +58,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ...outcomes.statements import Outcome
 from .arms import SUB_CELLULAR
