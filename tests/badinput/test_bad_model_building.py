@@ -19,8 +19,11 @@ from bonemet_ode.compile.backend import compile_model
 from bonemet_ode.errors import BonemetError, ModelError, ParameterError, UnknownNameError
 from bonemet_ode.model.components import Switch
 
+_X = State("x", 1.0)
+_K = Parameter("k", 0.5)
 
-def mod(states=(State("x", 1.0),), parameters=(Parameter("k", 0.5),), terms=None, observables=(), name="m"):
+
+def mod(states=(_X,), parameters=(_K,), terms=None, observables=(), name="m"):
     if terms is None:
         terms = (Term("decay", "k*x", {"x": -1}),)
     return Module(name, states=tuple(states), parameters=tuple(parameters), terms=tuple(terms),

@@ -103,7 +103,7 @@ def richardson(fun, values, names, h=1e-3):
     """Central differences with relative step h, Richardson-extrapolated (O(h^4))."""
     cols = []
     for name in names:
-        def d(step):
+        def d(step, name=name):
             up, dn = dict(values), dict(values)
             x = values[name]
             up[name], dn[name] = x * (1 + step), x * (1 - step)

@@ -72,7 +72,7 @@ class Conflict:
         text += f"; margin gradients at the best point: cos = {self.cosine:+.2f}"
         if self.opposing:
             pulls = []
-            for name, ga, gb in self.opposing[:3]:
+            for name, ga, _gb in self.opposing[:3]:
                 helps, hurts = (self.first, self.second) if ga > 0 else (self.second, self.first)
                 pulls.append(f"raising {name} helps {helps} and hurts {hurts}")
             text += " (" + "; ".join(pulls) + ")"

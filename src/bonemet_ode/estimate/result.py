@@ -372,7 +372,7 @@ class SubjectFits:
                              legacy=_json.legacy_fit("SubjectFits"), source=source)
         name = f.str("model")
         members = f.obj("fits")
-        fits = {s: FitResult.from_dict(members.obj(s), model=model) for s in members.keys()}
+        fits = {s: FitResult.from_dict(members.obj(s), model=model) for s in members.keys()}  # noqa: SIM118 (Fields, not a dict)
         for s, r in fits.items():
             if r.model != name:
                 raise members.obj(s).error("model", f"is {r.model!r}; the file is of model {name!r}")

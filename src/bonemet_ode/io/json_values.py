@@ -153,7 +153,7 @@ def frame_field(f: Fields, key: str, *, required: tuple[str, ...] = ()) -> pd.Da
     cols = f.obj(key).obj("columns")
     out: dict[str, Any] = {}
     length = None
-    for name in cols.keys():
+    for name in cols.keys():  # noqa: SIM118 (Fields has keys(), no __iter__)
         spec = cols.obj(name)
         kind = spec.str("kind")
         if kind == "float":
