@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ def check_missing(missing: object) -> frozenset[str]:
     return frozenset(m.strip().casefold() for m in items)
 
 
-def is_marker(item: object, markers: frozenset[str]) -> bool:
+def is_marker(item: Any, markers: frozenset[str]) -> bool:
     """Whether a cell is missing: NaN/None, or a string whose stripped, case-folded text is a marker."""
     if item is None:
         return True

@@ -53,7 +53,7 @@ def invivosyn_path(name: str) -> str:
     key = name.strip().lower()
     if key not in lookup:
         raise DataError(f"name: unknown invivoSyn dataset {name!r}; available: {list(INVIVOSYN_DATASETS)}")
-    path = resources.files("bonemet_ode").joinpath("data", f"{lookup[key]}.csv")
+    path = resources.files("bonemet_ode") / "data" / f"{lookup[key]}.csv"
     if not path.is_file():
         raise DataError(f"bundled file data/{lookup[key]}.csv is missing from the installed package")
     return str(path)

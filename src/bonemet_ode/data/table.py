@@ -82,6 +82,11 @@ class DataTable:
     """
 
     __slots__ = ("_frame", "_blanks", "_lloq", "_source", "_dropped")
+    _frame: pd.DataFrame
+    _blanks: int
+    _lloq: float | None
+    _source: str
+    _dropped: pd.DataFrame
 
     def __init__(
         self,
