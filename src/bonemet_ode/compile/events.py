@@ -62,7 +62,7 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
         atoms += a
     offsets, targets = [0], []
     for e in events:
-        for target, _expr in e.assignments:
+        for target, _expr in e.assignment_map.items():
             if target in model.state_names:
                 targets.append(model.state_index(target))
             else:
@@ -89,7 +89,7 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
             "    (void)t; (void)y; (void)p;", "    switch (e) {"]
     for i, e in enumerate(events):
         out.append(f"    case {i}: {{ /* {e.name} */")
-        lines = block([sym.parse(expr) for _t, expr in e.assignments], [f"v[{k}]" for k in range(len(e.assignments))])
+        lines = block([sym.parse(expr) for _t, expr in e.assignment_map.items()], [f"v[{k}]" for k in range(len(e.assignments))])
         out += ["    " + ln for ln in lines]
         out += ["        break;", "    }"]
     out += ["    default: break;", "    }", "}", "",

@@ -183,7 +183,7 @@ class Term:
     @property
     def effect_map(self) -> dict[str, float]:
         """The effects as a plain ``{state: coefficient}`` dict."""
-        return dict(self.effects)  # type: ignore[arg-type]
+        return dict(self.effects)
 
 
 @dataclass(frozen=True)
@@ -347,6 +347,7 @@ class Event:
     @property
     def assignment_map(self) -> dict[str, str]:
         """The assignments as a plain ``{target: expression}`` dict."""
+        # __post_init__ stores the assignments as a tuple of (target, expression) pairs
         return dict(self.assignments)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict:

@@ -177,7 +177,7 @@ class Model:
             atoms, _ = parse_trigger(e.trigger, where + " trigger")
             for g, _op in atoms:
                 self._require(symbols_in(g, where + " trigger"), known, where + " trigger")
-            for target, expr in e.assignments:
+            for target, expr in e.assignment_map.items():
                 if target not in snames and target not in pnames:
                     kind = self._owner.get(target, ("",))[0]
                     what = f"a {kind}" if kind else "not defined"
@@ -404,7 +404,7 @@ class Model:
 
     # ------------------------------------------------------------------ perturbations
     def _replace(self, **changes: Any) -> Model:
-        kw = dict(
+        kw: dict[str, Any] = dict(
             description=self._description,
             knockouts=self._knockouts,
             switches=self._switches,

@@ -94,7 +94,7 @@ def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: flo
     ax.invert_yaxis()
     ax.axvline(100.0, color="0.5", lw=0.8, ls="--")
     for yi, v in zip(y, pct):
-        ax.text(v, yi, f" {v:.0f}%", va="center", fontsize=8)
+        ax.text(v, float(yi), f" {v:.0f}%", va="center", fontsize=8)
     ax.set_xlabel(f"{label} at day {table.attrs['day']:g} (% of control)")
     ax.spines[["top", "right"]].set_visible(False)
     return ax
