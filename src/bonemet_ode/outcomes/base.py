@@ -259,16 +259,16 @@ class Quantity(_Registered, abc.ABC):
 
         return Compare(self, op, _as_quantity(other))
 
-    def __ge__(self, other: Any) -> Compare:  # type: ignore[override]
+    def __ge__(self, other: Any) -> Compare:
         return self._compare(">=", other)
 
-    def __le__(self, other: Any) -> Compare:  # type: ignore[override]
+    def __le__(self, other: Any) -> Compare:
         return self._compare("<=", other)
 
-    def __gt__(self, other: Any) -> Compare:  # type: ignore[override]
+    def __gt__(self, other: Any) -> Compare:
         return self._compare(">", other)
 
-    def __lt__(self, other: Any) -> Compare:  # type: ignore[override]
+    def __lt__(self, other: Any) -> Compare:
         return self._compare("<", other)
 
 

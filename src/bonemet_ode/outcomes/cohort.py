@@ -74,7 +74,7 @@ class CohortSpec:
         object.__setattr__(self, "n", _int(self.n, f"cohort[{self.arm}]: n", 1))
         object.__setattr__(self, "seed", _int(self.seed, f"cohort[{self.arm}]: seed", 0))
         var = self.variability.items() if isinstance(self.variability, Mapping) else self.variability
-        pairs = []
+        pairs: list[tuple[str, Distribution]] = []
         for item in var:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
                 raise OutcomeError(f"cohort[{self.arm}]: variability items must be (parameter, distribution), got {item!r}")

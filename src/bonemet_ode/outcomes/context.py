@@ -106,7 +106,7 @@ class _ContextReadout(Readout):
 
 def _pinned(model: Model, arm: Arm, simulated: Model) -> frozenset[str]:
     """Parameters the arm sets itself (calibration overrides must not undo a knockdown)."""
-    names = set()
+    names: set[str] = set()
     for p in arm.perturbations:
         if isinstance(p, SetParameters):
             names.update(p.values)
@@ -277,11 +277,12 @@ class EvaluationContext:
                 self._cohorts[source] = CohortRunner(self.model, runner, source.n, source.seed, tuple(var.items()),
                                                      self.n_jobs)
         for o, n in needs:
-            arm = n.source if isinstance(n.source, str) else n.source.arm
-            if arm not in variants:
-                variants[arm] = self.arms[arm].apply(self.model)
+            assert n.source is not None  # a need without an arm was refused above
+            read_arm = n.source if isinstance(n.source, str) else n.source.arm
+            if read_arm not in variants:
+                variants[read_arm] = self.arms[read_arm].apply(self.model)
             where = n.source if isinstance(n.source, str) else n.source.to_text()
-            self._check_name(variants[arm], n.name, o.key, where)
+            self._check_name(variants[read_arm], n.name, o.key, where)
 
     @staticmethod
     def _check_name(model: Model, name: str, who: str, where: str) -> None:

@@ -31,6 +31,7 @@ quoted string ``'ERα KO'``)::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import OutcomeError
 from ..simulate.cohort import Distribution, LogNormal, Normal, Uniform
@@ -43,6 +44,9 @@ from .statements import ID_PATTERN, AllOf, Between, Compare, Outcome
 from .trajectory import Extremum, Integral, TimeTo, TrajectoryQuantity, Value
 
 __all__ = ["parse", "parse_statement", "parse_quantity", "parse_catalogue", "format_catalogue"]
+
+#: what a parser builder makes (a quantity, a cohort spec, ...)
+_Built = TypeVar("_Built")
 
 _FUNCTIONS = ("integral", "time_to", "max", "min", "bliss", "hsa", "fraction", "spearman", "largest", "smallest")
 
@@ -189,7 +193,7 @@ class _Parser(Scanner):
             raise self.error(f"expected '@DAY' after variable '{word}' (e.g. {word}@28)")
         return self._build(lambda: Value(word, self.number("the read-out day", signed=False)), at)
 
-    def _build(self, make: Callable[[], Quantity], at: int) -> Quantity:
+    def _build(self, make: Callable[[], _Built], at: int) -> _Built:
         try:
             return make()
         except OutcomeError as exc:
@@ -206,7 +210,7 @@ class _Parser(Scanner):
         self.expect(",", "after the start day of integral(...)")
         b = self.number("the end day of integral(...)", signed=False)
         self.expect(")", "to close integral(...)")
-        return self._build(lambda: Integral(name, a, b), at)  # type: ignore[return-value]
+        return self._build(lambda: Integral(name, a, b), at)
 
     def extremum(self, word: str) -> Extremum:
         at = self.i
@@ -217,7 +221,7 @@ class _Parser(Scanner):
         self.expect(",", f"after the start day of {word}(...)")
         b = self.number(f"the end day of {word}(...)", signed=False)
         self.expect(")", f"to close {word}(...)")
-        return self._build(lambda: Extremum(name, word, a, b), at)  # type: ignore[return-value]
+        return self._build(lambda: Extremum(name, word, a, b), at)
 
     def extreme(self, word: str) -> Quantity:
         at = self.i
@@ -243,7 +247,7 @@ class _Parser(Scanner):
             self.expect("=", "after 'until'")
             until = self.number("the last day searched", signed=False)
         self.expect(")", "to close time_to(...)")
-        return self._build(lambda: TimeTo(name, op, level, None, until), at)  # type: ignore[return-value]
+        return self._build(lambda: TimeTo(name, op, level, None, until), at)
 
     def combination(self, word: str) -> Quantity:
         at = self.i

@@ -183,7 +183,7 @@ def format_results(results: Sequence[OutcomeResult] | Iterable[OutcomeResult], *
     lines = ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(head, align, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(row, align, widths)).rstrip() for row in cut]
-    n_ok = sum(1 for r in results if r.satisfied) if isinstance(results, Sequence) else None
-    if n_ok is not None:
+    if isinstance(results, Sequence):
+        n_ok = sum(1 for r in results if r.satisfied)
         lines.append(f"{n_ok} of {len(results)} outcomes satisfied")
     return "\n".join(lines)

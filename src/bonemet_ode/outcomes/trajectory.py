@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -65,6 +65,9 @@ class TrajectoryQuantity(Quantity):
 
     name: str
     arm: str | None
+    if TYPE_CHECKING:
+        # every concrete TrajectoryQuantity is a frozen dataclass (for dataclasses.replace in for_arm)
+        __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @abc.abstractmethod
     def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
