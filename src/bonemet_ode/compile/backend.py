@@ -395,11 +395,12 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     with _SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
                      f"{path.parent})..."):
         t0 = time.perf_counter()
-        sym = SymbolicModel(model)
+        base = SymbolicModel(model)
+        sym: SymbolicModel | SensitivitySymbolic = base
         if sensitivities:
             from .sensitivity import SensitivitySymbolic
 
-            sym = SensitivitySymbolic(sym, sensitivities)
+            sym = SensitivitySymbolic(base, sensitivities)
         src = generate_source(sym) + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
         t1 = time.perf_counter()
         c_path = path.with_suffix(".c")
@@ -634,10 +635,10 @@ def _addr(a: np.ndarray) -> int:
 class _Call(ctypes.Structure):
     """``bm_call`` of solver_core.c: the arguments of one ``bm_solve_batch`` call in one block."""
 
-    _fields_ = [("nsets", ctypes.c_longlong), ("nout", ctypes.c_longlong), ("nev", ctypes.c_longlong),
-                ("t0", ctypes.c_double)] + [(name, ctypes.c_void_p) for name in (
-                    "Y0", "P", "tout", "ev_t", "ev_kind", "ev_idx", "ev_val", "opts", "atol", "yout", "oout",
-                    "stats", "status", "fail_t", "fail_state")]
+    _fields_ = [
+        ("nsets", ctypes.c_longlong), ("nout", ctypes.c_longlong), ("nev", ctypes.c_longlong), ("t0", ctypes.c_double),
+        *[(name, ctypes.c_void_p) for name in ("Y0", "P", "tout", "ev_t", "ev_kind", "ev_idx", "ev_val", "opts", "atol",
+                                               "yout", "oout", "stats", "status", "fail_t", "fail_state")]]
 
 
 class SingleSolver:

@@ -13,12 +13,16 @@ import hashlib
 import re
 from collections.abc import Sequence
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, layout, lu_source, padded, use_inverse
 from .symbolic import SymbolicModel
+
+if TYPE_CHECKING:
+    from .sensitivity import SensitivitySymbolic
 
 __all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
 
@@ -83,7 +87,7 @@ def _printer():
     return _Printer()
 
 
-def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer, derived: Hoister | None = None
+def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None = None
            ) -> list[str]:
     import sympy as sp
 
@@ -156,13 +160,14 @@ MAX_LU_ENTRIES = 200_000
 CHUNK = 400
 
 
-def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer,
+def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
               derived: Hoister | None, chunked: bool) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one body, or (``chunked`` and more
     than :data:`CHUNK` outputs) parts of :data:`CHUNK` outputs each, called in turn."""
     if not chunked or len(exprs) <= CHUNK:
         return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
     m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
+    assert m is not None, header  # the headers are written in this module
     name, args = m.group(1), m.group(2)
     call_args = ", ".join(a.split("*")[-1].strip() for a in args.split(","))
     out, calls = [], []
@@ -184,7 +189,7 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
 
 
-def generate_source(sym: SymbolicModel) -> str:
+def generate_source(sym: SymbolicModel | SensitivitySymbolic) -> str:
     """Full C source: generated model functions followed by the solver core.
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,

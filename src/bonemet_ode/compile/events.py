@@ -24,7 +24,13 @@ before.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..errors import ModelError
 from .symbolic import SymbolicModel
+
+if TYPE_CHECKING:
+    from .sensitivity import SensitivitySymbolic
 
 __all__ = ["event_source"]
 
@@ -40,7 +46,7 @@ def _formula_c(f: tuple) -> str:
     return "(" + sep.join(_formula_c(g) for g in f[1:]) + ")"
 
 
-def event_source(sym: SymbolicModel, block, printer) -> list[str]:
+def event_source(sym: SymbolicModel | SensitivitySymbolic, block, printer) -> list[str]:
     """Generated C lines for the model's events (``block``: codegen's expression-block writer)."""
     from ..model.expressions import parse_trigger
 
@@ -48,6 +54,8 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
     events = model.events
     if not events:
         return ["#define BM_NE 0", ""]
+    if not isinstance(sym, SymbolicModel):  # compile_model refuses this before any code generation
+        raise ModelError(f"model {model.name!r} has events: forward sensitivities of events are not supported")
     atoms: list[tuple[str, str]] = []
     formulas = []
     for e in events:
