@@ -214,7 +214,7 @@ class CohortRunner:
             a, b = bounds
             y, o, _st, ss, ft, fs = r.sim.solve(P[a:b], Y0[a:b])
             Y[a:b] = y
-            if r.n_obs:
+            if r.n_obs and o is not None:
                 O[a:b] = o[:, :, : r.n_obs]
             status[a:b] = ss
             bad = np.flatnonzero(ss != 0)

@@ -201,7 +201,7 @@ class CohortResult:
     observables: np.ndarray
     status: np.ndarray
     messages: tuple[str, ...]
-    stats: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
+    stats: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def n(self) -> int:

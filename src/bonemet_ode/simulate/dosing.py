@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def _num(x: object, what: str) -> float:
     return v
 
 
-def _seq(x: object, what: str) -> tuple:
+def _seq(x: Any, what: str) -> tuple:
     """``x`` as a tuple of items: a sequence (not a string or a single number)."""
     if isinstance(x, (str, bytes)) or np.ndim(x) != 1 or not hasattr(x, "__iter__"):
         raise ScheduleError(f"{what} must be a sequence of days, got {x!r}")
@@ -240,7 +241,8 @@ class Dose:
         )
 
 
-def build_events(model: Model, doses: Sequence[Dose], t_end: float) -> tuple[np.ndarray, ...]:
+def build_events(model: Model, doses: Sequence[Dose],
+                 t_end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Expand doses and the model's parameter switches into sorted event arrays.
 
     Returns ``(times, kinds, indices, values)`` ready for the compiled

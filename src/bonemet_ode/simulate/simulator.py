@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -273,14 +274,16 @@ class Simulator:
             values[name] = x
         return p, values
 
-    def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, ...]:
+    def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
+                                                            np.ndarray, np.ndarray]:
         """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0``."""
         return self.compiled.solve_batch(
             np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
             self.times, self.events, self.opts, self.atol,
         )
 
-    def solve_one(self, p: np.ndarray, y0: np.ndarray) -> tuple[np.ndarray, ...]:
+    def solve_one(self, p: np.ndarray, y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
+                                                                np.ndarray, np.ndarray]:
         """Raw solve of one parameter vector ``p`` from ``y0``: :meth:`solve` with one member, faster per call."""
         return self._single(y0, p)
 
@@ -376,7 +379,7 @@ def simulate(
     if params is not None and not isinstance(params, Mapping):
         raise ParameterError(f"params must be a mapping of parameter name to value, got {params!r}")
     if options is None:
-        kw = {}
+        kw: dict[str, Any] = {}
         if rtol is not None:
             kw["rtol"] = rtol
         if atol is not None:
