@@ -209,8 +209,9 @@ class CalibrationResult:
         return envelope("calibration", _VERSION, {
             "parameters": {k: float_to_json(v) for k, v in self.parameters.items()},
             "fixed": {k: float_to_json(v) for k, v in self.fixed.items()},
-            "free": [{"name": f.name, "lower": float_to_json(f.lower), "upper": float_to_json(f.upper),
-                      "log_scale": f.log_scale} for f in self.free],
+            "free": [{"name": f.name, "lower": float_to_json(_bound(f.lower, f.name, "lower")),
+                      "upper": float_to_json(_bound(f.upper, f.name, "upper")), "log_scale": f.log_scale}
+                     for f in self.free],
             "results": [r.to_dict() for r in self.results],
             "objective": float_to_json(self.objective), "satisfied": self.satisfied,
             "stopped_early": self.stopped_early, "n_evaluations": self.n_evaluations,
@@ -336,3 +337,10 @@ def _conflict(f: Fields) -> Conflict:
         opposing.append((item[0], sub.number("a", finite=False), sub.number("b", finite=False)))
     return Conflict(f.str("first"), f.str("second"), f.number("cosine", finite=False), tuple(opposing),
                     f.int("nfev", 0, minimum=0))
+
+
+def _bound(value: float | None, name: str, which: str) -> float:
+    """A bound of a resolved free parameter (the calibrator stores them resolved, never None)."""
+    if value is None:
+        raise FitError(f"free parameter {name!r}: the {which} bound is not resolved (use ParameterSpace.free)")
+    return value

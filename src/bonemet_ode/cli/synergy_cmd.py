@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.synergy import synergy
     from ..data.readers import read_long, read_wide
     from ..plotting.synergy import plot_synergy
-    from ._common import check_output_dir
+    from ._common import check_output_dir, root_figure
 
     check_output_dir(args.out)
     if args.wide:
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         text += "\n\n" + mixed.to_text()
     (args.out / "report.txt").write_text(text + "\n")
     axes = plot_synergy(result)
-    fig = axes[0].figure
+    fig = root_figure(axes[0])
     fig.savefig(args.out / "synergy.png", dpi=150)
     plt.close(fig)
     print(text)

@@ -137,7 +137,7 @@ def _math(expr: str, where: str, *, condition: bool = False) -> Any:
             for rel in pairs:
                 out.addChild(rel)
             return out
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):  # the model checked its constants
             return _number(node.value)
         if isinstance(node, ast.Name):
             if node.id == "pi":

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...model import Model
 from ...plotting.style import ARM_PALETTE, CONTROL_COLOR
-from ...simulate.cohort import draw_cohort, simulate_cohort
+from ...simulate.cohort import CohortResult, draw_cohort, simulate_cohort
 from ...simulate.result import SimulationResult
 from ...simulate.simulator import simulate
 from .arms import scenario_arms
@@ -205,7 +205,7 @@ def _arm_panels(out_dir: str | Path, filename: str, names: Sequence[str], panels
 
 
 def _cohorts(model: Model | None, params: Mapping[str, float] | None, names: Sequence[str], n: int,
-             day: float, seed: int) -> dict[str, object]:
+             day: float, seed: int) -> dict[str, CohortResult]:
     model = (model or bone_metastasis()).with_parameters(dict(params or {}))
     table = draw_cohort(model, n, cohort_variability(), seed)
     arms = scenario_arms()
