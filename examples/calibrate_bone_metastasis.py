@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("calibration_bone_metastasis.json"))
     parser.add_argument("--check", action="store_true", help="only evaluate the shipped defaults")
     parser.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"seed of the search (default {SEED}: the shipped defaults)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"seed of the search (default {SEED}: the shipped defaults)")
     args = parser.parse_args(argv)
     if args.check:
         evaluation = catalogue_context(n_jobs=args.n_jobs).evaluate()

@@ -71,7 +71,8 @@ _install_moved_modules()
 
 __all__ = [
     "models", "BonemetError", "ModelError", "ParameterError", "ScheduleError", "SolverError", "UnknownNameError",
-    "Event", "Model", "Module", "Observable", "Parameter", "State", "Term", "CONTROL", "Arm", "Deplete", "Dose", "Knockout",
+    "Event", "Model", "Module", "Observable", "Parameter", "State", "Term", "CONTROL", "Arm", "Deplete", "Dose",
+    "Knockout",
     "SetInitial", "SetParameters", "SimulationResult", "Simulator", "SolverOptions", "simulate", "__version__",
     "CohortResult", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort",
     "analysis", "calibration", "data", "estimate", "io", "outcomes", "plotting",

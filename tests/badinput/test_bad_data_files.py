@@ -1,4 +1,5 @@
-"""Bad and real-world data files: clear DataError naming the row/column, or documented acceptance (dropped rows listed)."""
+"""Bad and real-world data files: clear DataError naming the row/column, or documented acceptance
+(dropped rows listed)."""
 
 from __future__ import annotations
 

@@ -113,8 +113,9 @@ def _evaluate_one(model, oid):
     return EvaluationContext(model, scenario_arms(), [outcome], **context_options()).evaluate().results[0]
 
 
-@pytest.mark.parametrize("oid", sorted(__import__("bonemet_ode.models.bone_metastasis.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
-                                       key=lambda s: int(s[1:])))
+@pytest.mark.parametrize("oid", sorted(
+    __import__("bonemet_ode.models.bone_metastasis.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
+    key=lambda s: int(s[1:])))
 def test_outcome_fails_without_its_mechanism(oid):
     from bonemet_ode.models.bone_metastasis.ablation import OUTCOME_MECHANISMS, ablate
 
@@ -129,7 +130,8 @@ def test_o6_holds_because_macrophage_era_has_no_link_to_bone():
     from bonemet_ode.model import Module, Parameter, Term
 
     link = Module("counterfactual_er_osteoclasts",
-                  parameters=(Parameter("k_er_oc", 3.0, "1", 0.0, 10.0, "hypothetical ERα+ macrophage support of osteoclasts"),),
+                  parameters=(Parameter("k_er_oc", 3.0, "1", 0.0, 10.0,
+                                        "hypothetical ERα+ macrophage support of osteoclasts"),),
                   terms=(Term("oc_formation_er",
                               "k_er_oc*er_fraction/(er_fraction + 0.01)*alpha1*osteoclasts**g11*osteoblasts**g21",
                               {"osteoclasts": 1}),))

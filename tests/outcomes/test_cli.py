@@ -47,7 +47,8 @@ def test_commands_fail_clearly_without_catalogue(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "bonemet_ode.models.bone_metastasis.catalogue", None)
     monkeypatch.delattr(bone_metastasis, "catalogue", raising=False)
     assert main(["outcomes"]) == 2
-    assert "bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() cannot be imported" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() cannot be imported" in err
     assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 2
     assert "default_catalogue()" in capsys.readouterr().err
     assert not (tmp_path / "c.json").exists()

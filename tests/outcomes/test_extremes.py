@@ -4,8 +4,8 @@ The toy model of conftest.py: untreated, ``T = exp(r t)``; drug ``A`` given as
 1 mg boluses on days 7, 14, 21, 28 and cleared at ``ke``, so its largest value
 on ``[7, 28]`` is the amount just after the day-28 dose,
 ``Σ exp(-ke (28 - t_i))``, and its smallest on ``[7.5, 28]`` is the trough
-just before the day-14 dose, ``exp(-7 ke)`` (later troughs are higher).  Solves at rtol 1e-10; the extremes are taken on the
-output grid, so the trough is read at the pre-dose output point (1e-6 days
+just before the day-14 dose, ``exp(-7 ke)`` (later troughs are higher).  Solves at rtol 1e-10; the extremes
+are taken on the output grid, so the trough is read at the pre-dose output point (1e-6 days
 before the bolus): agreement to 1e-6 relative.
 """
 

@@ -51,7 +51,8 @@ def default_free(model: Any) -> list[str]:
     """Model parameters with finite bounds (lower > 0 when log-scaled) and a non-empty range."""
     out = []
     for p in model.parameters:
-        if math.isfinite(p.lower) and math.isfinite(p.upper) and p.lower < p.upper and not (p.log_scale and p.lower <= 0):
+        bounded = math.isfinite(p.lower) and math.isfinite(p.upper) and p.lower < p.upper
+        if bounded and not (p.log_scale and p.lower <= 0):
             out.append(p.name)
     return out
 

@@ -150,7 +150,8 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     cached library must load on a machine whose ``$CC`` names another (or no) compiler.
     """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
-    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core, " ".join(compile_flags()), isa_key(), ",".join(sensitivities)])
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core,
+                     " ".join(compile_flags()), isa_key(), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -358,7 +359,8 @@ def compile_model(
                         problem = again
                 if cm is None:
                     if problem not in (None, "missing", "forced rebuild"):
-                        msg = f"cached library {path.name} of model {model.name!r} is damaged ({problem}); rebuilding it"
+                        msg = (f"cached library {path.name} of model {model.name!r} is damaged ({problem}); "
+                               "rebuilding it")
                         warnings.warn(msg, BonemetWarning, stacklevel=2)
                     _build(model, path, key, _compiler(), verbose, sensitivities)
                     built = True
@@ -428,7 +430,8 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if verbose:
-        print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, C compile {time.perf_counter() - t1:.2f} s")
+        print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, "
+              f"C compile {time.perf_counter() - t1:.2f} s")
 
 
 #: Paths this process has passed to dlopen (guarded by ``_lock``).
@@ -506,7 +509,8 @@ class CompiledModel:
         expected = (k * len(model.state_names), len(model.parameter_names) + len(model.term_names),
                     k * len(model.observables))
         if (self.n_states, self.n_params, self.n_observables) != expected:
-            raise CompileError(f"compiled library {path} does not match model {model.name!r}; recompile with force=True")
+            raise CompileError(f"compiled library {path} does not match model {model.name!r}; "
+                               "recompile with force=True")
         self.state_names = model.state_names
         self.observable_names = model.observable_names
         for fname in ("bm_rhs_ext", "bm_jac_ext", "bm_obs_ext"):

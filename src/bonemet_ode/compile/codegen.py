@@ -24,7 +24,8 @@ from .symbolic import SymbolicModel
 if TYPE_CHECKING:
     from .sensitivity import SensitivitySymbolic
 
-__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
+__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
+           "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -87,8 +88,8 @@ def _printer():
     return _Printer()
 
 
-def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None = None
-           ) -> list[str]:
+def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
+           derived: Hoister | None = None) -> list[str]:
     import sympy as sp
 
     repl = {s: sp.Symbol(f"y[{i}]") for i, s in enumerate(sym.y)}
@@ -160,8 +161,8 @@ MAX_LU_ENTRIES = 200_000
 CHUNK = 400
 
 
-def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
-              derived: Hoister | None, chunked: bool) -> list[str]:
+def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
+              sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None, chunked: bool) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one body, or (``chunked`` and more
     than :data:`CHUNK` outputs) parts of :data:`CHUNK` outputs each, called in turn."""
     if not chunked or len(exprs) <= CHUNK:

@@ -97,7 +97,8 @@ def event_source(sym: SymbolicModel | SensitivitySymbolic, block, printer) -> li
             "    (void)t; (void)y; (void)p;", "    switch (e) {"]
     for i, e in enumerate(events):
         out.append(f"    case {i}: {{ /* {e.name} */")
-        lines = block([sym.parse(expr) for _t, expr in e.assignment_map.items()], [f"v[{k}]" for k in range(len(e.assignments))])
+        lines = block([sym.parse(expr) for _t, expr in e.assignment_map.items()],
+                      [f"v[{k}]" for k in range(len(e.assignments))])
         out += ["    " + ln for ln in lines]
         out += ["        break;", "    }"]
     out += ["    default: break;", "    }", "}", "",

@@ -98,7 +98,9 @@ def _plan(n: int, pattern: frozenset) -> tuple[list[int], list[tuple[int, list[i
     return order, steps, filled
 
 
-def elimination_plan(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
+def elimination_plan(
+    n: int, pattern: set[tuple[int, int]],
+) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
     """Minimum-degree order, the per-pivot rows/columns to update, and the filled pattern (with the diagonal).
 
     Cached per pattern (code generation asks several times); callers must not modify the result."""

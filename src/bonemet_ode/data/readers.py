@@ -222,8 +222,8 @@ def _prevalidate_rows(raw: RawTable, frame: pd.DataFrame, cols: dict[str, str | 
         bad = np.flatnonzero(frame[key].to_numpy() < 0)
         if bad.size:
             shown = "; ".join(f"{raw.row_label(i)}: {frame[key].iat[i]:g}" for i in bad[:5])
-            hint = (" (times are days and must be >= 0; pass time_shift= (command line: --time-shift) to move the first day to 0)"
-                    if key == "time" else " (must be >= 0)")
+            hint = (" (times are days and must be >= 0; pass time_shift= (command line: --time-shift) "
+                    "to move the first day to 0)" if key == "time" else " (must be >= 0)")
             raise DataError(f"{raw.source}: negative value(s) in column {col!r} at {shown}{hint}")
 
 

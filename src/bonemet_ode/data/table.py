@@ -158,7 +158,9 @@ class DataTable:
         mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
         out = np.zeros(len(series), dtype=bool)
         for i, item in enumerate(series.tolist()):
-            if isinstance(item, (bool, np.bool_)) or isinstance(item, (int, float, np.integer, np.floating)) and item in (0, 1):
+            if isinstance(item, (bool, np.bool_)) or (
+                isinstance(item, (int, float, np.integer, np.floating)) and item in (0, 1)
+            ):
                 out[i] = bool(item)
             elif isinstance(item, str) and item.strip().lower() in mapping:
                 out[i] = mapping[item.strip().lower()]

@@ -340,7 +340,8 @@ class SubjectFits:
         return pd.concat([r.curves for r in self.fits.values()], ignore_index=True)
 
     def table(self) -> pd.DataFrame:
-        """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and ``<param>_se``."""
+        """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and
+        ``<param>_se``."""
         rows = []
         for s, r in self.fits.items():
             arm = r.points["arm"].iat[0] if len(r.points) else ""
@@ -365,7 +366,8 @@ class SubjectFits:
 
     @classmethod
     def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> SubjectFits:
-        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member (see :meth:`FitResult.from_dict`)."""
+        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member
+        (see :meth:`FitResult.from_dict`)."""
         from ..io.envelope import open_document
 
         _, f = open_document(d, "subject_fits", versions=(1, FORMAT_VERSION),

@@ -37,8 +37,9 @@ def check_name(name: str, kind: str) -> str:
     if normal != name:
         odd = ", ".join(f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')})" for c in name
                         if unicodedata.normalize("NFKC", c) != c)
+        changed = "".join(c for c in name if unicodedata.normalize("NFKC", c) != c)
         raise ModelError(f"{kind} name {name!r} contains {odd}, which Python's parser reads as "
-                         f"{unicodedata.normalize('NFKC', ''.join(c for c in name if unicodedata.normalize('NFKC', c) != c))!r}"
+                         f"{unicodedata.normalize('NFKC', changed)!r}"
                          f" (NFKC normalisation), so expressions could never refer to it; write {normal!r} instead")
     if name.startswith("__"):
         raise ModelError(f"{kind} name {name!r} starts with '__', which is reserved for generated symbols")

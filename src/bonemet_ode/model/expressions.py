@@ -118,8 +118,8 @@ def too_deep(expr: str, where: str) -> ModelError:
     ops = sum(expr.count(c) for c in "+-*/")
     return ModelError(
         f"{where}: expression {short(expr, 80)!r} is too deeply nested for Python's parser ({ops} operators; "
-        f"a chain of more than about 2500 operations exceeds it): split it into several terms, or into observables that "
-        f"sum parts of it")
+        "a chain of more than about 2500 operations exceeds it): split it into several terms, or into observables "
+        "that sum parts of it")
 
 
 def lookalike_note(text: str) -> str:

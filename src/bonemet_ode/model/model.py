@@ -151,7 +151,8 @@ class Model:
             for st in t.effect_map:
                 if st not in snames:
                     raise ModelError(
-                        f"{where} changes state {st!r}, which no module defines (states: {', '.join(self._state_index)})"
+                        f"{where} changes state {st!r}, which no module defines "
+                        f"(states: {', '.join(self._state_index)})"
                     )
         for s in self._states:
             init = self._initial_overrides.get(s.name, s.initial)
@@ -383,7 +384,8 @@ class Model:
 
     def initial_values(self, params: Mapping[str, float] | None = None) -> np.ndarray:
         """Initial state vector (day 0), evaluating expression initials with ``params``."""
-        env = self.resolve_parameters(params) if params is None or len(params) != len(self._base_parameters) else dict(params)
+        full = params is not None and len(params) == len(self._base_parameters)
+        env = dict(params) if full else self.resolve_parameters(params)
         out = np.empty(len(self._states))
         for i, s in enumerate(self.states):
             init = s.initial

@@ -54,7 +54,8 @@ from .trajectory import TrajectoryQuantity as TrajectoryQuantity
 from .trajectory import Value as Value
 
 __all__ = [
-    "Constant", "Difference", "Extreme", "Extremum", "Ratio", "Scaled", "LOG_FLOOR", "Need", "Quantity", "Readout", "Statement",
+    "Constant", "Difference", "Extreme", "Extremum", "Ratio", "Scaled", "LOG_FLOOR", "Need", "Quantity", "Readout",
+    "Statement",
     "UnavailableError", "Verdict", "CohortSpec", "Fraction", "Spearman", "HSA", "Bliss", "Evaluation",
     "EvaluationContext", "evaluate_outcomes", "format_catalogue", "parse", "parse_catalogue", "parse_quantity",
     "parse_statement", "OutcomeResult", "format_results", "penalty", "residual", "decode", "encode",

@@ -279,7 +279,8 @@ def _as_quantity(x: Any) -> Quantity:
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return Constant(float(x))
-    raise OutcomeError(f"cannot use {x!r} ({type(x).__name__}) in an outcome expression; expected a quantity or a number")
+    raise OutcomeError(f"cannot use {x!r} ({type(x).__name__}) in an outcome expression; "
+                       "expected a quantity or a number")
 
 
 @dataclass(frozen=True)

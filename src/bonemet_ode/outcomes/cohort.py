@@ -77,12 +77,14 @@ class CohortSpec:
         pairs: list[tuple[str, Distribution]] = []
         for item in var:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                raise OutcomeError(f"cohort[{self.arm}]: variability items must be (parameter, distribution), got {item!r}")
+                raise OutcomeError(f"cohort[{self.arm}]: variability items must be (parameter, distribution), "
+                                   f"got {item!r}")
             name, dist = item
             if not isinstance(name, str) or not name.isidentifier():
                 raise OutcomeError(f"cohort[{self.arm}]: {name!r} is not a parameter name")
             if not isinstance(dist, Distribution):
-                raise OutcomeError(f"cohort[{self.arm}]: the distribution of {name!r} must be a Distribution, got {dist!r}")
+                raise OutcomeError(f"cohort[{self.arm}]: the distribution of {name!r} must be a Distribution, "
+                                   f"got {dist!r}")
             if name in (p for p, _ in pairs):
                 raise OutcomeError(f"cohort[{self.arm}]: parameter {name!r} is given two distributions")
             pairs.append((name, dist))

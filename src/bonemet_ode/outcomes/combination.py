@@ -55,7 +55,8 @@ class CombinationExcess(Quantity):
         for role in ("control", "first", "second", "combination"):
             arm = getattr(self, role)
             if not isinstance(arm, str) or not arm.strip():
-                raise OutcomeError(f"{self.function}({self.name}@{self.day:g}): {role} arm must be a non-empty name, got {arm!r}")
+                raise OutcomeError(f"{self.function}({self.name}@{self.day:g}): {role} arm must be a non-empty name, "
+                                   f"got {arm!r}")
 
     @abc.abstractmethod
     def expected(self, f_first: float, f_second: float) -> float:

@@ -75,7 +75,8 @@ def distribution_to_dict(dist: Distribution) -> dict[str, Any]:
         if type(dist) is cls and dataclasses.is_dataclass(dist) and not isinstance(dist, type):
             return {"dist": name, **dataclasses.asdict(dist)}
     raise OutcomeError(
-        f"cannot serialise distribution {dist!r}: only {', '.join(c.__name__ for c in DISTRIBUTIONS.values())} are supported"
+        f"cannot serialise distribution {dist!r}: only "
+        f"{', '.join(c.__name__ for c in DISTRIBUTIONS.values())} are supported"
     )
 
 

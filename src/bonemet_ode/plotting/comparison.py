@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Panel", "DEFAULT_PANELS", "first_dose_day", "plot_trajectories", "plot_endpoint_bars", "treatment_comparison_figure"]
+__all__ = ["Panel", "DEFAULT_PANELS", "first_dose_day", "plot_trajectories", "plot_endpoint_bars",
+           "treatment_comparison_figure"]
 
 
 @dataclass(frozen=True)

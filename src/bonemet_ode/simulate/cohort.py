@@ -295,7 +295,8 @@ def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
         try:
             v = np.asarray(df[col], dtype=float)
         except (TypeError, ValueError):
-            raise ParameterError(f"cohort table: column {col!r} must hold numbers, got {df[col].tolist()[:3]!r}") from None
+            raise ParameterError(f"cohort table: column {col!r} must hold numbers, "
+                                 f"got {df[col].tolist()[:3]!r}") from None
         if df[col].dtype == bool:
             raise ParameterError(f"cohort table: column {col!r} must hold numbers, got booleans")
         if col in pnames:
@@ -303,13 +304,15 @@ def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
             bad = ~np.isfinite(v) | (v < p.lower) | (v > p.upper)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ParameterError(f"cohort member {i}: parameter {col!r} = {v[i]!r} is not within [{p.lower}, {p.upper}]")
+                raise ParameterError(f"cohort member {i}: parameter {col!r} = {v[i]!r} is not within "
+                                     f"[{p.lower}, {p.upper}]")
             P[:, model.parameter_index(col)] = v
         elif col in snames:
             bad = ~np.isfinite(v) | (v < 0)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ParameterError(f"cohort member {i}: initial value of state {col!r} = {v[i]!r} must be finite and >= 0")
+                raise ParameterError(f"cohort member {i}: initial value of state {col!r} = {v[i]!r} "
+                                     "must be finite and >= 0")
             Y0[:, model.state_index(col)] = v
         else:
             raise unknown_name(col, "parameter or state", model.parameter_names + model.state_names)
@@ -450,7 +453,8 @@ def simulate_cohort(
     Y[failed] = np.nan
     O[failed] = np.nan
     messages = tuple(
-        failure_message(model, int(status[i]), float(fail_t[i]), int(fail_state[i]), sim.arm.name) if failed[i] else "ok"
+        (failure_message(model, int(status[i]), float(fail_t[i]), int(fail_state[i]), sim.arm.name)
+         if failed[i] else "ok")
         for i in range(n)
     )
 

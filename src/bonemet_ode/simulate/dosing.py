@@ -82,7 +82,8 @@ class Dose:
     (pausing when it falls below 5e7):
 
     >>> Dose("anti_pd1", 10.0, every=3, start=7, while_above=("T_total", 1e8), pause_below=5e7)
-    Dose(target='anti_pd1', amount=10.0, every=3.0, start=7.0, stop=None, times=None, duration=None, offsets=(0.0,), while_above=('T_total', 100000000.0), pause_below=50000000.0)
+    Dose(target='anti_pd1', amount=10.0, every=3.0, start=7.0, stop=None, times=None, duration=None,
+         offsets=(0.0,), while_above=('T_total', 100000000.0), pause_below=50000000.0)
     """
 
     target: str
@@ -120,7 +121,8 @@ class Dose:
         if self.times is not None:
             if self.every is not None:
                 raise ScheduleError(f"dose for {self.target!r}: give either 'times' or 'every', not both")
-            ts = tuple(_num(t, f"dose time for {self.target!r}") for t in _seq(self.times, f"dose times for {self.target!r}"))
+            ts = tuple(_num(t, f"dose time for {self.target!r}")
+                       for t in _seq(self.times, f"dose times for {self.target!r}"))
             if any(t < 0 for t in ts):
                 raise ScheduleError(f"dose times for {self.target!r} must be >= 0 days, got {ts}")
             if list(ts) != sorted(ts) or len(set(ts)) != len(ts):
@@ -131,7 +133,8 @@ class Dose:
             if dur <= 0:
                 raise ScheduleError(f"infusion duration for {self.target!r} must be > 0 days, got {dur}")
             object.__setattr__(self, "duration", dur)
-        offs = tuple(_num(o, f"dose offset for {self.target!r}") for o in _seq(self.offsets, f"dose offsets for {self.target!r}"))
+        offs = tuple(_num(o, f"dose offset for {self.target!r}")
+                     for o in _seq(self.offsets, f"dose offsets for {self.target!r}"))
         if not offs or any(o < 0 for o in offs) or list(offs) != sorted(set(offs)):
             raise ScheduleError(f"dose offsets for {self.target!r} must be increasing and >= 0, got {offs}")
         if self.every is not None and offs[-1] >= self.every:

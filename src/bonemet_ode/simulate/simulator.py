@@ -21,8 +21,8 @@ from .result import SimulationResult
 __all__ = ["Simulator", "simulate", "output_times", "failure_message", "STATUS_NEGATIVE"]
 
 #: Status of a solve in which a state declared nonnegative went below its allowed error
-#: ``-(atol + rtol*max|y|)`` at an output time (see :class:`Simulator`).  Set here, after the compiled solve (the C solver's
-#: own codes are 0-4; 5-8 are left to it).
+#: ``-(atol + rtol*max|y|)`` at an output time (see :class:`Simulator`).  Set here, after the compiled solve
+#: (the C solver's own codes are 0-4; 5-8 are left to it).
 STATUS_NEGATIVE = 9
 STATUS_MESSAGES.setdefault(STATUS_NEGATIVE, "a state declared nonnegative went below -(atol + rtol*max|state|), "
                            "beyond the solver's allowed error: the model's rates drive it negative, or the error "
@@ -56,8 +56,8 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
         n = max(1, int(round(d * per_day)))
         if n + 1 > _validate.MAX_OUTPUT_TIMES:
             raise ScheduleError(f"days={days!r} at {per_day} outputs per day gives {n + 1:.3g} output times, more than "
-                                f"the limit of {_validate.MAX_OUTPUT_TIMES:.3g}; give fewer output 'times' or a shorter "
-                                f"simulation")
+                                f"the limit of {_validate.MAX_OUTPUT_TIMES:.3g}; give fewer output 'times' or a "
+                                "shorter simulation")
         return np.linspace(0.0, d, n + 1)
     if isinstance(times, (str, bytes, Mapping)) or np.ndim(times) == 0:
         raise ScheduleError(f"output 'times' must be a sequence of days, got {times!r}"
@@ -98,7 +98,8 @@ def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
     if need > _validate.MAX_OUTPUT_BYTES:
         who = f"{n_members} members x " if n_members > 1 else ""
         raise ScheduleError(f"the output ({who}{n_times} times x {n_values} values) needs {need / 2**30:.3g} GiB, more "
-                            f"than the limit of {_validate.MAX_OUTPUT_BYTES / 2**30:g} GiB; give fewer output times (or members)")
+                            f"than the limit of {_validate.MAX_OUTPUT_BYTES / 2**30:g} GiB; give fewer output times "
+                            "(or members)")
 
 
 def failure_message(model: Model, code: int, t: float, state: int, arm: str) -> str:
@@ -164,7 +165,9 @@ class Simulator:
             raise ScheduleError(f"arm must be an Arm, got {arm!r}")
         if options is not None:
             instance(options, SolverOptions, "options", "a SolverOptions")
-        if isinstance(sensitivities, str) or not (sensitivities is None or isinstance(sensitivities, (Sequence, np.ndarray))):
+        if isinstance(sensitivities, str) or not (
+            sensitivities is None or isinstance(sensitivities, (Sequence, np.ndarray))
+        ):
             raise ParameterError(f"sensitivities must be a sequence of names, got {sensitivities!r}"
                                  + (f"; write ({sensitivities!r},)" if isinstance(sensitivities, str) else ""))
         self.model = self.arm.apply(model)
@@ -325,7 +328,8 @@ class Simulator:
         stats_d = stats_dict(stats)
         if not self.sensitivities:
             return SimulationResult._of(self._template, values, Y, obs, stats_d, status, msg)
-        n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
+        n, no = len(self.model.state_names), len(self.model.observable_names)
+        m, nt = len(self.sensitivities), len(self.times)
         sens_y = Y[:, n:].reshape(nt, m, n)
         sens_o = obs[:, no:].reshape(nt, m, no)
         return SimulationResult(self.model, self.arm, values, self.times, Y[:, :n], obs[:, :no], stats_d,

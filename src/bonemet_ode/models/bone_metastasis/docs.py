@@ -297,7 +297,8 @@ def render_markdown(model: Model | None = None, *, cohort_size: int = 200) -> st
               "otherwise.", "", arms_markdown(), "",
               "## Outcomes O1–O21 with the default parameters", "",
               f"Evaluated in the outcome language (`bonemet-ode outcomes`; cohorts of {cohort_size} virtual mice, "
-              "seed fixed).  Ratio margins are natural logs of value/threshold; other margins are differences.", "", outcomes_markdown(cohort_size), "",
+              "seed fixed).  Ratio margins are natural logs of value/threshold; other margins are differences.", "",
+              outcomes_markdown(cohort_size), "",
               "## Plausibility statements P1–P6 with the default parameters", "",
               "What no biologist would accept, outside what the sources report (`shared/spec/biology.md` §4); "
               "written in the outcome language (`bonemet_ode.models.bone_metastasis.plausibility`, where each "
