@@ -384,8 +384,10 @@ class Model:
 
     def initial_values(self, params: Mapping[str, float] | None = None) -> np.ndarray:
         """Initial state vector (day 0), evaluating expression initials with ``params``."""
-        full = params is not None and len(params) == len(self._base_parameters)
-        env = dict(params) if full else self.resolve_parameters(params)
+        if params is not None and len(params) == len(self._base_parameters):
+            env = dict(params)
+        else:
+            env = self.resolve_parameters(params)
         out = np.empty(len(self._states))
         for i, s in enumerate(self.states):
             init = s.initial
