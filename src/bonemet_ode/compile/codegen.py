@@ -67,6 +67,18 @@ def _printer():
                 return f"sqrt({self._print(base)})"
             return super()._print_Pow(expr)
 
+        def _print_Max(self, expr):  # noqa: N802 - bm_fmax: fmax that the lane loops can vectorise
+            return self._minmax("bm_fmax", expr.args)
+
+        def _print_Min(self, expr):  # noqa: N802
+            return self._minmax("bm_fmin", expr.args)
+
+        def _minmax(self, name, args):
+            out = self._print(args[0])
+            for a in args[1:]:
+                out = f"{name}({out}, {self._print(a)})"
+            return out
+
         def _print_Heaviside(self, expr):  # noqa: N802
             return f"(({self._print(expr.args[0])}) > 0 ? 1.0 : 0.0)"
 
@@ -267,6 +279,10 @@ def generate_source(sym: SymbolicModel) -> str:
         f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
+        "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
+        " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
+        "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
+        "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
