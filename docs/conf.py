@@ -93,7 +93,8 @@ os.environ.setdefault("BONEMET_ODE_PROGRESS", "0")
 def _drop_type_docstrings(app, what, name, obj, options, lines):
     """A constant without a ``#:`` comment would show its type's docstring (``dict``, ``tuple``): drop it."""
     if what in ("data", "attribute") and lines:
-        type_doc = (type(obj).__doc__ or "").strip()
+        doc = type(obj).__doc__
+        type_doc = doc.strip() if isinstance(doc, str) else ""
         if type_doc and "\n".join(lines).strip() == type_doc:
             lines.clear()
 

@@ -35,7 +35,7 @@ def plain():
 
 
 def test_ids_and_sources():
-    outcomes = default_catalogue()
+    outcomes = default_catalogue(include_plausibility=False)
     assert [o.id for o in outcomes] == [f"O{i}" for i in range(1, 22)]
     assert [o.source for o in outcomes] == [SOURCES[i] for i in range(1, 22)]
     assert all(o.description for o in outcomes)
@@ -60,7 +60,14 @@ def test_free_parameters_exist():
 
     model = get("bone_metastasis")
     assert set(free_parameters()) <= set(model.parameter_names)
-    assert context_options()["days"] == 42.0
+    assert context_options(include_plausibility=False)["days"] == 42.0
+    assert context_options()["days"] == 365.0  # the plausibility statements read to day 365
+
+
+def test_plausibility_follows_the_source_outcomes():
+    ids = [o.id for o in default_catalogue()]
+    assert ids[:21] == [f"O{i}" for i in range(1, 22)]
+    assert ids[21:26] == ["P1", "P2", "P3", "P4", "P5"] and all(i.startswith("P6-") for i in ids[26:])
 
 
 def test_default_parameters_satisfy_every_outcome(evaluation):

@@ -195,9 +195,10 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
-#: Largest model (states, sensitivities included) the generator accepts: code generation and the C
-#: compile took 178 s for 1000 states of the Michaelis–Menten chain on a 2-core machine
-#: (benchmarks/scaling.py), growing about linearly; beyond this it is refused with a CompileError.
+#: Largest number of equations (model states plus sensitivity equations) the generator accepts.
+#: Code generation and the C compile took 178 s for 1000 equations of the Michaelis–Menten chain on
+#: a 2-core machine (benchmarks/scaling.py), growing about linearly; larger models are refused with
+#: a CompileError.
 MAX_STATES = 2000
 
 #: Largest number of stored entries of the sparse LU factors (fill included): the generated
