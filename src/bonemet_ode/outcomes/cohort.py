@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -141,7 +141,7 @@ class _CohortQuantity(Quantity):
         out = []
         for m in self._members():
             need = m.member_needs()
-            out.append(Need(self.cohort, need.name, need.days, need.to_horizon))
+            out.append(replace(need, source=self.cohort))
         return tuple(out)
 
     def member_values(self, data: Readout, q: TrajectoryQuantity) -> np.ndarray:
