@@ -74,8 +74,8 @@ _BUILD = textwrap.dedent('''
         from bonemet_ode.models.bone_metastasis.arms import scenario_arms
 
         _, arm, n, days = case
-        model = bm.models.get("bone_metastasis")
-        sim = bm.Simulator(model, scenario_arms()[arm], days)
+        sim = bm.Simulator(bm.models.get("bone_metastasis"), scenario_arms()[arm], days)
+        model = sim.model  # with the arm's perturbations (which may add parameters)
         free = [p.name for p in model.parameters
                 if p.value > 0 and 0.5 * p.value >= p.lower and 2.0 * p.value <= p.upper]
         rng = np.random.default_rng(n)
@@ -208,3 +208,24 @@ def test_evented_lane_solver_reads_nothing_outside_its_workspace_under_asan(case
     assert "AddressSanitizer" not in proc.stderr, proc.stderr[-4000:]
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
     _check_against_single_solves(cases, out)
+
+
+def test_raw_batch_solve_refuses_parameter_vectors_of_another_width():
+    """An arm that adds parameters (CD8 depletion) takes wider vectors than the bare model's; the C solver
+    would read past each row of the narrower ones, so ``Simulator.solve`` refuses them by name."""
+    from bonemet_ode.errors import ParameterError
+    from bonemet_ode.models.bone_metastasis.arms import scenario_arms
+
+    base = bm.models.get("bone_metastasis")
+    sim = bm.Simulator(base, scenario_arms()["CD8-depleted"], 10.0)
+    assert len(sim.model.parameter_vector()) > len(base.parameter_vector())
+    Y0 = np.tile(sim.initial_state(), (2, 1))
+    with pytest.raises(ParameterError, match=r"P must have shape \(members, \d+\)"):
+        sim.solve(np.tile(base.parameter_vector(), (2, 1)), Y0)
+    P = np.tile(sim.model.parameter_vector(), (2, 1))
+    with pytest.raises(ParameterError, match="Y0 must have shape"):
+        sim.solve(P, Y0[:1])
+    with pytest.raises(ParameterError, match="Y0 must have shape"):
+        sim.solve(P, Y0[:, :-1])
+    Y, _O, _stats, status, _ft, _fs = sim.solve(P, Y0)
+    assert Y.shape == (2, len(sim.times), len(sim.model.state_names)) and list(status) == [0, 0]
