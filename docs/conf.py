@@ -78,6 +78,8 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples" / "gallery"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # the outputs depend on the library, not only on the script: execute every build, never reuse
+    "run_stale_examples": True,
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
