@@ -279,11 +279,27 @@ class Simulator:
 
     def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                             np.ndarray, np.ndarray]:
-        """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0``."""
-        return self.compiled.solve_batch(
-            np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
-            self.times, self.events, self.opts, self.atol,
-        )
+        """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0`` (members x states).
+
+        ``P`` rows are compiled parameter vectors of this simulator's model (``self.model.parameter_vector()``
+        layout, which an arm's perturbations may widen), ``Y0`` rows its initial states.
+
+        Raises
+        ------
+        ParameterError
+            If ``P`` or ``Y0`` is not 2-D with the compiled model's widths and one row per member (the C
+            solver reads exactly that many numbers per member).
+        """
+        P = np.ascontiguousarray(P, dtype=float)
+        Y0 = np.ascontiguousarray(Y0, dtype=float)
+        cm = self.compiled
+        if P.ndim != 2 or P.shape[1] != cm.n_params:
+            raise ParameterError(f"P must have shape (members, {cm.n_params}) (compiled parameter vectors of model "
+                                 f"{self.model.name!r}), got {P.shape}")
+        if Y0.ndim != 2 or Y0.shape != (P.shape[0], cm.n_states):
+            raise ParameterError(f"Y0 must have shape ({P.shape[0]}, {cm.n_states}) (one initial state per member "
+                                 f"of P), got {Y0.shape}")
+        return cm.solve_batch(Y0, P, self.times, self.events, self.opts, self.atol)
 
     def solve_one(self, p: np.ndarray, y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
                                                                 np.ndarray, np.ndarray]:
