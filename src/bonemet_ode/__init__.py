@@ -65,6 +65,9 @@ _LAZY = {
     "morris": ("bonemet_ode.analysis.gsa", "morris"),
     "DaskRunner": ("bonemet_ode.analysis.distributed", "DaskRunner"),
     "to_sbml": ("bonemet_ode.io.sbml", "to_sbml"),
+    "read_sbml": ("bonemet_ode.io.sbml_import", "read_sbml"),
+    "import_sbml": ("bonemet_ode.io.sbml_import", "import_sbml"),
+    "read_antimony": ("bonemet_ode.io.sbml_import", "read_antimony"),
     "save_model": ("bonemet_ode.io.model_json", "save_model"),
     "load_model": ("bonemet_ode.io.model_json", "load_model"),
 }

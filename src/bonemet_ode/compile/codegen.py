@@ -72,6 +72,12 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_floor(self, expr):  # noqa: N802 - floor with derivative zero (symbolic.py)
+            return f"floor({self._print(expr.args[0])})"
+
+        def _print_bm_ceil(self, expr):  # noqa: N802
+            return f"ceil({self._print(expr.args[0])})"
+
         def _print_DiracDelta(self, expr):  # noqa: N802 - derivative of a kink (max/min/abs): zero almost everywhere
             return "0.0"
 
