@@ -9,7 +9,8 @@ Cases default to ``../shared/data/sbml-test-suite/cases`` beside the repository
 (``$BONEMET_SBML_SUITE`` overrides).  Each case runs in-process (the code of
 ``bonemet-ode sbml-test``) in a pool of worker processes, with compiled models
 cached in a fresh temporary ``BONEMET_ODE_CACHE`` (so the compile times are
-cold: cases that share a structure share one build).  A case **passes** when
+cold: cases that share a structure share one build), built quick
+(``BONEMET_ODE_BUILD=quick``: -O1, no lane solver) unless ``--full-build``.  A case **passes** when
 every point satisfies ``|expected - actual| <= absolute + relative*|expected|``
 (the settings' tolerances), is **refused** when import raises
 ``UnsupportedFeatureError`` (the reason names the feature), is **wrong** when it
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="range of case numbers, e.g. 1-100")
     ap.add_argument("--tier", default="", help="comma-separated tiers to run (case_tags.csv), e.g. 0,1")
     ap.add_argument("--csv", type=Path, default=None, help="write one row per case here")
+    ap.add_argument("--full-build", action="store_true",
+                    help="compile as for production (-O3 with the lane solver) instead of BONEMET_ODE_BUILD=quick")
     ap.add_argument("--show-wrong", action="store_true", help="print every wrong and error case with its reason")
     args = ap.parse_args(argv)
     cases = args.cases or suite_dir()
@@ -116,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         dirs = [d for d in dirs if tier_of.get(d.name, "") in want]
     cache = tempfile.mkdtemp(prefix="bm_sbml_suite_")
     os.environ["BONEMET_ODE_CACHE"] = cache
+    if not args.full_build:
+        os.environ["BONEMET_ODE_BUILD"] = "quick"
     t0 = time.perf_counter()
     with mp.get_context("fork").Pool(args.workers) as pool:
         rows = pool.map(_work, [str(d) for d in dirs], chunksize=4)

@@ -17,12 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("case_dir", type=Path, help="a case folder, e.g. sbml-test-suite/cases/00001")
     p.add_argument("--out", required=True, type=Path, help="output CSV file")
     p.add_argument("--judge", action="store_true", help="also compare with NNNNN-results.csv (exit 1 when off)")
+    p.add_argument("--full-build", action="store_true",
+                   help="compile with -O3 and the lane solver (default: a quick build, BONEMET_ODE_BUILD=quick)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     import sys
 
+    if not args.full_build:
+        os.environ.setdefault("BONEMET_ODE_BUILD", "quick")
     from ..io.sbml_import.testsuite import judge, run_case, write_csv
 
     res = run_case(args.case_dir)

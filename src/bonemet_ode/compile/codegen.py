@@ -142,8 +142,8 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
-def generate_source(sym: SymbolicModel) -> str:
-    """Full C source: generated model functions followed by the solver core."""
+def generate_source(sym: SymbolicModel, lanes: bool = True) -> str:
+    """Full C source: generated model functions followed by the solver core (``lanes=False``: no lane solver)."""
     printer = _printer()
     n, npar, no = len(sym.y), len(sym.p), len(sym.observables)
     hoist = Hoister(sym.y)
@@ -187,7 +187,7 @@ def generate_source(sym: SymbolicModel) -> str:
     out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist)
     out += ["}", ""]
-    if n <= LANE_MAX_STATES:
+    if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
