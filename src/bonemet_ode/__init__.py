@@ -11,6 +11,7 @@ from .errors import ParameterError as ParameterError
 from .errors import ScheduleError as ScheduleError
 from .errors import SolverError as SolverError
 from .errors import UnknownNameError as UnknownNameError
+from .model import Event as Event
 from .model import Model as Model
 from .model import Module as Module
 from .model import Observable as Observable
@@ -91,7 +92,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "models", "BonemetError", "ModelError", "ParameterError", "ScheduleError", "SolverError", "UnknownNameError",
-    "Model", "Module", "Observable", "Parameter", "State", "Term", "CONTROL", "Arm", "Deplete", "Dose", "Knockout",
+    "Event", "Model", "Module", "Observable", "Parameter", "State", "Term", "CONTROL", "Arm", "Deplete", "Dose", "Knockout",
     "SetInitial", "SetParameters", "SimulationResult", "Simulator", "SolverOptions", "simulate", "__version__",
     "CohortResult", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort",
     *_LAZY,

@@ -29,21 +29,24 @@ from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
 
-NSTATS = 6
-STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions")
+NSTATS = 7
+#: Whether the generated solvers execute state-triggered events (model.Event).
+EVENTS_COMPILED = True
+STATS_NAMES = ("steps", "accepted", "rejected", "rhs_evals", "jacobian_evals", "lu_decompositions", "events")
 
 
 def stats_dict(counts: list[int]) -> dict[str, int]:
     """The solver counters of one solve by name (:data:`STATS_NAMES`), from the list of their values."""
-    steps, accepted, rejected, rhs, jac, lu = counts
+    steps, accepted, rejected, rhs, jac, lu, events = counts
     return {"steps": steps, "accepted": accepted, "rejected": rejected, "rhs_evals": rhs, "jacobian_evals": jac,
-            "lu_decompositions": lu}
+            "lu_decompositions": lu, "events": events}
 STATUS_MESSAGES = {
     0: "ok",
     1: "maximum number of steps reached",
     2: "step size fell below its minimum (the solution may blow up or a state may be discontinuous)",
     3: "non-finite values (NaN or inf) in the solution",
     4: "bad input",
+    5: "more than 1000 state-triggered event executions at one instant (an event that re-triggers itself?)",
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a
@@ -179,6 +182,16 @@ def compile_model(
         quotes the compiler's output and names the generated file).
     """
     sensitivities = tuple(sensitivities)
+    if model.events and sensitivities:
+        from ..errors import ModelError
+
+        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: forward sensitivities "
+                         "across state-triggered events are not supported (they jump at each event)")
+    if model.events and not EVENTS_COMPILED:
+        from ..errors import ModelError
+
+        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: the compiled solvers "
+                         "do not execute state-triggered events yet")
     if sensitivities:
         from .sensitivity import check_wrt
 

@@ -14,6 +14,7 @@ import re
 from importlib import resources
 from typing import Sequence
 
+from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, lu_source, padded, use_inverse
@@ -36,7 +37,8 @@ def generator_fingerprint() -> str:
     never reuses a library built by an older one (CODEGEN_VERSION need not be bumped by hand)."""
     here = resources.files("bonemet_ode.compile")
     h = hashlib.sha256()
-    for name in ("codegen.py", "hoist.py", "sparse_lu.py", "lanes.py", "symbolic.py", "sensitivity.py"):
+    for name in ("codegen.py", "hoist.py", "sparse_lu.py", "lanes.py", "symbolic.py", "sensitivity.py",
+                 "events.py"):
         h.update(here.joinpath(name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -187,6 +189,7 @@ def generate_source(sym: SymbolicModel, lanes: bool = True) -> str:
     out += ["static void bm_obs(const double *y, const double *p, double *o) {", "    (void)y; (void)p; (void)o;"]
     out += _block(obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist)
     out += ["}", ""]
+    out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
     if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",

@@ -35,14 +35,20 @@
 #define BM_EV_RATE 1    /* infusion rate u[idx] += val       */
 #define BM_EV_SETPAR 2  /* p[idx] = val                      */
 #define BM_EV_SETSTATE 3 /* y[idx] = val                     */
+#define BM_EV_GATED 1024 /* + j: y[idx] += val while p[j] > 0.5 (dosing.py EV_GATED) */
 
 #define BM_OK 0
 #define BM_ERR_MAXSTEPS 1
 #define BM_ERR_HMIN 2
 #define BM_ERR_NONFINITE 3
 #define BM_ERR_BADINPUT 4
+#define BM_ERR_EVENTS 5   /* more than BM_EV_MAXCHAIN event executions at one instant */
+#define BM_STOP_EVENT (-1) /* internal: bm_segment stopped at a located state event */
+#ifndef BM_NE
+#define BM_NE 0 /* state-triggered events (events.py); with none, no event code is compiled */
+#endif
 
-#define BM_NSTATS 6 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions */
+#define BM_NSTATS 7 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions, events executed */
 /* (1e-2)^BM_ERR_EXP, the floor of the stored error power of Gustafsson's controller */
 #define ERRACC_FLOOR pow(1e-2, BM_ERR_EXP)
 
@@ -163,6 +169,10 @@ typedef struct {
     double fail_t;
     int fail_state;
     double curv_pre; /* ||J f||^2 (scaled) at the start of the step that ended at the last event; -1: none */
+#if BM_NE > 0
+    double eg[BM_NG]; /* the triggers' root functions at the current (t, y) */
+    int eb[BM_NE];    /* the triggers' values at the current (t, y) (before a located event: just before it) */
+#endif
 } bm_ctx;
 
 /* f(y) with the infusion rates u (not counted: the lane solver re-evaluates a lane's f with it) */
@@ -488,6 +498,186 @@ static void bm_dense_outputs(const double *K, int ldk, const double *y, const do
     }
 }
 
+/* ------------------------------------------------------------------ state-triggered events
+ * (model.Event; generated pieces in events.py).  After every accepted step the triggers' root
+ * functions g_k(t, y) are evaluated at the step's end; an atom (one comparison g_k OP 0) whose truth
+ * differs from the step's start is located on the step's dense output by the Illinois variant of
+ * regula falsi, to a bracket of 1e-13 max(|t|, 1) days (or 200 iterations), keeping the end where the
+ * atom has its new truth.  The crossings are visited in time order; at the first where a trigger
+ * goes from false to true the step is cut there, the state there is the dense output, and the
+ * events execute (bm_ev_resolve) before integration restarts, as after a dose.  Two crossings of
+ * one atom within one step are not seen (as in every step-wise root finder).  Every operation is
+ * scalar and depends on the member's own numbers only, so the lane solver reproduces it exactly. */
+#if BM_NE > 0
+#define BM_EV_MAXCHAIN 1000
+
+static inline int bm_ev_atom(double g, int op) {
+    return op == 0 ? g < 0.0 : op == 1 ? g <= 0.0 : op == 2 ? g > 0.0 : g >= 0.0;
+}
+
+static void bm_ev_truth(const double *g, int *b) {
+    int a[BM_NG];
+    for (int k = 0; k < BM_NG; ++k) a[k] = bm_ev_atom(g[k], BM_EV_OP[k]);
+    bm_ev_bool(a, b);
+}
+
+/* The dense output at th in [0, 1] (bm_dense_outputs' arithmetic). */
+static void bm_dense_at(const double *K, int ldk, const double *y, const double *ys, double th, double *yo) {
+    double th1 = 1.0 - th;
+    for (int i = 0; i < BM_N; ++i) {
+        double dr[BM_ND];
+        for (int r = 0; r < BM_ND; ++r) {
+            double acc = 0.0;
+            for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j * ldk + i];
+            dr[r] = acc;
+        }
+        double inner = dr[BM_ND - 1];
+        for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
+        yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
+    }
+}
+
+/* Root function k at th of the step t -> t + hh (state there in yo). */
+static double bm_ev_g_at(int k, const double *K, int ldk, const double *y, const double *ys, const double *p,
+                         double t, double hh, double th, double *yo) {
+    double g[BM_NG];
+    bm_dense_at(K, ldk, y, ys, th, yo);
+    bm_ev_g(t + th * hh, yo, p, g);
+    return g[k];
+}
+
+/*
+ * After an accepted step t -> tend (= t + hh, or the segment's stop) from y to ys: the first th in
+ * (0, 1] where a trigger turns from false to true, with the state there in yev; 2.0 when there is
+ * none, and then c->eg and c->eb hold the step end's values.
+ */
+static double bm_ev_locate(const double *K, int ldk, const double *y, const double *ys, const double *p, double t,
+                           double hh, double tend, bm_ctx *c, double *yev) {
+    double g1[BM_NG], th[BM_NG], g[BM_NG];
+    int cross[BM_NG], b[BM_NE], ncross = 0;
+    bm_ev_g(tend, ys, p, g1);
+    const double tol = 1e-13 * (fabs(t) > 1.0 ? fabs(t) : 1.0);
+    for (int k = 0; k < BM_NG; ++k) {
+        int a0 = bm_ev_atom(c->eg[k], BM_EV_OP[k]), a1 = bm_ev_atom(g1[k], BM_EV_OP[k]);
+        cross[k] = a0 != a1;
+        if (!cross[k]) continue;
+        ncross++;
+        /* Illinois: [lo, hi] brackets the change, hi with the new truth */
+        double lo = 0.0, hi = 1.0, glo = c->eg[k], ghi = g1[k];
+        int side = 0;
+        for (int it = 0; it < 200 && (hi - lo) * fabs(hh) > tol; ++it) {
+            double x = (ghi != glo) ? hi - ghi * (hi - lo) / (ghi - glo) : 0.5 * (lo + hi);
+            if (!(x > lo && x < hi)) x = 0.5 * (lo + hi);
+            double gx = bm_ev_g_at(k, K, ldk, y, ys, p, t, hh, x, yev);
+            if (bm_ev_atom(gx, BM_EV_OP[k]) == a1) {
+                hi = x; ghi = gx;
+                if (side == 1) glo *= 0.5;
+                side = 1;
+            } else {
+                lo = x; glo = gx;
+                if (side == -1) ghi *= 0.5;
+                side = -1;
+            }
+        }
+        th[k] = hi;
+    }
+    if (ncross == 0) {
+        memcpy(c->eg, g1, sizeof g1);
+        return 2.0;
+    }
+    /* the crossings in time order: the first that turns a trigger on is the event */
+    for (;;) {
+        int kmin = -1;
+        for (int k = 0; k < BM_NG; ++k)
+            if (cross[k] && (kmin < 0 || th[k] < th[kmin])) kmin = k;
+        if (kmin < 0) break;
+        double x = th[kmin];
+        for (int k = 0; k < BM_NG; ++k)
+            if (cross[k] && th[k] == x) cross[k] = 0;
+        if (x < 1.0) {
+            bm_dense_at(K, ldk, y, ys, x, yev);
+            bm_ev_g(t + x * hh, yev, p, g);
+        } else {
+            memcpy(yev, ys, sizeof(double) * BM_N);
+            memcpy(g, g1, sizeof g);
+        }
+        bm_ev_truth(g, b);
+        int on = 0;
+        for (int e = 0; e < BM_NE; ++e) on |= b[e] && !c->eb[e];
+        if (on) return x;
+        memcpy(c->eb, b, sizeof b);
+    }
+    memcpy(c->eg, g1, sizeof g1);
+    bm_ev_truth(g1, c->eb);
+    return 2.0;
+}
+
+/* Trigger values before t0: each event's initial value. */
+static void bm_ev_init(bm_ctx *c) {
+    for (int e = 0; e < BM_NE; ++e) c->eb[e] = (BM_EV_FLAGS[e] >> 1) & 1;
+}
+
+/*
+ * Execute the state events at time t (after the timed events of t): those whose trigger turned
+ * from false to true since c->eb, one at a time, highest priority first (an event with a priority
+ * before one without; ties in declaration order); after each, the triggers are evaluated again and
+ * the events they turn on join, while a non-persistent pending event whose trigger turned off is
+ * dropped.  Returns the number executed (then c->eg, c->eb are the final state's), or -1 after
+ * BM_EV_MAXCHAIN executions.
+ */
+static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
+    double g[BM_NG], val[BM_NA > 0 ? BM_NA : 1];
+    int b[BM_NE], pend[BM_NE], npend = 0, count = 0;
+    bm_ev_g(t, y, p, g);
+    bm_ev_truth(g, b);
+    for (int e = 0; e < BM_NE; ++e) {
+        pend[e] = b[e] && !c->eb[e];
+        if (pend[e]) {
+            npend++;
+            if (BM_EV_FLAGS[e] & 4) bm_ev_values(e, t, y, p, val + BM_EV_OFF[e]);
+        }
+        c->eb[e] = b[e];
+    }
+    while (npend > 0) {
+        int best = -1, bhas = 0;
+        double bpr = 0.0;
+        for (int e = 0; e < BM_NE; ++e) {
+            if (!pend[e]) continue;
+            int has = (BM_EV_FLAGS[e] >> 3) & 1;
+            double pr = has ? bm_ev_prio(e, t, y, p) : 0.0;
+            if (best < 0 || (has && !bhas) || (has && bhas && pr > bpr)) { best = e; bhas = has; bpr = pr; }
+        }
+        pend[best] = 0;
+        npend--;
+        if (++count > BM_EV_MAXCHAIN) return -1;
+        if (!(BM_EV_FLAGS[best] & 4)) bm_ev_values(best, t, y, p, val + BM_EV_OFF[best]);
+        int setp = 0;
+        for (int j = BM_EV_OFF[best]; j < BM_EV_OFF[best + 1]; ++j) {
+            int tg = BM_EV_TGT[j];
+            if (tg >= 0) y[tg] = val[j];
+            else { p[-1 - tg] = val[j]; setp = 1; }
+        }
+        if (setp) bm_derive(p);
+        c->stats[6]++;
+        bm_ev_g(t, y, p, g);
+        bm_ev_truth(g, b);
+        for (int e = 0; e < BM_NE; ++e) {
+            if (b[e] && !c->eb[e] && !pend[e]) {
+                pend[e] = 1;
+                npend++;
+                if (BM_EV_FLAGS[e] & 4) bm_ev_values(e, t, y, p, val + BM_EV_OFF[e]);
+            } else if (!b[e] && pend[e] && !(BM_EV_FLAGS[e] & 1)) {
+                pend[e] = 0;
+                npend--;
+            }
+            c->eb[e] = b[e];
+        }
+    }
+    memcpy(c->eg, g, sizeof g);
+    return count;
+}
+#endif /* BM_NE > 0 */
+
 /*
  * Integrate from *t to tstop (> *t). Writes interpolated outputs for output
  * times in (*t, tstop) starting at *iout. On return *t == tstop on success.
@@ -586,6 +776,23 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
             (*naccept)++;
             c->stats[1]++;
             double tnew = last ? tstop : *t + hh;
+#if BM_NE > 0
+            {
+                double yev[BM_N];
+                double th = bm_ev_locate((const double *)K, BM_NVP, yd, ysd, p, *t, hh, tnew, c, yev);
+                if (th <= 1.0) { /* a trigger turned on at th: stop there (outputs there come after the events) */
+                    if (th < 1.0) tnew = *t + th * hh;
+                    c->curv_pre = bm_curv2(J, (const double *)f0, yd, c);
+                    bm_dense_outputs((const double *)K, BM_NVP, yd, ysd, p, *t, tnew, ih, 1, tout, nout, iout, yout,
+                                     oout);
+                    memcpy(y, yev, sizeof yev);
+                    *t = tnew;
+                    if (reject && hnew > hh) hnew = hh;
+                    *h = hnew;
+                    return BM_STOP_EVENT;
+                }
+            }
+#endif
             if (last) c->curv_pre = bm_curv2(J, (const double *)f0, yd, c); /* for the first try after tstop */
             bm_dense_outputs((const double *)K, BM_NVP, yd, ysd, p, *t, tnew, ih, last, tout, nout, iout, yout, oout);
             memcpy(y, ys, sizeof ys);
@@ -617,7 +824,9 @@ static void bm_apply_event(int kind, int idx, double val, double *y, double *p, 
         case BM_EV_RATE: u[idx] += val; c->infusing = 1; break;
         case BM_EV_SETPAR: p[idx] = val; bm_derive(p); break;
         case BM_EV_SETSTATE: y[idx] = val; break;
-        default: break;
+        default: /* BM_EV_GATED + j: a bolus given only while parameter j (an adaptive dose's flag) is on */
+            if (kind >= BM_EV_GATED && p[kind - BM_EV_GATED] > 0.5) y[idx] += val;
+            break;
     }
 }
 
@@ -641,6 +850,9 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
     c->fail_t = t0; c->fail_state = -1;
     c->infusing = 0;
     c->curv_pre = -1.0;
+#if BM_NE > 0
+    bm_ev_init(c);
+#endif
     double t = t0, h = c->h_init, hacc = 0.0, erracc = 1.0; /* erracc: err^BM_ERR_EXP of the last accepted step */
     long naccept = 0;
     int iev = 0, iout = 0;
@@ -651,6 +863,19 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
             iev++;
             hacc = 0.0; /* the error history before a dose says nothing about the step after it */
         }
+#if BM_NE > 0
+        {
+            int nex = bm_ev_resolve(t, y, p, c);
+            if (nex < 0) {
+                c->fail_t = t;
+                for (long i = (long)iout * BM_N; i < (long)nout * BM_N; ++i) yout[i] = NAN;
+                if (oout)
+                    for (long i = (long)iout * BM_NOTOT; i < (long)nout * BM_NOTOT; ++i) oout[i] = NAN;
+                return BM_ERR_EVENTS;
+            }
+            if (nex > 0) hacc = 0.0;
+        }
+#endif
         while (iout < nout && tout[iout] <= t) {
             memcpy(yout + (long)iout * BM_N, y, sizeof(double) * BM_N);
             if (oout) bm_obs(y, p, oout + (long)iout * BM_NOTOT);
@@ -663,6 +888,7 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
             h = bm_initial_step(y, p, u, f0, tstop - t, c);
         }
         int rc = bm_segment(&t, tstop, yv, p, uv, &h, tout, nout, &iout, yout, oout, c, &hacc, &erracc, &naccept);
+        if (rc == BM_STOP_EVENT) continue;
         if (rc != BM_OK) {
             /* outputs the solve did not reach are NaN (every output is written: callers need not clear) */
             for (long i = (long)iout * BM_N; i < (long)nout * BM_N; ++i) yout[i] = NAN;

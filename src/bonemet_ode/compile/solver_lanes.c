@@ -72,6 +72,9 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     L->c.stats = stats + (long)k * BM_NSTATS;
     for (int s = 0; s < BM_NSTATS; ++s) L->c.stats[s] = 0;
     L->c.fail_t = pr->t0; L->c.fail_state = -1; L->c.infusing = 0; L->c.curv_pre = -1.0;
+#if BM_NE > 0
+    bm_ev_init(&L->c);
+#endif
     L->yout = yout + (long)k * pr->nout * BM_N;
     L->oout = oout ? oout + (long)k * pr->nout * BM_NOTOT : 0;
     if (BM_NP > 0) memcpy(L->p, P + (long)k * BM_NPTOT, sizeof(double) * BM_NP);
@@ -102,6 +105,13 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
             L->hacc = 0.0;
             changed = 1;
         }
+#if BM_NE > 0
+        { /* state events at t, as bm_solve_one */
+            int nex = bm_ev_resolve(L->t, y, L->p, &L->c);
+            if (nex < 0) return 2; /* the scalar solver reproduces the failure */
+            if (nex > 0) { L->hacc = 0.0; changed = 1; }
+        }
+#endif
         if (changed) {
             bm_lane_scatter(w->y, ln, y, BM_N);
             bm_lane_scatter(w->pl, ln, L->p, BM_NPX);
@@ -212,6 +222,31 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         L->naccept++;
         L->c.stats[1]++;
         double tnew = L->last ? L->tstop : L->t + hh;
+#if BM_NE > 0
+        { /* state events: bm_segment's check, on this lane's numbers */
+            double yev[BM_N];
+            for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
+            double th = bm_ev_locate(&K[0][0], BM_N, y, ys, L->p, L->t, hh, tnew, &L->c, yev);
+            if (th <= 1.0) {
+                if (th < 1.0) tnew = L->t + th * hh;
+                double f0[BM_N], J[BM_N * BM_N];
+                bm_lane_gather(w->f0, ln, f0, BM_N);
+                bm_lane_gather(w->J, ln, J, BM_N * BM_N);
+                L->c.curv_pre = bm_curv2(J, f0, y, &L->c);
+                if (L->iout < pr->nout && pr->tout[L->iout] < tnew)
+                    bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], 1, pr->tout, pr->nout,
+                                     &L->iout, L->yout, L->oout);
+                for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = yev[i];
+                L->t = tnew;
+                L->have_f0 = 0;
+                if (L->reject && hnew > hh) hnew = hh;
+                L->reject = 0;
+                L->h = hnew;
+                L->in_seg = 0; /* bm_lane_begin executes the events at tnew */
+                return 0;
+            }
+        }
+#endif
         if (L->last) { /* as the scalar solver: the curvature at the start of the step that ends at tstop */
             double f0[BM_N], J[BM_N * BM_N];
             bm_lane_gather(w->f0, ln, f0, BM_N);

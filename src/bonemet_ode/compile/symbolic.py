@@ -161,6 +161,16 @@ class SymbolicModel:
                     acc += coef * rate
             rhs.append(acc)
         self.rhs = sp.Matrix(rhs)
+        self._local = local
+
+    def parse(self, text: str):
+        """A sympy expression of states, parameters, observables (substituted) and time ``t`` (events)."""
+        import sympy as sp
+        from sympy.parsing.sympy_parser import parse_expr
+
+        local = dict(self._local)
+        local["t"] = sp.Symbol("t", real=True)
+        return parse_expr(text.strip(), local_dict=local, evaluate=True)
 
     @cached_property
     def jacobian(self):

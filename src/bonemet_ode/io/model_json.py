@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from ..model import Model, Module, Observable, Parameter, State, Switch, Term
+from ..model import Event, Model, Module, Observable, Parameter, State, Switch, Term
 
 __all__ = ["model_to_dict", "model_from_dict", "save_model", "load_model", "FORMAT_VERSION"]
 
@@ -31,6 +31,7 @@ def _module_to_dict(m: Module) -> dict[str, Any]:
         "terms": [dict(name=t.name, rate=t.rate, effects=t.effect_map, description=t.description) for t in m.terms],
         "observables": [dict(name=o.name, expr=o.expr, unit=o.unit, description=o.description)
                         for o in m.observables],
+        **({"events": [e.to_dict() for e in m.events]} if m.events else {}),
     }
 
 
@@ -46,6 +47,7 @@ def model_to_dict(model: Model) -> dict[str, Any]:
         "initial_values": model._initial_overrides,  # noqa: SLF001
         "knockouts": sorted(model.knockouts),
         "switches": [dict(time=s.time, parameter=s.parameter, value=s.value) for s in model.switches],
+        **({"events": [e.to_dict() for e in model._extra_events]} if model._extra_events else {}),  # noqa: SLF001
     }
 
 
@@ -65,6 +67,7 @@ def model_from_dict(data: dict[str, Any]) -> Model:
             terms=tuple(Term(**t) for t in m["terms"]),
             observables=tuple(Observable(**o) for o in m["observables"]),
             description=m.get("description", ""),
+            events=tuple(Event.from_dict(e) for e in m.get("events", ())),
         ))
     return Model(
         data["name"], modules, description=data.get("description", ""),
@@ -72,6 +75,7 @@ def model_from_dict(data: dict[str, Any]) -> Model:
         switches=[Switch(**s) for s in data.get("switches", ())],
         parameter_values=data.get("parameter_values"),
         initial_values=data.get("initial_values"),
+        events=[Event.from_dict(e) for e in data.get("events", ())],
     )
 
 

@@ -381,6 +381,9 @@ def to_sbml(model: Model, arm: Arm | None = None, path: str | Path | None = None
     if not isinstance(arm, Arm):
         raise ScheduleError(f"arm must be an Arm or None, got {type(arm).__name__}")
     model = arm.apply(model)
+    if model.events:
+        raise ModelError(f"SBML export of state-triggered events ({', '.join(e.name for e in model.events)}) "
+                         "is not supported yet")
     schedule = _schedule(model, arm, days)
     doc = lib.SBMLDocument(SBML_LEVEL, SBML_VERSION)
     sm = doc.createModel()

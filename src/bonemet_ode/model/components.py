@@ -15,7 +15,7 @@ from typing import Mapping
 
 from ..errors import ModelError, ParameterError
 
-__all__ = ["State", "Parameter", "Term", "Observable", "Switch", "check_name", "RESERVED_NAMES"]
+__all__ = ["State", "Parameter", "Term", "Observable", "Switch", "Event", "check_name", "RESERVED_NAMES"]
 
 #: Names that cannot be used for states, parameters, terms or observables.
 RESERVED_NAMES = frozenset({"t", "time", "exp", "log", "sqrt", "tanh", "abs", "min", "max", "pi"})
@@ -222,3 +222,150 @@ class Switch:
         v = _finite_number(self.value, f"switch value for parameter {self.parameter!r}")
         object.__setattr__(self, "time", t)
         object.__setattr__(self, "value", v)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A state-triggered event: when ``trigger`` becomes true, assign new values to states and parameters.
+
+    The compiled solvers watch every event's trigger during integration, locate the instant it
+    turns from false to true on the step's dense output (a bracketing root finder, to about
+    1e-13 relative in time), apply the assignments there and restart the integration, as after a
+    dose.  Semantics follow SBML Level 3 events without delays:
+
+    * **Firing.**  An event fires at each instant where its trigger goes from false to true (a
+      transition, not a level: a trigger that stays true fires once).  At ``t0`` the trigger's
+      previous value is ``initial_value``: with ``initial_value=False`` an event whose trigger
+      already holds at ``t0`` fires at ``t0``; with ``True`` (the default) it does not.
+    * **Assignments** ``{name: expression}`` set states and parameters.  All of one event's
+      expressions are evaluated before any is assigned.  With ``use_values_from_trigger_time``
+      (the default) they are evaluated when the event triggers; otherwise when it is executed.
+      The two differ only when several events trigger at one instant and one executes before
+      another: the later one then sees (``False``) or does not see (``True``) the earlier one's
+      assignments.
+    * **Order.**  Events that trigger at the same instant execute one at a time, highest
+      ``priority`` first (priorities are evaluated at the moment of choosing; an event without a
+      priority comes after every event with one); ties go in declaration order (module order,
+      then the model's own events).  SBML leaves the order of ties open; this choice makes
+      results reproducible.
+    * **Cascades.**  After each execution every trigger is evaluated again: a trigger turned
+      true by the assignments triggers its event at the same instant; a pending event whose
+      trigger turned false is dropped unless it is ``persistent``.  Timed events (doses,
+      parameter switches) at an instant are applied before the state events of that instant.
+      More than 1000 executions at one instant stop the solve with a clear error.
+    * **Delays** are not supported: ``delay`` other than ``None`` raises :class:`ModelError`.
+
+    Parameters
+    ----------
+    name : str
+        Identifier of the event (unique among the model's events).
+    trigger : str
+        Condition in the model's expression language with comparisons: ``"T < 1"``,
+        ``"tumour > k_on"``, ``"x > 1 and y < 2"``, ``"not T >= 1"``, ``"t >= 10"`` (``t`` is time
+        in days).  States, parameters and observables may appear.  ``==`` and ``!=`` are refused.
+    assignments : mapping of str to str or float
+        ``{target: expression}``: the new value of a state or parameter, an expression of states,
+        parameters, observables and ``t`` (evaluated as described above).
+    persistent : bool
+        Whether a triggered event executes even if its trigger turns false (through another
+        event's assignment at the same instant) before it executes.  Default ``True``.
+    initial_value : bool
+        The trigger's value just before ``t0``.  Default ``True``.
+    use_values_from_trigger_time : bool
+        Evaluate the assignments when the event triggers (``True``, default) or when it executes.
+    priority : float or str, optional
+        Number or expression; larger executes first among events of one instant.
+    delay : None
+        Reserved: delayed events are refused.
+    description : str
+        What the event means.
+
+    Examples
+    --------
+    >>> Event("reset", "x < 0.5", {"x": "1"})  # doctest: +ELLIPSIS
+    Event(name='reset', trigger='x < 0.5', assignments=(('x', '1'),), ...)
+    """
+
+    name: str
+    trigger: str
+    assignments: Mapping[str, str | float] = field(default_factory=dict)
+    persistent: bool = True
+    initial_value: bool = True
+    use_values_from_trigger_time: bool = True
+    priority: float | str | None = None
+    delay: float | str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "event")
+        where = f"event {self.name!r}"
+        if self.delay is not None:
+            raise ModelError(f"{where}: delayed events are not supported (delay={self.delay!r}); "
+                             "give delay=None, or model the delay with a state")
+        if not isinstance(self.trigger, str) or not self.trigger.strip():
+            raise ModelError(f"{where}: trigger must be a non-empty condition string, got {self.trigger!r}")
+        from .expressions import parse_trigger, symbols_in
+
+        parse_trigger(self.trigger, where + " trigger")
+        for flag in ("persistent", "initial_value", "use_values_from_trigger_time"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ModelError(f"{where}: {flag} must be True or False, got {getattr(self, flag)!r}")
+        items = self.assignments.items() if isinstance(self.assignments, Mapping) else self.assignments
+        out = []
+        seen = set()
+        for target, expr in items:
+            if not isinstance(target, str):
+                raise ModelError(f"{where}: assignment target must be a state or parameter name, got {target!r}")
+            if target in seen:
+                raise ModelError(f"{where}: {target!r} is assigned twice")
+            seen.add(target)
+            if isinstance(expr, str):
+                if not expr.strip():
+                    raise ModelError(f"{where}: assignment to {target!r} is an empty expression")
+                symbols_in(expr, f"{where} assignment to {target!r}")
+                out.append((target, expr.strip()))
+            else:
+                out.append((target, repr(_event_number(expr, f"{where}: assignment to {target!r}"))))
+        if not out:
+            raise ModelError(f"{where} assigns nothing: give assignments, e.g. {{'T': 0}}")
+        object.__setattr__(self, "assignments", tuple(out))
+        if self.priority is not None and not isinstance(self.priority, str):
+            object.__setattr__(self, "priority", _event_number(self.priority, f"{where}: priority"))
+        if isinstance(self.priority, str):
+            if not self.priority.strip():
+                raise ModelError(f"{where}: priority is an empty expression")
+            symbols_in(self.priority, where + " priority")
+
+    @property
+    def assignment_map(self) -> dict[str, str]:
+        """The assignments as a plain ``{target: expression}`` dict."""
+        return dict(self.assignments)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (:meth:`from_dict` rebuilds an equal event)."""
+        return dict(name=self.name, trigger=self.trigger, assignments=self.assignment_map,
+                    persistent=self.persistent, initial_value=self.initial_value,
+                    use_values_from_trigger_time=self.use_values_from_trigger_time, priority=self.priority,
+                    description=self.description)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Event":
+        """Rebuild an event written by :meth:`to_dict`."""
+        return cls(**dict(data))
+
+
+def _event_number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            import numpy as np
+
+            if isinstance(value, (np.integer, np.floating)):
+                value = float(value)
+        except ImportError:  # pragma: no cover
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelError(f"{what} must be a number or an expression string, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ModelError(f"{what} must be finite, got {x}")
+    return x

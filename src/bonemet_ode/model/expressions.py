@@ -213,3 +213,95 @@ def topological_order(deps: Mapping[str, Iterable[str]], kind: str) -> list[str]
     for n in deps:
         visit(n, [])
     return order
+
+
+# ------------------------------------------------------------------ event triggers
+_COMPARE_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+def parse_trigger(expr: str, where: str) -> tuple[list[tuple[str, str]], tuple]:
+    """Split a trigger condition into comparison atoms and a boolean formula over them.
+
+    A trigger is a comparison (``T < 1``, ``x > k*y``, ``0 < x <= 1``) or a combination of
+    comparisons with ``and``, ``or`` and ``not``.  Each comparison ``a OP b`` becomes the atom
+    ``(g, OP)`` with the root function ``g = (a) - (b)``: the atom is true when ``g OP 0``.
+
+    Returns
+    -------
+    atoms : list of (str, str)
+        ``(g, op)`` with ``g`` an arithmetic expression string and ``op`` one of ``< <= > >=``.
+    formula : tuple
+        ``("atom", i)``, ``("not", f)``, ``("and", f1, f2, ...)`` or ``("or", f1, f2, ...)``.
+
+    Raises
+    ------
+    ModelError
+        On a syntax error, ``==``/``!=`` (a condition that holds at isolated instants cannot be
+        located by root finding), a bare number or name, or a non-arithmetic side.
+
+    Examples
+    --------
+    >>> parse_trigger("T < 1 and not x >= 2", "event 'e'")
+    ([('(T) - (1)', '<'), ('(x) - (2)', '>=')], ('and', ('atom', 0), ('not', ('atom', 1))))
+    """
+    if not isinstance(expr, str) or not expr.strip():
+        raise ModelError(f"{where}: trigger must be a non-empty condition string, got {expr!r}")
+    try:
+        tree = parse_expression(expr)
+    except SyntaxError as exc:
+        raise ModelError(f"{where}: cannot parse trigger {expr!r}: {exc.msg}") from None
+    atoms: list[tuple[str, str]] = []
+
+    def side(node: ast.AST) -> str:
+        text = ast.unparse(node)
+        symbols_in(text, where)  # arithmetic only
+        return text
+
+    def walk(node: ast.AST) -> tuple:
+        if isinstance(node, ast.BoolOp):
+            op = "and" if isinstance(node.op, ast.And) else "or"
+            return (op, *(walk(v) for v in node.values))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return ("not", walk(node.operand))
+        if isinstance(node, ast.Compare):
+            parts = []
+            left = node.left
+            for op, right in zip(node.ops, node.comparators):
+                sym = _COMPARE_OPS.get(type(op))
+                if sym is None:
+                    raise ModelError(
+                        f"{where}: trigger {expr!r} uses {type(op).__name__}; only < <= > >= comparisons "
+                        "(an equality holds at isolated instants and cannot be located by root finding)"
+                    )
+                atoms.append((f"({side(left)}) - ({side(right)})", sym))
+                parts.append(("atom", len(atoms) - 1))
+                left = right
+            return parts[0] if len(parts) == 1 else ("and", *parts)
+        raise ModelError(
+            f"{where}: trigger {expr!r} must be a comparison (e.g. 'T < 1') or comparisons joined by "
+            f"and/or/not; found {ast.unparse(node)!r}"
+        )
+
+    formula = walk(tree.body)
+    return atoms, formula
+
+
+def formula_value(formula: tuple, atoms: Iterable[bool]) -> bool:
+    """The truth of a trigger ``formula`` (from :func:`parse_trigger`) given its atoms' truth values."""
+    a = list(atoms)
+
+    def ev(f: tuple) -> bool:
+        if f[0] == "atom":
+            return bool(a[f[1]])
+        if f[0] == "not":
+            return not ev(f[1])
+        if f[0] == "and":
+            return all(ev(g) for g in f[1:])
+        return any(ev(g) for g in f[1:])
+
+    return ev(formula)
+
+
+def atom_value(g: float, op: str) -> bool:
+    """Whether the comparison atom ``g OP 0`` holds."""
+    return {"<": g < 0, "<=": g <= 0, ">": g > 0, ">=": g >= 0}[op]

@@ -12,8 +12,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ModelError, ParameterError, UnknownNameError
-from .components import Observable, Parameter, State, Switch, Term
-from .expressions import compile_expression, symbols_in, topological_order
+from .components import Event, Observable, Parameter, State, Switch, Term
+from .expressions import atom_value, compile_expression, parse_trigger, symbols_in, topological_order
 from .module import Module
 
 __all__ = ["Model", "unknown_name"]
@@ -47,6 +47,9 @@ class Model:
         The modules composed into the model, in order.
     description : str
         What the model is and where it comes from.
+    events : sequence of Event, optional
+        State-triggered events of the model itself, after those of the modules
+        (see :class:`~bonemet_ode.model.Event` for their semantics).
 
     Raises
     ------
@@ -74,6 +77,7 @@ class Model:
         switches: Iterable[Switch] = (),
         parameter_values: Mapping[str, float] | None = None,
         initial_values: Mapping[str, float | str] | None = None,
+        events: Iterable[Event] = (),
     ) -> None:
         if isinstance(modules, Module):
             modules = [modules]
@@ -90,7 +94,9 @@ class Model:
         self._initial_overrides = self._check_initial_values(dict(initial_values or {}))
         self._knockouts = frozenset(self._check_terms(knockouts))
         self._switches = tuple(sorted(self._check_switches(switches), key=lambda s: (s.time, s.parameter)))
+        self._extra_events = tuple(events)
         self._check_expressions()
+        self._events = self._check_events()
         self._check_finite()
 
     # ------------------------------------------------------------------ building
@@ -151,6 +157,37 @@ class Model:
             if isinstance(init, str):
                 where = self._where("state", s.name) + " initial value"
                 self._require(symbols_in(init, where), pnames, where + " (may use parameters only)")
+
+    def _check_events(self) -> tuple[Event, ...]:
+        """Every event (modules' first, then the model's own): unique names, known symbols, assignable targets."""
+        events = [e for m in self._modules for e in m.events]
+        for e in self._extra_events:
+            if not isinstance(e, Event):
+                raise ModelError(f"model {self._name!r}: events must be Event objects, got {e!r}")
+            events.append(e)
+        seen: set[str] = set()
+        snames, pnames = set(self._state_index), set(self._param_index)
+        known = snames | pnames | {o.name for o in self._observables} | {"t"}
+        for e in events:
+            where = f"event {e.name!r}"
+            if e.name in seen:
+                raise ModelError(f"event name {e.name!r} is used twice")
+            seen.add(e.name)
+            atoms, _ = parse_trigger(e.trigger, where + " trigger")
+            for g, _op in atoms:
+                self._require(symbols_in(g, where + " trigger"), known, where + " trigger")
+            for target, expr in e.assignments:
+                if target not in snames and target not in pnames:
+                    kind = self._owner.get(target, ("",))[0]
+                    what = f"a {kind}" if kind else "not defined"
+                    raise ModelError(
+                        f"{where} assigns {target!r}, which is {what}; events assign states and parameters only"
+                    )
+                w = f"{where} assignment to {target!r}"
+                self._require(symbols_in(expr, w), known, w)
+            if isinstance(e.priority, str):
+                self._require(symbols_in(e.priority, where + " priority"), known, where + " priority")
+        return tuple(events)
 
     @staticmethod
     def _require(used: set[str], known: set[str], where: str) -> None:
@@ -273,6 +310,11 @@ class Model:
         return self._switches
 
     @property
+    def events(self) -> tuple[Event, ...]:
+        """State-triggered events in declaration order (modules' first, then the model's own)."""
+        return self._events
+
+    @property
     def state_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self._states)
 
@@ -363,6 +405,7 @@ class Model:
             switches=self._switches,
             parameter_values=self._param_overrides,
             initial_values=self._initial_overrides,
+            events=self._extra_events,
         )
         kw.update(changes)
         name = kw.pop("name", self._name)
@@ -391,6 +434,84 @@ class Model:
         """A copy in which ``parameter`` takes ``value`` from day ``time`` on."""
         return self._replace(switches=self._switches + (Switch(time, parameter, value),))
 
+    def with_events(self, *events: Event) -> "Model":
+        """A copy with extra state-triggered events (a structural change: compiles anew).
+
+        Examples
+        --------
+        >>> from bonemet_ode.model import Event, Model, Module, State, Parameter, Term
+        >>> m = Model("decay", [Module("d", states=(State("x", 1.0),), parameters=(Parameter("k", 1.0),),
+        ...                            terms=(Term("loss", "k*x", {"x": -1}),))])
+        >>> m.with_events(Event("reset", "x < 0.5", {"x": 1.0})).events[0].name
+        'reset'
+        """
+        return self._replace(events=self._extra_events + tuple(events))
+
+    def with_extinction(self, state: str, below: float = 1.0, *, name: str | None = None) -> "Model":
+        """A copy in which ``state`` goes extinct: once it falls below ``below``, it is set to 0 and stays 0.
+
+        Extinction is a state-triggered event (trigger ``state < below``, assignment ``state = 0``,
+        ``initial_value=False``, so a state that starts below the threshold is set to 0 at day 0),
+        located by the compiled solver's root finder: not a threshold applied to the output
+        afterwards.  Zero is absorbing only when nothing adds to an empty ``state``; so every
+        term that increases ``state`` must vanish when ``state`` is 0.  This is checked at the
+        initial state and at two seeded random perturbations of it (states scaled by log-normal
+        factors), and a term that adds to an empty state is refused by name.
+
+        Parameters
+        ----------
+        state : str
+            The state, e.g. tumour cells ``"T"``.
+        below : float
+            Threshold in the state's unit (default 1, one cell), > 0.
+        name : str, optional
+            Event name (default ``extinction_<state>``).
+
+        Raises
+        ------
+        ModelError
+            If a term increases ``state`` at ``state = 0`` (zero would not be absorbing).
+
+        Examples
+        --------
+        >>> from bonemet_ode.model import Model, Module, State, Parameter, Term
+        >>> m = Model("decay", [Module("d", states=(State("T", 10.0),), parameters=(Parameter("k", 1.0),),
+        ...                            terms=(Term("kill", "k*T", {"T": -1}),))])
+        >>> m.with_extinction("T").events[0].trigger
+        'T < 1.0'
+        """
+        idx = self.state_index(state)
+        thr = float(below)
+        if not math.isfinite(thr) or thr <= 0:
+            raise ModelError(f"extinction threshold of {state!r} must be a finite number > 0, got {below!r}")
+        self._check_absorbing(state, idx)
+        ev = Event(name or f"extinction_{state}", f"{state} < {thr!r}", {state: 0.0}, initial_value=False,
+                   description=f"{state} below {thr:g} is extinct: set to 0 (absorbing)")
+        return self.with_events(ev)
+
+    def _check_absorbing(self, state: str, idx: int) -> None:
+        """Refuse extinction of ``state`` when a term adds to it while it is 0."""
+        rng = np.random.default_rng(0)  # fixed seed: the check is deterministic
+        params = self.parameter_values()
+        y0 = self.initial_values()
+        for draw in range(3):
+            y = y0 if draw == 0 else y0 * np.exp(rng.normal(0.0, 1.0, y0.shape))
+            env: dict[str, float] = dict(params)
+            env.update(zip(self.state_names, y.tolist()))
+            env[state] = 0.0
+            for o in self._observables:
+                env[o.name] = self._eval(o.expr, self._where("observable", o.name), env)
+            for t in self._terms:
+                if t.effect_map.get(state, 0.0) <= 0 or t.name in self._knockouts:
+                    continue
+                rate = self._eval(t.rate, self._where("term", t.name), env)
+                if rate != 0.0:
+                    raise ModelError(
+                        f"extinction of {state!r} would not be absorbing: term {t.name!r} adds to {state!r} at "
+                        f"rate {rate:g} when {state} = 0; extinction needs every source of {state!r} to vanish "
+                        f"with {state!r}"
+                    )
+
     def with_modules(self, *modules: Module, name: str | None = None) -> "Model":
         """A copy with extra modules composed in (a structural change: compiles anew)."""
         return self._replace(modules=self._modules + tuple(modules), name=name or self._name)
@@ -408,6 +529,10 @@ class Model:
             "parameters": [p.name for p in self._base_parameters],
             "terms": [[t.name, t.rate.strip(), [list(e) for e in t.effects]] for t in self._terms],
             "observables": [[o.name, o.expr.strip()] for o in self._observables],
+            # present only with events, so that the keys of models without events stay as they were
+            **({"events": [[e.name, e.trigger.strip(), [list(a) for a in e.assignments], e.persistent,
+                            e.initial_value, e.use_values_from_trigger_time, e.priority]
+                           for e in self._events]} if self._events else {}),
         }
 
     @property
@@ -432,6 +557,8 @@ class Model:
             extra.append(f"knockouts={sorted(self._knockouts)}")
         if self._switches:
             extra.append(f"switches={len(self._switches)}")
+        if self._events:
+            extra.append(f"events={len(self._events)}")
         if self._param_overrides:
             extra.append(f"{len(self._param_overrides)} overridden parameters")
         tail = (", " + ", ".join(extra)) if extra else ""

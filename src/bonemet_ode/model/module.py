@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..errors import ModelError
-from .components import Observable, Parameter, State, Term
+from .components import Event, Observable, Parameter, State, Term
 
 __all__ = ["Module"]
 
@@ -27,6 +27,9 @@ class Module:
         The blocks this module defines.
     description : str
         What the module models, with its source.
+    events : iterable of Event
+        State-triggered events (:class:`~bonemet_ode.model.Event`); their names are unique
+        among the model's events.
     """
 
     name: str
@@ -35,9 +38,11 @@ class Module:
     terms: tuple[Term, ...] = field(default_factory=tuple)
     observables: tuple[Observable, ...] = field(default_factory=tuple)
     description: str = ""
+    events: tuple[Event, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        for attr, kind in (("states", State), ("parameters", Parameter), ("terms", Term), ("observables", Observable)):
+        for attr, kind in (("states", State), ("parameters", Parameter), ("terms", Term), ("observables", Observable),
+                           ("events", Event)):
             items = tuple(getattr(self, attr))
             for it in items:
                 if not isinstance(it, kind):

@@ -60,6 +60,9 @@ class Arm:
             model = p(model)
         for d in self.doses:
             model.state_index(d.target)
+        gates = [m for i, d in enumerate(self.doses) if (m := d.gate_module(model, i)) is not None]
+        if gates:  # adaptive doses: their on/off flags and the events that switch them
+            model = model.with_modules(*gates)
         return model
 
     def with_doses(self, *doses: Dose, name: str | None = None) -> "Arm":
@@ -92,7 +95,7 @@ class Arm:
         doses = []
         for d in data.get("doses", ()):
             d = dict(d)
-            for key in ("times", "offsets"):
+            for key in ("times", "offsets", "while_above"):
                 if d.get(key) is not None:
                     d[key] = tuple(d[key])
             doses.append(Dose(**d))

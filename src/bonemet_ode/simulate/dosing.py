@@ -11,9 +11,12 @@ import numpy as np
 from ..errors import ScheduleError
 from ..model import Model
 
-__all__ = ["Dose", "EV_BOLUS", "EV_RATE", "EV_SETPAR", "EV_SETSTATE", "build_events"]
+__all__ = ["Dose", "EV_BOLUS", "EV_RATE", "EV_SETPAR", "EV_SETSTATE", "EV_GATED", "build_events", "gate_parameter"]
 
 EV_BOLUS, EV_RATE, EV_SETPAR, EV_SETSTATE = 0, 1, 2, 3
+#: Kind of a bolus given only while a gate parameter is on: ``EV_GATED + j`` adds the amount when
+#: parameter ``j`` (the on/off flag of an adaptive dose, set by state-triggered events) exceeds 0.5.
+EV_GATED = 1024
 
 
 def _num(x: object, what: str) -> float:
@@ -51,11 +54,27 @@ class Dose:
     offsets : sequence of float
         Administrations within each period, days after the period's start
         (``(0, 3)`` with ``every=7`` is twice weekly, Monday and Thursday).
+    while_above : (str, float), optional
+        Adaptive therapy: ``(name, threshold)`` with ``name`` a state or observable.  A
+        scheduled administration is given only while treatment is *on*.  Treatment turns on
+        when the value rises above ``threshold`` (or is above it on day 0) and off when it
+        falls below ``pause_below``; the crossings are state-triggered events located by the
+        compiled solver, and each scheduled administration checks the on/off flag at its time.
+        Boluses only (an infusion cannot be gated).
+    pause_below : float, optional
+        Threshold at which treatment pauses (default: ``threshold``); at most ``threshold``,
+        so that ``pause_below < threshold`` gives hysteresis (treat above X, pause below Y).
 
     Examples
     --------
     >>> Dose("F", amount=5.0, every=7, start=7).administration_times(28)
     array([ 7., 14., 21., 28.])
+
+    Anti-PD-1 every 3 days from day 7, but only while the tumour burden is above 1e8 cells
+    (pausing when it falls below 5e7):
+
+    >>> Dose("anti_pd1", 10.0, every=3, start=7, while_above=("T_total", 1e8), pause_below=5e7)
+    Dose(target='anti_pd1', amount=10.0, every=3.0, start=7.0, stop=None, times=None, duration=None, offsets=(0.0,), while_above=('T_total', 100000000.0), pause_below=50000000.0)
     """
 
     target: str
@@ -66,6 +85,8 @@ class Dose:
     times: tuple[float, ...] | None = None
     duration: float | None = None
     offsets: tuple[float, ...] = (0.0,)
+    while_above: tuple[str, float] | None = None
+    pause_below: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, str) or not self.target:
@@ -108,6 +129,25 @@ class Dose:
         if self.every is not None and offs[-1] >= self.every:
             raise ScheduleError(f"dose offsets for {self.target!r} ({offs}) must be < the period every={self.every}")
         object.__setattr__(self, "offsets", offs)
+        if self.while_above is None:
+            if self.pause_below is not None:
+                raise ScheduleError(f"dose for {self.target!r}: pause_below needs while_above=(name, threshold)")
+        else:
+            wa = tuple(self.while_above) if isinstance(self.while_above, (tuple, list)) else None
+            if wa is None or len(wa) != 2 or not isinstance(wa[0], str) or not wa[0]:
+                raise ScheduleError(f"dose for {self.target!r}: while_above must be (state or observable name, "
+                                    f"threshold), got {self.while_above!r}")
+            thr = _num(wa[1], f"while_above threshold for {self.target!r}")
+            object.__setattr__(self, "while_above", (wa[0], thr))
+            if self.duration is not None:
+                raise ScheduleError(f"dose for {self.target!r}: an infusion (duration={self.duration}) cannot be "
+                                    "gated by while_above; give boluses")
+            if self.pause_below is not None:
+                pb = _num(self.pause_below, f"pause_below for {self.target!r}")
+                if pb > thr:
+                    raise ScheduleError(f"dose for {self.target!r}: pause_below={pb} is above the while_above "
+                                        f"threshold {thr}; it must be <= it")
+                object.__setattr__(self, "pause_below", pb)
 
     # convenient regimens
     @classmethod
@@ -150,7 +190,47 @@ class Dose:
         offs = ", ".join(f"{o:g}" for o in self.offsets)
         per = f"every {self.every:g} d" if self.offsets == (0.0,) else f"on days {offs} of every {self.every:g} d"
         end = f" until day {self.stop:g}" if self.stop is not None else ""
-        return f"{how} {per} from day {self.start:g}{end}"
+        return f"{how} {per} from day {self.start:g}{end}{self._gate_text()}"
+
+    def _gate_text(self) -> str:
+        if self.while_above is None:
+            return ""
+        name, thr = self.while_above
+        pause = "" if self.pause_below is None else f" (pause below {self.pause_below:g})"
+        return f" while {name} > {thr:g}{pause}"
+
+    def gate_module(self, model: Model, index: int):
+        """The module that carries this adaptive dose's on/off flag and the events that switch it
+        (``None`` for an ordinary dose); ``index`` is the dose's position in its arm."""
+        if self.while_above is None:
+            return None
+        from ..model import Event, Module, Parameter
+
+        name, thr = self.while_above
+        if name not in model.state_names and name not in model.observable_names:
+            from ..model.model import unknown_name
+
+            raise unknown_name(name, "state or observable", list(model.state_names) + list(model.observable_names))
+        gate = gate_parameter(index, self)
+        pause = thr if self.pause_below is None else self.pause_below
+        # thresholds are parameters: arms that differ in thresholds share one compiled library
+        above, below = f"{gate}_above", f"{gate}_below"
+        lo, hi = min(thr, pause, 0.0), max(thr, 0.0, 1.0) * 1e6
+        return Module(
+            f"adaptive_{gate}",
+            parameters=(
+                Parameter(gate, 0.0, "1", 0.0, 1.0, f"1 while the adaptive dose into {self.target} is on", "arm"),
+                Parameter(above, thr, "unit of " + name, lo, hi, f"treatment turns on above this {name}", "arm"),
+                Parameter(below, pause, "unit of " + name, lo, hi, f"treatment pauses below this {name}", "arm"),
+            ),
+            events=(
+                Event(f"{gate}_on", f"{name} > {above}", {gate: 1.0}, initial_value=False,
+                      description=f"{name} rose above {thr:g}: treat"),
+                Event(f"{gate}_off", f"{name} < {below}", {gate: 0.0},
+                      description=f"{name} fell below {pause:g}: pause"),
+            ),
+            description=f"adaptive dosing of {self.target}{self._gate_text()}",
+        )
 
 
 def build_events(model: Model, doses: Sequence[Dose], t_end: float) -> tuple[np.ndarray, ...]:
@@ -169,23 +249,31 @@ def build_events(model: Model, doses: Sequence[Dose], t_end: float) -> tuple[np.
     for sw in model.switches:
         if sw.time <= t_end:
             rows.append((sw.time, EV_SETPAR, model.parameter_index(sw.parameter), sw.value))
-    for d in doses:
+    for i, d in enumerate(doses):
         idx = model.state_index(d.target)
+        kind = EV_BOLUS
+        if d.while_above is not None:
+            kind = EV_GATED + model.parameter_index(gate_parameter(i, d))
         for t in d.administration_times(t_end):
             if d.duration is None:
-                rows.append((float(t), EV_BOLUS, idx, d.amount))
+                rows.append((float(t), kind, idx, d.amount))
             else:
                 rate = d.amount / d.duration
                 rows.append((float(t), EV_RATE, idx, rate))
                 rows.append((float(t) + d.duration, EV_RATE, idx, -rate))
     order = {EV_SETPAR: 0, EV_SETSTATE: 0, EV_RATE: 1, EV_BOLUS: 2}
-    rows.sort(key=lambda r: (r[0], order[r[1]]))
+    rows.sort(key=lambda r: (r[0], order.get(r[1], 2)))
     return (
         np.array([r[0] for r in rows], dtype=float),
         np.array([r[1] for r in rows], dtype=np.int32),
         np.array([r[2] for r in rows], dtype=np.int32),
         np.array([r[3] for r in rows], dtype=float),
     )
+
+
+def gate_parameter(index: int, dose: Dose) -> str:
+    """Name of the on/off flag parameter of the adaptive dose at position ``index`` of its arm."""
+    return f"treating_{index}_{dose.target}"
 
 
 def merge_doses(groups: Iterable[Sequence[Dose]]) -> tuple[Dose, ...]:

@@ -1,0 +1,106 @@
+"""C code for a model's state-triggered events (:class:`~bonemet_ode.model.Event`).
+
+The solver core (``solver_core.c``, the block under ``#if BM_NE > 0``) watches the events with
+these generated pieces:
+
+``BM_NE``, ``BM_NG``, ``BM_NA``
+    numbers of events, of comparison atoms over all triggers, and of assignments;
+``BM_EV_OP[k]``
+    the comparison of atom ``k`` against zero (0 ``<``, 1 ``<=``, 2 ``>``, 3 ``>=``);
+``bm_ev_g(t, y, p, g)``
+    the atoms' root functions ``g_k = lhs - rhs`` (continuous in time between events);
+``bm_ev_bool(a, b)``
+    each trigger's truth from the atoms' truths (``and``/``or``/``not``);
+``BM_EV_FLAGS[e]``
+    bit 0 persistent, bit 1 initial value, bit 2 use values from trigger time, bit 3 has a priority;
+``BM_EV_OFF[e] .. BM_EV_OFF[e+1]``, ``BM_EV_TGT[j]``
+    event ``e``'s assignments: target ``j >= 0`` is state ``j``, ``-1 - j`` parameter ``j``;
+``bm_ev_values(e, t, y, p, v)``
+    the values of event ``e``'s assignments; ``bm_ev_prio(e, t, y, p)`` its priority.
+
+A model without events gets ``#define BM_NE 0`` only, and the solver core compiles exactly as
+before.
+"""
+
+from __future__ import annotations
+
+from .symbolic import SymbolicModel
+
+__all__ = ["event_source"]
+
+_OPS = {"<": 0, "<=": 1, ">": 2, ">=": 3}
+
+
+def _formula_c(f: tuple) -> str:
+    if f[0] == "atom":
+        return f"a[{f[1]}]"
+    if f[0] == "not":
+        return f"!{_formula_c(f[1])}"
+    sep = " && " if f[0] == "and" else " || "
+    return "(" + sep.join(_formula_c(g) for g in f[1:]) + ")"
+
+
+def event_source(sym: SymbolicModel, block, printer) -> list[str]:
+    """Generated C lines for the model's events (``block``: codegen's expression-block writer)."""
+    from ..model.expressions import parse_trigger
+
+    model = sym.model
+    events = model.events
+    if not events:
+        return ["#define BM_NE 0", ""]
+    atoms: list[tuple[str, str]] = []
+    formulas = []
+    for e in events:
+        a, f = parse_trigger(e.trigger, f"event {e.name!r} trigger")
+
+        def shift(node: tuple, base: int = len(atoms)) -> tuple:
+            if node[0] == "atom":
+                return ("atom", node[1] + base)
+            return (node[0], *(shift(x, base) for x in node[1:]))
+
+        formulas.append(shift(f))
+        atoms += a
+    offsets, targets = [0], []
+    for e in events:
+        for target, _expr in e.assignments:
+            if target in model.state_names:
+                targets.append(model.state_index(target))
+            else:
+                targets.append(-1 - model.parameter_index(target))
+        offsets.append(len(targets))
+    flags = [int(e.persistent) | int(e.initial_value) << 1 | int(e.use_values_from_trigger_time) << 2
+             | int(e.priority is not None) << 3 for e in events]
+    out = [
+        f"/* state-triggered events: {', '.join(e.name for e in events)} */",
+        f"#define BM_NE {len(events)}",
+        f"#define BM_NG {len(atoms)}",
+        f"#define BM_NA {len(targets)}",
+        f"static const int BM_EV_OP[BM_NG] = {{{', '.join(str(_OPS[op]) for _g, op in atoms)}}};",
+        f"static const int BM_EV_FLAGS[BM_NE] = {{{', '.join(map(str, flags))}}};",
+        f"static const int BM_EV_OFF[BM_NE + 1] = {{{', '.join(map(str, offsets))}}};",
+        f"static const int BM_EV_TGT[BM_NA] = {{{', '.join(map(str, targets))}}};",
+        "static void bm_ev_g(double t, const double *y, const double *p, double *g) {",
+        "    (void)t; (void)y; (void)p;",
+    ]
+    out += block([sym.parse(g) for g, _op in atoms], [f"g[{k}]" for k in range(len(atoms))])
+    out += ["}", "", "static void bm_ev_bool(const int *a, int *b) {"]
+    out += [f"    b[{i}] = {_formula_c(f)};" for i, f in enumerate(formulas)]
+    out += ["}", "", "static void bm_ev_values(int e, double t, const double *y, const double *p, double *v) {",
+            "    (void)t; (void)y; (void)p;", "    switch (e) {"]
+    for i, e in enumerate(events):
+        out.append(f"    case {i}: {{ /* {e.name} */")
+        lines = block([sym.parse(expr) for _t, expr in e.assignments], [f"v[{k}]" for k in range(len(e.assignments))])
+        out += ["    " + ln for ln in lines]
+        out += ["        break;", "    }"]
+    out += ["    default: break;", "    }", "}", "",
+            "static double bm_ev_prio(int e, double t, const double *y, const double *p) {",
+            "    (void)t; (void)y; (void)p;", "    switch (e) {"]
+    for i, e in enumerate(events):
+        if e.priority is None:
+            continue
+        expr = e.priority if isinstance(e.priority, str) else repr(float(e.priority))
+        out.append(f"    case {i}: {{")
+        out += ["    " + ln for ln in block([sym.parse(expr)], ["double r"])]
+        out += ["        return r;", "    }"]
+    out += ["    default: return 0.0;", "    }", "}", ""]
+    return out
