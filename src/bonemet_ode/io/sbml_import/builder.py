@@ -18,6 +18,7 @@ import numpy as np
 from ...errors import ModelError, UnsupportedFeatureError
 from ...model import Model, Module, Observable, Parameter, State, Term
 from ...model.expressions import compile_expression, symbols_in, topological_order
+from .events import convert_events
 from .mathml import MathConverter, _p, number
 from .quantities import NameAllocator, amount_semantics, spatial_dimensions
 
@@ -405,6 +406,7 @@ class _Builder:
                                                             and r.getKineticLaw().isSetMath()) else "0"
             if effects[rid]:
                 terms.append(Term(self.name[rid], self._kinetic_law(rid), effects[rid], description=desc(r)))
+        events = convert_events(self) if self.m.getNumEvents() else []
         params += self.local_params
         time_state = None
         if self.time_used or not states:
@@ -412,7 +414,7 @@ class _Builder:
             states.append(State(self.time_name, 0.0, unit="time", description="model time (SBML csymbol time)"))
             terms.append(Term(self.alloc("time_clock"), "1", {self.time_name: 1.0}, description="d time/dt = 1"))
         module = Module("sbml", states=tuple(states), parameters=tuple(params), terms=tuple(terms),
-                        observables=tuple(obs), description=self.m.getName() if self.m.isSetName() else "")
+                        observables=tuple(obs), events=tuple(events), description=self.m.getName() if self.m.isSetName() else "")
         model_name = self.model_name
         model = Model(model_name, [module], description=f"imported from SBML Level {self.level} "
                       f"Version {self.m.getVersion()}")
