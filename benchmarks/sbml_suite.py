@@ -74,7 +74,11 @@ def _work(case_dir: str) -> dict:
     from bonemet_ode.io.sbml_import.testsuite import judge, run_case
 
     t0 = time.perf_counter()
-    run = run_case(case_dir)
+    try:
+        run = run_case(case_dir)
+    except Exception as exc:  # noqa: BLE001 - a crash is reported as an error case, not fatal to the run
+        return dict(case=Path(case_dir).name, status="error", reason=f"crash {type(exc).__name__}: {exc}",
+                    import_s=0.0, compile_s=0.0, solve_s=0.0, built=False, total_s=time.perf_counter() - t0)
     out = dict(case=run.case, status=run.status, reason=run.reason, import_s=run.import_seconds,
                compile_s=run.compile_seconds, solve_s=run.solve_seconds, built=run.built)
     if run.status == "ok":

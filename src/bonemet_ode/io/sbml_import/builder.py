@@ -246,6 +246,8 @@ class _Builder:
             s = self.species[sbml_id]
             if s.getBoundaryCondition() or s.getConstant():
                 return "0"
+            if not hasattr(self, "t0"):
+                raise UnsupportedFeatureError("rateOf of a reacting species in an initial value", sbml_id)
             effects = self._effects_cache()
             parts = []
             st = self.amount_state[sbml_id]
