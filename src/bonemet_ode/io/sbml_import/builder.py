@@ -104,6 +104,7 @@ class _Builder:
             elif rule.isRate():
                 self.rate[rule.getVariable()] = rule
         self.init = {ia.getSymbol(): ia for ia in sbml.getListOfInitialAssignments()}
+        self.event_targets = {ea.getVariable() for ev in sbml.getListOfEvents() for ea in ev.getListOfEventAssignments()}
         self.time_used = False
         self.time_name = "time"  # replaced by an allocated name in _names
         self._kinetic: dict[str, str] = {}
@@ -367,6 +368,8 @@ class _Builder:
                     states.append(State(n, finite(n, f"initial {kind}"), nonnegative=False, description=desc(obj)))
                     terms.append(Term(self.alloc(f"{n}_rate"), self._rate_rule(i), {n: 1.0},
                                       description=f"rate rule for {kind} {i!r}"))
+                elif i in self.event_targets:  # changed by events only: a state without terms (d/dt = 0)
+                    states.append(State(n, finite(n, f"initial {kind}"), nonnegative=False, description=desc(obj)))
                 else:
                     params.append(Parameter(n, finite(n, kind), lower=-math.inf, description=desc(obj)))
         for i in self.srefs:

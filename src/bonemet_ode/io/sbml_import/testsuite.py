@@ -153,8 +153,18 @@ def run_case(case_dir: str | Path, rtol: float = 1e-10, atol_factor: float = 1e-
     except (BonemetError, SolverError) as exc:
         return CaseRun(name, "error", f"{type(exc).__name__}: {exc}")
     values = np.column_stack([settings.times] + cols) if cols else settings.times[:, None]
-    return CaseRun(name, "ok", header=("time",) + settings.variables, values=values, import_seconds=t1 - t0,
+    return CaseRun(name, "ok", header=(_time_column(case_dir),) + settings.variables, values=values, import_seconds=t1 - t0,
                    compile_seconds=t2 - t1, solve_seconds=t3 - t2, built=cm.was_built)
+
+
+def _time_column(case_dir: Path) -> str:
+    """Name of the time column: as the case's results file spells it (``time`` or ``Time``), else ``time``."""
+    for f in case_dir.glob("*-results.csv"):
+        with open(f, newline="") as fh:
+            first = fh.readline().split(",")[0].strip()
+        if first:
+            return first
+    return "time"
 
 
 def write_csv(run: CaseRun, path: str | Path) -> None:
