@@ -58,25 +58,44 @@ class SbmlImport:
         return table[sbml_id]
 
     def evaluate(self, result: Any, sbml_id: str, kind: str | None = None) -> np.ndarray:
-        """Values of ``sbml_id`` at the output times of a :class:`~bonemet_ode.simulate.SimulationResult`."""
+        """Values of ``sbml_id`` at the output times of a :class:`~bonemet_ode.simulate.SimulationResult`.
+
+        In a model with a clock state, observables are evaluated again (in Python) with the clock
+        replaced by the exact output times: the integrated clock can differ from ``t`` in the last
+        digits, which matters for a condition such as ``time < 1`` evaluated at ``t = 1``.
+        """
         expr = self.expression(sbml_id, kind)
         m = result.model
-        cols: dict[str, np.ndarray] = {}
-        for n in symbols_in(expr, f"output {sbml_id!r}"):
-            if n in m.state_names or n in m.observable_names:
+        where = f"output {sbml_id!r}"
+        used = symbols_in(expr, where)
+        if self.time_state is None and expr in m.state_names + m.observable_names:
+            return np.asarray(result[expr], dtype=float).copy()
+        cols: dict[str, np.ndarray] = {n: np.full(len(result.times), float(v)) for n, v in result.params.items()
+                                       if n in m.parameter_names}
+        for n in m.state_names:
+            cols[n] = np.asarray(result[n], dtype=float)
+        if self.time_state is not None:
+            cols[self.time_state] = np.asarray(result.times, dtype=float)
+            for o in m.observables:
+                cols[o.name] = _pointwise(o.expr, f"observable {o.name!r}", cols, len(result.times))
+        else:
+            for n in m.observable_names:
                 cols[n] = np.asarray(result[n], dtype=float)
-            else:
-                cols[n] = np.full(len(result.times), float(result.params[n]))
         if expr in cols:
             return cols[expr].copy()
-        f = compile_expression(expr, f"output {sbml_id!r}")
-        out = np.empty(len(result.times))
-        for i in range(len(out)):
-            try:
-                out[i] = f({k: v[i] for k, v in cols.items()})
-            except (ZeroDivisionError, ValueError, OverflowError):
-                out[i] = math.nan
-        return out
+        return _pointwise(expr, where, {k: cols[k] for k in used}, len(result.times))
+
+
+def _pointwise(expr: str, where: str, cols: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    f = compile_expression(expr, where)
+    names = symbols_in(expr, where)
+    out = np.empty(n)
+    for i in range(n):
+        try:
+            out[i] = f({k: cols[k][i] for k in names})
+        except (ZeroDivisionError, ValueError, OverflowError):
+            out[i] = math.nan
+    return out
 
 
 class _Builder:
@@ -264,6 +283,10 @@ class _Builder:
             return f"(({total})/{self.name[comp]})"
         if sbml_id in self.comps or sbml_id in self.params or sbml_id in self.srefs:
             return "0"
+        if any(sbml_id in {lp.getId() for lp in (r.getKineticLaw().getListOfLocalParameters() if self.level >= 3
+                                                 else r.getKineticLaw().getListOfParameters())}
+               for r in self.reactions.values() if r.getKineticLaw() is not None):
+            return "0"  # a local parameter: constant
         raise ModelError(f"{where}: rateOf of undefined symbol {sbml_id!r}")
 
     def _effects_cache(self) -> dict[str, dict[str, float]]:
