@@ -147,8 +147,6 @@ class _Builder:
             if sid not in self.assign and sid not in self.rate:
                 self.amount_state[sid] = self.name[sid] if self.sem_amount[sid] else self.alloc(sid + "_amount")
         for target in list(self.assign) + list(self.rate):
-            if target in self.srefs:
-                raise UnsupportedFeatureError("stoichiometry set by a rule (assigned variable stoichiometry)", target)
             if target in self.reactions or target not in self.name:
                 raise ModelError(f"a rule sets {target!r}, which is not a compartment, species or parameter")
         for target in self.assign:
@@ -204,31 +202,47 @@ class _Builder:
         self._kinetic[rid] = expr
         return expr
 
-    def _stoichiometry(self, sr: Any, rid: str) -> float:
-        if sr.isSetId() and sr.getId() and sr.getId() in self.init:
-            return self.t0[self.name[sr.getId()]]
-        if self.level >= 3 and not sr.isSetStoichiometry():
-            raise UnsupportedFeatureError("species reference without stoichiometry", f"{rid}/{sr.getSpecies()}")
-        return float(sr.getStoichiometry())
+    def _variable(self, sbml_id: str) -> bool:
+        """Whether a parameter or stoichiometry can change during a simulation (rules, events)."""
+        return sbml_id in self.rate or sbml_id in self.assign or sbml_id in self.event_targets
 
-    def _conversion_factor(self, sid: str) -> float:
+    def _coefficient(self, sr: Any, rid: str, sign: float) -> tuple[str, bool]:
+        """``(expression, constant)`` of a species reference's signed coefficient: stoichiometry times the
+        species' conversion factor."""
+        where = f"{rid}/{sr.getSpecies()}"
+        constant = True
+        if self.level < 3 and sr.isSetStoichiometryMath():
+            sm = sr.getStoichiometryMath()
+            stoich = self.convert(sm.getMath() if sm.isSetMath() else None, f"stoichiometryMath of {where}")
+            constant = not symbols_in(stoich, where)
+        elif sr.isSetId() and sr.getId() in self.srefs:
+            stoich = self.name[sr.getId()]
+            constant = not self._variable(sr.getId())
+        else:
+            if self.level >= 3 and not sr.isSetStoichiometry():
+                raise UnsupportedFeatureError("species reference without stoichiometry", where)
+            stoich = number(sr.getStoichiometry())
+        parts = [stoich]
+        sid = sr.getSpecies()
         s = self.species[sid]
         cf = s.getConversionFactor() if self.level >= 3 and s.isSetConversionFactor() else ""
         if not cf and self.level >= 3 and self.m.isSetConversionFactor():
             cf = self.m.getConversionFactor()
-        if not cf:
-            return 1.0
-        p = self.params.get(cf)
-        if p is None:
-            raise ModelError(f"conversion factor {cf!r} of species {sid!r} is not a parameter")
-        if cf in self.rate or cf in self.assign or not p.getConstant():
-            raise UnsupportedFeatureError("non-constant conversion factor", cf)
-        return self.t0[self.name[cf]]
+        if cf:
+            if cf not in self.params:
+                raise ModelError(f"conversion factor {cf!r} of species {sid!r} is not a parameter")
+            parts.append(self.name[cf])
+            constant = constant and not self._variable(cf)
+        coef = "*".join(_p(x) for x in parts)
+        return (coef if sign > 0 else f"-{_p(coef)}"), constant
 
-    def _effects(self) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
+    def _references(self) -> dict[str, list[tuple[str, str, bool]]]:
+        """Reaction id -> ``(amount state, coefficient expression, constant)`` per changed species reference."""
+        if hasattr(self, "_refs"):
+            return self._refs
+        out: dict[str, list[tuple[str, str, bool]]] = {}
         for rid, r in self.reactions.items():
-            eff: dict[str, float] = {}
+            refs = []
             for sign, lst in ((-1.0, r.getListOfReactants()), (1.0, r.getListOfProducts())):
                 for sr in lst:
                     sid = sr.getSpecies()
@@ -239,9 +253,9 @@ class _Builder:
                         continue
                     if sid not in self.amount_state:
                         raise ModelError(f"species {sid!r} is set by a rule and changed by reaction {rid!r}")
-                    st = self.amount_state[sid]
-                    eff[st] = eff.get(st, 0.0) + sign * self._stoichiometry(sr, rid) * self._conversion_factor(sid)
-            out[rid] = {k: v for k, v in eff.items() if v != 0.0}
+                    refs.append((self.amount_state[sid], *self._coefficient(sr, rid, sign)))
+            out[rid] = refs
+        self._refs = out
         return out
 
     def _rate_rule(self, target: str) -> str:
@@ -266,14 +280,12 @@ class _Builder:
             s = self.species[sbml_id]
             if s.getBoundaryCondition() or s.getConstant():
                 return "0"
-            if not hasattr(self, "t0"):
-                raise UnsupportedFeatureError("rateOf of a reacting species in an initial value", sbml_id)
-            effects = self._effects_cache()
             parts = []
             st = self.amount_state[sbml_id]
-            for rid, eff in effects.items():
-                if st in eff:
-                    parts.append(f"{number(eff[st])}*({self._kinetic_law(rid)})")
+            for rid, refs in self._references().items():
+                for state, coef, _const in refs:
+                    if state == st:
+                        parts.append(f"{_p(coef)}*({self._kinetic_law(rid)})")
             total = " + ".join(parts) if parts else "0"
             if self.sem_amount[sbml_id]:
                 return f"({total})"
@@ -288,11 +300,6 @@ class _Builder:
                for r in self.reactions.values() if r.getKineticLaw() is not None):
             return "0"  # a local parameter: constant
         raise ModelError(f"{where}: rateOf of undefined symbol {sbml_id!r}")
-
-    def _effects_cache(self) -> dict[str, dict[str, float]]:
-        if not hasattr(self, "_eff"):
-            self._eff = self._effects()
-        return self._eff
 
     # ------------------------------------------------------------------ initial values
     def _initial_values(self) -> None:
@@ -377,9 +384,11 @@ class _Builder:
             return float(v)
 
         def desc(obj: Any) -> str:
+            if isinstance(obj, tuple):  # a species reference and its reaction
+                return f"stoichiometry of {obj[0].getSpecies()!r} in reaction {obj[1].getId()!r}"
             return obj.getName() if obj.isSetName() else ""
 
-        for table, kind in ((self.comps, "compartment"), (self.params, "parameter")):
+        for table, kind in ((self.comps, "compartment"), (self.params, "parameter"), (self.srefs, "stoichiometry")):
             for i, obj in table.items():
                 n = self.name[i]
                 values[i] = n
@@ -395,11 +404,6 @@ class _Builder:
                     states.append(State(n, finite(n, f"initial {kind}"), nonnegative=False, description=desc(obj)))
                 else:
                     params.append(Parameter(n, finite(n, kind), lower=-math.inf, description=desc(obj)))
-        for i in self.srefs:
-            n = self.name[i]
-            values[i] = n
-            params.append(Parameter(n, finite(n, "stoichiometry"), lower=-math.inf,
-                                    description=f"stoichiometry of species reference {i!r}"))
         for i, s in self.species.items():
             n = self.name[i]
             vol = self.name[s.getCompartment()]
@@ -428,12 +432,25 @@ class _Builder:
             else:
                 concs[i] = n
                 amounts[i] = self.amount_state.get(i) or f"{_p(n)}*{_p(vol)}"
-        effects = self._effects_cache()
         for rid, r in self.reactions.items():
             values[rid] = f"({self._kinetic_law(rid)})" if (r.getKineticLaw() is not None
                                                             and r.getKineticLaw().isSetMath()) else "0"
-            if effects[rid]:
-                terms.append(Term(self.name[rid], self._kinetic_law(rid), effects[rid], description=desc(r)))
+            merged: dict[str, float] = {}
+            variable = []
+            for state, coef, constant in self._references()[rid]:
+                if constant:
+                    c = compile_expression(coef, f"stoichiometry in reaction {rid!r}")(self.t0)
+                    merged[state] = merged.get(state, 0.0) + c
+                else:
+                    variable.append((state, coef))
+            merged = {k: v for k, v in merged.items() if v != 0.0}
+            if not math.isfinite(sum(merged.values())):
+                raise UnsupportedFeatureError("stoichiometry that is not finite", rid)
+            if merged:
+                terms.append(Term(self.name[rid], self._kinetic_law(rid), merged, description=desc(r)))
+            for state, coef in variable:  # a stoichiometry that changes in time: a term per species reference
+                terms.append(Term(self.alloc(f"{rid}_{state}"), f"{_p(coef)}*({self._kinetic_law(rid)})",
+                                  {state: 1.0}, description=f"reaction {rid!r}, variable stoichiometry"))
         events = convert_events(self) if self.m.getNumEvents() else []
         params += self.local_params
         time_state = None

@@ -6,8 +6,8 @@ compiled root finder locates); ``initialValue``, ``persistent``,
 delays, triggers with ``eq``/``neq`` or other non-comparison conditions
 (a condition true at isolated instants cannot be located), and assignments to
 stoichiometries.  An assignment to a species measured as a concentration sets
-its amount to ``concentration * size`` (the size after the event when the same
-event also sets it); an assignment to a compartment size keeps the amounts of
+its amount to ``concentration * size`` (the size before the event, even when the
+same event also sets it: the assignments are evaluated together); an assignment to a compartment size keeps the amounts of
 its species, as SBML prescribes.
 """
 
@@ -60,6 +60,7 @@ def trigger_expression(node: Any, convert: Callable[[Any, str], str], where: str
 def convert_events(b: Any) -> list[Event]:
     """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set)."""
     out: list[Event] = []
+    priorities: list[tuple[str, str | None]] = []
     for k, ev in enumerate(b.m.getListOfEvents()):
         eid = ev.getId() if ev.isSetId() and ev.getId() else f"event_{k + 1}"
         where = f"event {eid!r}"
@@ -83,17 +84,45 @@ def convert_events(b: Any) -> list[Event]:
         assignments: dict[str, str] = {}
         for var, expr in values.items():
             assignments.update(_assignment(b, var, expr, values, eid))
+        # a species whose concentration is a state (set by a rate rule) keeps its amount when its
+        # compartment's size is assigned: concentration * old size / new size
+        for sid, sp in b.species.items():
+            comp = sp.getCompartment()
+            if sid in b.rate and not b.sem_amount[sid] and comp in values:
+                conc = values.get(sid, b.name[sid])
+                assignments[b.name[sid]] = f"{_p(conc)}*{_p(b.name[comp])}/{_p(values[comp])}"
         if not assignments:
             continue  # an event without assignments changes nothing
+        priorities.append((eid, priority))
         out.append(Event(b.alloc(eid), trigger, assignments, persistent=persistent, initial_value=initial_value,
                          use_values_from_trigger_time=use_trigger, priority=priority,
                          description=f"SBML event {eid!r}"))
+    _refuse_possible_ties(priorities)
     return out
 
 
+def _refuse_possible_ties(priorities: list[tuple[str, str | None]]) -> None:
+    """Refuse events whose priorities may be equal: SBML executes simultaneous events of equal priority in
+    random order, where bonemet_ode's order is declaration order (reproducible, but not SBML's meaning)."""
+    from ...model.expressions import compile_expression, symbols_in
+
+    given = [(eid, pr) for eid, pr in priorities if pr is not None]
+    if len(given) < 2:
+        return
+    values = []
+    for eid, pr in given:
+        if symbols_in(pr, f"priority of event {eid!r}"):
+            raise UnsupportedFeatureError("event priorities that may tie (an expression priority among several: "
+                                          "SBML runs ties in random order)", eid)
+        values.append((compile_expression(pr, f"priority of event {eid!r}")({}), eid))
+    values.sort()
+    for (a, ea), (b2, eb) in zip(values, values[1:]):
+        if a == b2:
+            raise UnsupportedFeatureError("events of equal priority (SBML runs simultaneous ties in random order)",
+                                          f"{ea}, {eb}")
+
+
 def _assignment(b: Any, var: str, expr: str, values: dict[str, str], eid: str) -> dict[str, str]:
-    if var in b.srefs:
-        raise UnsupportedFeatureError("event assignment to a stoichiometry", f"{eid}/{var}")
     if var in b.assign:
         raise ModelError(f"event {eid!r} assigns {var!r}, which an assignment rule defines")
     if var in b.reactions or var not in b.name:
@@ -104,6 +133,6 @@ def _assignment(b: Any, var: str, expr: str, values: dict[str, str], eid: str) -
         if b.sem_amount[var]:
             return {st: expr}
         comp = s.getCompartment()
-        size = values.get(comp, b.name[comp])
-        return {st: f"{_p(expr)}*{_p(size)}"}
+        # the size before the event, even when the same event sets it (SBML Test Suite cases 01506, 01779)
+        return {st: f"{_p(expr)}*{_p(b.name[comp])}"}
     return {b.name[var]: expr}

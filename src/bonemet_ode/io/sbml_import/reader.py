@@ -104,10 +104,6 @@ def refuse_unsupported(model: Any, events_supported: bool = False) -> None:
         r = model.getReaction(i)
         if r.isSetFast() and r.getFast():
             raise UnsupportedFeatureError("fast reaction", r.getId())
-        for lst in (r.getListOfReactants(), r.getListOfProducts()):
-            for sr in lst:
-                if sr.isSetStoichiometryMath():
-                    raise UnsupportedFeatureError("stoichiometryMath (Level 2)", sr.getSpecies() or r.getId())
     if model.getNumEvents() and not events_supported:
         raise UnsupportedFeatureError("events", model.getEvent(0).getId() or "event 1")
     if model.getNumConstraints():
