@@ -68,6 +68,9 @@ from .outcomes import EvaluationContext as EvaluationContext
 from .outcomes import Outcome as Outcome
 from .outcomes import parse as parse_outcome
 from .simulate.comparison import compare_arms as compare_arms
+from .io.sbml_import import import_sbml as import_sbml
+from .io.sbml_import import read_antimony as read_antimony
+from .io.sbml_import import read_sbml as read_sbml
 
 _install_moved_modules()
 

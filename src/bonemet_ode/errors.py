@@ -11,6 +11,7 @@ __all__ = [
     "BonemetError",
     "ModelError",
     "UnknownNameError",
+    "UnsupportedFeatureError",
     "ParameterError",
     "ScheduleError",
     "CompileError",
@@ -30,6 +31,28 @@ class BonemetError(Exception):
 
 class ModelError(BonemetError, ValueError):
     """A model is invalid: a name clash, an undefined symbol, a malformed term."""
+
+
+class UnsupportedFeatureError(ModelError):
+    """An imported model (SBML, Antimony) uses a feature bonemet_ode does not simulate.
+
+    Raised instead of simulating something else: the message names the
+    feature and the element that uses it.
+
+    Attributes
+    ----------
+    feature : str
+        The feature, e.g. ``"algebraic rule"`` or ``"event with delay"``.
+    element : str
+        Id (or description) of the element that uses it.
+    """
+
+    def __init__(self, feature: str, element: str = "", detail: str = "") -> None:
+        self.feature = feature
+        self.element = element
+        where = f" (element {element!r})" if element else ""
+        tail = f": {detail}" if detail else ""
+        super().__init__(f"unsupported SBML feature: {feature}{where}{tail}")
 
 
 class UnknownNameError(BonemetError, KeyError):

@@ -18,7 +18,7 @@ from functools import cached_property
 from ..model import Model
 from ..model.expressions import too_deep
 
-__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers", "sparse_jacobian"]
+__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers", "sparse_jacobian", "sympy_functions"]
 
 
 def merge_symbolic_powers(expr):
@@ -73,6 +73,94 @@ def sparse_jacobian(exprs, symbols) -> dict:
     return out
 
 
+def _condition(e):
+    """A number used as a condition: a 0/1 comparison gives back its relation, any other number ``e != 0``."""
+    import sympy as sp
+
+    if isinstance(e, sp.logic.boolalg.Boolean):
+        return e
+    if (isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[0].expr == 1 and e.args[1].expr == 0
+            and e.args[1].cond == sp.true):
+        return e.args[0].cond
+    return sp.Ne(e, 0)
+
+
+def _number(cond):
+    """A condition as the number 1 or 0."""
+    import sympy as sp
+
+    return sp.Piecewise((sp.Integer(1), cond), (sp.Integer(0), True))
+
+
+def _piecewise(*args):
+    import sympy as sp
+
+    pairs = [(args[k], _condition(args[k + 1])) for k in range(0, len(args) - 1, 2)]
+    otherwise = args[-1] if len(args) % 2 else sp.nan
+    return sp.Piecewise(*pairs, (otherwise, True))
+
+
+def _step_functions():
+    """``floor`` and ``ceil`` with derivative zero (sympy leaves the derivative of its own unevaluated)."""
+    import sympy as sp
+
+    class bm_floor(sp.Function):  # noqa: N801 - printed by name in codegen
+        nargs = 1
+
+        def fdiff(self, argindex=1):
+            return sp.Integer(0)
+
+        def _eval_evalf(self, prec):
+            return sp.floor(self.args[0])._eval_evalf(prec)
+
+        @classmethod
+        def eval(cls, x):
+            if x.is_Number:
+                return sp.floor(x)
+
+    class bm_ceil(sp.Function):  # noqa: N801
+        nargs = 1
+
+        def fdiff(self, argindex=1):
+            return sp.Integer(0)
+
+        @classmethod
+        def eval(cls, x):
+            if x.is_Number:
+                return sp.ceiling(x)
+
+    return bm_floor, bm_ceil
+
+
+_STEP = None
+
+
+def sympy_functions() -> dict[str, object]:
+    """The sympy form of every function and constant of the expression language (``model.expressions``)."""
+    import sympy as sp
+
+    global _STEP
+    if _STEP is None:
+        _STEP = _step_functions()
+    floor, ceil = _STEP
+    rel = {"lt": sp.Lt, "le": sp.Le, "gt": sp.Gt, "ge": sp.Ge, "eq": sp.Eq, "ne": sp.Ne}
+    out: dict[str, object] = {
+        "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "abs": sp.Abs, "min": sp.Min,
+        "max": sp.Max, "pi": sp.pi, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin,
+        "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "asinh": sp.asinh,
+        "acosh": sp.acosh, "atanh": sp.atanh, "floor": floor, "ceil": ceil,
+        "factorial": lambda x: sp.gamma(x + 1),
+        "logical_and": lambda *a: _number(sp.And(*map(_condition, a))),
+        "logical_or": lambda *a: _number(sp.Or(*map(_condition, a))),
+        "logical_xor": lambda *a: _number(sp.Xor(*map(_condition, a))),
+        "logical_not": lambda a: _number(sp.Not(_condition(a))),
+        "piecewise": _piecewise,
+    }
+    for name, cls in rel.items():
+        out[name] = (lambda c: (lambda a, b: _number(c(a, b))))(cls)
+    return out
+
+
 def on_flag_name(term: str) -> str:
     """Name of the hidden on/off parameter of ``term``."""
     return f"__on_{term}"
@@ -105,9 +193,7 @@ class SymbolicModel:
         user_p = [sp.Symbol(n, real=True) for n in model.parameter_names]
         self.on = [sp.Symbol(on_flag_name(t), real=True) for t in model.term_names]
         self.p = user_p + self.on
-        funcs = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "abs": sp.Abs,
-                 "min": sp.Min, "max": sp.Max, "pi": sp.pi}
-        local: dict[str, object] = dict(funcs)
+        local: dict[str, object] = dict(sympy_functions())
         local.update({s.name: s for s in self.y})
         local.update({s.name: s for s in user_p})
 

@@ -1,0 +1,138 @@
+"""SBML events as :class:`~bonemet_ode.model.Event` objects (compiled state-triggered events).
+
+Triggers become comparisons joined by ``and``/``or``/``not`` (the form the
+compiled root finder locates); ``initialValue``, ``persistent``,
+``useValuesFromTriggerTime`` and ``priority`` carry over.  Refused by name:
+delays, triggers with ``eq``/``neq`` or other non-comparison conditions
+(a condition true at isolated instants cannot be located), and assignments to
+stoichiometries.  An assignment to a species measured as a concentration sets
+its amount to ``concentration * size`` (the size before the event, even when the
+same event also sets it: the assignments are evaluated together); an assignment to a compartment size keeps the amounts of
+its species, as SBML prescribes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ...errors import ModelError, UnsupportedFeatureError
+from ...model import Event
+from .mathml import _p
+
+__all__ = ["EVENTS_SUPPORTED", "convert_events", "trigger_expression"]
+
+#: Whether imported events are simulated (False: models with events are refused).
+EVENTS_SUPPORTED = True
+
+
+def trigger_expression(node: Any, convert: Callable[[Any, str], str], where: str) -> str:
+    """A trigger's math as comparisons joined by ``and``/``or``/``not`` (model expression syntax)."""
+    import libsbml as lib
+
+    rel = {lib.AST_RELATIONAL_LT: "<", lib.AST_RELATIONAL_LEQ: "<=", lib.AST_RELATIONAL_GT: ">",
+           lib.AST_RELATIONAL_GEQ: ">="}
+
+    def walk(n: Any) -> str:
+        t = n.getType()
+        kids = [n.getChild(i) for i in range(n.getNumChildren())]
+        if t in rel:
+            sides = [convert(k, where) for k in kids]
+            if len(sides) < 2:
+                raise ModelError(f"{where}: comparison with fewer than two arguments")
+            parts = [f"({a}) {rel[t]} ({b})" for a, b in zip(sides, sides[1:])]
+            return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
+        if t in (lib.AST_LOGICAL_AND, lib.AST_LOGICAL_OR) and kids:
+            sep = " and " if t == lib.AST_LOGICAL_AND else " or "
+            return "(" + sep.join(walk(k) for k in kids) + ")"
+        if t == lib.AST_LOGICAL_NOT and len(kids) == 1:
+            return f"(not {walk(kids[0])})"
+        if t in (lib.AST_RELATIONAL_EQ, lib.AST_RELATIONAL_NEQ):
+            raise UnsupportedFeatureError("event trigger with an (in)equality (eq/neq)", where)
+        what = lib.formulaToL3String(n)
+        raise UnsupportedFeatureError("event trigger that is not a comparison or a logical combination of "
+                                      f"comparisons ({what})", where)
+
+    if node is None:
+        raise UnsupportedFeatureError("event trigger without math", where)
+    return walk(node)
+
+
+def convert_events(b: Any) -> list[Event]:
+    """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set)."""
+    out: list[Event] = []
+    priorities: list[tuple[str, str | None]] = []
+    for k, ev in enumerate(b.m.getListOfEvents()):
+        eid = ev.getId() if ev.isSetId() and ev.getId() else f"event_{k + 1}"
+        where = f"event {eid!r}"
+        if ev.isSetDelay():
+            raise UnsupportedFeatureError("event with delay", eid)
+        trig = ev.getTrigger()
+        if trig is None:
+            raise UnsupportedFeatureError("event without a trigger", eid)
+        trigger = trigger_expression(trig.getMath() if trig.isSetMath() else None, b.convert, where + " trigger")
+        initial_value = bool(trig.getInitialValue()) if b.level >= 3 and trig.isSetInitialValue() else True
+        persistent = bool(trig.getPersistent()) if b.level >= 3 and trig.isSetPersistent() else True
+        use_trigger = bool(ev.getUseValuesFromTriggerTime()) if ev.isSetUseValuesFromTriggerTime() else True
+        priority = None
+        if ev.isSetPriority():
+            pr = ev.getPriority()
+            priority = b.convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
+        values: dict[str, str] = {}
+        for ea in ev.getListOfEventAssignments():
+            var = ea.getVariable()
+            values[var] = b.convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
+        assignments: dict[str, str] = {}
+        for var, expr in values.items():
+            assignments.update(_assignment(b, var, expr, values, eid))
+        # a species whose concentration is a state (set by a rate rule) keeps its amount when its
+        # compartment's size is assigned: concentration * old size / new size
+        for sid, sp in b.species.items():
+            comp = sp.getCompartment()
+            if sid in b.rate and not b.sem_amount[sid] and comp in values:
+                conc = values.get(sid, b.name[sid])
+                assignments[b.name[sid]] = f"{_p(conc)}*{_p(b.name[comp])}/{_p(values[comp])}"
+        if not assignments:
+            continue  # an event without assignments changes nothing
+        priorities.append((eid, priority))
+        out.append(Event(b.alloc(eid), trigger, assignments, persistent=persistent, initial_value=initial_value,
+                         use_values_from_trigger_time=use_trigger, priority=priority,
+                         description=f"SBML event {eid!r}"))
+    _refuse_possible_ties(priorities)
+    return out
+
+
+def _refuse_possible_ties(priorities: list[tuple[str, str | None]]) -> None:
+    """Refuse events whose priorities may be equal: SBML executes simultaneous events of equal priority in
+    random order, where bonemet_ode's order is declaration order (reproducible, but not SBML's meaning)."""
+    from ...model.expressions import compile_expression, symbols_in
+
+    given = [(eid, pr) for eid, pr in priorities if pr is not None]
+    if len(given) < 2:
+        return
+    values = []
+    for eid, pr in given:
+        if symbols_in(pr, f"priority of event {eid!r}"):
+            raise UnsupportedFeatureError("event priorities that may tie (an expression priority among several: "
+                                          "SBML runs ties in random order)", eid)
+        values.append((compile_expression(pr, f"priority of event {eid!r}")({}), eid))
+    values.sort()
+    for (a, ea), (b2, eb) in zip(values, values[1:]):
+        if a == b2:
+            raise UnsupportedFeatureError("events of equal priority (SBML runs simultaneous ties in random order)",
+                                          f"{ea}, {eb}")
+
+
+def _assignment(b: Any, var: str, expr: str, values: dict[str, str], eid: str) -> dict[str, str]:
+    if var in b.assign:
+        raise ModelError(f"event {eid!r} assigns {var!r}, which an assignment rule defines")
+    if var in b.reactions or var not in b.name:
+        raise ModelError(f"event {eid!r} assigns {var!r}, which is not a compartment, species or parameter")
+    if var in b.species and var not in b.rate:
+        s = b.species[var]
+        st = b.amount_state[var]
+        if b.sem_amount[var]:
+            return {st: expr}
+        comp = s.getCompartment()
+        # the size before the event, even when the same event sets it (SBML Test Suite cases 01506, 01779)
+        return {st: f"{_p(expr)}*{_p(b.name[comp])}"}
+    return {b.name[var]: expr}
