@@ -22,6 +22,7 @@ __all__ = [
     "UnavailableError",
     "SavedFileError",
     "BonemetWarning",
+    "PetabError",
 ]
 
 
@@ -115,3 +116,15 @@ class SavedFileError(BonemetError, ValueError):
     lacks.  The message names the file (when there is one) and the field, as a
     path such as ``payload.results[3].margin``.
     """
+
+
+class PetabError(BonemetError, ValueError):
+    """A PEtab problem is invalid, or uses a PEtab feature bonemet_ode does not handle.
+
+    Refusals name the feature (``feature``) and the table entry that uses it; nothing is
+    simulated in place of what the problem states.
+    """
+
+    def __init__(self, message: str, feature: str = "") -> None:
+        self.feature = feature
+        super().__init__(message)

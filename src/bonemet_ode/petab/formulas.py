@@ -1,0 +1,96 @@
+"""Observable and noise formulas of a PEtab problem as vectorised numpy functions with their derivatives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import PetabError
+
+__all__ = ["Formula", "PLACEHOLDER"]
+
+#: ``observableParameter<n>_<observableId>`` / ``noiseParameter<n>_<observableId>``
+PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
+
+
+def _lambdify(args: list, expr: Any):
+    import sympy as sp
+
+    f = sp.lambdify(args, expr, modules=["numpy"])
+    if expr.free_symbols:
+        return f
+    c = float(expr)
+    return lambda *a: c
+
+
+@dataclass
+class Formula:
+    """One formula ``f(t, x, p, e, q)``: time, states, model parameters, extra symbols (PEtab parameters
+    outside the model), placeholders; :meth:`value` and :meth:`derivatives` broadcast over rows."""
+
+    expr: Any
+    n_x: int
+    n_p: int
+    extras: tuple[str, ...]
+    placeholders: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        import sympy as sp
+
+        self._args = [sp.Symbol("__t")] + list(self._x) + list(self._p) + list(self._e) + list(self._q)
+        self._f = _lambdify(self._args, self.expr)
+        self.used = [i for i, a in enumerate(self._args) if a in self.expr.free_symbols]
+        self._d = [(i, _lambdify(self._args, sp.diff(self.expr, self._args[i]))) for i in self.used if i > 0]
+
+    @classmethod
+    def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> "Formula":
+        obj = cls.__new__(cls)
+        obj.expr, obj.n_x, obj.n_p = expr, len(sym.y), len(sym.p)
+        obj.extras = tuple(s.name for s in extras)
+        obj.placeholders = tuple(s.name for s in placeholders)
+        obj._x, obj._p, obj._e, obj._q = list(sym.y), list(sym.p), list(extras), list(placeholders)
+        obj.__post_init__()
+        return obj
+
+    def _call(self, f, t, X, P, E, Q, n):
+        out = f(t, *X.T, *P, *E, *Q.T)
+        return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
+
+    def value(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition), ``Q`` (rows x placeholders)."""
+        with np.errstate(all="ignore"):
+            return self._call(self._f, t, X, P, E, Q, len(t))
+
+    def derivatives(self, t, X, P, E, Q) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(d/dX (rows x n_x), d/dP (rows x n_p), d/dE (rows x n_e), d/dQ (rows x n_q))``."""
+        n = len(t)
+        dX = np.zeros((n, self.n_x))
+        dP = np.zeros((n, self.n_p))
+        dE = np.zeros((n, len(self.extras)))
+        dQ = np.zeros((n, len(self.placeholders)))
+        with np.errstate(all="ignore"):
+            for i, f in self._d:
+                v = self._call(f, t, X, P, E, Q, n)
+                k = i - 1
+                if k < self.n_x:
+                    dX[:, k] = v
+                elif k < self.n_x + self.n_p:
+                    dP[:, k - self.n_x] = v
+                elif k < self.n_x + self.n_p + len(self.extras):
+                    dE[:, k - self.n_x - self.n_p] = v
+                else:
+                    dQ[:, k - self.n_x - self.n_p - len(self.extras)] = v
+        return dX, dP, dE, dQ
+
+
+def parse_formula(text: Any, where: str) -> Any:
+    """A PEtab math string (or number) as a sympy expression (``petab.math.sympify_petab``)."""
+    from petab.v1.math import sympify_petab
+
+    try:
+        return sympify_petab(text)
+    except Exception as exc:  # petab raises plain ValueErrors
+        raise PetabError(f"{where}: cannot read formula {text!r} ({exc})") from None
