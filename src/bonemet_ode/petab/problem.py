@@ -88,6 +88,8 @@ class Evaluation:
     sigma: np.ndarray
     grad_llh: np.ndarray | None = None
     failure: str = ""
+    dsim: np.ndarray | None = None  # d simulation / d x (rows x free, parameter scale)
+    dsigma: np.ndarray | None = None
 
 
 class PetabProblem:
@@ -569,8 +571,57 @@ class PetabProblem:
                         dout[sel] = d
         llh, chi2, g = self._likelihood(ysim, sigma, dy, ds)
         if g is not None:
-            g = g * self._dlin_dx(xs)
-        return Evaluation(llh, chi2, ysim, sigma, g)
+            sc = self._dlin_dx(xs)
+            g = g * sc
+            dy, ds = dy * sc, ds * sc
+        return Evaluation(llh, chi2, ysim, sigma, g, dsim=dy, dsigma=ds)
+
+    #: Offset ``C`` of the noise residuals ``sqrt(log(2 pi sigma^2) + C)`` of :meth:`residuals`.
+    SIGMA_OFFSET = 100.0
+
+    def least_squares_form(self) -> bool:
+        """Whether the −log-likelihood is a sum of squares (every noise model normal, no objective priors
+        other than normal ones on the parameter scale), as :meth:`residuals` needs."""
+        return (all(d == "normal" for d in self.distribution.values())
+                and all(p is None or p.kind == "parameterScaleNormal" for p in self.priors)
+                and self.gradient_method == "forward sensitivities")
+
+    def residuals(self, x: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals ``r`` with ``0.5*|r|^2 = -llh - log prior + constant`` and their Jacobian (parameter scale).
+
+        Per measurement ``(m - y)/sigma`` (transformed scale) and, when sigma depends on the parameters,
+        ``sqrt(log(2 pi sigma^2) + C)`` (C = :attr:`SIGMA_OFFSET`); one ``(x - mean)/sd`` per
+        parameter-scale normal prior.  Only for :meth:`least_squares_form` problems.
+        """
+        xs = np.asarray(x, dtype=float)
+        ev = self.evaluate(xs, gradient=True)
+        n = len(self._meas)
+        if ev.failure or not np.all(np.isfinite(ev.simulation)):
+            return np.full(n, np.nan), np.full((n, len(xs)), np.nan)
+        m, y, s = self._meas, ev.simulation, ev.sigma
+        dyt = np.ones(n)
+        mt, yt = m.copy(), y.copy()
+        with np.errstate(all="ignore"):
+            for o in self.observable_ids:
+                sel = self._obs_of_row == o
+                if self.transform[o] == LOG:
+                    mt[sel], yt[sel], dyt[sel] = np.log(m[sel]), np.log(y[sel]), 1.0 / y[sel]
+                elif self.transform[o] == LOG10:
+                    mt[sel], yt[sel], dyt[sel] = np.log10(m[sel]), np.log10(y[sel]), 1.0 / (y[sel] * math.log(10))
+            r = (mt - yt) / s
+            J = -(dyt / s)[:, None] * ev.dsim - (r / s)[:, None] * ev.dsigma
+            parts, jacs = [r], [J]
+            if np.any(ev.dsigma != 0):
+                rs = np.sqrt(np.log(2 * np.pi * s ** 2) + self.SIGMA_OFFSET)
+                parts.append(rs)
+                jacs.append((1.0 / (s * rs))[:, None] * ev.dsigma)
+            for j, pr in enumerate(self.priors):
+                if pr is not None:
+                    e = np.zeros((1, len(xs)))
+                    e[0, j] = 1.0 / pr.b
+                    parts.append(np.array([(xs[j] - pr.a) / pr.b]))
+                    jacs.append(e)
+        return np.concatenate(parts), np.vstack(jacs)
 
     def _dlin_dx(self, xs: np.ndarray) -> np.ndarray:
         out = np.ones(len(xs))
