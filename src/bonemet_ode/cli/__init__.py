@@ -18,7 +18,7 @@ from ..errors import BonemetError
 __all__ = ["main", "build_parser"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "synergy", "sbml-test")
+COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "synergy", "sbml-test", "petab")
 
 
 class _Parser(argparse.ArgumentParser):
