@@ -71,6 +71,9 @@ from .simulate.comparison import compare_arms as compare_arms
 from .io.sbml_import import import_sbml as import_sbml
 from .io.sbml_import import read_antimony as read_antimony
 from .io.sbml_import import read_sbml as read_sbml
+from .petab import PetabProblem as PetabProblem
+from .petab import read_petab as read_petab
+from .petab import write_petab as write_petab
 
 _install_moved_modules()
 
@@ -84,4 +87,5 @@ __all__ = [
     "DataTable", "read_long", "read_wide", "Fitter", "PopulationFitter", "SubjectFitter",
     "information_criteria", "profile_likelihood", "load_model", "save_model", "to_sbml",
     "EvaluationContext", "Outcome", "parse_outcome", "compare_arms",
+    "PetabProblem", "read_petab", "write_petab",
 ]

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="with --llh: print one JSON object (llh, chi2, simulations)")
     p.add_argument("--starts", type=int, default=100, help="number of starts (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start points (default 0)")
-    p.add_argument("--method", choices=("auto", "trf", "lbfgsb"), default="auto",
-                   help="optimiser (default auto: least-squares trust region where the objective is a sum of "
-                        "squares, else L-BFGS-B)")
+    p.add_argument("--method", choices=("lbfgsb", "trf"), default="lbfgsb",
+                   help="optimiser: L-BFGS-B on the objective and its gradient (default), or trf (least-squares "
+                        "trust region; normal noise only)")
     p.add_argument("--out", type=Path, help="output folder for --fit")
     p.set_defaults(func=run)
 

@@ -155,7 +155,7 @@ def _on_bound(problem: PetabProblem, x: np.ndarray) -> tuple[str, ...]:
 def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, maxiter: int = 2000,
                gtol: float = 1e-6, ftol: float = 1e-12, max_resample: int | None = None,
                progress: Callable[[int, StartResult], None] | None = None,
-               x0: Sequence[Sequence[float]] | None = None, method: str = "auto") -> MultistartResult:
+               x0: Sequence[Sequence[float]] | None = None, method: str = "lbfgsb") -> MultistartResult:
     """Minimise the problem's −log posterior from ``n_starts`` seeded start points within the bounds, on the
     parameter scales, with forward-sensitivity derivatives (finite differences for models with events).
 
@@ -176,8 +176,10 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
         Explicit start points (rows) instead of drawn ones (e.g. the same points for another tool).
     method : str
         ``"trf"``: scipy's trust-region reflective least squares on :meth:`PetabProblem.residuals` (a
-        Gauss-Newton method, as Data2Dynamics' lsqnonlin); ``"lbfgsb"``: L-BFGS-B on the objective and its
-        gradient; ``"auto"`` (default): trf where the objective is a sum of squares, else lbfgsb.
+        Gauss-Newton method, as Data2Dynamics' lsqnonlin; sum-of-squares objectives only); ``"lbfgsb"``
+        (default): L-BFGS-B on the objective and its gradient.  On Boehm_JProteomeRes2014 (10 starts, seed 0)
+        trf reached 145.77 at best and hit its 2000-evaluation limit on 3 starts; L-BFGS-B (40 starts,
+        seed 1) reached 138.222 on 4.
 
     Returns
     -------
@@ -185,9 +187,9 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
     """
     from scipy.optimize import least_squares, minimize
 
-    if method not in ("auto", "trf", "lbfgsb"):
-        raise ParameterError(f"method must be 'auto', 'trf' or 'lbfgsb', got {method!r}")
-    use_trf = method == "trf" or (method == "auto" and problem.least_squares_form())
+    if method not in ("trf", "lbfgsb"):
+        raise ParameterError(f"method must be 'lbfgsb' or 'trf', got {method!r}")
+    use_trf = method == "trf"
     if use_trf and not problem.least_squares_form():
         raise ParameterError("method 'trf' needs a sum-of-squares objective (normal noise, forward sensitivities, "
                              "no priors other than parameterScaleNormal); use 'lbfgsb'")
