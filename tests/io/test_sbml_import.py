@@ -250,3 +250,19 @@ def test_round_trip_of_bone_metastasis_control_arm():
     for name in model.observable_names:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-8, atol=1e-8 * np.abs(a[name]).max() + 1e-300,
                                    err_msg=name)
+
+
+def test_round_trip_of_bone_metastasis_dosed_arm():
+    """The combination arm exported with its doses as SBML events and read back reproduces bm.simulate to 1e-8."""
+    from bonemet_ode.models.bone_metastasis import default_arms
+
+    model = bm.models.get("bone_metastasis")
+    arm = default_arms()[-1]
+    back = bm.read_sbml(bm.to_sbml(model, arm, days=60))
+    assert len(back.events) > 0
+    opts = bm.SolverOptions(rtol=1e-11, atol=1e-12)
+    times = np.linspace(0, 60, 13)  # days 0, 5, ..., 60 (some are dose days: the post-dose state)
+    a = bm.simulate(model, arm, days=60, times=times, options=opts)
+    b = bm.simulate(back, days=60, times=times, options=opts)
+    for name in model.state_names:
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-8, atol=1e-8 * np.abs(a[name]).max(), err_msg=name)

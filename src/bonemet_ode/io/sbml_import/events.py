@@ -59,6 +59,10 @@ def trigger_expression(node: Any, convert: Callable[[Any, str], str], where: str
 
 def convert_events(b: Any) -> list[Event]:
     """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set)."""
+    from .mathml import MathConverter
+
+    # in triggers, assignments and priorities time is the solver's own t (exact), not the clock state
+    convert = MathConverter(b._resolve, b.functions, lambda: "t", b._rate_of)
     out: list[Event] = []
     priorities: list[tuple[str, str | None]] = []
     for k, ev in enumerate(b.m.getListOfEvents()):
@@ -69,18 +73,18 @@ def convert_events(b: Any) -> list[Event]:
         trig = ev.getTrigger()
         if trig is None:
             raise UnsupportedFeatureError("event without a trigger", eid)
-        trigger = trigger_expression(trig.getMath() if trig.isSetMath() else None, b.convert, where + " trigger")
+        trigger = trigger_expression(trig.getMath() if trig.isSetMath() else None, convert, where + " trigger")
         initial_value = bool(trig.getInitialValue()) if b.level >= 3 and trig.isSetInitialValue() else True
         persistent = bool(trig.getPersistent()) if b.level >= 3 and trig.isSetPersistent() else True
         use_trigger = bool(ev.getUseValuesFromTriggerTime()) if ev.isSetUseValuesFromTriggerTime() else True
         priority = None
         if ev.isSetPriority():
             pr = ev.getPriority()
-            priority = b.convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
+            priority = convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
         values: dict[str, str] = {}
         for ea in ev.getListOfEventAssignments():
             var = ea.getVariable()
-            values[var] = b.convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
+            values[var] = convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
         assignments: dict[str, str] = {}
         for var, expr in values.items():
             assignments.update(_assignment(b, var, expr, values, eid))
