@@ -73,16 +73,20 @@ def convert_events(b: Any) -> list[Event]:
         trig = ev.getTrigger()
         if trig is None:
             raise UnsupportedFeatureError("event without a trigger", eid)
-        trigger = trigger_expression(trig.getMath() if trig.isSetMath() else None, convert, where + " trigger")
+        if not trig.isSetMath():
+            continue  # SBML L3v2: a trigger without math is never true
+        trigger = trigger_expression(trig.getMath(), convert, where + " trigger")
         initial_value = bool(trig.getInitialValue()) if b.level >= 3 and trig.isSetInitialValue() else True
         persistent = bool(trig.getPersistent()) if b.level >= 3 and trig.isSetPersistent() else True
         use_trigger = bool(ev.getUseValuesFromTriggerTime()) if ev.isSetUseValuesFromTriggerTime() else True
         priority = None
-        if ev.isSetPriority():
+        if ev.isSetPriority() and ev.getPriority().isSetMath():
             pr = ev.getPriority()
             priority = convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
         values: dict[str, str] = {}
         for ea in ev.getListOfEventAssignments():
+            if not ea.isSetMath():
+                continue  # no math: no assignment
             var = ea.getVariable()
             values[var] = convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
         assignments: dict[str, str] = {}
