@@ -194,11 +194,33 @@ def test_event_sets_concentration_in_non_unit_compartment():
     np.testing.assert_allclose(res["S"][ok], S[ok], rtol=1e-7)
 
 
+def test_algebraic_rule_solved_for_its_free_variable():
+    """A -> B (k) with the algebraic rule T - A - B - c = 0: T is determined, T = A0 + B0 + c for all t."""
+    doc = sbml(f"""
+      <listOfCompartments><compartment id="V" size="1" constant="true"/></listOfCompartments>
+      <listOfSpecies>
+        <species id="A" compartment="V" initialAmount="2" hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/>
+        <species id="B" compartment="V" initialAmount="1" hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/>
+      </listOfSpecies>
+      <listOfParameters><parameter id="k" value="0.4" constant="true"/><parameter id="c" value="0.5" constant="true"/>
+        <parameter id="T" value="0" constant="false"/></listOfParameters>
+      <listOfRules><algebraicRule>{mathml("2*T - 2*(A + B + c)")}</algebraicRule></listOfRules>
+      <listOfReactions><reaction id="R" reversible="false">
+        <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+        <listOfProducts><speciesReference species="B" stoichiometry="1" constant="true"/></listOfProducts>
+        <kineticLaw>{mathml("k*A")}</kineticLaw></reaction></listOfReactions>""")
+    imp = import_sbml(doc)
+    assert "T" in imp.model.observable_names
+    res, t = run(imp.model, 2.0)
+    np.testing.assert_allclose(imp.evaluate(res, "T"), 3.5, rtol=1e-10)
+    np.testing.assert_allclose(res["A"], 2 * np.exp(-0.4 * t), rtol=1e-8)
+
+
 # ----------------------------------------------------------------------------- refusals
 def test_refusals_name_feature_and_element():
-    alg = sbml(f"""<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>
-      <listOfRules><algebraicRule>{mathml("x - 1")}</algebraicRule></listOfRules>""")
-    with pytest.raises(UnsupportedFeatureError, match="algebraic rule"):
+    alg = sbml(f"""<listOfParameters><parameter id="x" value="2" constant="false"/></listOfParameters>
+      <listOfRules><algebraicRule>{mathml("x^2 - 4")}</algebraicRule></listOfRules>""")
+    with pytest.raises(UnsupportedFeatureError, match="algebraic rule without a unique closed-form solution"):
         bm.read_sbml(alg)
     delay = sbml(f"""<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>
       <listOfRules><rateRule variable="x"><math xmlns="http://www.w3.org/1998/Math/MathML"><apply>
