@@ -74,6 +74,9 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_pow(self, expr):  # noqa: N802 - a power with a symbolic exponent (symbolic.py)
+            return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
         def _print_bm_floor(self, expr):  # noqa: N802 - floor with derivative zero (symbolic.py)
             return f"floor({self._print(expr.args[0])})"
 
