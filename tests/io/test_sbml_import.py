@@ -129,6 +129,8 @@ def test_rules_initial_assignment_function_definition_and_piecewise():
     ("exp(1) - exponentiale", 0.0),
     ("max(p, 2, -1) + min(p, 0.1)", 2.1),
     ("asinh(sinh(p)) + acosh(cosh(p)) + atanh(tanh(p))", 0.9),
+    ("piecewise(1, p < INF, 0) + piecewise(1, -INF < p, 0)", 2.0),
+    ("quotient(7, 2) + rem(7, 2)", 4.0),
 ])
 def test_mathml_function_set(formula, expected):
     """Each MathML function as an assignment rule, compiled: value at time 0 and through the solve."""

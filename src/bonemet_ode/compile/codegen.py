@@ -87,7 +87,12 @@ def _printer():
             return "0.0"
 
         def _print_Float(self, expr):  # noqa: N802 - full double precision
-            return repr(float(expr))
+            x = float(expr)
+            if x != x:
+                return "NAN"
+            if x in (float("inf"), float("-inf")):  # e.g. 1e309, the model language's infinity
+                return "HUGE_VAL" if x > 0 else "(-HUGE_VAL)"
+            return repr(x)
 
     return _Printer()
 
