@@ -74,6 +74,9 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_pow(self, expr):  # noqa: N802 - a power with a symbolic exponent (symbolic.py)
+            return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
         def _print_bm_floor(self, expr):  # noqa: N802 - floor with derivative zero (symbolic.py)
             return f"floor({self._print(expr.args[0])})"
 
@@ -84,7 +87,12 @@ def _printer():
             return "0.0"
 
         def _print_Float(self, expr):  # noqa: N802 - full double precision
-            return repr(float(expr))
+            x = float(expr)
+            if x != x:
+                return "NAN"
+            if x in (float("inf"), float("-inf")):  # e.g. 1e309, the model language's infinity
+                return "HUGE_VAL" if x > 0 else "(-HUGE_VAL)"
+            return repr(x)
 
     return _Printer()
 

@@ -106,6 +106,7 @@ def _step_functions():
 
     class bm_floor(sp.Function):  # noqa: N801 - printed by name in codegen
         nargs = 1
+        _imp_ = staticmethod(lambda x: __import__("numpy").floor(x))  # for sympy.lambdify
 
         def fdiff(self, argindex=1):
             return sp.Integer(0)
@@ -120,6 +121,7 @@ def _step_functions():
 
     class bm_ceil(sp.Function):  # noqa: N801
         nargs = 1
+        _imp_ = staticmethod(lambda x: __import__("numpy").ceil(x))  # for sympy.lambdify
 
         def fdiff(self, argindex=1):
             return sp.Integer(0)
@@ -133,6 +135,46 @@ def _step_functions():
 
 
 _STEP = None
+_POW = None
+
+
+def _pow_function():
+    """``bm_pow(b, e)``: ``b**e`` for a symbolic exponent, with ``d/db = e*b**(e - 1)``.
+
+    sympy differentiates ``b**e`` as ``e*b**e/b``, which is 0/0 (NaN) at ``b = 0`` where the true
+    derivative is finite (a Hill term ``(x/K)**h`` at ``x = 0`` with ``h >= 1``)."""
+    import sympy as sp
+
+    class bm_pow(sp.Function):  # noqa: N801 - printed by name in codegen
+        nargs = 2
+        _imp_ = staticmethod(lambda b, e: b**e)  # for sympy.lambdify
+
+        def fdiff(self, argindex=1):
+            b, e = self.args
+            if argindex == 1:
+                return e * bm_pow(b, e - 1)
+            return bm_pow(b, e) * sp.log(b)
+
+        @classmethod
+        def eval(cls, b, e):
+            if e.is_Number:
+                return b**e
+            if b.is_Number and b == 1:
+                return sp.Integer(1)
+
+    return bm_pow
+
+
+def symbolic_powers(expr):
+    """``expr`` with every power whose exponent is not a number written as ``bm_pow`` (see :func:`_pow_function`)."""
+    import sympy as sp
+
+    global _POW
+    if _POW is None:
+        _POW = _pow_function()
+    if not any(isinstance(a, sp.Pow) and not a.exp.is_Number for a in sp.preorder_traversal(expr)):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and not e.exp.is_Number, lambda e: _POW(e.base, e.exp))
 
 
 def sympy_functions() -> dict[str, object]:
@@ -201,7 +243,7 @@ class SymbolicModel:
             try:
                 # names as Python reads them (NFKC: a micro sign is the Greek mu), which sympy's tokenizer does not do
                 text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
-                return parse_expr(text.strip(), local_dict=dict(local), evaluate=True)
+                return symbolic_powers(parse_expr(text.strip(), local_dict=dict(local), evaluate=True))
             except (RecursionError, MemoryError):
                 raise too_deep(text, f"model {model.name!r}") from None
 

@@ -18,6 +18,7 @@ import numpy as np
 from ...errors import ModelError, UnsupportedFeatureError
 from ...model import Model, Module, Observable, Parameter, State, Term
 from ...model.expressions import compile_expression, symbols_in, topological_order
+from .algebraic import algebraic_unknowns, solve_algebraic
 from .events import convert_events
 from .mathml import MathConverter, _p, number
 from .quantities import NameAllocator, amount_semantics, spatial_dimensions
@@ -117,12 +118,18 @@ class _Builder:
                         self.srefs[sr.getId()] = (sr, r)
         self.assign: dict[str, Any] = {}
         self.rate: dict[str, Any] = {}
+        self.algebraic: list[Any] = []
         for rule in sbml.getListOfRules():
+            if not rule.isSetMath():  # SBML L3v2: a rule without math has no effect
+                continue
             if rule.isAssignment():
                 self.assign[rule.getVariable()] = rule
             elif rule.isRate():
                 self.rate[rule.getVariable()] = rule
-        self.init = {ia.getSymbol(): ia for ia in sbml.getListOfInitialAssignments()}
+            elif rule.isAlgebraic():
+                self.algebraic.append(rule)
+        self._assign_expr: dict[str, str] = {}
+        self.init = {ia.getSymbol(): ia for ia in sbml.getListOfInitialAssignments() if ia.isSetMath()}
         self.event_targets = {ea.getVariable() for ev in sbml.getListOfEvents() for ea in ev.getListOfEventAssignments()}
         self.time_used = False
         self.time_name = "time"  # replaced by an allocated name in _names
@@ -153,6 +160,13 @@ class _Builder:
             if target in self.rate:
                 raise ModelError(f"{target!r} has both an assignment rule and a rate rule")
         self.convert = MathConverter(self._resolve, self.functions, self._time, self._rate_of)
+
+    def assignment(self, var: str) -> str:
+        """The expression of the assignment rule for ``var`` (or of an algebraic rule solved for it)."""
+        if var not in self._assign_expr:
+            rule = self.assign[var]
+            self._assign_expr[var] = self.convert(rule.getMath(), f"assignment rule for {var!r}")
+        return self._assign_expr[var]
 
     def _time(self) -> str:
         self.time_used = True
@@ -314,9 +328,7 @@ class _Builder:
                 exprs[self.name[i]] = self.convert(ia.getMath() if ia.isSetMath() else None,
                                                    f"initial assignment of {i!r}")
             elif i in self.assign:
-                rule = self.assign[i]
-                exprs[self.name[i]] = self.convert(rule.getMath() if rule.isSetMath() else None,
-                                                   f"assignment rule for {i!r}")
+                exprs[self.name[i]] = self.assignment(i)
             elif i in self.comps:
                 c = self.comps[i]
                 if c.isSetSize():
@@ -367,7 +379,12 @@ class _Builder:
     # ------------------------------------------------------------------ assembly
     def build(self) -> SbmlImport:
         self.local_params: list[Parameter] = []
+        unknowns = algebraic_unknowns(self)
+        for u in unknowns:
+            self.assign[u] = None  # solved below, once names and the math converter exist
         self._names()
+        if unknowns:
+            self._assign_expr.update(solve_algebraic(self, unknowns))
         self._initial_values()
         states: list[State] = []
         params: list[Parameter] = []
@@ -393,9 +410,7 @@ class _Builder:
                 n = self.name[i]
                 values[i] = n
                 if i in self.assign:
-                    rule = self.assign[i]
-                    obs.append(Observable(n, self.convert(rule.getMath() if rule.isSetMath() else None,
-                                                          f"assignment rule for {i!r}"), description=desc(obj)))
+                    obs.append(Observable(n, self.assignment(i), description=desc(obj)))
                 elif i in self.rate:
                     states.append(State(n, finite(n, f"initial {kind}"), nonnegative=False, description=desc(obj)))
                     terms.append(Term(self.alloc(f"{n}_rate"), self._rate_rule(i), {n: 1.0},
@@ -409,9 +424,7 @@ class _Builder:
             vol = self.name[s.getCompartment()]
             values[i] = n
             if i in self.assign:
-                rule = self.assign[i]
-                obs.append(Observable(n, self.convert(rule.getMath() if rule.isSetMath() else None,
-                                                      f"assignment rule for {i!r}"), description=desc(s)))
+                obs.append(Observable(n, self.assignment(i), description=desc(s)))
             elif i in self.rate:
                 states.append(State(n, finite(n, "initial species value"), nonnegative=False, description=desc(s)))
                 terms.append(Term(self.alloc(f"{n}_rate"), self._rate_rule(i), {n: 1.0},

@@ -13,7 +13,7 @@ its species, as SBML prescribes.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ...errors import ModelError, UnsupportedFeatureError
 from ...model import Event
@@ -25,27 +25,30 @@ __all__ = ["EVENTS_SUPPORTED", "convert_events", "trigger_expression"]
 EVENTS_SUPPORTED = True
 
 
-def trigger_expression(node: Any, convert: Callable[[Any, str], str], where: str) -> str:
+def trigger_expression(node: Any, convert: Any, where: str) -> str:
     """A trigger's math as comparisons joined by ``and``/``or``/``not`` (model expression syntax)."""
     import libsbml as lib
 
     rel = {lib.AST_RELATIONAL_LT: "<", lib.AST_RELATIONAL_LEQ: "<=", lib.AST_RELATIONAL_GT: ">",
            lib.AST_RELATIONAL_GEQ: ">="}
 
-    def walk(n: Any) -> str:
+    def walk(n: Any, local: dict[str, str]) -> str:
         t = n.getType()
         kids = [n.getChild(i) for i in range(n.getNumChildren())]
         if t in rel:
-            sides = [convert(k, where) for k in kids]
+            sides = [convert.convert_local(k, where, local) for k in kids]
             if len(sides) < 2:
                 raise ModelError(f"{where}: comparison with fewer than two arguments")
             parts = [f"({a}) {rel[t]} ({b})" for a, b in zip(sides, sides[1:])]
             return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
         if t in (lib.AST_LOGICAL_AND, lib.AST_LOGICAL_OR) and kids:
             sep = " and " if t == lib.AST_LOGICAL_AND else " or "
-            return "(" + sep.join(walk(k) for k in kids) + ")"
+            return "(" + sep.join(walk(k, local) for k in kids) + ")"
         if t == lib.AST_LOGICAL_NOT and len(kids) == 1:
-            return f"(not {walk(kids[0])})"
+            return f"(not {walk(kids[0], local)})"
+        if t == lib.AST_FUNCTION:  # a function definition returning a condition: inline it
+            body, bind = convert.function_call(n, where, local)
+            return walk(body, bind)
         if t in (lib.AST_RELATIONAL_EQ, lib.AST_RELATIONAL_NEQ):
             raise UnsupportedFeatureError("event trigger with an (in)equality (eq/neq)", where)
         what = lib.formulaToL3String(n)
@@ -54,11 +57,15 @@ def trigger_expression(node: Any, convert: Callable[[Any, str], str], where: str
 
     if node is None:
         raise UnsupportedFeatureError("event trigger without math", where)
-    return walk(node)
+    return walk(node, {})
 
 
 def convert_events(b: Any) -> list[Event]:
     """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set)."""
+    from .mathml import MathConverter
+
+    # in triggers, assignments and priorities time is the solver's own t (exact), not the clock state
+    convert = MathConverter(b._resolve, b.functions, lambda: "t", b._rate_of)
     out: list[Event] = []
     priorities: list[tuple[str, str | None]] = []
     for k, ev in enumerate(b.m.getListOfEvents()):
@@ -69,18 +76,22 @@ def convert_events(b: Any) -> list[Event]:
         trig = ev.getTrigger()
         if trig is None:
             raise UnsupportedFeatureError("event without a trigger", eid)
-        trigger = trigger_expression(trig.getMath() if trig.isSetMath() else None, b.convert, where + " trigger")
+        if not trig.isSetMath():
+            continue  # SBML L3v2: a trigger without math is never true
+        trigger = trigger_expression(trig.getMath(), convert, where + " trigger")
         initial_value = bool(trig.getInitialValue()) if b.level >= 3 and trig.isSetInitialValue() else True
         persistent = bool(trig.getPersistent()) if b.level >= 3 and trig.isSetPersistent() else True
         use_trigger = bool(ev.getUseValuesFromTriggerTime()) if ev.isSetUseValuesFromTriggerTime() else True
         priority = None
-        if ev.isSetPriority():
+        if ev.isSetPriority() and ev.getPriority().isSetMath():
             pr = ev.getPriority()
-            priority = b.convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
+            priority = convert(pr.getMath() if pr.isSetMath() else None, where + " priority")
         values: dict[str, str] = {}
         for ea in ev.getListOfEventAssignments():
+            if not ea.isSetMath():
+                continue  # no math: no assignment
             var = ea.getVariable()
-            values[var] = b.convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
+            values[var] = convert(ea.getMath() if ea.isSetMath() else None, f"{where} assignment to {var!r}")
         assignments: dict[str, str] = {}
         for var, expr in values.items():
             assignments.update(_assignment(b, var, expr, values, eid))

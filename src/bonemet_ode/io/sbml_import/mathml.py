@@ -202,11 +202,35 @@ class MathConverter:
                 raise UnsupportedFeatureError("rateOf of an expression (not a symbol)", where)
             return self._rate_of(kids[0].getName(), where)
         if t in (lib.AST_FUNCTION_QUOTIENT, lib.AST_FUNCTION_REM):
-            raise UnsupportedFeatureError("MathML quotient/rem (L3v2 math)", where)
+            # integer division truncated toward zero; rem(a, b) = a - b*quotient(a, b) (the sign of a, as C fmod)
+            self._arity(node, kids, 2, where)
+            a, b = _p(conv(kids[0])), _p(conv(kids[1]))
+            q = f"piecewise(floor({a}/{b}), ge({a}/{b}, 0), ceil({a}/{b}))"
+            return q if t == lib.AST_FUNCTION_QUOTIENT else f"{a} - {b}*{q}"
         if t == lib.AST_LAMBDA:
             raise UnsupportedFeatureError("lambda outside a function definition", where)
         what = node.getName() or lib.formulaToL3String(node)
         raise UnsupportedFeatureError(f"MathML element {what!r}", where)
+
+    def convert_local(self, node: Any, where: str, local: Mapping[str, str]) -> str:
+        """Like calling the converter, with function arguments ``local`` (bvar name -> expression) bound."""
+        return self._convert(node, where, local)
+
+    def function_call(self, node: Any, where: str, local: Mapping[str, str]) -> tuple[Any, dict[str, str]]:
+        """``(body, bindings)`` of a call of a function definition: its body and its arguments' expressions."""
+        lib = _lib()
+        name = node.getName()
+        lam = self._functions.get(name)
+        if lam is None:
+            raise ModelError(f"{where}: call of undefined function {name!r}")
+        nb = lam.getNumBvars()
+        if nb != node.getNumChildren() or lam.getNumChildren() <= nb:
+            raise ModelError(f"{where}: function {name!r} takes {nb} argument(s), called with {node.getNumChildren()}")
+        args = [_p(self._convert(node.getChild(i), where, local)) for i in range(nb)]
+        body = lam.getChild(lam.getNumChildren() - 1)
+        if body.getType() == lib.AST_UNKNOWN:
+            raise UnsupportedFeatureError("function definition without a body", name)
+        return body, {lam.getChild(i).getName(): args[i] for i in range(nb)}
 
     @staticmethod
     def _arity(node: Any, kids: list, n: int, where: str) -> None:

@@ -96,10 +96,6 @@ def _flatten(doc: Any) -> None:
 def refuse_unsupported(model: Any, events_supported: bool = False) -> None:
     """Raise for the first feature of ``model`` that bonemet_ode does not simulate."""
     lib = libsbml()
-    for i in range(model.getNumRules()):
-        rule = model.getRule(i)
-        if rule.isAlgebraic():
-            raise UnsupportedFeatureError("algebraic rule", f"rule {i + 1} of model {model.getId()!r}")
     for i in range(model.getNumReactions()):
         r = model.getReaction(i)
         if r.isSetFast() and r.getFast():
