@@ -464,7 +464,8 @@ class _Builder:
             for state, coef in variable:  # a stoichiometry that changes in time: a term per species reference
                 terms.append(Term(self.alloc(f"{rid}_{state}"), f"{_p(coef)}*({self._kinetic_law(rid)})",
                                   {state: 1.0}, description=f"reaction {rid!r}, variable stoichiometry"))
-        events = convert_events(self) if self.m.getNumEvents() else []
+        events, ev_states = convert_events(self) if self.m.getNumEvents() else ([], [])
+        states += ev_states
         params += self.local_params
         time_state = None
         if self.time_used or not states:
