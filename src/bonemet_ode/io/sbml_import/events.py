@@ -144,6 +144,7 @@ def _delayed(b: Any, eid: str, trigger: str, delay: str, assignments: dict[str, 
     targets = list(assignments)
     vals = [[b.alloc(f"{eid}_value{j}_{n}") for n in range(len(targets))] for j in range(k_slots)] if use_trigger else []
     overflow = b.alloc(f"{eid}_overflow")
+    b.overflow_states.append(overflow)
     for name in pend + due + [v for row in vals for v in row] + [overflow]:
         states.append(State(name, 0.0, nonnegative=False, description=f"bookkeeping of delayed SBML event {eid!r}"))
     free = [f"lt({p}, 0.5)" for p in pend]
