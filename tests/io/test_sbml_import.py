@@ -231,8 +231,9 @@ def test_refusals_name_feature_and_element():
     with pytest.raises(UnsupportedFeatureError, match=r"delay.*rate rule for 'x'") as info:
         bm.read_sbml(delay)
     assert info.value.feature == "delay (csymbol delay)"
-    with pytest.raises(UnsupportedFeatureError, match="event with delay.*'E1'"):
-        bm.read_antimony("x' = 1; x = 0; E1: at 1 after (x > 1): x = 0")
+    with pytest.raises(UnsupportedFeatureError, match="equal priority.*'E1, E2'"):
+        bm.read_antimony("x' = 1; x = 0; y = 0; E1: at (x > 1), priority = 2: x = 0; "
+                         "E2: at (x > 1), priority = 2: y = 1")
     with pytest.raises(UnsupportedFeatureError, match="eq/neq"):
         bm.read_antimony("x' = 1; x = 0; E1: at (x == 1): x = 0")
 
@@ -290,3 +291,24 @@ def test_round_trip_of_bone_metastasis_dosed_arm():
     b = bm.simulate(back, days=60, times=times, options=opts)
     for name in model.state_names:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-8, atol=1e-8 * np.abs(a[name]).max(), err_msg=name)
+
+
+def test_delayed_event_with_values_from_trigger_time():
+    """x' = 1 from 0; when x >= 1 the event records 10*x (= 10) and assigns it 0.5 days later: x jumps to 10 at 1.5."""
+    m = bm.read_antimony("""
+        x' = 1; x = 0
+        E1: at 0.5 after (x >= 1): x = 10*x
+    """)
+    res, t = run(m, 3.0, n=13)
+    expected = np.where(t < 1.5, t, 10 + (t - 1.5))
+    np.testing.assert_allclose(res["x"], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_delayed_event_pending_overflow_stops_the_solve():
+    """A trigger that fires more often than the pending executions can hold stops with a SolverError, not silently."""
+    m = bm.read_antimony("""
+        x := sin(10*time); y = 0
+        E1: at 5 after (x > 0.5): y = y + 1
+    """)
+    with pytest.raises(bm.SolverError, match="overflow"):
+        bm.simulate(m, days=4, times=np.linspace(0, 4, 5), options=bm.SolverOptions(hmax=0.05))

@@ -41,6 +41,9 @@ class SbmlImport:
         Species id -> expression of its amount / its concentration.
     time_state : str or None
         Name of the clock state holding model time, when the model has one.
+    overflow_states : tuple of str
+        States that turn NaN (stopping the solve) when a delayed event has more pending executions
+        than :data:`~bonemet_ode.io.sbml_import.events.DELAY_SLOTS`.
     """
 
     model: Model
@@ -48,6 +51,7 @@ class SbmlImport:
     amounts: Mapping[str, str] = field(default_factory=dict)
     concentrations: Mapping[str, str] = field(default_factory=dict)
     time_state: str | None = None
+    overflow_states: tuple[str, ...] = ()
 
     def expression(self, sbml_id: str, kind: str | None = None) -> str:
         """Expression of ``sbml_id``: ``kind`` is ``"amount"``, ``"concentration"`` or None (as math reads it)."""
@@ -132,6 +136,7 @@ class _Builder:
         self.init = {ia.getSymbol(): ia for ia in sbml.getListOfInitialAssignments() if ia.isSetMath()}
         self.event_targets = {ea.getVariable() for ev in sbml.getListOfEvents() for ea in ev.getListOfEventAssignments()}
         self.time_used = False
+        self.overflow_states: list[str] = []
         self.time_name = "time"  # replaced by an allocated name in _names
         self._kinetic: dict[str, str] = {}
         self._rate_expr: dict[str, str] = {}
@@ -464,7 +469,8 @@ class _Builder:
             for state, coef in variable:  # a stoichiometry that changes in time: a term per species reference
                 terms.append(Term(self.alloc(f"{rid}_{state}"), f"{_p(coef)}*({self._kinetic_law(rid)})",
                                   {state: 1.0}, description=f"reaction {rid!r}, variable stoichiometry"))
-        events = convert_events(self) if self.m.getNumEvents() else []
+        events, ev_states = convert_events(self) if self.m.getNumEvents() else ([], [])
+        states += ev_states
         params += self.local_params
         time_state = None
         if self.time_used or not states:
@@ -476,7 +482,8 @@ class _Builder:
         model_name = self.model_name
         model = Model(model_name, [module], description=f"imported from SBML Level {self.level} "
                       f"Version {self.m.getVersion()}")
-        return SbmlImport(model=model, values=values, amounts=amounts, concentrations=concs, time_state=time_state)
+        return SbmlImport(model=model, values=values, amounts=amounts, concentrations=concs, time_state=time_state,
+                          overflow_states=tuple(self.overflow_states))
 
 
 def build_model(sbml_model: Any, name: str | None = None) -> SbmlImport:

@@ -60,19 +60,24 @@ def trigger_expression(node: Any, convert: Any, where: str) -> str:
     return walk(node, {})
 
 
-def convert_events(b: Any) -> list[Event]:
-    """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set)."""
+def convert_events(b: Any) -> tuple[list[Event], list[Any]]:
+    """The events of builder ``b`` (an ``_Builder`` after its names and initial values are set), and the
+    bookkeeping states of delayed events."""
     from .mathml import MathConverter
 
     # in triggers, assignments and priorities time is the solver's own t (exact), not the clock state
     convert = MathConverter(b._resolve, b.functions, lambda: "t", b._rate_of)
     out: list[Event] = []
+    states: list[Any] = []
     priorities: list[tuple[str, str | None]] = []
     for k, ev in enumerate(b.m.getListOfEvents()):
         eid = ev.getId() if ev.isSetId() and ev.getId() else f"event_{k + 1}"
         where = f"event {eid!r}"
+        delay = None
         if ev.isSetDelay():
-            raise UnsupportedFeatureError("event with delay", eid)
+            d = ev.getDelay()
+            if d.isSetMath():
+                delay = convert(d.getMath(), where + " delay")
         trig = ev.getTrigger()
         if trig is None:
             raise UnsupportedFeatureError("event without a trigger", eid)
@@ -105,10 +110,64 @@ def convert_events(b: Any) -> list[Event]:
         if not assignments:
             continue  # an event without assignments changes nothing
         priorities.append((eid, priority))
+        if delay is not None:
+            out += _delayed(b, eid, trigger, delay, assignments, persistent, initial_value, use_trigger, priority,
+                            states)
+            continue
         out.append(Event(b.alloc(eid), trigger, assignments, persistent=persistent, initial_value=initial_value,
                          use_values_from_trigger_time=use_trigger, priority=priority,
                          description=f"SBML event {eid!r}"))
     _refuse_possible_ties(priorities)
+    return out, states
+
+
+#: Executions of one delayed event that may be pending at once; one more stops the solve (NaN state).
+DELAY_SLOTS = 4
+
+
+def _delayed(b: Any, eid: str, trigger: str, delay: str, assignments: dict[str, str], persistent: bool,
+             initial_value: bool, use_trigger: bool, priority: str | None, states: list) -> list[Event]:
+    """A delayed event as compiled events over bookkeeping states (no delay queue in the solver).
+
+    ``DELAY_SLOTS`` slots, each a pending flag, a due time and (with values from trigger time) the
+    stored values.  When the trigger fires, the first free slot records ``t + delay`` (and the values);
+    the slot's execution event fires at its due time (root ``t - due``), with the event's priority.
+    A non-persistent event's pending executions are dropped when its trigger turns false.  A trigger
+    that fires while every slot is pending sets the state ``<id>_overflow`` to NaN, so the solve stops
+    with an error instead of losing an execution.
+    """
+    from ...model import State
+
+    k_slots = DELAY_SLOTS
+    pend = [b.alloc(f"{eid}_pending{j}") for j in range(k_slots)]
+    due = [b.alloc(f"{eid}_due{j}") for j in range(k_slots)]
+    targets = list(assignments)
+    vals = [[b.alloc(f"{eid}_value{j}_{n}") for n in range(len(targets))] for j in range(k_slots)] if use_trigger else []
+    overflow = b.alloc(f"{eid}_overflow")
+    b.overflow_states.append(overflow)
+    for name in pend + due + [v for row in vals for v in row] + [overflow]:
+        states.append(State(name, 0.0, nonnegative=False, description=f"bookkeeping of delayed SBML event {eid!r}"))
+    free = [f"lt({p}, 0.5)" for p in pend]
+    first = [f"logical_and({', '.join([free[j]] + [f'logical_not({free[i]})' for i in range(j)])})"
+             for j in range(k_slots)]
+    record: dict[str, str] = {}
+    for j in range(k_slots):
+        record[pend[j]] = f"piecewise(1, {first[j]}, {pend[j]})"
+        record[due[j]] = f"piecewise(t + {_p(delay)}, {first[j]}, {due[j]})"
+        for n, target in enumerate(targets if use_trigger else []):
+            record[vals[j][n]] = f"piecewise({assignments[target]}, {first[j]}, {vals[j][n]})"
+    record[overflow] = f"piecewise({overflow}, logical_or({', '.join(free)}))"  # NaN when no slot is free
+    out = [Event(b.alloc(f"{eid}_trigger"), trigger, record, persistent=True, initial_value=initial_value,
+                 use_values_from_trigger_time=True, description=f"SBML event {eid!r}: trigger (delayed)")]
+    for j in range(k_slots):
+        run = {t: (vals[j][n] if use_trigger else assignments[t]) for n, t in enumerate(targets)}
+        run[pend[j]] = "0"
+        out.append(Event(b.alloc(f"{eid}_run{j}"), f"(t >= {due[j]}) and ({pend[j]} > 0.5)", run, persistent=True,
+                         initial_value=True, use_values_from_trigger_time=use_trigger, priority=priority,
+                         description=f"SBML event {eid!r}: execution {j} (delayed)"))
+    if not persistent:
+        out.append(Event(b.alloc(f"{eid}_cancel"), f"not ({trigger})", {p: "0" for p in pend}, persistent=True,
+                         initial_value=True, description=f"SBML event {eid!r}: trigger turned false (not persistent)"))
     return out
 
 

@@ -35,7 +35,7 @@ def number(x: float) -> str:
     """A float as an expression (``inf`` and ``nan`` included)."""
     x = float(x)
     if math.isnan(x):
-        return "(1e309 - 1e309)"
+        return "piecewise(0, 0)"  # NaN (no piece applies, no otherwise), in Python and in sympy
     if math.isinf(x):
         return "1e309" if x > 0 else "(-1e309)"
     if x.is_integer() and abs(x) < 1e15:

@@ -140,7 +140,15 @@ def run_case(case_dir: str | Path, rtol: float = 1e-10, atol_factor: float = 1e-
         atol = max(settings.absolute * atol_factor, 1e-300) if settings.absolute > 0 else 1e-15
         opts = SolverOptions(rtol=rtol, atol=atol, hmax=dt if dt > 0 else math.inf, max_steps=2_000_000)
         sim = Simulator(imp.model, times=settings.times, options=opts)
-        res = sim.run()
+        try:
+            res = sim.run()
+        except SolverError as exc:
+            if exc.state in imp.overflow_states:
+                from .events import DELAY_SLOTS
+
+                raise UnsupportedFeatureError(f"more than {DELAY_SLOTS} pending executions of a delayed event",
+                                              exc.state) from None
+            raise
         cols = []
         for v in settings.variables:
             kind = "amount" if v in settings.amount else ("concentration" if v in settings.concentration else None)
