@@ -9,20 +9,20 @@ from __future__ import annotations
 
 __all__ = [
     "BonemetError",
-    "ModelError",
-    "UnknownNameError",
-    "UnsupportedFeatureError",
-    "ParameterError",
-    "ScheduleError",
+    "BonemetWarning",
     "CompileError",
-    "SolverError",
     "DataError",
     "FitError",
+    "ModelError",
     "OutcomeError",
-    "UnavailableError",
-    "SavedFileError",
-    "BonemetWarning",
+    "ParameterError",
     "PetabError",
+    "SavedFileError",
+    "ScheduleError",
+    "SolverError",
+    "UnavailableError",
+    "UnknownNameError",
+    "UnsupportedFeatureError",
 ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shared_data import SHARED_DATA
 
 PETAB = SHARED_DATA / "petab"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 
 import pytest
-
 from petab_data import BENCHMARK, PETAB, needs_benchmarks
 
 import bonemet_ode as bm

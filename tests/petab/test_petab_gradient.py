@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from petab_data import SUITE_V1, needs_petab_suite
 
 import bonemet_ode as bm

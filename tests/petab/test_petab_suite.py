@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from petab_data import SUITE_V1, needs_petab_suite, suite_cases
 
 import bonemet_ode as bm

@@ -14,4 +14,4 @@ from .problem import PetabProblem
 from .reader import read_petab
 from .writer import write_petab
 
-__all__ = ["PetabProblem", "read_petab", "write_petab", "multistart", "MultistartResult", "StartResult"]
+__all__ = ["MultistartResult", "PetabProblem", "StartResult", "multistart", "read_petab", "write_petab"]

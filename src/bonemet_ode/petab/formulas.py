@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import PetabError
 
-__all__ = ["Formula", "PLACEHOLDER"]
+__all__ = ["PLACEHOLDER", "Formula"]
 
 #: ``observableParameter<n>_<observableId>`` / ``noiseParameter<n>_<observableId>``
 PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
@@ -46,7 +47,7 @@ class Formula:
         self._d = [(i, _lambdify(self._args, sp.diff(self.expr, self._args[i]))) for i in self.used if i > 0]
 
     @classmethod
-    def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> "Formula":
+    def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
         obj = cls.__new__(cls)
         obj.expr, obj.n_x, obj.n_p = expr, len(sym.y), len(sym.p)
         obj.extras = tuple(s.name for s in extras)
@@ -92,5 +93,5 @@ def parse_formula(text: Any, where: str) -> Any:
 
     try:
         return sympify_petab(text)
-    except Exception as exc:  # petab raises plain ValueErrors
+    except Exception as exc:  # noqa: BLE001 - petab raises plain ValueErrors and sympy errors
         raise PetabError(f"{where}: cannot read formula {text!r} ({exc})") from None

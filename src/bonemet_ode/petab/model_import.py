@@ -13,8 +13,8 @@ from typing import Any
 from ..errors import UnsupportedFeatureError
 from ..io.sbml_import import SbmlImport
 from ..io.sbml_import.builder import _Builder
-from ..io.sbml_import.reader import load_document, refuse_unsupported
 from ..io.sbml_import.events import EVENTS_SUPPORTED
+from ..io.sbml_import.reader import load_document, refuse_unsupported
 
 __all__ = ["SbmlModel", "load_sbml_model"]
 

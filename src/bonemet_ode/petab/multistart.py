@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..errors import FitError, ParameterError
 from .problem import PetabProblem
 
-__all__ = ["StartResult", "MultistartResult", "multistart", "start_points"]
+__all__ = ["MultistartResult", "StartResult", "multistart", "start_points"]
 
 #: A start "never moved" when its end point is within this distance (max norm, parameter scale) of its start.
 UNMOVED_TOL = 1e-6

@@ -4,14 +4,15 @@ initialization priors (where multistart draws its start points)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import PetabError
 
-__all__ = ["Prior", "read_priors", "PRIOR_TYPES"]
+__all__ = ["PRIOR_TYPES", "Prior", "read_priors"]
 
 #: Prior types of PEtab v1 (``objectivePriorType`` / ``initializationPriorType``).
 PRIOR_TYPES = ("uniform", "normal", "laplace", "logNormal", "logLaplace", "parameterScaleUniform",

@@ -8,8 +8,9 @@ initial value and formula symbol is set: a number or a parameter of the paramete
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .formulas import PLACEHOLDER, Formula, parse_formula
 from .model_import import SbmlModel
 from .priors import Prior, read_priors
 
-__all__ = ["PetabProblem", "Evaluation"]
+__all__ = ["Evaluation", "PetabProblem"]
 
 LIN, LOG, LOG10 = "lin", "log", "log10"
 #: Parameter scales PEtab v1 defines.
@@ -134,7 +135,7 @@ class PetabProblem:
             raise PetabError("the PEtab problem has no parameter table")
         self.parameter_ids = tuple(str(i) for i in df.index)
         self._pindex = {p: k for k, p in enumerate(self.parameter_ids)}
-        sc = df["parameterScale"] if "parameterScale" in df else None
+        sc = df.get("parameterScale", None)
         self._all_scales = []
         for p in self.parameter_ids:
             s = str(sc[p]) if sc is not None else LIN
@@ -245,7 +246,7 @@ class PetabProblem:
         for o, (h, nf) in raw.items():
             qs = {n: sp.Symbol(f"__q_{n}") for n in self._ph[o]}
 
-            def conv(e):
+            def conv(e, qs=qs):
                 rep = {}
                 for s in e.free_symbols:
                     n = s.name
@@ -369,7 +370,7 @@ class PetabProblem:
         import sympy as sp
 
         pm = self.model.parameter_names
-        est = set(int(k) for k in self._est_rows)
+        est = {int(k) for k in self._est_rows}
         K: set[int] = set()
         Zov: set[str] = set()
         pre = False
@@ -468,7 +469,7 @@ class PetabProblem:
                 y0[n * (1 + len(self._K) + a) + zi] = 1.0
         else:
             y0 = x0
-        Y, O, stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(y0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(y0), np.ascontiguousarray(p))
         if status != 0:
             from ..simulate.simulator import failure_message
 
@@ -494,7 +495,7 @@ class PetabProblem:
         Dp = self._dvalues(c.p_pre, True)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
-        Y, O, stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, _fail_state = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
         cm = sim.compiled
         reached = -1
         for k in range(1, len(SS_TIMES)):

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import PetabError
 from .problem import PetabProblem
 
-__all__ = ["read_petab", "REFUSED"]
+__all__ = ["REFUSED", "read_petab"]
 
 #: PEtab features refused by name (nothing is simulated in their place).
 REFUSED = {
@@ -55,7 +55,7 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
         raise PetabError(f"PEtab problem file {str(path)!r} does not exist")
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any YAML error is a bad file
         raise PetabError(f"{str(path)!r} is not a YAML file ({exc})") from None
     if not isinstance(spec, dict) or "problems" not in spec:
         raise PetabError(f"{str(path)!r} is not a PEtab problem file (no 'problems' entry)")
@@ -72,7 +72,7 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
 
     try:
         tables = petab.Problem.from_yaml(str(path))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the petab library raises many kinds
         raise PetabError(f"the petab library cannot read {str(path)!r}: {exc}") from None
     from .model_import import load_sbml_model
 

@@ -5,7 +5,7 @@ Each function takes plain arrays or tables and an optional Axes and returns the 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from ..errors import FitError
 from .fits import PALETTE, new_axes
 
-__all__ = ["plot_waterfall", "plot_observable_fit"]
+__all__ = ["plot_observable_fit", "plot_waterfall"]
 
 
 def plot_waterfall(fvals: Sequence[float], ax: Axes | None = None, *, reference: float | None = None,
