@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from importlib import resources
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 from .events import event_source
 from .hoist import Hoister
@@ -20,7 +21,11 @@ from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, layout, lu_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
-__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
+if TYPE_CHECKING:
+    from .sensitivity import SensitivitySymbolic
+
+__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
+           "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -67,6 +72,18 @@ def _printer():
                 return f"sqrt({self._print(base)})"
             return super()._print_Pow(expr)
 
+        def _print_Max(self, expr):  # noqa: N802 - bm_fmax: fmax that the lane loops can vectorise
+            return self._minmax("bm_fmax", expr.args)
+
+        def _print_Min(self, expr):  # noqa: N802
+            return self._minmax("bm_fmin", expr.args)
+
+        def _minmax(self, name, args):
+            out = self._print(args[0])
+            for a in args[1:]:
+                out = f"{name}({out}, {self._print(a)})"
+            return out
+
         def _print_Heaviside(self, expr):  # noqa: N802
             return f"(({self._print(expr.args[0])}) > 0 ? 1.0 : 0.0)"
 
@@ -97,8 +114,8 @@ def _printer():
     return _Printer()
 
 
-def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer, derived: Hoister | None = None
-           ) -> list[str]:
+def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
+           derived: Hoister | None = None) -> list[str]:
     import sympy as sp
 
     repl = {s: sp.Symbol(f"y[{i}]") for i, s in enumerate(sym.y)}
@@ -140,6 +157,51 @@ def _quotient():
     return bm_quot
 
 
+def _is_call(e) -> bool:
+    """A function call of the generated C (``pow`` with an exponent the printer does not expand, ``exp``,
+    ``log``, ...): tens of cycles each, unlike the products, sums and divisions around it."""
+    import sympy as sp
+
+    if e.is_Pow:
+        x = e.exp
+        return not (x.is_Integer and -4 <= int(x) <= 4) and x != sp.Rational(1, 2)
+    return isinstance(e, sp.Function)
+
+
+def _hoist_calls(expr, hoist: Hoister, states: frozenset):
+    """``expr`` with each maximal parameter-only part that holds a function call replaced by a derived
+    parameter (computed once per parameter vector by ``bm_derive``).
+
+    Only parts with a call are hoisted: hoisting every parameter-only product and quotient of the
+    right-hand side measured slower on the reference problem (the order in which its divisions reach
+    the divider matters more than their count; docs/backend.md), but a ``pow`` of parameters costs
+    ~20-90 cycles at each of the eight evaluations per step (the Komarova bone model's
+    ``(b_2/b_1)**(g_22/(g_12 g_21 - ...))`` held four per evaluation: ~40 % of a bone_metastasis solve).
+    """
+    import sympy as sp
+
+    def constant(e) -> bool:
+        return not (e.free_symbols & states)
+
+    def has_call(e) -> bool:
+        return any(_is_call(a) for a in sp.preorder_traversal(e))
+
+    def walk(e):
+        if e.is_Atom:
+            return e
+        if constant(e):
+            return hoist._register(e) if has_call(e) else e
+        if e.is_Mul or e.is_Add:
+            const = [a for a in e.args if constant(a)]
+            var = [walk(a) for a in e.args if not constant(a)]
+            if const and any(has_call(c) for c in const):
+                const = [hoist._register(e.func(*const))]
+            return e.func(*const, *var)
+        return e.func(*[walk(a) for a in e.args])
+
+    return walk(sp.sympify(expr))
+
+
 def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     """``bm_rhs_vec``: the right-hand side with the same arithmetic as ``bm_rhs``, its result packed into
     4-wide vectors (padding zero) so that the solver's stage arithmetic runs on vectors."""
@@ -152,9 +214,10 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
-#: Largest model (states, sensitivities included) the generator accepts: code generation and the C
-#: compile took 178 s for 1000 states of the Michaelis–Menten chain on a 2-core machine
-#: (benchmarks/scaling.py), growing about linearly; beyond this it is refused with a CompileError.
+#: Largest number of equations (model states plus sensitivity equations) the generator accepts.
+#: Code generation and the C compile took 178 s for 1000 equations of the Michaelis–Menten chain on
+#: a 2-core machine (benchmarks/scaling.py), growing about linearly; larger models are refused with
+#: a CompileError.
 MAX_STATES = 2000
 
 #: Largest number of stored entries of the sparse LU factors (fill included): the generated
@@ -169,13 +232,14 @@ MAX_LU_ENTRIES = 200_000
 CHUNK = 400
 
 
-def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer,
-              derived: Hoister | None, chunked: bool) -> list[str]:
+def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
+              sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None, chunked: bool) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one body, or (``chunked`` and more
     than :data:`CHUNK` outputs) parts of :data:`CHUNK` outputs each, called in turn."""
     if not chunked or len(exprs) <= CHUNK:
         return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
     m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
+    assert m is not None, header  # the headers are written in this module
     name, args = m.group(1), m.group(2)
     call_args = ", ".join(a.split("*")[-1].strip() for a in args.split(","))
     out, calls = [], []
@@ -197,7 +261,7 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
 
 
-def generate_source(sym: SymbolicModel, lanes: bool = True) -> str:
+def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> str:
     """Full C source: generated model functions followed by the solver core (``lanes=False``: no lane solver).
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
@@ -210,7 +274,7 @@ def generate_source(sym: SymbolicModel, lanes: bool = True) -> str:
     check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
     hoist = Hoister(sym.y)
-    rhs_exprs = [_one_division(e) for e in sym.rhs]
+    rhs_exprs = [_one_division(_hoist_calls(e, hoist, frozenset(sym.y))) for e in sym.rhs]
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -236,6 +300,10 @@ def generate_source(sym: SymbolicModel, lanes: bool = True) -> str:
         f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
+        "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
+        " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
+        "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
+        "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
