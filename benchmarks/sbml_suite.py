@@ -92,6 +92,53 @@ def _work(case_dir: str) -> dict:
     return out
 
 
+def _child(case_dir: str, conn) -> None:  # noqa: ANN001 - a multiprocessing connection
+    conn.send(_work(case_dir))
+    conn.close()
+
+
+def _run_isolated(cases: list[str], workers: int, timeout: float) -> list[dict]:
+    """Each case in its own forked process, ``workers`` at a time: a case that crashes the process
+    (a signal in compiled code) or runs past ``timeout`` seconds is reported as an error, and the run goes on."""
+    ctx = mp.get_context("fork")
+    todo = list(reversed(cases))
+    running: dict = {}
+    done: dict[str, dict] = {}
+    while todo or running:
+        while todo and len(running) < workers:
+            case = todo.pop()
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(case, send))
+            proc.start()
+            send.close()
+            running[case] = (proc, recv, time.perf_counter())
+        time.sleep(0.002)
+        for case, (proc, recv, t0) in list(running.items()):
+            if recv.poll():
+                try:
+                    done[case] = recv.recv()
+                except EOFError:
+                    pass
+            if case in done or not proc.is_alive() or time.perf_counter() - t0 > timeout:
+                if case not in done and recv.poll():
+                    try:
+                        done[case] = recv.recv()
+                    except EOFError:
+                        pass
+                if case not in done:
+                    if proc.is_alive():
+                        proc.kill()
+                        why = f"timed out after {timeout:g} s"
+                    else:
+                        why = f"process died (exit code {proc.exitcode})"
+                    done[case] = dict(case=Path(case).name, status="error", reason=why, import_s=0.0, compile_s=0.0,
+                                      solve_s=0.0, built=False, total_s=time.perf_counter() - t0)
+                proc.join()
+                recv.close()
+                del running[case]
+    return [done[c] for c in cases]
+
+
 def _short(reason: str) -> str:
     """A refusal reason without the element id (for counting)."""
     m = re.match(r"unsupported SBML feature: (.*?)(?: \(element .*)?$", reason)
@@ -104,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", default="", help="range of case numbers, e.g. 1-100")
     ap.add_argument("--tier", default="", help="comma-separated tiers to run (case_tags.csv), e.g. 0,1")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per case before it counts as an error")
     ap.add_argument("--csv", type=Path, default=None, help="write one row per case here")
     ap.add_argument("--full-build", action="store_true",
                     help="compile as for production (-O3 with the lane solver) instead of BONEMET_ODE_BUILD=quick")
@@ -126,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.full_build:
         os.environ["BONEMET_ODE_BUILD"] = "quick"
     t0 = time.perf_counter()
-    with mp.get_context("fork").Pool(args.workers) as pool:
-        rows = pool.map(_work, [str(d) for d in dirs], chunksize=4)
+    import bonemet_ode.compile.codegen  # noqa: F401 - imported once here, inherited by every forked case
+    import bonemet_ode.io.sbml_import.testsuite  # noqa: F401
+    import sympy  # noqa: F401
+
+    rows = _run_isolated([str(d) for d in dirs], args.workers, args.timeout)
     wall = time.perf_counter() - t0
     for r in rows:
         comp, test = model_tags(cases / r["case"])
