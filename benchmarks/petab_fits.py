@@ -85,7 +85,8 @@ def _amici_available() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--problems", default="", help="comma-separated names (default: every problem of reference_llh.tsv)")
+    ap.add_argument("--problems", default="",
+                    help="comma-separated names (default: every problem of reference_llh.tsv)")
     ap.add_argument("--starts", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per problem")

@@ -67,6 +67,7 @@ def _fit(pp, args: argparse.Namespace, out: Path, prog) -> int:
 
     from ..petab.multistart import multistart
     from ..plotting.petab import plot_observable_fit, plot_waterfall
+    from ._common import root_figure
 
     prog(f"{len(pp.free)} free parameters, {args.starts} starts (seed {args.seed}), gradient by "
          f"{pp.gradient_method}")
@@ -89,14 +90,14 @@ def _fit(pp, args: argparse.Namespace, out: Path, prog) -> int:
     ev = pp.evaluate(best.x)
     sims = pp.simulations(best.x)
     sims.to_csv(out / "simulations.tsv", sep="\t", index=False)
-    ax = plot_waterfall(res.fvals(), converged=[s.converged for s in res.starts])
-    ax.figure.savefig(out / "waterfall.png", dpi=120)
+    ax = plot_waterfall(list(res.fvals()), converged=[s.converged for s in res.starts])
+    root_figure(ax).savefig(out / "waterfall.png", dpi=120)
     table_fit = pp.measurements.copy()
     table_fit["simulation"] = ev.simulation
     for o in pp.observable_ids:
         if (table_fit["observableId"] == o).any():
             ax = plot_observable_fit(table_fit, o)
-            ax.figure.savefig(out / f"fit_{o}.png", dpi=120)
+            root_figure(ax).savefig(out / f"fit_{o}.png", dpi=120)
     summary = {
         "problem": str(args.problem), "n_starts": args.starts, "seed": args.seed,
         "best_llh": ev.llh, "best_chi2": ev.chi2, "best_objective": best.fval,

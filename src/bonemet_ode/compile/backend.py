@@ -416,7 +416,8 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             from .sensitivity import SensitivitySymbolic
 
             sym = SensitivitySymbolic(base, sensitivities)
-        src = generate_source(sym, lanes=not quick_build()) + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
+        src = (generate_source(sym, lanes=not quick_build())
+               + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n')
         t1 = time.perf_counter()
         c_path = path.with_suffix(".c")
         work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,41 +26,43 @@ def _lambdify(args: list, expr: Any):
     return lambda *a: c
 
 
-@dataclass
 class Formula:
     """One formula ``f(t, x, p, e, q)``: time, states, model parameters, extra symbols (PEtab parameters
-    outside the model), placeholders; :meth:`value` and :meth:`derivatives` broadcast over rows."""
+    outside the model), placeholders; :meth:`value` and :meth:`derivatives` broadcast over rows.
 
-    expr: Any
-    n_x: int
-    n_p: int
-    extras: tuple[str, ...]
-    placeholders: tuple[str, ...]
+    Parameters
+    ----------
+    expr : sympy expression
+        In the symbols of ``sym`` (states ``sym.y``, parameters ``sym.p``), ``extras``, ``placeholders``
+        and the time symbol ``__t``.
+    sym : SymbolicModel
+    extras, placeholders : sequence of sympy Symbol
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(self, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> None:
         import sympy as sp
 
-        self._args = [sp.Symbol("__t")] + list(self._x) + list(self._p) + list(self._e) + list(self._q)
-        self._f = _lambdify(self._args, self.expr)
-        self.used = [i for i, a in enumerate(self._args) if a in self.expr.free_symbols]
-        self._d = [(i, _lambdify(self._args, sp.diff(self.expr, self._args[i]))) for i in self.used if i > 0]
+        self.expr = expr
+        self.n_x, self.n_p = len(sym.y), len(sym.p)
+        self.extras = tuple(s.name for s in extras)
+        self.placeholders = tuple(s.name for s in placeholders)
+        self._args = [sp.Symbol("__t"), *sym.y, *sym.p, *extras, *placeholders]
+        self._f = _lambdify(self._args, expr)
+        self.used = [i for i, a in enumerate(self._args) if a in expr.free_symbols]
+        self._d = [(i, _lambdify(self._args, sp.diff(expr, self._args[i]))) for i in self.used if i > 0]
 
     @classmethod
     def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
-        obj = cls.__new__(cls)
-        obj.expr, obj.n_x, obj.n_p = expr, len(sym.y), len(sym.p)
-        obj.extras = tuple(s.name for s in extras)
-        obj.placeholders = tuple(s.name for s in placeholders)
-        obj._x, obj._p, obj._e, obj._q = list(sym.y), list(sym.p), list(extras), list(placeholders)
-        obj.__post_init__()
-        return obj
+        """Same as the constructor."""
+        return cls(expr, sym, extras, placeholders)
 
     def _call(self, f, t, X, P, E, Q, n):
         out = f(t, *X.T, *P, *E, *Q.T)
         return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
 
     def value(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray, Q: np.ndarray) -> np.ndarray:
-        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition), ``Q`` (rows x placeholders)."""
+        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition), ``Q`` (rows x
+        placeholders)."""
         with np.errstate(all="ignore"):
             return self._call(self._f, t, X, P, E, Q, len(t))
 

@@ -131,9 +131,9 @@ def load_sbml_model(path: str) -> SbmlModel:
     for i in list(b.params) + list(b.comps):  # a rate rule makes a parameter or compartment a state
         if i in b.rate:
             species_state[i] = (b.name[i], None)
-    for st in model.states:
-        if st.name not in initial:
-            initial[st.name] = value(st.name) if st.name in exprs else sp.Float(st.initial)
+    for state in model.states:
+        if state.name not in initial:
+            initial[state.name] = value(state.name) if state.name in exprs else sp.Float(state.initial)
     for i in b.init:  # parameters set by initial assignments are numbers in the model
         n = b.name[i]
         if n in psym and any(x.name in psym for x in value(n).free_symbols):

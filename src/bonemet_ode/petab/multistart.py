@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -244,6 +245,7 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
                 return 1e300, np.zeros_like(x)  # a failed simulation: L-BFGS-B's line search backs off
             return f, g
 
+        res: Any
         try:
             if use_trf:
                 res = least_squares(resid, xs, jac=jac, bounds=(problem.lower, problem.upper), method="trf",

@@ -273,7 +273,7 @@ class PetabProblem:
                 pdefault.append(_Source(index=self._pindex[sid]))
             else:
                 pdefault.append(_Source(float(self.model.parameter(n).value)))
-        edefault = []
+        edefault: list[_Source | None] = []
         for e in self.extras:
             if e in self._pindex:
                 edefault.append(_Source(index=self._pindex[e]))
@@ -289,7 +289,7 @@ class PetabProblem:
                                  "parameters, species and compartments", "condition on non-constant entity")
             raise PetabError(f"condition table column {c!r} is not a parameter, species or compartment of the model, "
                              "nor a symbol of the observable table")
-        for sid, (st, vol) in self.sbml.species_state.items():
+        for sid, (_st, vol) in self.sbml.species_state.items():
             if sid in cols and vol is not None and vol not in pm:
                 raise PetabError(f"species {sid!r} is set by the condition table but its compartment changes over time",
                                  "variable compartment")
@@ -495,7 +495,7 @@ class PetabProblem:
         Dp = self._dvalues(c.p_pre, True)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
-        Y, _O, _stats, status, fail_t, _fail_state = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, _fail = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
         cm = sim.compiled
         reached = -1
         for k in range(1, len(SS_TIMES)):
@@ -516,7 +516,7 @@ class PetabProblem:
             return None, None, f"pre-equilibration condition {c.preeq!r}: {fail}"
         return X[-1], (G[-1] if G is not None else None), ""
 
-    def evaluate(self, x: Sequence[float] | None = None, gradient: bool = False) -> Evaluation:
+    def evaluate(self, x: Sequence[float] | np.ndarray | None = None, gradient: bool = False) -> Evaluation:
         """Simulate every condition at free parameters ``x`` (parameter scale; default the nominal values) and
         compute llh, chi2, simulations and (``gradient=True``) the llh gradient on parameter scale."""
         xs = self.x_nominal if x is None else np.asarray(x, dtype=float)
@@ -531,8 +531,8 @@ class PetabProblem:
         nrow = len(self._meas)
         ysim = np.full(nrow, np.nan)
         sigma = np.full(nrow, np.nan)
-        dy = np.zeros((nrow, len(self.free))) if sensi else None
-        ds = np.zeros((nrow, len(self.free))) if sensi else None
+        dy = np.zeros((nrow, len(self.free)))
+        ds = np.zeros((nrow, len(self.free)))
         for c in self.conditions:
             p = self._values(c.p_sim, plin, True)
             Dp = self._dvalues(c.p_sim, True)
@@ -569,11 +569,12 @@ class PetabProblem:
                                 if j is not None:
                                     d[r_, j] += fq[r_, a]
                         dout[sel] = d
-        llh, chi2, g = self._likelihood(ysim, sigma, dy, ds)
-        if g is not None:
-            sc = self._dlin_dx(xs)
-            g = g * sc
-            dy, ds = dy * sc, ds * sc
+        llh, chi2, g = self._likelihood(ysim, sigma, dy if sensi else None, ds if sensi else None)
+        if g is None:
+            return Evaluation(llh, chi2, ysim, sigma)
+        sc = self._dlin_dx(xs)
+        g = g * sc
+        dy, ds = dy * sc, ds * sc
         return Evaluation(llh, chi2, ysim, sigma, g, dsim=dy, dsigma=ds)
 
     #: Offset ``C`` of the noise residuals ``sqrt(log(2 pi sigma^2) + C)`` of :meth:`residuals`.
@@ -586,7 +587,7 @@ class PetabProblem:
                 and all(p is None or p.kind == "parameterScaleNormal" for p in self.priors)
                 and self.gradient_method == "forward sensitivities")
 
-    def residuals(self, x: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    def residuals(self, x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Residuals ``r`` with ``0.5*|r|^2 = -llh - log prior + constant`` and their Jacobian (parameter scale).
 
         Per measurement ``(m - y)/sigma`` (transformed scale) and, when sigma depends on the parameters,
@@ -596,7 +597,7 @@ class PetabProblem:
         xs = np.asarray(x, dtype=float)
         ev = self.evaluate(xs, gradient=True)
         n = len(self._meas)
-        if ev.failure or not np.all(np.isfinite(ev.simulation)):
+        if ev.failure or not np.all(np.isfinite(ev.simulation)) or ev.dsim is None or ev.dsigma is None:
             return np.full(n, np.nan), np.full((n, len(xs)), np.nan)
         m, y, s = self._meas, ev.simulation, ev.sigma
         dyt = np.ones(n)
@@ -696,15 +697,15 @@ class PetabProblem:
             raise SolverError(ev.failure)
         return ev
 
-    def llh(self, x: Sequence[float] | None = None) -> float:
+    def llh(self, x: Sequence[float] | np.ndarray | None = None) -> float:
         """Log-likelihood at free parameters ``x`` (parameter scale; default nominal), as PEtab defines it."""
         return self._check(self.evaluate(x)).llh
 
-    def chi2(self, x: Sequence[float] | None = None) -> float:
+    def chi2(self, x: Sequence[float] | np.ndarray | None = None) -> float:
         """Chi-square (sum of squared residuals over sigma, on the observables' transformation scale)."""
         return self._check(self.evaluate(x)).chi2
 
-    def simulations(self, x: Sequence[float] | None = None):
+    def simulations(self, x: Sequence[float] | np.ndarray | None = None):
         """PEtab simulation table: the measurement table with ``simulation`` in place of ``measurement``."""
         ev = self._check(self.evaluate(x))
         df = self.measurements.copy()
@@ -712,7 +713,7 @@ class PetabProblem:
         df["simulation"] = ev.simulation
         return df
 
-    def log_prior(self, x: Sequence[float]) -> tuple[float, np.ndarray]:
+    def log_prior(self, x: Sequence[float] | np.ndarray) -> tuple[float, np.ndarray]:
         """Sum of the objective priors' log densities at ``x`` and its gradient on parameter scale."""
         xs = np.asarray(x, dtype=float)
         v, g = 0.0, np.zeros(len(xs))
@@ -723,7 +724,7 @@ class PetabProblem:
                 g[j] += b
         return v, g
 
-    def objective(self, x: Sequence[float], gradient: bool = True):
+    def objective(self, x: Sequence[float] | np.ndarray, gradient: bool = True) -> Any:
         """Negative log-posterior (−llh − log prior) at ``x`` and, with ``gradient``, its gradient; ``inf`` (and a
         NaN gradient) when a simulation fails."""
         ev = self.evaluate(x, gradient=gradient)

@@ -146,7 +146,7 @@ def write_petab(problem: Any, folder: str | os.PathLike, *, days: float | None =
     for o in sorted(frame["observable"].astype(str).unique()):
         m = maps[o]
         parts = []
-        for what, v in (("scale", m.scale), ("offset", m.offset)):
+        for v in (m.scale, m.offset):
             if isinstance(v, (int, float)):
                 parts.append(repr(float(v)))
             else:
@@ -158,6 +158,7 @@ def write_petab(problem: Any, folder: str | os.PathLike, *, days: float | None =
         has_sd = "sd" in sel and sel["sd"].notna().any()
         if has_sd and not sel["sd"].notna().all():
             raise PetabError(f"observable {o!r}: a measurement sd is given on some rows only", "partial sd")
+        nf: str | None
         if has_sd:
             nf = f"noiseParameter1_{o}"
         elif nm.kind == "additive":
@@ -170,6 +171,8 @@ def write_petab(problem: Any, folder: str | os.PathLike, *, days: float | None =
             nf = pname("noise", o, "sigma")
         else:
             raise PetabError(f"observable {o!r}: noise model {nm.kind!r} has no PEtab form", "noise model")
+        if nf is None or "None" in nf:
+            raise PetabError(f"observable {o!r}: a parameter of noise model {nm.kind!r} is missing from the fit")
         obs_rows.append({"observableId": o, "observableFormula": f, "noiseFormula": nf,
                          "observableTransformation": "log" if nm.log_scale else "lin",
                          "noiseDistribution": "normal"})
