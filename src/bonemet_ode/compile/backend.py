@@ -118,9 +118,22 @@ def isa_key() -> str:
     return "native:" + hashlib.sha256(f"{name}|{features}".encode()).hexdigest()[:16]
 
 
+#: Flags of a quick build (``BONEMET_ODE_BUILD=quick``): the same arithmetic without -O3's vectorisation.
+CFLAGS_QUICK = ("-O1",) + CFLAGS[1:]
+
+
+def quick_build() -> bool:
+    """Whether ``BONEMET_ODE_BUILD=quick`` asks for quick builds: ``-O1`` and no lane (SIMD cohort) solver.
+
+    For running many small models once each (the SBML Test Suite: ~10x less C compile time per model);
+    cohorts then run one member at a time.  Part of the cache key, so quick and full libraries never mix.
+    """
+    return os.environ.get("BONEMET_ODE_BUILD", "").strip().lower() == "quick"
+
+
 def compile_flags() -> tuple[str, ...]:
     """The C compiler flags of this host's libraries (part of the cache key)."""
-    return CFLAGS + isa_flags()
+    return (CFLAGS_QUICK if quick_build() else CFLAGS) + isa_flags()
 
 _lock = threading.Lock()
 _loaded: dict[str, CompiledModel] = {}
@@ -403,7 +416,8 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             from .sensitivity import SensitivitySymbolic
 
             sym = SensitivitySymbolic(base, sensitivities)
-        src = generate_source(sym) + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
+        src = (generate_source(sym, lanes=not quick_build())
+               + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n')
         t1 = time.perf_counter()
         c_path = path.with_suffix(".c")
         work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))
@@ -415,7 +429,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0 and isa_flags() and "march" in proc.stderr:
                 # a compiler without -march=native / x86-64-v3: the portable build means the same
-                cmd = [cc, *CFLAGS, "-o", str(tmp), str(private_c), "-lm"]
+                cmd = [cc, *(CFLAGS_QUICK if quick_build() else CFLAGS), "-o", str(tmp), str(private_c), "-lm"]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
             _atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
             if proc.returncode != 0 or not tmp.exists():

@@ -91,11 +91,25 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_pow(self, expr):  # noqa: N802 - a power with a symbolic exponent (symbolic.py)
+            return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+        def _print_bm_floor(self, expr):  # noqa: N802 - floor with derivative zero (symbolic.py)
+            return f"floor({self._print(expr.args[0])})"
+
+        def _print_bm_ceil(self, expr):  # noqa: N802
+            return f"ceil({self._print(expr.args[0])})"
+
         def _print_DiracDelta(self, expr):  # noqa: N802 - derivative of a kink (max/min/abs): zero almost everywhere
             return "0.0"
 
         def _print_Float(self, expr):  # noqa: N802 - full double precision
-            return repr(float(expr))
+            x = float(expr)
+            if x != x:
+                return "NAN"
+            if x in (float("inf"), float("-inf")):  # e.g. 1e309, the model language's infinity
+                return "HUGE_VAL" if x > 0 else "(-HUGE_VAL)"
+            return repr(x)
 
     return _Printer()
 
@@ -247,8 +261,8 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
 
 
-def generate_source(sym: SymbolicModel | SensitivitySymbolic) -> str:
-    """Full C source: generated model functions followed by the solver core.
+def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> str:
+    """Full C source: generated model functions followed by the solver core (``lanes=False``: no lane solver).
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
     :func:`sparse_lu.layout`); ``bm_jrow``/``bm_jcol`` give the row and column of each stored
@@ -322,7 +336,7 @@ def generate_source(sym: SymbolicModel | SensitivitySymbolic) -> str:
                      "    (void)y; (void)p; (void)o;", obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist,
                      chunked)
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
-    if n <= LANE_MAX_STATES:
+    if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
