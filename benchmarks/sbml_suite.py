@@ -174,9 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.full_build:
         os.environ["BONEMET_ODE_BUILD"] = "quick"
     t0 = time.perf_counter()
+    import sympy  # noqa: F401
+
     import bonemet_ode.compile.codegen  # noqa: F401 - imported once here, inherited by every forked case
     import bonemet_ode.io.sbml_import.testsuite  # noqa: F401
-    import sympy  # noqa: F401
 
     rows = _run_isolated([str(d) for d in dirs], args.workers, args.timeout)
     wall = time.perf_counter() - t0
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         def mean(key: str, rs: list[dict]) -> float:
             return sum(r[key] for r in rs) / max(len(rs), 1)
 
-        print(f"\ntimes per simulated case (s): import {mean('import_s', sim):.3f}, solve+sample {mean('solve_s', sim):.3f}; "
+        print(f"\ntimes per simulated case (s): import {mean('import_s', sim):.3f}, "
+              f"solve+sample {mean('solve_s', sim):.3f}; "
               f"compile {mean('compile_s', built):.3f} for the {len(built)} builds, "
               f"{mean('compile_s', [r for r in sim if not r['built']]):.4f} when cached "
               f"({len(sim) - len(built)} cases)")

@@ -224,7 +224,7 @@ def test_refusals_name_feature_and_element():
       <listOfRules><algebraicRule>{mathml("x^2 - 4")}</algebraicRule></listOfRules>""")
     with pytest.raises(UnsupportedFeatureError, match="algebraic rule without a unique closed-form solution"):
         bm.read_sbml(alg)
-    delay = sbml(f"""<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>
+    delay = sbml("""<listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>
       <listOfRules><rateRule variable="x"><math xmlns="http://www.w3.org/1998/Math/MathML"><apply>
       <csymbol encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/delay">delay</csymbol>
       <ci>x</ci><cn>1</cn></apply></math></rateRule></listOfRules>""")
@@ -251,7 +251,7 @@ def test_bad_input_is_a_model_error():
 
 def test_ids_that_clash_with_model_names_are_renamed():
     """SBML ids 'time', 'lambda' and 'sin' are legal in SBML; the model gets valid names and results map back."""
-    doc = sbml(f"""<listOfParameters><parameter id="lambda" value="2" constant="true"/>
+    doc = sbml("""<listOfParameters><parameter id="lambda" value="2" constant="true"/>
       <parameter id="sin" value="0" constant="false"/><parameter id="time" value="3" constant="true"/></listOfParameters>
       <listOfRules><rateRule variable="sin"><math xmlns="http://www.w3.org/1998/Math/MathML">
       <apply><times/><ci>lambda</ci><ci>time</ci></apply></math></rateRule></listOfRules>""")

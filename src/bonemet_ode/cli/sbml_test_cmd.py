@@ -40,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         ok, why = judge(res, args.case_dir)
         print(f"{res.case}: {'passed' if ok else 'WRONG: ' + why}")
         return 0 if ok else 1
-    print(f"wrote {args.out} ({len(res.values)} times x {len(res.header) - 1} variables)")
+    n_times = 0 if res.values is None else len(res.values)
+    print(f"wrote {args.out} ({n_times} times x {len(res.header) - 1} variables)")
     return 0

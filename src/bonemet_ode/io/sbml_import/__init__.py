@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import os
+
 from ...errors import BonemetError, ModelError
 from ...model import Model
 from .builder import SbmlImport, build_model

@@ -10,8 +10,9 @@ uses the ``time`` csymbol (or when the model would otherwise have no state).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +135,8 @@ class _Builder:
                 self.algebraic.append(rule)
         self._assign_expr: dict[str, str] = {}
         self.init = {ia.getSymbol(): ia for ia in sbml.getListOfInitialAssignments() if ia.isSetMath()}
-        self.event_targets = {ea.getVariable() for ev in sbml.getListOfEvents() for ea in ev.getListOfEventAssignments()}
+        self.event_targets = {ea.getVariable() for ev in sbml.getListOfEvents()
+                              for ea in ev.getListOfEventAssignments()}
         self.time_used = False
         self.overflow_states: list[str] = []
         self.time_name = "time"  # replaced by an allocated name in _names
@@ -257,8 +259,9 @@ class _Builder:
 
     def _references(self) -> dict[str, list[tuple[str, str, bool]]]:
         """Reaction id -> ``(amount state, coefficient expression, constant)`` per changed species reference."""
-        if hasattr(self, "_refs"):
-            return self._refs
+        cached: dict[str, list[tuple[str, str, bool]]] | None = getattr(self, "_refs", None)
+        if cached is not None:
+            return cached
         out: dict[str, list[tuple[str, str, bool]]] = {}
         for rid, r in self.reactions.items():
             refs = []
@@ -478,7 +481,8 @@ class _Builder:
             states.append(State(self.time_name, 0.0, unit="time", description="model time (SBML csymbol time)"))
             terms.append(Term(self.alloc("time_clock"), "1", {self.time_name: 1.0}, description="d time/dt = 1"))
         module = Module("sbml", states=tuple(states), parameters=tuple(params), terms=tuple(terms),
-                        observables=tuple(obs), events=tuple(events), description=self.m.getName() if self.m.isSetName() else "")
+                        observables=tuple(obs), events=tuple(events),
+                        description=self.m.getName() if self.m.isSetName() else "")
         model_name = self.model_name
         model = Model(model_name, [module], description=f"imported from SBML Level {self.level} "
                       f"Version {self.m.getVersion()}")

@@ -7,7 +7,8 @@ delays, triggers with ``eq``/``neq`` or other non-comparison conditions
 (a condition true at isolated instants cannot be located), and assignments to
 stoichiometries.  An assignment to a species measured as a concentration sets
 its amount to ``concentration * size`` (the size before the event, even when the
-same event also sets it: the assignments are evaluated together); an assignment to a compartment size keeps the amounts of
+same event also sets it: the assignments are evaluated together); an assignment to a compartment size keeps the
+amounts of
 its species, as SBML prescribes.
 """
 
@@ -142,7 +143,8 @@ def _delayed(b: Any, eid: str, trigger: str, delay: str, assignments: dict[str, 
     pend = [b.alloc(f"{eid}_pending{j}") for j in range(k_slots)]
     due = [b.alloc(f"{eid}_due{j}") for j in range(k_slots)]
     targets = list(assignments)
-    vals = [[b.alloc(f"{eid}_value{j}_{n}") for n in range(len(targets))] for j in range(k_slots)] if use_trigger else []
+    vals = ([[b.alloc(f"{eid}_value{j}_{n}") for n in range(len(targets))] for j in range(k_slots)]
+            if use_trigger else [])
     overflow = b.alloc(f"{eid}_overflow")
     b.overflow_states.append(overflow)
     for name in pend + due + [v for row in vals for v in row] + [overflow]:

@@ -60,9 +60,8 @@ def load_document(source: str | os.PathLike) -> Any:
             raise UnsupportedFeatureError(f"SBML package {pkg!r} (required by the document)", pkg)
     if doc.isPackageEnabled("comp"):
         _flatten(doc)
-    if doc.getLevel() == 1:
-        if not doc.setLevelAndVersion(2, 4, False):
-            raise ModelError("could not convert the SBML Level 1 document to Level 2 Version 4")
+    if doc.getLevel() == 1 and not doc.setLevelAndVersion(2, 4, False):
+        raise ModelError("could not convert the SBML Level 1 document to Level 2 Version 4")
     return doc
 
 

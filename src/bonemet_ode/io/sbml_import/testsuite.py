@@ -122,7 +122,7 @@ def run_case(case_dir: str | Path, rtol: float = 1e-10, atol_factor: float = 1e-
     import time
 
     from ...compile.backend import compile_model
-    from ...simulate import SolverOptions, Simulator
+    from ...simulate import Simulator, SolverOptions
     from . import import_sbml
 
     case_dir = Path(case_dir)
@@ -161,7 +161,8 @@ def run_case(case_dir: str | Path, rtol: float = 1e-10, atol_factor: float = 1e-
     except (BonemetError, SolverError) as exc:
         return CaseRun(name, "error", f"{type(exc).__name__}: {exc}")
     values = np.column_stack([settings.times] + cols) if cols else settings.times[:, None]
-    return CaseRun(name, "ok", header=(_time_column(case_dir),) + settings.variables, values=values, import_seconds=t1 - t0,
+    return CaseRun(name, "ok", header=(_time_column(case_dir),) + settings.variables, values=values,
+                   import_seconds=t1 - t0,
                    compile_seconds=t2 - t1, solve_seconds=t3 - t2, built=cm.was_built)
 
 
