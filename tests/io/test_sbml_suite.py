@@ -87,8 +87,9 @@ def test_refused_case_gives_exit_status_2(tmp_path: Path) -> None:
     (case / "99999-sbml-l3v2.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?><sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">'
         '<model id="m"><listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>'
-        '<listOfRules><algebraicRule><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><minus/><ci>x</ci>'
-        '<cn>1</cn></apply></math></algebraicRule></listOfRules></model></sbml>')
+        '<listOfRules><rateRule variable="x"><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><csymbol '
+        'encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/delay">delay</csymbol><ci>x</ci>'
+        '<cn>1</cn></apply></math></rateRule></listOfRules></model></sbml>')
     assert main(["sbml-test", str(case), "--out", str(tmp_path / "out.csv")]) == 2
 
 
