@@ -79,13 +79,17 @@ def derivative(expr, s, _free: dict | None = None):
     from sympy.core.function import ArgumentIndexError, Function
     from sympy.functions.elementary.miscellaneous import MinMaxBase
 
-    free = {} if _free is None else _free
+    free = {} if _free is None else _free  # expression -> its free symbols, shared across calls
 
-    def has(e) -> bool:
+    def symbols_of(e) -> frozenset:
         f = free.get(e)
         if f is None:
-            f = free[e] = s in e.free_symbols
+            f = free[e] = (frozenset(e.free_symbols) if e.is_Atom or not e.args
+                           else frozenset().union(*map(symbols_of, e.args)))
         return f
+
+    def has(e) -> bool:
+        return s in symbols_of(e)
 
     def d(e):
         if e == s:
@@ -139,9 +143,10 @@ def sparse_jacobian(exprs, symbols) -> dict:
     """
     col = {s: j for j, s in enumerate(symbols)}
     out = {}
+    free: dict = {}  # free symbols of every subexpression, computed once (derivative)
     for i, e in enumerate(exprs):
         for j in sorted(col[s] for s in e.free_symbols if s in col):
-            d = merge_symbolic_powers(derivative(e, symbols[j]))
+            d = merge_symbolic_powers(derivative(e, symbols[j], free))
             if d != 0:
                 out[(i, j)] = d
     return out
