@@ -1,7 +1,8 @@
-"""The table-driven sparse LU of large models (``sparse_lu.lu_table_source``) against LAPACK and scipy.
+"""The sparse LU of large models in both its forms against LAPACK and scipy.
 
-Models of more than 64 states factor ``fac*I - J`` by loops over index tables instead of
-straight-line code.  A reaction-diffusion grid (9 x 9 = 81 states, each coupled to its four
+Models of more than 64 states factor ``fac*I - J`` with straight-line code in a unit of its own or,
+beyond ``codegen.LU_STRAIGHT_MAX_OPS`` operations, by loops over index tables
+(``sparse_lu.lu_table_source``).  A reaction-diffusion grid (9 x 9 = 81 states, each coupled to its four
 neighbours) has fill-in under minimum-degree elimination, so every part of the tables is used:
 pivots updated by earlier ones (growth check), fill entries, rows and columns of several entries.
 Reference: ``numpy.linalg.solve`` on the matrix built from the compiled Jacobian, and scipy's
@@ -47,19 +48,31 @@ def grid():
     return _grid()
 
 
-def test_grid_uses_the_tables_and_has_fill(grid):
+@pytest.fixture(params=["tables", "straight-line"])
+def lu_form(request, monkeypatch, tmp_path):
+    """Build the grid's library with either form of the LU (own cache: the form is not part of the key)."""
+    from bonemet_ode.compile import backend, codegen
+
+    monkeypatch.setattr(codegen, "LU_STRAIGHT_MAX_OPS", 0 if request.param == "tables" else 10 ** 9)
+    monkeypatch.setenv("BONEMET_ODE_CACHE", str(tmp_path))
+    backend.clear_memory_cache()
+    yield request.param
+    backend.clear_memory_cache()
+
+
+def test_grid_has_fill_and_updated_pivots(grid):
     n = len(grid.state_names)
     assert n > LANE_MAX_STATES
-    sym = SymbolicModel(grid)
-    pattern = set(sym.jacobian_entries)
+    pattern = set(SymbolicModel(grid).jacobian_entries)
     _, steps, filled = elimination_plan(n, pattern)
     assert len(filled) > len(pattern | {(i, i) for i in range(n)})  # fill-in
     assert any(k in cols for _, rows, cols in steps for k in rows)  # some pivot is updated by an earlier one
-    main = generate_units(sym)[0]
-    assert "static const int bm_lu_tab[" in main and "l = E[" not in main.split("bm_lu_tab")[0]
 
 
-def test_table_lu_matches_lapack(grid):
+def test_lu_matches_lapack(grid, lu_form):
+    units = generate_units(SymbolicModel(grid))
+    assert ("static const int bm_lu_tab[" in units[0]) == (lu_form == "tables")
+    assert any(u.startswith("/* bm_unit bm_lu */") for u in units) == (lu_form == "straight-line")
     cm = compile_model(grid)
     p = grid.parameter_vector()
     rng = np.random.default_rng(3)
@@ -77,7 +90,7 @@ def test_table_lu_matches_lapack(grid):
             assert err <= 1e-11 * np.linalg.cond(A), (h, err)
 
 
-def test_grid_solve_matches_scipy_radau(grid):
+def test_grid_solve_matches_scipy_radau(grid, lu_form):
     times = np.linspace(0.0, 10.0, 11)
     res = bm.Simulator(grid, days=10.0, times=times).run()
     pv = grid.parameter_values()

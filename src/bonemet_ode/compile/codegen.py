@@ -17,7 +17,7 @@ from typing import Sequence
 from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions
-from .sparse_lu import inverse_source, layout, lu_source, lu_table_source, padded, use_inverse
+from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
 __all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
@@ -171,6 +171,18 @@ CHUNK = 400
 #: units, in parallel, see :func:`generate_units`), not exported from the library.
 PART_ATTR = '__attribute__((visibility("hidden")))'
 
+#: The functions of ``sparse_lu.lu_source`` (a unit of their own in a large model).
+_LU_FUNCTIONS = ("void bm_build_E(const double *J, double fac, double *E)",
+                 "int bm_lu_fast(double *E, double *dinv, double tol)",
+                 "void bm_solve_fast(const double *E, const double *dinv, double *b)")
+
+#: A large model's sparse LU is straight-line code (a unit of its own) up to this many operations
+#: (:func:`sparse_lu.lu_operations`), and loops over index tables beyond (:func:`sparse_lu.lu_table_source`).
+#: Measured on the Michaelis–Menten chain (docs/backend.md): the tables make a solve 1.6x slower at 300
+#: states (1.0 -> 1.6 ms), where the factorisation is a few hundred operations; straight-line code takes
+#: ~80 bytes of C per operation (Chen_MSB2009's factors were 1.8 MB of C, most of its compile time).
+LU_STRAIGHT_MAX_OPS = 5_000
+
 #: First line of each separately compiled unit of a large model (:func:`generate_units`).
 UNIT_MARK = "/* bm_unit "
 
@@ -295,8 +307,19 @@ def generate_units(sym: SymbolicModel) -> list[str]:
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
                      jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts)
-    # a large model's LU runs from index tables: straight-line code of its factors would dominate the compile
-    out.append(lu_source(n, pattern) if parts is None else lu_table_source(n, pattern))
+    if parts is None:
+        out.append(lu_source(n, pattern))
+    elif lu_operations(n, pattern) > LU_STRAIGHT_MAX_OPS:
+        # index tables: straight-line code of this many operations would dominate the compile
+        out.append(lu_table_source(n, pattern))
+    else:  # straight-line code, a unit of its own
+        lu = lu_source(n, pattern)
+        for decl in _LU_FUNCTIONS:
+            assert f"static {decl} {{" in lu, decl
+            lu = lu.replace(f"static {decl} {{", f"{decl} {{")
+            out.append(f"{PART_ATTR} {decl};")
+        parts.append(f"{UNIT_MARK}bm_lu */\n#include <math.h>\n" + "\n".join(f"{PART_ATTR} {d};" for d in _LU_FUNCTIONS)
+                     + "\n" + lu)
     inverse = use_inverse(n, pattern)
     if inverse:
         out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["elimination_plan", "layout", "lu_source", "lu_table_source", "inverse_source", "inverse_pattern", "padded", "use_inverse"]
+__all__ = ["elimination_plan", "layout", "lu_source", "lu_table_source", "lu_operations", "inverse_source", "inverse_pattern", "padded", "use_inverse"]
 
 #: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
 #: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
@@ -174,6 +174,13 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
         lines.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
     lines += ["}", ""]
     return "\n".join(lines)
+
+
+def lu_operations(n: int, pattern: set[tuple[int, int]]) -> int:
+    """Multiply-adds of one factorisation and one solve in the elimination order: the size of the
+    straight-line code of :func:`lu_source` (one statement each)."""
+    _, steps, _ = elimination_plan(n, pattern)
+    return sum(len(rows) * (2 + len(cols)) + len(cols) for _, rows, cols in steps)
 
 
 def _int_table(name: str, values: list[int]) -> str:
