@@ -152,8 +152,9 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
 
 
 #: Largest model (states, sensitivities included) the generator accepts: code generation and the C
-#: compile took 178 s for 1000 states of the Michaelis–Menten chain on a 2-core machine
-#: (benchmarks/scaling.py), growing about linearly; beyond this it is refused with a CompileError.
+#: compile took 39 s for 1000 states of the Michaelis–Menten chain on a shared 2-core machine at load
+#: average ~15 (benchmarks/scaling.py, docs/backend.md), growing about linearly; beyond this it is
+#: refused with a CompileError.
 MAX_STATES = 2000
 
 #: Largest number of stored entries of the sparse LU factors (fill included): the generated
@@ -221,7 +222,7 @@ def check_size(name: str, n: int) -> None:
     if n > MAX_STATES:
         raise CompileError(
             f"model {name!r} has {n} states (sensitivities included); the code generator handles at most {MAX_STATES} "
-            f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
+            f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
 def generate_source(sym: SymbolicModel) -> str:
