@@ -25,10 +25,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
 from _workers import DoseSegments, dose_segments
 
 __all__ = ["DiffraxCase", "HOST_DEVICES", "version"]

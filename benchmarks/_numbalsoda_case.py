@@ -17,14 +17,13 @@ Requires ``pip install numbalsoda`` (built from source: needs gfortran and cmake
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numba as nb
 import numbalsoda
 import numpy as np
-from numba import cfunc
-
 from _workers import DoseSegments, dose_segments
+from numba import cfunc
 
 __all__ = ["METHODS", "N_PARAMS", "NumbalsodaCase", "make_rhs", "version"]
 

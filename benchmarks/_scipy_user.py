@@ -16,7 +16,7 @@ Only boluses are supported (the benchmark arms have no infusions or switches).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.integrate import solve_ivp

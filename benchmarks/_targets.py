@@ -102,6 +102,7 @@ def evaluate_targets(s: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "compile_cold": _target(s["compile_cold_s"], 2.0, unit=" s", note="new process, empty cache"),
         "compile_cached": _target(s["compile_cached_s"], 0.2, unit=" s", note="new process, import to first solve"),
         "stiff_vs_nonstiff": _target(s["stiff_over_nonstiff"]["bonemet_ode"], 3.0, fmt=".2f", unit="x",
-                                     note="libRoadRunner: n/a" if stiff_rr is None else f"libRoadRunner: {stiff_rr:.2f}x"),
+                                     note=("libRoadRunner: n/a" if stiff_rr is None
+                                           else f"libRoadRunner: {stiff_rr:.2f}x")),
         "calibration_O1_O21": _calibration_target(s),
     }

@@ -46,8 +46,8 @@ def main() -> None:
     print(f"{args.n} members, 2 cores, load average at start {[round(x, 2) for x in os.getloadavg()]}")
     local = None
     for threads in (1, 2):
-        s, local = _median_s(lambda: bm.simulate_cohort(model, cohort, arm, 60.0, TIMES, n_jobs=threads,
-                                                        progress=False), args.repeats)
+        s, local = _median_s(lambda threads=threads: bm.simulate_cohort(model, cohort, arm, 60.0, TIMES, n_jobs=threads,
+                                                                        progress=False), args.repeats)
         print(f"local simulate_cohort, {threads} thread(s): {s:.2f} s")
     for workers in (1, 2):
         t0 = time.perf_counter()

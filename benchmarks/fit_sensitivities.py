@@ -48,8 +48,14 @@ if not os.environ.get("BONEMET_ODE_CACHE"):  # a fresh cache, so the first build
 import bonemet_ode.models.growth as growth  # noqa: E402
 from bonemet_ode import Arm, Dose  # noqa: E402
 from bonemet_ode.data import DataTable  # noqa: E402
-from bonemet_ode.estimate import (Fitter, LogNormalNoise, ObservationMap, PopulationFitter,  # noqa: E402
-                                  ProportionalNoise, SubjectFitter)
+from bonemet_ode.estimate import (  # noqa: E402
+    Fitter,
+    LogNormalNoise,
+    ObservationMap,
+    PopulationFitter,
+    ProportionalNoise,
+    SubjectFitter,
+)
 from bonemet_ode.model import Model, Module, Observable, Parameter, State, Term  # noqa: E402
 from bonemet_ode.simulate import Simulator  # noqa: E402
 

@@ -8,7 +8,8 @@ For each size N, in a fresh process with an empty compile cache (so nothing is r
 model, compile it (code generation + C compile, reported apart), solve it once over ``--days`` days,
 and solve it with scipy's Radau on a numpy right-hand side with the chain's sparse Jacobian pattern
 (``jac_sparsity``; the baseline, measured in the same process).  Printed per N: compile time,
-bonemet_ode solve time (the fastest of at least 5 repeats), Radau solve time and their ratio, and the largest error of bonemet_ode
+bonemet_ode solve time (the fastest of at least 5 repeats),
+Radau solve time and their ratio, and the largest error of bonemet_ode
 against a tight Radau solve (rtol 1e-10) in units of the solver's tolerance (``atol + rtol*|y|``).
 A size that the library refuses is reported with its error message; a size whose process dies
 (signal) is reported as such.  Never run inside the unit tests.

@@ -78,6 +78,8 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples" / "gallery"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # the outputs depend on the library, not only on the script: execute every build, never reuse
+    "run_stale_examples": True,
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
@@ -93,7 +95,8 @@ os.environ.setdefault("BONEMET_ODE_PROGRESS", "0")
 def _drop_type_docstrings(app, what, name, obj, options, lines):
     """A constant without a ``#:`` comment would show its type's docstring (``dict``, ``tuple``): drop it."""
     if what in ("data", "attribute") and lines:
-        type_doc = (type(obj).__doc__ or "").strip()
+        doc = type(obj).__doc__
+        type_doc = doc.strip() if isinstance(doc, str) else ""
         if type_doc and "\n".join(lines).strip() == type_doc:
             lines.clear()
 

@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 import bonemet_ode.models.growth as growth
-from bonemet_ode.estimate import PopulationFitter, SubjectFitter, information_criteria
 from bonemet_ode.data import read_long
+from bonemet_ode.estimate import PopulationFitter, SubjectFitter, information_criteria
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vaghi2020"
 SETS = {"LLC (lung)": "lung_vol_data.txt", "MDA-MB-231 (breast)": "breast_vol_data.txt"}

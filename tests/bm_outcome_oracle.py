@@ -8,17 +8,17 @@ the same rows in the outcome language) and a quick table for tuning.  Run
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
 from bonemet_ode.model import Model
-from bonemet_ode.simulate.cohort import draw_cohort, simulate_cohort
-from bonemet_ode.simulate.simulator import simulate
 from bonemet_ode.models.bone_metastasis.arms import scenario_arms
 from bonemet_ode.models.bone_metastasis.cohort import COHORT_SEED, cohort_variability
 from bonemet_ode.models.bone_metastasis.model import bone_metastasis
+from bonemet_ode.simulate.cohort import draw_cohort, simulate_cohort
+from bonemet_ode.simulate.simulator import simulate
 
 __all__ = ["OutcomeValue", "outcome_values", "outcome_table", "bliss_excess", "DETECTION_THRESHOLD",
            "ELIMINATION_LEVEL"]
@@ -186,7 +186,7 @@ def outcome_values(params: Mapping[str, float] | None = None, *, model: Model | 
     return rows
 
 
-def outcome_table(params: Mapping[str, float] | None = None, **kw: object) -> "pandas.DataFrame":  # noqa: F821
+def outcome_table(params: Mapping[str, float] | None = None, **kw: object) -> pandas.DataFrame:  # noqa: F821
     """:func:`outcome_values` as a pandas DataFrame (one row per reading)."""
     from dataclasses import asdict
 

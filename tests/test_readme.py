@@ -218,7 +218,7 @@ def test_snippet_subject_fits_are_maximum_likelihood(snippets) -> None:
         theta = np.array([est["alpha"], est["beta"], est["V0"], est["noise_b"]])
         assert nll(theta, t, y) == pytest.approx(fits.fits[subject].nll, rel=1e-6, abs=1e-6)
         # no better optimum near the estimate (Nelder-Mead in log parameters from a perturbed start)
-        best = minimize(lambda z: nll(np.exp(z), t, y), np.log(theta) + 0.1, method="Nelder-Mead",
+        best = minimize(lambda z, t=t, y=y: nll(np.exp(z), t, y), np.log(theta) + 0.1, method="Nelder-Mead",
                         options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 20000, "maxfev": 20000})
         # the fit stops on least-squares ftol 1e-8 of a cost of ~19 per point, which is loose in the
         # noise direction: measured 1.5e-5 to 2.8e-4 above the optimum here, far below what moves a

@@ -161,6 +161,10 @@ def write(outdir: Path, package: str = PACKAGE) -> list[Path]:
 
 
 def _on_config_inited(app, config) -> None:
+    import shutil
+
+    # autosummary's pages of names that are no longer public would otherwise linger and warn
+    shutil.rmtree(Path(app.srcdir) / "api" / "generated", ignore_errors=True)
     write(Path(app.srcdir) / "api")
 
 

@@ -11,8 +11,8 @@ parameters; each outcome's margin is ``>= 0`` when it holds.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bonemet_ode.outcomes import parse
 from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context
+from bonemet_ode.outcomes import parse
 
 o3 = parse("O3 (ER): cd8@28[ERa-KO] >= 2 * cd8@28[control]")
 print(o3)

@@ -43,7 +43,8 @@ MOVED_MODULES: dict[str, str] = {
 class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Resolve an old module name to its new module, warning once per import."""
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, fullname: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
         if fullname in MOVED_MODULES:
             return importlib.util.spec_from_loader(fullname, self)
         return None

@@ -14,15 +14,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import PathCollection  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 
 from bonemet_ode.analysis.growth import subject_growth_rates  # noqa: E402
-from bonemet_ode.analysis.synergy import SynergyResult, expected_fraction, synergy  # noqa: E402
-from bonemet_ode.errors import BonemetWarning, DataError  # noqa: E402
+from bonemet_ode.analysis.synergy import expected_fraction, synergy  # noqa: E402
 from bonemet_ode.data.readers import DataTable, read_long, read_wide  # noqa: E402
+from bonemet_ode.errors import BonemetWarning, DataError  # noqa: E402
 from bonemet_ode.plotting.synergy import (  # noqa: E402
     ROLE_COLORS,
     arm_colors,

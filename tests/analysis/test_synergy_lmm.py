@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA, needs_shared_data
 
 from bonemet_ode.analysis.synergy import expected_fraction, synergy
 from bonemet_ode.analysis.synergy_lmm import fit_growth_lmm, synergy_lmm
 from bonemet_ode.data.readers import read_long, read_wide
 from bonemet_ode.errors import DataError
-from shared_data import SHARED_DATA, needs_shared_data
 
 
 def simulate(rates: dict[str, float], n: int = 8, sd_slope: float = 0.01, sd_res: float = 0.1, seed: int = 0):

@@ -82,7 +82,7 @@ def test_bad_command_lines(argv, needle, files, capsys):
     argv = [a.replace("{t}", str(files)) for a in argv]
     code, err = run(argv, capsys)
     assert code == 2, err
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("bonemet-ode") is False]
+    lines = [ln for ln in err.splitlines() if ln.strip() and ln.startswith("bonemet-ode") is not False]
     error_lines = [ln for ln in err.splitlines() if "error:" in ln]
     assert len(error_lines) == 1, err
     assert "Traceback" not in err

@@ -1,4 +1,5 @@
-"""Bad and real-world data files: clear DataError naming the row/column, or documented acceptance (dropped rows listed)."""
+"""Bad and real-world data files: clear DataError naming the row/column, or documented acceptance
+(dropped rows listed)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import warnings
 
 import pandas as pd
 import pytest
+from shared_data import SHARED_DATA, needs_shared_data
 
 from bonemet_ode.data.readers import MISSING_MARKERS, read_long, read_wide
 from bonemet_ode.errors import BonemetWarning, DataError
-from shared_data import SHARED_DATA, needs_shared_data
 
 HEAD = "subject,arm,time,value\n"
 GOOD = "m1,c,0,100\nm1,c,7,150\nm2,c,0,90\nm2,c,7,140\n"

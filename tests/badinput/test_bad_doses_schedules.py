@@ -97,7 +97,8 @@ def test_dose_after_the_end_of_the_simulation_is_accepted_and_not_given():
 
 
 def test_infusions_that_overlap_add_up():
-    """Accepted: an infusion longer than its period overlaps the next one; the rates add (central = integral of input)."""
+    """Accepted: an infusion longer than its period overlaps the next one; the rates add
+    (central = integral of input)."""
     arm = Arm("overlap", [Dose("central", 2.0, every=1.0, duration=1.5, stop=1.0)])
     times = np.array([0.0, 1.0, 2.0, 3.0])
     res = bm.simulate(pk(), arm, times=times, rtol=1e-10, atol=1e-12)

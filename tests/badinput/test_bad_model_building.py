@@ -16,11 +16,14 @@ import pytest
 import bonemet_ode as bm
 from bonemet_ode import Model, Module, Observable, Parameter, State, Term
 from bonemet_ode.compile.backend import compile_model
-from bonemet_ode.model.components import Switch
 from bonemet_ode.errors import BonemetError, ModelError, ParameterError, UnknownNameError
+from bonemet_ode.model.components import Switch
+
+_X = State("x", 1.0)
+_K = Parameter("k", 0.5)
 
 
-def mod(states=(State("x", 1.0),), parameters=(Parameter("k", 0.5),), terms=None, observables=(), name="m"):
+def mod(states=(_X,), parameters=(_K,), terms=None, observables=(), name="m"):
     if terms is None:
         terms = (Term("decay", "k*x", {"x": -1}),)
     return Module(name, states=tuple(states), parameters=tuple(parameters), terms=tuple(terms),
@@ -74,7 +77,8 @@ CASES = [
     ("rate with attribute access", lambda: model(terms=(Term("decay", "x.real", {"x": -1}),)), ModelError, "Attribute"),
     ("rate with comparison", lambda: model(terms=(Term("decay", "k*(x > 1)", {"x": -1}),)), ModelError, "Compare"),
     ("rate with a string constant", lambda: model(terms=(Term("decay", "'x'", {"x": -1}),)), ModelError, "'x'"),
-    ("rate with keyword argument", lambda: model(terms=(Term("decay", "max(x, k=1)", {"x": -1}),)), ModelError, "keyword"),
+    ("rate with keyword argument", lambda: model(terms=(Term("decay", "max(x, k=1)", {"x": -1}),)), ModelError,
+     "keyword"),
     ("rate uses undefined symbol", lambda: model(terms=(Term("decay", "kk*x", {"x": -1}),)), ModelError, "'kk'"),
     ("rate uses time", lambda: model(terms=(Term("decay", "k*x*t", {"x": -1}),)), ModelError, "time"),
     ("rate uses micro sign for an undefined mu", lambda: model(terms=(Term("decay", "\u00b5*x", {"x": -1}),)),

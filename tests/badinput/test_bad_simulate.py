@@ -16,7 +16,7 @@ import pytest
 import bonemet_ode as bm
 from bonemet_ode import Model, Module, Parameter, State, Term
 from bonemet_ode.errors import BonemetError, ModelError, ParameterError, ScheduleError, SolverError, UnknownNameError
-from bonemet_ode.simulate import SolverOptions, Simulator
+from bonemet_ode.simulate import Simulator, SolverOptions
 from bonemet_ode.simulate.simulator import STATUS_NEGATIVE, output_times
 
 

@@ -17,9 +17,14 @@ import numpy as np
 import pytest
 
 import bonemet_ode as bm
+from bonemet_ode.calibration.calibrator import (
+    CalibrationResult,
+    CalibrationSettings,
+    Calibrator,
+    FreeParameter,
+    calibrate,
+)
 from bonemet_ode.errors import FitError, SavedFileError, UnknownNameError
-from bonemet_ode.calibration.calibrator import (CalibrationResult, CalibrationSettings, Calibrator, FreeParameter,
-                                         calibrate)
 from bonemet_ode.model import Model, Module, Parameter, State, Term
 from bonemet_ode.outcomes import EvaluationContext, OutcomeResult
 

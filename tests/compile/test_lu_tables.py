@@ -28,18 +28,22 @@ SIDE = 9
 def _grid() -> Model:
     """``u_ab' = D*(sum of neighbours - 4 u_ab)`` on a SIDE x SIDE grid with saturable uptake and a source."""
     name = lambda a, b: f"u{a}_{b}"  # noqa: E731
-    states = tuple(State(name(a, b), 1.0 + 0.1 * ((3 * a + 5 * b) % 7), "amount", "cell") for a in range(SIDE)
-                   for b in range(SIDE))
-    params = [Parameter("D", 0.7, "1/day", 0.0, 1e3, "exchange"), Parameter("V", 2.0, "amount/day", 0.0, 1e3, "uptake"),
-              Parameter("K", 0.5, "amount", 1e-6, 1e3, "half saturation"), Parameter("s", 3.0, "amount/day", 0.0, 1e3, "source")]
+    states = tuple(State(name(a, b), 1.0 + 0.1 * ((3 * a + 5 * b) % 7), "amount", "cell")
+                   for a in range(SIDE) for b in range(SIDE))
+    params = [Parameter("D", 0.7, "1/day", 0.0, 1e3, "exchange"),
+              Parameter("V", 2.0, "amount/day", 0.0, 1e3, "uptake"),
+              Parameter("K", 0.5, "amount", 1e-6, 1e3, "half saturation"),
+              Parameter("s", 3.0, "amount/day", 0.0, 1e3, "source")]
     terms = [Term("source", "s", {name(0, 0): 1})]
     for a in range(SIDE):
         for b in range(SIDE):
             terms.append(Term(f"up{a}_{b}", f"V*{name(a, b)}/(K + {name(a, b)})", {name(a, b): -1}))
             if a + 1 < SIDE:
-                terms.append(Term(f"dx{a}_{b}", f"D*({name(a, b)} - {name(a + 1, b)})", {name(a, b): -1, name(a + 1, b): 1}))
+                terms.append(Term(f"dx{a}_{b}", f"D*({name(a, b)} - {name(a + 1, b)})",
+                                  {name(a, b): -1, name(a + 1, b): 1}))
             if b + 1 < SIDE:
-                terms.append(Term(f"dy{a}_{b}", f"D*({name(a, b)} - {name(a, b + 1)})", {name(a, b): -1, name(a, b + 1): 1}))
+                terms.append(Term(f"dy{a}_{b}", f"D*({name(a, b)} - {name(a, b + 1)})",
+                                  {name(a, b): -1, name(a, b + 1): 1}))
     return Model("grid", [Module("grid", states=states, parameters=tuple(params), terms=tuple(terms))])
 
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bonemet_ode.errors import BonemetWarning, DataError
-from bonemet_ode.data.readers import COLUMNS, DataTable, read_long, read_wide
 from bonemet_ode.data.datasets import INVIVOSYN_DATASETS, invivosyn_path, load_invivosyn
+from bonemet_ode.data.readers import COLUMNS, DataTable, read_long, read_wide
+from bonemet_ode.errors import BonemetWarning, DataError
 
 LONG_CSV = """mouse,group,day,vol
 m1,ctrl,0,100

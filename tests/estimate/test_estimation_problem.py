@@ -71,7 +71,8 @@ def pkpd_data(n: int = 6, seed: int = 41):
 
 def exp_data(seed: int = 5, n: int = 3):
     rng = np.random.default_rng(seed)
-    return concat(*[table(f"m{i}", "ctrl", T, exp_curve(T, 0.2 + 0.02 * i, 1.5) * np.exp(0.05 * rng.standard_normal(T.size)))
+    return concat(*[table(f"m{i}", "ctrl", T,
+                          exp_curve(T, 0.2 + 0.02 * i, 1.5) * np.exp(0.05 * rng.standard_normal(T.size)))
                     for i in range(n)])
 
 
@@ -80,7 +81,8 @@ def test_new_and_keyword_api_give_identical_fits():
     data = exp_data()
     kw = dict(noise="lognormal", fixed={"V0": 1.5}, bounds={"alpha": (0.01, 2.0)}, options=TIGHT)
     problem = EstimationProblem(growth.exponential(), data, **kw)
-    new, old = Fitter(problem, n_starts=3, seed=4).fit(), Fitter(growth.exponential(), data, n_starts=3, seed=4, **kw).fit()
+    new = Fitter(problem, n_starts=3, seed=4).fit()
+    old = Fitter(growth.exponential(), data, n_starts=3, seed=4, **kw).fit()
     assert new.values == old.values and new.nll == old.nll and new.status == old.status == "converged"
     np.testing.assert_array_equal(new.covariance, old.covariance)
     s_new = SubjectFitter(problem, seed=2).fit()
@@ -143,8 +145,8 @@ FITTERS = ["Fitter", "SubjectFitter", "PopulationFitter"]
 
 @pytest.mark.parametrize("kind", FITTERS)
 def test_a_pk_rate_left_out_of_free_stays_exactly_at_its_value(kind):
-    problem = EstimationProblem(pkpd_model(), pkpd_data(), observations=PKPD_OBS, free=["alpha", "k_kill"], fixed={"C0": 1.0},
-                                options=TIGHT)
+    problem = EstimationProblem(pkpd_model(), pkpd_data(), observations=PKPD_OBS, free=["alpha", "k_kill"],
+                                fixed={"C0": 1.0}, options=TIGHT)
     values, params = _fit_with(kind, problem)
     assert values["k_el"] == 0.3  # exactly the model's value: not estimated
     assert {p.name for p in params if p.vary and p.role == "model"} == {"alpha", "k_kill"}
@@ -152,8 +154,8 @@ def test_a_pk_rate_left_out_of_free_stays_exactly_at_its_value(kind):
 
 @pytest.mark.parametrize("kind", FITTERS)
 def test_a_fixed_pk_rate_stays_exactly_at_its_fixed_value(kind):
-    problem = EstimationProblem(pkpd_model(), pkpd_data(), observations=PKPD_OBS, fixed={"k_el": 0.4, "C0": 1.0, "V0": 1.0},
-                                options=TIGHT)
+    problem = EstimationProblem(pkpd_model(), pkpd_data(), observations=PKPD_OBS,
+                                fixed={"k_el": 0.4, "C0": 1.0, "V0": 1.0}, options=TIGHT)
     values, params = _fit_with(kind, problem)
     assert values["k_el"] == 0.4
     assert not {p.name: p for p in params}["k_el"].vary
@@ -337,7 +339,7 @@ def test_status_round_trips_and_population_status(tmp_path):
     assert pop.to_lmfit()["alpha"].value == pop.values["alpha"]
 
 
-# ---------------------------------------------------------------------------------------------- uncertainty entry points
+# ------------------------------------------------------------------------------------- uncertainty entry points
 def test_profile_takes_a_problem_or_a_fresh_result():
     problem = EstimationProblem(growth.exponential(), exp_data(n=1), noise="lognormal", fixed={"V0": 1.5},
                                 options=TIGHT)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import gompertz_curve
 
 from bonemet_ode.cli import main
 from bonemet_ode.estimate import SubjectFits
-from fit_helpers import gompertz_curve
 
 T = np.arange(3.0, 25.0, 3.0)
 

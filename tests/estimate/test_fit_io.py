@@ -9,14 +9,14 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import TIGHT, concat, exp_curve, product_model, table
 from hypothesis import given
 from hypothesis import strategies as st
 
 import bonemet_ode.models.growth as growth
-from bonemet_ode.errors import FitError, SavedFileError
+from bonemet_ode.errors import SavedFileError
 from bonemet_ode.estimate import FitResult, Fitter, PopulationFitter, PopulationResult, SubjectFits, SubjectFitter
 from bonemet_ode.io import json_values as _json
-from fit_helpers import TIGHT, concat, exp_curve, product_model, table
 
 T = np.arange(2.0, 21.0, 3.0)
 

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, concat, gompertz_curve, table
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import FitError
-from bonemet_ode.estimate import Fitter, PopulationFitter, SubjectFitter, fit_report, information_criteria, posterior_predictive, profile_likelihood, sample_posterior
+from bonemet_ode.estimate import (
+    Fitter,
+    PopulationFitter,
+    SubjectFitter,
+    fit_report,
+    information_criteria,
+    posterior_predictive,
+    profile_likelihood,
+    sample_posterior,
+)
 from bonemet_ode.plotting.fit_uncertainty import plot_correlation, plot_posterior_band, plot_profiles
 from bonemet_ode.plotting.fits import plot_fits, plot_parameter_scatter, plot_residuals, plot_subject_grid
-from fit_helpers import TIGHT, concat, gompertz_curve, table
 
 T = np.arange(3.0, 25.0, 3.0)
 

@@ -7,13 +7,13 @@ import math
 import lmfit
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, concat, exp_curve, gompertz_curve, logistic_curve, table
 from scipy import stats
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import BonemetWarning, FitError
 from bonemet_ode.estimate import AdditiveNoise, Fitter, LogNormalNoise, ObservationMap, SubjectFitter
 from bonemet_ode.model import Parameter
-from fit_helpers import TIGHT, concat, exp_curve, gompertz_curve, logistic_curve, table
 
 T = np.arange(2.0, 26.0, 2.0)
 
@@ -212,7 +212,6 @@ def test_two_observables_with_their_own_maps_and_noise():
     import pandas as pd
 
     from bonemet_ode.data import DataTable
-
     from bonemet_ode.estimate import ProportionalNoise
 
     rng = np.random.default_rng(14)

@@ -7,8 +7,16 @@ import pytest
 from scipy import stats
 
 from bonemet_ode.errors import FitError
-from bonemet_ode.estimate.noise import (AdditiveNoise, CombinedNoise, LogNormalNoise, ProportionalNoise, make_noise,
-                                   nll_derivatives, point_nll, residual_vector)
+from bonemet_ode.estimate.noise import (
+    AdditiveNoise,
+    CombinedNoise,
+    LogNormalNoise,
+    ProportionalNoise,
+    make_noise,
+    nll_derivatives,
+    point_nll,
+    residual_vector,
+)
 
 Y = np.array([10.0, 55.0, 120.0, 480.0])
 F = np.array([12.0, 50.0, 130.0, 450.0])

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, concat, exp_curve, table
 from scipy import optimize, stats
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import FitError
 from bonemet_ode.estimate import PopulationFitter
 from bonemet_ode.models import get
-from fit_helpers import TIGHT, concat, exp_curve, table
 
 T = np.arange(2.0, 21.0, 3.0)
 

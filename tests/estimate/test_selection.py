@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, gompertz_curve, table
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import FitError
 from bonemet_ode.estimate import Fitter, information_criteria
 from bonemet_ode.estimate.selection import criteria
-from fit_helpers import TIGHT, gompertz_curve, table
 
 
 def test_criteria_formulas():

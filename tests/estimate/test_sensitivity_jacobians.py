@@ -12,17 +12,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fit_helpers import TIGHT, concat, gompertz_curve, logistic_curve, table
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode import Arm, Dose
 from bonemet_ode.compile.backend import SingleSolver
-from bonemet_ode.errors import FitError
 from bonemet_ode.data import DataTable
-from bonemet_ode.estimate import Fitter, LogNormalNoise, ObservationMap, PopulationFitter, ProportionalNoise, SubjectFitter
+from bonemet_ode.errors import FitError
+from bonemet_ode.estimate import (
+    Fitter,
+    LogNormalNoise,
+    ObservationMap,
+    PopulationFitter,
+    ProportionalNoise,
+    SubjectFitter,
+)
 from bonemet_ode.estimate.problem import FitProblem
 from bonemet_ode.model import Model, Module, Observable, Parameter, State, Term
 from bonemet_ode.simulate import Simulator, SolverOptions
-from fit_helpers import TIGHT, concat, gompertz_curve, logistic_curve, table
 
 REFERENCE = SolverOptions(rtol=1e-12, atol=1e-14)
 TRUE = {"alpha": 0.3, "K": 800.0, "kill": 0.05, "k_el": 0.7, "vd": 2.0, "V0": 2.0}
@@ -96,7 +103,7 @@ def richardson(fun, values, names, h=1e-3):
     """Central differences with relative step h, Richardson-extrapolated (O(h^4))."""
     cols = []
     for name in names:
-        def d(step):
+        def d(step, name=name):
             up, dn = dict(values), dict(values)
             x = values[name]
             up[name], dn[name] = x * (1 + step), x * (1 - step)

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from fit_helpers import TIGHT, exp_curve, logistic_curve, product_model, table
 from scipy import stats
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode.errors import FitError
 from bonemet_ode.estimate import Fitter, LogNormalNoise, posterior_predictive, profile_likelihood, sample_posterior
 from bonemet_ode.estimate.profile import CHI2_95, VERDICTS, identifiability_table
-from fit_helpers import TIGHT, exp_curve, logistic_curve, product_model, table
 
 T = np.arange(2.0, 26.0, 2.0)
 SIGMA = 0.1

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bonemet_ode as bm
-from bonemet_ode.errors import ModelError
 from bonemet_ode.io.model_json import FORMAT_VERSION, load_model, model_from_dict, model_to_dict, save_model
 
 PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -57,7 +56,8 @@ def test_save_load_round_trip(builtin_name, tmp_path, seed):
 
 
 def test_round_trip_of_perturbation_modules_and_expression_initials(tmp_path):
-    mod = bm.Module("m", states=(bm.State("x", "s/d", "cells", "x at steady state"), bm.State("y", 0.0, nonnegative=False)),
+    mod = bm.Module("m", states=(bm.State("x", "s/d", "cells", "x at steady state"),
+                                 bm.State("y", 0.0, nonnegative=False)),
                     parameters=(bm.Parameter("s", 2.0, "cells/day", 0.0, math.inf, "supply", "guess", False),
                                 bm.Parameter("d", 0.5, "1/day", 1e-3, 10.0, "death", "guess", True)),
                     terms=(bm.Term("supply", "s", {"x": 1}), bm.Term("death", "d*x", {"x": -1, "y": 0.5})),

@@ -78,7 +78,10 @@ def test_trigger_parser():
     atoms, f = parse_trigger("0 < x <= 1 or not y > 2", "t")
     assert atoms == [("(0) - (x)", "<"), ("(x) - (1)", "<="), ("(y) - (2)", ">")]
     assert f == ("or", ("and", ("atom", 0), ("atom", 1)), ("not", ("atom", 2)))
-    vals = lambda x, y: [atom_value(eval(g, {}, {"x": x, "y": y}), op) for g, op in atoms]  # noqa: S307
+
+    def vals(x, y):
+        return [atom_value(eval(g, {}, {"x": x, "y": y}), op) for g, op in atoms]  # noqa: S307
+
     assert formula_value(f, vals(0.5, 3.0)) is True
     assert formula_value(f, vals(1.5, 3.0)) is False
     assert formula_value(f, vals(1.5, 1.0)) is True

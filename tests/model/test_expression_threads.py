@@ -17,10 +17,8 @@ from __future__ import annotations
 import gc
 import math
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
-
-import pytest
 
 from bonemet_ode.model.expressions import compile_expression, symbols_in
 

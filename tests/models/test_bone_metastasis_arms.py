@@ -56,4 +56,8 @@ def test_treatments_start_on_day_7(model):
 def test_cd8_depletion_removes_cd8(model):
     res = bm.simulate(model, scenario_arms()["CD8-depleted"], times=[0, 28])
     ctrl = bm.simulate(model, times=[0, 28])
-    assert res.at(28, "cd8") < 0.05 * ctrl.at(28, "cd8")
+    # >= 90 % depleted (antibody depletion in tissue is reported at 90-99 %).  The bound was 95 % while
+    # exhausted cells accumulated in control lesions (TAMs spared them); since they turn over like
+    # functional cells (issue #12) control CD8 at day 28 is ~4x lower, and the depleted arm, limited by
+    # entry against 5/day depletion, keeps ~9.5 % of it
+    assert res.at(28, "cd8") < 0.10 * ctrl.at(28, "cd8")

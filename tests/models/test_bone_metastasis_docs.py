@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 import bonemet_ode as bm
-from bonemet_ode.models.bone_metastasis.docs import (arms_markdown, module_equations_markdown,
-                                                     parameter_table_markdown, render_markdown)
+from bonemet_ode.models.bone_metastasis.docs import (
+    arms_markdown,
+    module_equations_markdown,
+    parameter_table_markdown,
+    render_markdown,
+)
 
 
 def test_parameter_table_has_one_row_per_parameter():

@@ -7,7 +7,6 @@ default thresholds, cohorts of 200 virtual mice with the fixed seed).
 from __future__ import annotations
 
 import pytest
-
 from bm_outcome_oracle import bliss_excess, outcome_values
 
 

@@ -209,6 +209,14 @@ def assert_matches(actual, reference, rel, names, what):
 def test_builtin_models_agree_with_scipy_radau(builtin_case, reference_solve):
     name, arm = builtin_case
     model = bm.models.get(name)
+    if model.events:
+        # the Radau reference does not execute state events (bone_metastasis: extinction of the seeded pool
+        # at ~day 34): compare the same equations without them; events against scipy's terminal events are
+        # tested in tests/simulate/test_events.py
+        from bonemet_ode.model import Model
+
+        model = Model(model.name, list(model.modules), description=model.description)
+        assert not model.events
     times = np.linspace(0.0, 60.0, 61)
     ref = reference_solve(model, arm, times, rtol=1e-10, atol=1e-12)
     tight = bm.simulate(model, arm, times=times, rtol=1e-8)

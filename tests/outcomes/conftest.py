@@ -13,7 +13,7 @@ With ``kAB = 0`` the drugs act independently and the Bliss excess is 0.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytest
 

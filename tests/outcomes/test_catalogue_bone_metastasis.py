@@ -11,13 +11,18 @@ read-out days, which are output times in both).
 from __future__ import annotations
 
 import pytest
+from bm_outcome_oracle import outcome_values
 
 import bonemet_ode as bm
-
-from bm_outcome_oracle import outcome_values
+from bonemet_ode.models.bone_metastasis.catalogue import (
+    DEFAULT_THRESHOLDS,
+    catalogue_context,
+    catalogue_text,
+    context_options,
+    default_catalogue,
+    free_parameters,
+)
 from bonemet_ode.outcomes import format_catalogue, parse_catalogue
-from bonemet_ode.models.bone_metastasis.catalogue import (DEFAULT_THRESHOLDS, catalogue_context, catalogue_text,
-                                            context_options, default_catalogue, free_parameters)
 
 SOURCES = {1: "ER", 2: "ER", 3: "ER", 4: "ER", 5: "ER", 6: "ER", 7: "ER", 8: "ER", 9: "ER", 10: "DKK1", 11: "DKK1",
            12: "DKK1", 13: "DKK1", 14: "DKK1", 15: "DKK1", 16: "DKK1", 17: "TAM", 18: "TAM", 19: "SRS", 20: "SRS",
@@ -35,7 +40,7 @@ def plain():
 
 
 def test_ids_and_sources():
-    outcomes = default_catalogue()
+    outcomes = default_catalogue(include_plausibility=False)
     assert [o.id for o in outcomes] == [f"O{i}" for i in range(1, 22)]
     assert [o.source for o in outcomes] == [SOURCES[i] for i in range(1, 22)]
     assert all(o.description for o in outcomes)
@@ -60,7 +65,14 @@ def test_free_parameters_exist():
 
     model = get("bone_metastasis")
     assert set(free_parameters()) <= set(model.parameter_names)
-    assert context_options()["days"] == 42.0
+    assert context_options(include_plausibility=False)["days"] == 42.0
+    assert context_options()["days"] == 365.0  # the plausibility statements read to day 365
+
+
+def test_plausibility_follows_the_source_outcomes():
+    ids = [o.id for o in default_catalogue()]
+    assert ids[:21] == [f"O{i}" for i in range(1, 22)]
+    assert ids[21:26] == ["P1", "P2", "P3", "P4", "P5"] and all(i.startswith("P6-") for i in ids[26:])
 
 
 def test_default_parameters_satisfy_every_outcome(evaluation):
@@ -101,8 +113,9 @@ def _evaluate_one(model, oid):
     return EvaluationContext(model, scenario_arms(), [outcome], **context_options()).evaluate().results[0]
 
 
-@pytest.mark.parametrize("oid", sorted(__import__("bonemet_ode.models.bone_metastasis.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
-                                       key=lambda s: int(s[1:])))
+@pytest.mark.parametrize("oid", sorted(
+    __import__("bonemet_ode.models.bone_metastasis.ablation", fromlist=["x"]).OUTCOME_MECHANISMS,
+    key=lambda s: int(s[1:])))
 def test_outcome_fails_without_its_mechanism(oid):
     from bonemet_ode.models.bone_metastasis.ablation import OUTCOME_MECHANISMS, ablate
 
@@ -117,7 +130,8 @@ def test_o6_holds_because_macrophage_era_has_no_link_to_bone():
     from bonemet_ode.model import Module, Parameter, Term
 
     link = Module("counterfactual_er_osteoclasts",
-                  parameters=(Parameter("k_er_oc", 3.0, "1", 0.0, 10.0, "hypothetical ERα+ macrophage support of osteoclasts"),),
+                  parameters=(Parameter("k_er_oc", 3.0, "1", 0.0, 10.0,
+                                        "hypothetical ERα+ macrophage support of osteoclasts"),),
                   terms=(Term("oc_formation_er",
                               "k_er_oc*er_fraction/(er_fraction + 0.01)*alpha1*osteoclasts**g11*osteoblasts**g21",
                               {"osteoclasts": 1}),))

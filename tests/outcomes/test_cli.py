@@ -13,13 +13,13 @@ import types
 
 import pandas as pd
 import pytest
+from conftest import TIGHT, drug_arms, make_drug_model
 
 import bonemet_ode.models
 import bonemet_ode.models.bone_metastasis as bone_metastasis
 import bonemet_ode.outcomes
-from bonemet_ode.cli import main
 from bonemet_ode.calibration.calibrator import CalibrationResult
-from conftest import TIGHT, drug_arms, make_drug_model
+from bonemet_ode.cli import main
 
 CATALOGUE = [
     "O1 (toy): T@28[control] >= 300  # grows",
@@ -47,7 +47,8 @@ def test_commands_fail_clearly_without_catalogue(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "bonemet_ode.models.bone_metastasis.catalogue", None)
     monkeypatch.delattr(bone_metastasis, "catalogue", raising=False)
     assert main(["outcomes"]) == 2
-    assert "bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() cannot be imported" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bonemet_ode.models.bone_metastasis.catalogue.default_catalogue() cannot be imported" in err
     assert main(["calibrate", "--out", str(tmp_path / "c.json")]) == 2
     assert "default_catalogue()" in capsys.readouterr().err
     assert not (tmp_path / "c.json").exists()

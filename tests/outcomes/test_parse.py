@@ -10,10 +10,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bonemet_ode.errors import OutcomeError
-from bonemet_ode.outcomes import (HSA, AllOf, Between, Bliss, CohortSpec, Compare, Constant, Difference, Fraction,
-                                  Integral, Outcome, Ratio, Scaled, Spearman, TimeTo, Value, decode,
-                                  format_catalogue, outcomes_from_json, outcomes_to_json, parse, parse_catalogue,
-                                  parse_quantity)
+from bonemet_ode.outcomes import (
+    HSA,
+    AllOf,
+    Between,
+    Bliss,
+    CohortSpec,
+    Compare,
+    Constant,
+    Difference,
+    Fraction,
+    Integral,
+    Outcome,
+    Ratio,
+    Scaled,
+    Spearman,
+    TimeTo,
+    Value,
+    decode,
+    format_catalogue,
+    outcomes_from_json,
+    outcomes_to_json,
+    parse,
+    parse_catalogue,
+    parse_quantity,
+)
 from bonemet_ode.simulate.cohort import LogNormal, Normal, Uniform
 
 EXAMPLES = {

@@ -12,12 +12,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import A_DAYS, B_DAYS, TIGHT, auc, tumour
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bonemet_ode.outcomes import (Bliss, EvaluationContext, HSA, Integral, NEVER_FACTOR, TimeTo, Value,
-                                  parse)
-from conftest import A_DAYS, B_DAYS, TIGHT, auc, tumour
+from bonemet_ode.outcomes import HSA, NEVER_FACTOR, Bliss, EvaluationContext, Integral, TimeTo, Value, parse
 
 
 def context(model, arms, outcomes, **kw):

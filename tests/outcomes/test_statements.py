@@ -8,14 +8,28 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from conftest import TIGHT
 
 import bonemet_ode as bm
 from bonemet_ode.errors import OutcomeError
 from bonemet_ode.model import Model, Module, Parameter, State, Term
-from bonemet_ode.outcomes import (AllOf, Between, Compare, Constant, EvaluationContext, Need, Outcome, Quantity,
-                                  Readout, Value, decode, parse, penalty, residual)
+from bonemet_ode.outcomes import (
+    AllOf,
+    Between,
+    Compare,
+    Constant,
+    EvaluationContext,
+    Need,
+    Outcome,
+    Quantity,
+    Readout,
+    Value,
+    decode,
+    parse,
+    penalty,
+    residual,
+)
 from bonemet_ode.outcomes.results import MARGIN_CLIP
-from conftest import TIGHT
 
 
 def ev_of(model, arms, outcomes, params=None, **kw):
@@ -86,7 +100,8 @@ def test_failed_simulation_fails_only_its_outcomes():
     blowup = Model("blowup", [Module("m", states=(State("x", 1.0),), parameters=(Parameter("a", 1.0, upper=10),),
                                      terms=(Term("g", "a*x**2", {"x": 1}),))])  # x = 1/(1 - a t) blows up at t = 1/a
     arms = {"fast": bm.Arm("fast"), "calm": bm.Arm("calm", perturbations=(bm.SetParameters({"a": 0.01}),))}
-    ctx = EvaluationContext(blowup, arms, ["F: x@5[fast] <= 1e6", "K: x@5[calm] <= 2", "J: x@5[calm] <= 2 and x@5[fast] > 0"])
+    ctx = EvaluationContext(blowup, arms,
+                            ["F: x@5[fast] <= 1e6", "K: x@5[calm] <= 2", "J: x@5[calm] <= 2 and x@5[fast] > 0"])
     ev = ctx.evaluate()
     assert "fast" in ev.failures and "fast" in ev["F"].message
     assert not ev["F"].satisfied and ev["F"].margin == -math.inf and math.isnan(ev["F"].value)

@@ -86,7 +86,8 @@ def test_endpoint_bars_are_percent_of_control(comparison, ax) -> None:
 
 
 def test_figure_panels_bars_and_legend(comparison) -> None:
-    panels = [Panel("tumor", "Tumour (cells)", log=True), Panel("absent", "not in the model"), Panel("drug", "Drug (mg)")]
+    panels = [Panel("tumor", "Tumour (cells)", log=True), Panel("absent", "not in the model"),
+              Panel("drug", "Drug (mg)")]
     fig = treatment_comparison_figure(comparison, panels=panels)
     try:
         tumour_ax, drug_ax, bar_ax = fig.axes  # the absent variable is skipped; no spare axes: figure legend

@@ -11,8 +11,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import bonemet_ode as bm  # noqa: E402
-from bonemet_ode.plotting.comparison import (DEFAULT_PANELS, first_dose_day, plot_endpoint_bars,  # noqa: E402
-                                             plot_trajectories, treatment_comparison_figure)
+from bonemet_ode.plotting.comparison import (  # noqa: E402
+    DEFAULT_PANELS,
+    first_dose_day,
+    plot_endpoint_bars,
+    plot_trajectories,
+    treatment_comparison_figure,
+)
 
 
 @pytest.fixture(scope="module")

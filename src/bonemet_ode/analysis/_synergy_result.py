@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ def verdict_of(ci_low: float, ci_high: float) -> str:
     return "additivity"
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: Any) -> str:
     if not np.isfinite(x):
         return "nan"
     return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3e}"

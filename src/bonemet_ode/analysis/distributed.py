@@ -21,7 +21,8 @@ See ``docs/distributed.md``.  Needs ``dask[distributed]`` (the ``dask`` extra).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Literal, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -35,7 +36,7 @@ __all__ = ["DaskRunner"]
 
 
 def _solve_chunk(model: Model, arm: Arm, days: float | None, times: np.ndarray, options: SolverOptions | None,
-                 table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+                 table: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray | None]:
     """Worker task: one chunk of a cohort, solved single-threaded (the worker's threads run other chunks)."""
     res = simulate_cohort(model, table, arm, days, times, n_jobs=1, progress=False, options=options)
     return res.states, res.observables, res.status, res.messages, res.stats
@@ -43,7 +44,8 @@ def _solve_chunk(model: Model, arm: Arm, days: float | None, times: np.ndarray, 
 
 def _solve_spec(spec: tuple[Any, ...], table: Any) -> tuple[Any, ...]:
     """Worker task: :func:`_solve_chunk` with the shared ``(model, arm, days, times, options)``."""
-    return _solve_chunk(*spec, table)
+    model, arm, days, times, options = spec
+    return _solve_chunk(model, arm, days, times, options, table)
 
 
 def _load(model: Model) -> str:
@@ -135,7 +137,7 @@ class DaskRunner:
             self._cluster.close()
             self._cluster = None
 
-    def __enter__(self) -> "DaskRunner":
+    def __enter__(self) -> DaskRunner:
         self.client  # noqa: B018 - start now
         return self
 

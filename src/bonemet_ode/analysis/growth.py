@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
+
 from ..data import DataTable
 
 __all__ = ["RATE_METHODS", "subject_growth_rates", "bootstrap_arm_means", "resolve_observable"]

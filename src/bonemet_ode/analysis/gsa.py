@@ -18,8 +18,9 @@ Needs ``SALib`` (the ``gsa`` extra).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,11 @@ def _evaluate(
         bad = np.flatnonzero(~res.ok)
         raise SolverError(f"{bad.size} of {res.n} GSA simulations failed (first, row {bad[0]}: "
                           f"{res.messages[bad[0]]}); narrow the bounds or change the solver options")
-    y = res.at(day, output) if isinstance(output, str) else output(res)
+    if isinstance(output, str):
+        assert day is not None  # _prepare sets the day of a named output
+        y = res.at(day, output)
+    else:
+        y = output(res)
     y = np.asarray(y, dtype=float)
     if y.shape != (res.n,):
         raise BonemetError(f"output must give one number per cohort member, shape ({res.n},); got shape {y.shape}")

@@ -38,6 +38,7 @@ from bonemet_ode.analysis.growth import (
     subject_growth_rates,
 )
 from bonemet_ode.errors import DataError
+
 from ..data import DataTable
 
 __all__ = ["METRICS", "VERDICTS", "SynergyResult", "synergy", "expected_fraction"]
@@ -93,7 +94,8 @@ def _check_args(
     rate_method: str,
 ) -> str:
     if not isinstance(data, DataTable):
-        raise DataError(f"data: expected a DataTable (see bonemet_ode.data.readers.read_long), got {type(data).__name__}")
+        raise DataError("data: expected a DataTable (see bonemet_ode.data.readers.read_long), "
+                        f"got {type(data).__name__}")
     for role, name in arms.items():
         if not isinstance(name, str):
             raise DataError(f"{role}: expected an arm name (str), got {name!r}")

@@ -47,7 +47,8 @@ def _cosine(ga: np.ndarray, gb: np.ndarray) -> float:
     return float(np.dot(ga, gb) / (na * nb))
 
 
-def analyse_conflicts(search: Search, best: int, nfev: int) -> tuple[tuple[Conflict, ...], tuple[str, ...], tuple[str, ...]]:
+def analyse_conflicts(search: Search, best: int,
+                      nfev: int) -> tuple[tuple[Conflict, ...], tuple[str, ...], tuple[str, ...]]:
     """Conflicts, infeasible outcomes and unexplained failures at evaluation ``best``.
 
     Parameters

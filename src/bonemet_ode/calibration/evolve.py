@@ -12,7 +12,8 @@ never trades a failed outcome for wider margins elsewhere.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -72,7 +72,7 @@ class Conflict:
         text += f"; margin gradients at the best point: cos = {self.cosine:+.2f}"
         if self.opposing:
             pulls = []
-            for name, ga, gb in self.opposing[:3]:
+            for name, ga, _gb in self.opposing[:3]:
                 helps, hurts = (self.first, self.second) if ga > 0 else (self.second, self.first)
                 pulls.append(f"raising {name} helps {helps} and hurts {hurts}")
             text += " (" + "; ".join(pulls) + ")"
@@ -87,7 +87,7 @@ class Conflict:
                 "nfev": self.nfev}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Conflict":
+    def from_dict(cls, d: dict[str, Any]) -> Conflict:
         """Rebuild from :meth:`to_dict`."""
         return cls(d["first"], d["second"], float_from_json(d["cosine"]),
                    tuple((n, float_from_json(a), float_from_json(b)) for n, a, b in d.get("opposing", ())),
@@ -209,8 +209,9 @@ class CalibrationResult:
         return envelope("calibration", _VERSION, {
             "parameters": {k: float_to_json(v) for k, v in self.parameters.items()},
             "fixed": {k: float_to_json(v) for k, v in self.fixed.items()},
-            "free": [{"name": f.name, "lower": float_to_json(f.lower), "upper": float_to_json(f.upper),
-                      "log_scale": f.log_scale} for f in self.free],
+            "free": [{"name": f.name, "lower": float_to_json(_bound(f.lower, f.name, "lower")),
+                      "upper": float_to_json(_bound(f.upper, f.name, "upper")), "log_scale": f.log_scale}
+                     for f in self.free],
             "results": [r.to_dict() for r in self.results],
             "objective": float_to_json(self.objective), "satisfied": self.satisfied,
             "stopped_early": self.stopped_early, "n_evaluations": self.n_evaluations,
@@ -221,7 +222,7 @@ class CalibrationResult:
         })
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "CalibrationResult":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> CalibrationResult:
         """Rebuild from :meth:`to_dict` (or a document written by bonemet_ode 0.1), checking every field.
 
         Parameters
@@ -301,7 +302,7 @@ class CalibrationResult:
         return write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path, *, model: Any = None) -> "CalibrationResult":
+    def load(cls, path: str | Path, *, model: Any = None) -> CalibrationResult:
         """Read a calibration written by :meth:`save` (any supported version); see :meth:`from_dict`."""
         return cls.from_dict(read_document(path), model=model, source=Path(path).name)
 
@@ -336,3 +337,10 @@ def _conflict(f: Fields) -> Conflict:
         opposing.append((item[0], sub.number("a", finite=False), sub.number("b", finite=False)))
     return Conflict(f.str("first"), f.str("second"), f.number("cosine", finite=False), tuple(opposing),
                     f.int("nfev", 0, minimum=0))
+
+
+def _bound(value: float | None, name: str, which: str) -> float:
+    """A bound of a resolved free parameter (the calibrator stores them resolved, never None)."""
+    if value is None:
+        raise FitError(f"free parameter {name!r}: the {which} bound is not resolved (use ParameterSpace.free)")
+    return value

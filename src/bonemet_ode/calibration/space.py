@@ -10,8 +10,8 @@ parameter moves by the same fraction of its range.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ class FreeParameter:
     upper: float | None = None
     log_scale: bool | None = None
 
-    def resolve(self, model: Model) -> "FreeParameter":
+    def resolve(self, model: Model) -> FreeParameter:
         """A copy with bounds and scale filled from ``model`` and checked.
 
         Raises

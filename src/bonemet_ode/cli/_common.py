@@ -16,9 +16,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import BonemetError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["OutputPathError", "check_output_file", "check_output_dir", "Progress"]
 
@@ -135,3 +139,11 @@ class Progress:
 def progress_of(args: Any) -> Progress:
     """The :class:`Progress` of parsed arguments (``--quiet`` honoured)."""
     return Progress(getattr(args, "command", None) or "", bool(getattr(args, "quiet", False)))
+
+
+def root_figure(ax: Axes) -> Figure:
+    """The top-level figure that holds ``ax`` (the parent figure when ``ax`` sits in a subfigure)."""
+    from matplotlib.figure import Figure
+
+    fig = ax.figure
+    return fig if isinstance(fig, Figure) else fig.figure

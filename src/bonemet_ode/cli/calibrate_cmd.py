@@ -51,15 +51,16 @@ def default_free(model: Any) -> list[str]:
     """Model parameters with finite bounds (lower > 0 when log-scaled) and a non-empty range."""
     out = []
     for p in model.parameters:
-        if math.isfinite(p.lower) and math.isfinite(p.upper) and p.lower < p.upper and not (p.log_scale and p.lower <= 0):
+        bounded = math.isfinite(p.lower) and math.isfinite(p.upper) and p.lower < p.upper
+        if bounded and not (p.log_scale and p.lower <= 0):
             out.append(p.name)
     return out
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode calibrate`` with the parsed ``args``; return the exit status (0: success)."""
-    from ..errors import FitError
     from ..calibration.calibrator import CalibrationSettings, Calibrator
+    from ..errors import FitError
     from ..outcomes.context import EvaluationContext
     from ._common import check_output_file, progress_of
     from .outcomes_cmd import load_scenario, read_params

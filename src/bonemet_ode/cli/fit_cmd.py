@@ -97,24 +97,25 @@ def _read(args: argparse.Namespace):
 
 def _figures(fits, out: Path) -> list[str]:
     from ..plotting.fits import plot_fits, plot_parameter_scatter, plot_residuals, plot_subject_grid
+    from ._common import root_figure
 
     written = []
     ax = plot_fits(fits)
     ax.set_title(f"{fits.model}: data and fits")
-    ax.figure.savefig(out / "fits.png", dpi=120)
+    root_figure(ax).savefig(out / "fits.png", dpi=120)
     written.append("fits.png")
     axes = plot_subject_grid(fits)
     axes[0].figure.savefig(out / "subjects.png", dpi=100)
     written.append("subjects.png")
     ax = plot_residuals(fits)
-    ax.figure.savefig(out / "residuals.png", dpi=120)
+    root_figure(ax).savefig(out / "residuals.png", dpi=120)
     written.append("residuals.png")
     first = next(iter(fits.fits.values()), None) if hasattr(fits, "fits") else None
     model_params = [p for p in first.parameters if p.vary and p.role == "model"] if first else []
     if len(model_params) >= 2 and len(fits.fits) > 2:
         x, y = model_params[0], model_params[1]
         ax = plot_parameter_scatter(fits.table(), x.name, y.name, units={x.name: x.unit, y.name: y.unit})
-        ax.figure.savefig(out / "parameters.png", dpi=120)
+        root_figure(ax).savefig(out / "parameters.png", dpi=120)
         written.append("parameters.png")
     return written
 
@@ -127,10 +128,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import FitError
     from ..estimate.estimation_problem import EstimationProblem
     from ..estimate.fitter import Fitter, SubjectFitter
+    from ..estimate.observation import default_observations
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
-
-    from ..estimate.observation import default_observations
     from ._common import check_output_dir, progress_of
 
     progress = progress_of(args)

@@ -93,7 +93,8 @@ def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[s
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ParameterError(f"{flag} {str(path)!r}: cannot read a JSON object of parameter values ({reason})") from None
+        raise ParameterError(f"{flag} {str(path)!r}: cannot read a JSON object of parameter values "
+                             f"({reason})") from None
     if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
         from ..calibration.result import CalibrationResult
 
@@ -121,8 +122,8 @@ def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str
     try:
         from ..models.bone_metastasis.ablation import ablation_matrix
     except ImportError as exc:
-        raise OutcomeError(f"--ablation needs bonemet_ode.models.bone_metastasis.ablation.ablation_matrix(), which cannot be "
-                           f"imported ({exc})") from None
+        raise OutcomeError("--ablation needs bonemet_ode.models.bone_metastasis.ablation.ablation_matrix(), "
+                           f"which cannot be imported ({exc})") from None
     offered = dict(model=model, arms=arms, outcomes=outcomes, params=params, context=context, progress=progress)
     sig = inspect.signature(ablation_matrix)
     if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):

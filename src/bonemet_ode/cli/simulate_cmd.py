@@ -14,13 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate MODEL from day 0 to --days and write a tidy CSV with columns time, variable, value, arm.",
     )
     p.add_argument("model", help="built-in model name (see 'bonemet-ode models')")
-    p.add_argument("--arm", default=None, help="treatment arm or variant (bone_metastasis: its default and scenario arms, e.g. "
+    p.add_argument("--arm", default=None,
+                   help="treatment arm or variant (bone_metastasis: its default and scenario arms, e.g. "
                         "'anti-DKK1 + anti-PD-1', 'ERa-KO'; perf_reference: 'combination'); default control")
     p.add_argument("--days", type=float, required=True, help="simulation length, days")
     p.add_argument("--step", type=float, default=1.0, help="output interval, days (default 1)")
     p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default 1e-6)")
     p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default 1e-9)")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter (repeatable)")
     p.add_argument("--out", required=True, type=Path, help="output CSV file")
     p.set_defaults(func=run)
 
@@ -74,9 +76,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import models
-    from ..simulate import SolverOptions, simulate
-
     from ..errors import ScheduleError
+    from ..simulate import SolverOptions, simulate
     from ._common import check_output_file, progress_of
 
     check_output_file(args.out)

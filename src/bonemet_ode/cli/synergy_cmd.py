@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-col", default="time", help="long layout: time column, days (default time)")
     p.add_argument("--value-col", default="value", help="long layout: volume column (default value)")
     p.add_argument("--lloq", type=float, default=None, help="detection limit: smaller values (and zeros) are censored")
-    p.add_argument("--time-shift", type=float, default=0.0, help="days added to every time (e.g. 1 for a day -1 baseline)")
+    p.add_argument("--time-shift", type=float, default=0.0,
+                   help="days added to every time (e.g. 1 for a day -1 baseline)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.synergy import synergy
     from ..data.readers import read_long, read_wide
     from ..plotting.synergy import plot_synergy
-    from ._common import check_output_dir
+    from ._common import check_output_dir, root_figure
 
     check_output_dir(args.out)
     if args.wide:
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         text += "\n\n" + mixed.to_text()
     (args.out / "report.txt").write_text(text + "\n")
     axes = plot_synergy(result)
-    fig = axes[0].figure
+    fig = root_figure(axes[0])
     fig.savefig(args.out / "synergy.png", dpi=150)
     plt.close(fig)
     print(text)

@@ -107,7 +107,7 @@ def isa_flags() -> tuple[str, ...]:
     """
     mode = os.environ.get("BONEMET_ODE_ISA", "").strip().lower()
     cpu = _cpu()
-    if mode == "baseline" or cpu is None or not _V3_FEATURES <= set(cpu[1].split()):
+    if mode == "baseline" or cpu is None or not set(cpu[1].split()) >= _V3_FEATURES:
         return ()
     return ("-march=x86-64-v3",) if mode == "v3" else ("-march=native",)
 
@@ -126,7 +126,7 @@ def compile_flags() -> tuple[str, ...]:
     return CFLAGS + isa_flags()
 
 _lock = threading.Lock()
-_loaded: dict[str, "CompiledModel"] = {}
+_loaded: dict[str, CompiledModel] = {}
 
 
 def cache_dir() -> Path:
@@ -153,7 +153,8 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     cached library must load on a machine whose ``$CC`` names another (or no) compiler.
     """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
-    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core, " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities)])
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core,
+                     " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -191,7 +192,7 @@ class _SlowNotice:
         self._timer = threading.Timer(NOTICE_AFTER_S if after is None else after, notice, args=(message,))
         self._timer.daemon = True
 
-    def __enter__(self) -> "_SlowNotice":
+    def __enter__(self) -> _SlowNotice:
         self._timer.start()
         return self
 
@@ -282,7 +283,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def compile_model(
     model: Model, *, force: bool = False, verbose: bool = False, sensitivities: tuple[str, ...] = ()
-) -> "CompiledModel":
+) -> CompiledModel:
     """Return the compiled form of ``model``'s structure, building it if needed.
 
     The disk cache heals itself: a cached library is loaded only after its size and sha256 match the
@@ -361,7 +362,8 @@ def compile_model(
                         problem = again
                 if cm is None:
                     if problem not in (None, "missing", "forced rebuild"):
-                        msg = f"cached library {path.name} of model {model.name!r} is damaged ({problem}); rebuilding it"
+                        msg = (f"cached library {path.name} of model {model.name!r} is damaged ({problem}); "
+                               "rebuilding it")
                         warnings.warn(msg, BonemetWarning, stacklevel=2)
                     _build(model, path, key, _compiler(), verbose, sensitivities)
                     built = True
@@ -398,11 +400,12 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     with _SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
                      f"{path.parent})..."):
         t0 = time.perf_counter()
-        sym = SymbolicModel(model)
+        base = SymbolicModel(model)
+        sym: SymbolicModel | SensitivitySymbolic = base
         if sensitivities:
             from .sensitivity import SensitivitySymbolic
 
-            sym = SensitivitySymbolic(sym, sensitivities)
+            sym = SensitivitySymbolic(base, sensitivities)
         units = generate_units(sym)
         units[0] += f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
         src = "\n".join(units[1:] + units[:1])  # the whole library in one file, for inspection
@@ -425,7 +428,8 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if verbose:
-        print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, C compile {time.perf_counter() - t1:.2f} s")
+        print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, "
+              f"C compile {time.perf_counter() - t1:.2f} s")
 
 
 def compile_jobs() -> int:
@@ -563,7 +567,8 @@ class CompiledModel:
         expected = (k * len(model.state_names), len(model.parameter_names) + len(model.term_names),
                     k * len(model.observables))
         if (self.n_states, self.n_params, self.n_observables) != expected:
-            raise CompileError(f"compiled library {path} does not match model {model.name!r}; recompile with force=True")
+            raise CompileError(f"compiled library {path} does not match model {model.name!r}; "
+                               "recompile with force=True")
         self.state_names = model.state_names
         self.observable_names = model.observable_names
         for fname in ("bm_rhs_ext", "bm_jac_ext", "bm_obs_ext"):
@@ -675,7 +680,7 @@ class CompiledModel:
         *,
         t0: float = 0.0,
         observables: bool = True,
-    ) -> "SingleSolver":
+    ) -> SingleSolver:
         """A callable that solves one member at a time with these times, events and options.
 
         Same results as :meth:`solve_batch` with one member, with the per-call Python cost
@@ -692,10 +697,10 @@ def _addr(a: np.ndarray) -> int:
 class _Call(ctypes.Structure):
     """``bm_call`` of solver_core.c: the arguments of one ``bm_solve_batch`` call in one block."""
 
-    _fields_ = [("nsets", ctypes.c_longlong), ("nout", ctypes.c_longlong), ("nev", ctypes.c_longlong),
-                ("t0", ctypes.c_double)] + [(name, ctypes.c_void_p) for name in (
-                    "Y0", "P", "tout", "ev_t", "ev_kind", "ev_idx", "ev_val", "opts", "atol", "yout", "oout",
-                    "stats", "status", "fail_t", "fail_state")]
+    _fields_ = [
+        ("nsets", ctypes.c_longlong), ("nout", ctypes.c_longlong), ("nev", ctypes.c_longlong), ("t0", ctypes.c_double),
+        *[(name, ctypes.c_void_p) for name in ("Y0", "P", "tout", "ev_t", "ev_kind", "ev_idx", "ev_val", "opts", "atol",
+                                               "yout", "oout", "stats", "status", "fail_t", "fail_state")]]
 
 
 class SingleSolver:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from importlib import resources
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 from .events import event_source
 from .hoist import Hoister
@@ -20,7 +21,11 @@ from .lanes import DEFAULT_LANES, lane_functions
 from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
-__all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source", "generator_fingerprint"]
+if TYPE_CHECKING:
+    from .sensitivity import SensitivitySymbolic
+
+__all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
+           "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -67,6 +72,18 @@ def _printer():
                 return f"sqrt({self._print(base)})"
             return super()._print_Pow(expr)
 
+        def _print_Max(self, expr):  # noqa: N802 - bm_fmax: fmax that the lane loops can vectorise
+            return self._minmax("bm_fmax", expr.args)
+
+        def _print_Min(self, expr):  # noqa: N802
+            return self._minmax("bm_fmin", expr.args)
+
+        def _minmax(self, name, args):
+            out = self._print(args[0])
+            for a in args[1:]:
+                out = f"{name}({out}, {self._print(a)})"
+            return out
+
         def _print_Heaviside(self, expr):  # noqa: N802
             return f"(({self._print(expr.args[0])}) > 0 ? 1.0 : 0.0)"
 
@@ -83,8 +100,8 @@ def _printer():
     return _Printer()
 
 
-def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer, derived: Hoister | None = None,
-           optimizations: str | None = "basic") -> list[str]:
+def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
+           derived: Hoister | None = None, optimizations: str | None = "basic") -> list[str]:
     import sympy as sp
 
     repl = {s: sp.Symbol(f"y[{i}]") for i, s in enumerate(sym.y)}
@@ -139,6 +156,51 @@ def _quotient():
     return bm_quot
 
 
+def _is_call(e) -> bool:
+    """A function call of the generated C (``pow`` with an exponent the printer does not expand, ``exp``,
+    ``log``, ...): tens of cycles each, unlike the products, sums and divisions around it."""
+    import sympy as sp
+
+    if e.is_Pow:
+        x = e.exp
+        return not (x.is_Integer and -4 <= int(x) <= 4) and x != sp.Rational(1, 2)
+    return isinstance(e, sp.Function)
+
+
+def _hoist_calls(expr, hoist: Hoister, states: frozenset):
+    """``expr`` with each maximal parameter-only part that holds a function call replaced by a derived
+    parameter (computed once per parameter vector by ``bm_derive``).
+
+    Only parts with a call are hoisted: hoisting every parameter-only product and quotient of the
+    right-hand side measured slower on the reference problem (the order in which its divisions reach
+    the divider matters more than their count; docs/backend.md), but a ``pow`` of parameters costs
+    ~20-90 cycles at each of the eight evaluations per step (the Komarova bone model's
+    ``(b_2/b_1)**(g_22/(g_12 g_21 - ...))`` held four per evaluation: ~40 % of a bone_metastasis solve).
+    """
+    import sympy as sp
+
+    def constant(e) -> bool:
+        return not (e.free_symbols & states)
+
+    def has_call(e) -> bool:
+        return any(_is_call(a) for a in sp.preorder_traversal(e))
+
+    def walk(e):
+        if e.is_Atom:
+            return e
+        if constant(e):
+            return hoist._register(e) if has_call(e) else e
+        if e.is_Mul or e.is_Add:
+            const = [a for a in e.args if constant(a)]
+            var = [walk(a) for a in e.args if not constant(a)]
+            if const and any(has_call(c) for c in const):
+                const = [hoist._register(e.func(*const))]
+            return e.func(*const, *var)
+        return e.func(*[walk(a) for a in e.args])
+
+    return walk(sp.sympify(expr))
+
+
 def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     """``bm_rhs_vec``: the right-hand side with the same arithmetic as ``bm_rhs``, its result packed into
     4-wide vectors (padding zero) so that the solver's stage arithmetic runs on vectors."""
@@ -151,10 +213,10 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
-#: Largest model (states, sensitivities included) the generator accepts: code generation and the C
-#: compile took 39 s for 1000 states of the Michaelis–Menten chain on a shared 2-core machine at load
-#: average ~15 (benchmarks/scaling.py, docs/backend.md), growing about linearly; beyond this it is
-#: refused with a CompileError.
+#: Largest number of equations (model states plus sensitivity equations) the generator accepts.
+#: Code generation and the C compile took 39 s for 1000 equations of the Michaelis–Menten chain on a
+#: shared 2-core machine at load average ~15 (benchmarks/scaling.py, docs/backend.md), growing about
+#: linearly; larger models are refused with a CompileError.
 MAX_STATES = 2000
 
 #: Largest number of stored entries of the sparse LU factors (fill included): the generated
@@ -184,12 +246,21 @@ _LU_FUNCTIONS = ("void bm_build_E(const double *J, double fac, double *E)",
 #: ~80 bytes of C per operation (Chen_MSB2009's factors were 1.8 MB of C, most of its compile time).
 LU_STRAIGHT_MAX_OPS = 5_000
 
+#: Helper functions the printed expressions may call (in every unit).
+_HELPERS = (
+    "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
+    " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
+    "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
+    "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
+)
+
 #: First line of each separately compiled unit of a large model (:func:`generate_units`).
 UNIT_MARK = "/* bm_unit "
 
 
-def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], sym: SymbolicModel, printer,
-              derived: Hoister | None, parts: list[str] | None) -> list[str]:
+def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
+              sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None,
+              parts: list[str] | None) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one ``static`` body, or (``parts`` given
     and some outputs) parts of at most :data:`CHUNK` outputs each, called in turn.
 
@@ -201,12 +272,14 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str], s
     if parts is None or not exprs:
         return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
     m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
+    assert m is not None, header  # the headers are written in this module
     name, args = m.group(1), m.group(2)
     call_args = ", ".join(a.split("*")[-1].strip() for a in args.split(","))
-    out, calls = [], []
+    out: list[str] = []
+    calls: list[str] = []
     for k in range(0, len(exprs), CHUNK):
         fname = f"{name}_{len(calls)}"
-        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", f"{PART_ATTR} void {fname}({args});",
+        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", *_HELPERS, f"{PART_ATTR} void {fname}({args});",
                 f"void {fname}({args}) {{", void]
         body += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived, optimizations=None)
         parts.append("\n".join(body + ["}", ""]))
@@ -225,7 +298,7 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
-def generate_source(sym: SymbolicModel) -> str:
+def generate_source(sym: SymbolicModel | SensitivitySymbolic) -> str:
     """Full C source: generated model functions followed by the solver core, in one text.
 
     For a model of more than :data:`LANE_MAX_STATES` states, the part units of :func:`generate_units`
@@ -235,7 +308,7 @@ def generate_source(sym: SymbolicModel) -> str:
     return "\n".join(units[1:] + units[:1])
 
 
-def generate_units(sym: SymbolicModel) -> list[str]:
+def generate_units(sym: SymbolicModel | SensitivitySymbolic) -> list[str]:
     """C sources of one library: the main unit (model functions and the solver core), then the part
     units of a large model, each compiled on its own (in parallel) and linked with the main unit.
 
@@ -258,7 +331,8 @@ def generate_units(sym: SymbolicModel) -> list[str]:
     hoist = Hoister(sym.y)
     # a large model's right-hand side keeps its own form: bringing each term over one denominator costs
     # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
-    rhs_exprs = list(sym.rhs) if chunked else [_one_division(e) for e in sym.rhs]
+    ys = frozenset(sym.y)
+    rhs_exprs = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in sym.rhs]
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -284,6 +358,7 @@ def generate_units(sym: SymbolicModel) -> list[str]:
         f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
+        *_HELPERS,
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",

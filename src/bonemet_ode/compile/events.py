@@ -24,7 +24,13 @@ before.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..errors import ModelError
 from .symbolic import SymbolicModel
+
+if TYPE_CHECKING:
+    from .sensitivity import SensitivitySymbolic
 
 __all__ = ["event_source"]
 
@@ -40,7 +46,7 @@ def _formula_c(f: tuple) -> str:
     return "(" + sep.join(_formula_c(g) for g in f[1:]) + ")"
 
 
-def event_source(sym: SymbolicModel, block, printer) -> list[str]:
+def event_source(sym: SymbolicModel | SensitivitySymbolic, block, printer) -> list[str]:
     """Generated C lines for the model's events (``block``: codegen's expression-block writer)."""
     from ..model.expressions import parse_trigger
 
@@ -48,6 +54,8 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
     events = model.events
     if not events:
         return ["#define BM_NE 0", ""]
+    if not isinstance(sym, SymbolicModel):  # compile_model refuses this before any code generation
+        raise ModelError(f"model {model.name!r} has events: forward sensitivities of events are not supported")
     atoms: list[tuple[str, str]] = []
     formulas = []
     for e in events:
@@ -62,7 +70,7 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
         atoms += a
     offsets, targets = [0], []
     for e in events:
-        for target, _expr in e.assignments:
+        for target, _expr in e.assignment_map.items():
             if target in model.state_names:
                 targets.append(model.state_index(target))
             else:
@@ -89,7 +97,8 @@ def event_source(sym: SymbolicModel, block, printer) -> list[str]:
             "    (void)t; (void)y; (void)p;", "    switch (e) {"]
     for i, e in enumerate(events):
         out.append(f"    case {i}: {{ /* {e.name} */")
-        lines = block([sym.parse(expr) for _t, expr in e.assignments], [f"v[{k}]" for k in range(len(e.assignments))])
+        lines = block([sym.parse(expr) for _t, expr in e.assignment_map.items()],
+                      [f"v[{k}]" for k in range(len(e.assignments))])
         out += ["    " + ln for ln in lines]
         out += ["        break;", "    }"]
     out += ["    default: break;", "    }", "}", "",

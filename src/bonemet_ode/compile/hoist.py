@@ -12,7 +12,8 @@ the start of a solve and after a parameter-switch event.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["Hoister"]
 

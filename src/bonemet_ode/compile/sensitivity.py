@@ -11,8 +11,8 @@ sensitivities ``do/dtheta = (do/dx) S + do/dtheta``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Sequence
 
 from ..errors import UnknownNameError
 from .symbolic import SymbolicModel, derivative

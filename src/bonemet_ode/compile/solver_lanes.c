@@ -200,6 +200,15 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
     }
 }
 
+/* bm_curv2 on lane ln's f0 and packed Jacobian of this step (w->J holds BM_NJ packed entries per lane,
+ * not BM_N * BM_N: gathering a dense count read far past the workspace). y: the lane's state. */
+static double bm_lane_curv2(bm_lane *L, int ln, const bm_lane_work *w, const double *y) {
+    double f0[BM_N], J[BM_NJ];
+    bm_lane_gather(w->f0, ln, f0, BM_N);
+    bm_lane_gather(w->J, ln, J, BM_NJ);
+    return bm_curv2(J, f0, y, &L->c);
+}
+
 /* Accept or reject a lane's step (the end of bm_segment's loop). Returns 0, or 2: scalar solver needed. */
 static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr) {
     double y[BM_N], ys[BM_N], K[BM_S][BM_N];
@@ -229,10 +238,7 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
             double th = bm_ev_locate(&K[0][0], BM_N, y, ys, L->p, L->t, hh, tnew, &L->c, yev);
             if (th <= 1.0) {
                 if (th < 1.0) tnew = L->t + th * hh;
-                double f0[BM_N], J[BM_N * BM_N];
-                bm_lane_gather(w->f0, ln, f0, BM_N);
-                bm_lane_gather(w->J, ln, J, BM_N * BM_N);
-                L->c.curv_pre = bm_curv2(J, f0, y, &L->c);
+                L->c.curv_pre = bm_lane_curv2(L, ln, w, y);
                 if (L->iout < pr->nout && pr->tout[L->iout] < tnew)
                     bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], 1, pr->tout, pr->nout,
                                      &L->iout, L->yout, L->oout);
@@ -247,12 +253,8 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
             }
         }
 #endif
-        if (L->last) { /* as the scalar solver: the curvature at the start of the step that ends at tstop */
-            double f0[BM_N], J[BM_NJ];
-            bm_lane_gather(w->f0, ln, f0, BM_N);
-            bm_lane_gather(w->J, ln, J, BM_NJ);
-            L->c.curv_pre = bm_curv2(J, f0, y, &L->c);
-        }
+        /* as the scalar solver: the curvature at the start of the step that ends at tstop */
+        if (L->last) L->c.curv_pre = bm_lane_curv2(L, ln, w, y);
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
             for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
             bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["elimination_plan", "layout", "lu_source", "lu_table_source", "lu_operations", "inverse_source", "inverse_pattern", "padded", "use_inverse"]
+__all__ = ["elimination_plan", "layout", "lu_source", "lu_table_source", "lu_operations",
+           "inverse_source", "inverse_pattern", "padded", "use_inverse"]
 
 #: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
 #: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
@@ -98,7 +99,9 @@ def _plan(n: int, pattern: frozenset) -> tuple[list[int], list[tuple[int, list[i
     return order, steps, filled
 
 
-def elimination_plan(n: int, pattern: set[tuple[int, int]]) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
+def elimination_plan(
+    n: int, pattern: set[tuple[int, int]],
+) -> tuple[list[int], list[tuple[int, list[int], list[int]]], set[tuple[int, int]]]:
     """Minimum-degree order, the per-pivot rows/columns to update, and the filled pattern (with the diagonal).
 
     Cached per pattern (code generation asks several times); callers must not modify the result."""
@@ -303,19 +306,19 @@ def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]], es: dict
 
     if es is None:  # dense row-major storage
         es = {(i, j): i * n + j for i in range(n) for j in range(n)}
-    num = {}                  # (i, j) -> C expression of N_ij (an E entry or a local)
-    den: dict = {}            # (i, j) -> Counter of pivot indices in D_ij
-    deg: dict = {}            # (i, j) -> degree of N_ij in E's entries
+    num: dict[tuple[int, int], str] = {}         # (i, j) -> C expression of N_ij (an E entry or a local)
+    den: dict[tuple[int, int], Counter[int]] = {}  # (i, j) -> Counter of pivot indices in D_ij
+    deg: dict[tuple[int, int], int] = {}         # (i, j) -> degree of N_ij in E's entries
     qdeg: dict[int, int] = {}  # pivot k -> degree of q_k
     body: list[str] = []
 
-    def get(i: int, j: int) -> tuple[str, Counter, int]:
+    def get(i: int, j: int) -> tuple[str, Counter[int], int]:
         return num.get((i, j), f"E[{es[(i, j)]}]"), den.get((i, j), Counter()), deg.get((i, j), 1)
 
-    def cdeg(c: Counter) -> int:
+    def cdeg(c: Counter[int]) -> int:
         return sum(qdeg[m] * c[m] for m in c)
 
-    def qs(c: Counter) -> list[str]:
+    def qs(c: Counter[int]) -> list[str]:
         return [f"q{m}" for m in sorted(c.elements())]
 
     for k, rows, cols in steps:
@@ -328,7 +331,7 @@ def _deferred_lu(n: int, steps: list[tuple[int, list[int], list[int]]], es: dict
                 nij, dij, gij = get(i, j)
                 nkj, dkj, gkj = get(k, j)
                 t = di + dkj + Counter({k: 1})       # denominator of E_ik E_kj / p_k before cancelling D_kk
-                extra = Counter()                    # D_kk factors that do not cancel: numerator multipliers
+                extra: Counter[int] = Counter()      # D_kk factors that do not cancel: numerator multipliers
                 for m, c in dk.items():
                     cancel = min(c, t[m])
                     t[m] -= cancel

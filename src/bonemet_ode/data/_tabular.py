@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ def check_missing(missing: object) -> frozenset[str]:
     return frozenset(m.strip().casefold() for m in items)
 
 
-def is_marker(item: object, markers: frozenset[str]) -> bool:
+def is_marker(item: Any, markers: frozenset[str]) -> bool:
     """Whether a cell is missing: NaN/None, or a string whose stripped, case-folded text is a marker."""
     if item is None:
         return True
@@ -102,7 +103,7 @@ class RawTable:
             return "" if self.from_file else "NaN"
         return str(item)
 
-    def take(self, keep: np.ndarray) -> "RawTable":
+    def take(self, keep: np.ndarray) -> RawTable:
         """The rows where ``keep`` is true, keeping their original row labels."""
         return RawTable(self.frame.loc[keep], self.source, self.from_file,
                         None if self.cells is None else self.cells.loc[keep])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from importlib import resources
 
 from bonemet_ode.errors import DataError
+
 from .readers import read_wide
 from .table import DataTable
 
@@ -52,7 +53,7 @@ def invivosyn_path(name: str) -> str:
     key = name.strip().lower()
     if key not in lookup:
         raise DataError(f"name: unknown invivoSyn dataset {name!r}; available: {list(INVIVOSYN_DATASETS)}")
-    path = resources.files("bonemet_ode").joinpath("data", f"{lookup[key]}.csv")
+    path = resources.files("bonemet_ode") / "data" / f"{lookup[key]}.csv"
     if not path.is_file():
         raise DataError(f"bundled file data/{lookup[key]}.csv is missing from the installed package")
     return str(path)

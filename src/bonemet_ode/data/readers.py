@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
+
+from ._tabular import MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns, text_column
 from .table import COLUMNS, DEFAULT_OBSERVABLE, DROPPED_COLUMNS, DataTable, check_lloq
-from ._tabular import (MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns,
-                       text_column)
 
 __all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
 
@@ -148,8 +148,8 @@ def read_long(
     for name, value in (("subject_col", subject_col), ("arm_col", arm_col), ("time_col", time_col),
                         ("value_col", value_col)):
         _check_col_arg(name, value)
-    for name, value in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
-        _check_col_arg(name, value, optional=True)
+    for name, optional_col in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
+        _check_col_arg(name, optional_col, optional=True)
     if not isinstance(observable, str) or not observable.strip():
         raise DataError(f"observable: expected a non-empty name, got {observable!r}")
     shift = _check_shift(time_shift)
@@ -184,18 +184,19 @@ def _drop_missing(raw: RawTable, columns: list[str], subject_col: str,
                   time_col: str) -> tuple[RawTable, pd.DataFrame]:
     """Drop rows with a missing required cell; return the rest and one report row per dropped row."""
     frame = raw.frame
+    na = {col: frame[col].isna().to_numpy() for col in columns}
     miss = np.zeros(len(frame), dtype=bool)
     for col in columns:
-        miss |= frame[col].isna().to_numpy()
-    records = []
-    for i in np.flatnonzero(miss):
+        miss |= na[col]
+    records: list[dict[str, Any]] = []
+    for i in np.flatnonzero(miss).tolist():
         why = [f"{col} is {raw.cell_text(int(i), col)!r} (a missing-value marker)"
-               for col in columns if pd.isna(frame[col].iat[i])]
+               for col in columns if na[col][i]]
         records.append({"row": int(i) + 1 if not raw.from_file else int(frame.index[i]) + 1,
                         "line": raw.line_of(int(i)), "subject": raw.cell_text(int(i), subject_col),
                         "time": raw.cell_text(int(i), time_col), "column": ", ".join(
-                            c for c in columns if pd.isna(frame[c].iat[i])),
-                        "cell": "; ".join(raw.cell_text(int(i), c) for c in columns if pd.isna(frame[c].iat[i])),
+                            c for c in columns if na[c][i]),
+                        "cell": "; ".join(raw.cell_text(int(i), c) for c in columns if na[c][i]),
                         "reason": "; ".join(why)})
     dropped = pd.DataFrame(records, columns=list(DROPPED_COLUMNS))
     if not records:
@@ -221,8 +222,8 @@ def _prevalidate_rows(raw: RawTable, frame: pd.DataFrame, cols: dict[str, str | 
         bad = np.flatnonzero(frame[key].to_numpy() < 0)
         if bad.size:
             shown = "; ".join(f"{raw.row_label(i)}: {frame[key].iat[i]:g}" for i in bad[:5])
-            hint = (" (times are days and must be >= 0; pass time_shift= (command line: --time-shift) to move the first day to 0)"
-                    if key == "time" else " (must be >= 0)")
+            hint = (" (times are days and must be >= 0; pass time_shift= (command line: --time-shift) "
+                    "to move the first day to 0)" if key == "time" else " (must be >= 0)")
             raise DataError(f"{raw.source}: negative value(s) in column {col!r} at {shown}{hint}")
 
 

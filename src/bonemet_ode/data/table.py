@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
+
 from ._tabular import RawTable, numeric_column, text_column
 
 __all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DROPPED_COLUMNS", "DataTable", "check_lloq"]
@@ -81,6 +82,11 @@ class DataTable:
     """
 
     __slots__ = ("_frame", "_blanks", "_lloq", "_source", "_dropped")
+    _frame: pd.DataFrame
+    _blanks: int
+    _lloq: float | None
+    _source: str
+    _dropped: pd.DataFrame
 
     def __init__(
         self,
@@ -152,9 +158,9 @@ class DataTable:
         mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
         out = np.zeros(len(series), dtype=bool)
         for i, item in enumerate(series.tolist()):
-            if isinstance(item, (bool, np.bool_)):
-                out[i] = bool(item)
-            elif isinstance(item, (int, float, np.integer, np.floating)) and item in (0, 1):
+            if isinstance(item, (bool, np.bool_)) or (
+                isinstance(item, (int, float, np.integer, np.floating)) and item in (0, 1)
+            ):
                 out[i] = bool(item)
             elif isinstance(item, str) and item.strip().lower() in mapping:
                 out[i] = mapping[item.strip().lower()]

@@ -36,7 +36,8 @@ from .result import SubjectFits as SubjectFits
 from .selection import information_criteria as information_criteria
 
 __all__ = [
-    "EstimationProblem", "NormalPrior", "STATUSES", "Fitter", "SubjectFitter", "PosteriorSample", "PredictiveBand", "posterior_predictive", "sample_posterior",
+    "EstimationProblem", "NormalPrior", "STATUSES", "Fitter", "SubjectFitter", "PosteriorSample", "PredictiveBand",
+    "posterior_predictive", "sample_posterior",
     "AdditiveNoise", "CombinedNoise", "LogNormalNoise", "NoiseModel", "ProportionalNoise", "make_noise",
     "ObservationMap", "FitParameter", "PopulationFitter", "PopulationResult", "FitProblem", "ProfileResult",
     "identifiability_table", "profile_likelihood", "fit_report", "FitResult", "SubjectFits", "information_criteria",

@@ -11,7 +11,7 @@ solve per member (sensitivities of the random-effect parameters only).
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -107,6 +107,7 @@ class SubjectBatch:
             else:
                 Y0 = np.tile(sim.initial_state(base_values), (members.size, 1))
             Y, O, _, status, _, _ = sim.solve(P, Y0)
+            O = O if O is not None else Y[:, :, :0]  # None: the model has no observables
             names = sim.model.state_names + sim.model.observable_names
             ns = len(sim.model.state_names)
             series = {n: (Y[:, :, i] if i < ns else O[:, :, i - ns]) for i, n in enumerate(names)}
@@ -175,6 +176,7 @@ class SubjectBatch:
                 y0 = sim._sensitivity_initial(sim.initial_state(base_values), base_values)
                 Y0 = np.tile(y0, (members.size, 1))
             Y, O, _, status, _, _ = sim.solve(P, Y0)
+            O = O if O is not None else Y[:, :, :0]  # None: the model has no observables
             ns, no = len(model.state_names), len(model.observable_names)
             series = {n: Y[:, :, i] for i, n in enumerate(model.state_names)}
             if no:
@@ -244,6 +246,7 @@ def dense_curves(batch: SubjectBatch, phi: np.ndarray, values: Mapping[str, floa
             v.update(zip(batch.random, np.exp(phi[j]).tolist()))
             Y0[r] = sim.model.initial_values(sim.model.resolve_parameters(v))
         Y, O, _, status, _, _ = sim.solve(P, Y0)
+        O = O if O is not None else Y[:, :, :0]  # None: the model has no observables
         ns = len(sim.model.state_names)
         names = sim.model.state_names + sim.model.observable_names
         series = {n: (Y[:, :, i] if i < ns else O[:, :, i - ns]) for i, n in enumerate(names)}

@@ -14,7 +14,7 @@ approximation of ``-2 log L`` at the modes.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -130,7 +130,7 @@ class ConditionalModes:
         for _ in range(max_iter):
             idx = np.flatnonzero(stale)
             if idx.size:
-                for i, Fi in zip(idx, self.predictions(idx, phi, values)):
+                for i, Fi in zip(idx.tolist(), self.predictions(idx, phi, values)):
                     F[i] = Fi
                     nll[i], grad[i], info[i] = self.subject_terms(i, Fi, values)
                 stale[:] = False
@@ -178,7 +178,7 @@ class ConditionalModes:
                         done[i] = True
         idx = np.flatnonzero(stale)
         if idx.size:
-            for i, Fi in zip(idx, self.predictions(idx, phi, values)):
+            for i, Fi in zip(idx.tolist(), self.predictions(idx, phi, values)):
                 F[i] = Fi
                 nll[i], grad[i], info[i] = self.subject_terms(i, Fi, values)
         return {"phi": phi, "nll": nll, "info": info, "F": F}

@@ -13,8 +13,8 @@ import contextlib
 import io
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import lmfit
 import numpy as np
@@ -232,6 +232,7 @@ def posterior_predictive(
         P = np.array([sim.model.parameter_vector(m) for m in mvals])
         Y0 = np.array([sim.model.initial_values(sim.model.resolve_parameters(m)) for m in mvals])
         Y, O, _, status, _, _ = sim.solve(P, Y0)
+        O = O if O is not None else Y[:, :, :0]  # None: the model has no observables
         ok = np.flatnonzero(status == 0)
         names = sim.model.state_names + sim.model.observable_names
         for o in pb.obs_names:

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import log_ndtr
@@ -116,7 +117,8 @@ class NoiseModel(abc.ABC):
 
     def describe(self) -> str:
         """One-line formula of the model."""
-        return type(self).__doc__.splitlines()[0] if type(self).__doc__ else self.kind
+        doc = type(self).__doc__
+        return doc.splitlines()[0] if doc else self.kind
 
 
 def _positive(value: float | None, name: str) -> float | None:

@@ -14,9 +14,9 @@ objects to be estimated with the other parameters (e.g. mm³ per cell).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import CodeType
-from typing import Mapping
 
 import numpy as np
 

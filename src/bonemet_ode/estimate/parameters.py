@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from ._rows import RowLayout
 from .noise import NoiseModel
 from .observation import ObservationMap
 
-__all__ = ["FitParameter", "Penalty", "SCALES", "extra_parameters", "arm_parameter_name", "build_parameters", "start_values"]
+__all__ = ["FitParameter", "Penalty", "SCALES", "extra_parameters", "arm_parameter_name", "build_parameters",
+           "start_values"]
 
 #: ``extra_penalties(values) -> array``; each entry ``p`` adds ``p**2/2`` to the objective.
 Penalty = Callable[[Mapping[str, float]], np.ndarray]

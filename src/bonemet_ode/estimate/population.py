@@ -65,7 +65,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -329,7 +330,7 @@ class PopulationFitter:
         values = dict(pooled.values)
         d, n = len(self.random), len(self.batch.subjects)
         mu = np.log([values[p] for p in self.random])
-        state = {"phi": np.tile(mu, (n, 1)), "values": values, "objective": math.nan, "calls": 0}
+        state: dict[str, Any] = {"phi": np.tile(mu, (n, 1)), "values": values, "objective": math.nan, "calls": 0}
         theta = self._pack(mu, np.eye(d) * self.omega0 ** 2, values)
         history: list[float] = []
         converged, step_max = False, 1.0

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import lmfit
 import numpy as np
@@ -211,7 +211,7 @@ class PopulationResult:
         }))
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "PopulationResult":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> PopulationResult:
         """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every field.
 
         Raises
@@ -259,7 +259,7 @@ class PopulationResult:
         write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "PopulationResult":
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> PopulationResult:
         """Read a result written by :meth:`save` (any supported version)."""
         from ..io.envelope import read_document
 

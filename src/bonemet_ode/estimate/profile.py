@@ -22,8 +22,8 @@ al. 2009, Bioinformatics 25:1923).  Verdicts:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

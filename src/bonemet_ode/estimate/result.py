@@ -11,7 +11,7 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import lmfit
 import numpy as np
@@ -207,7 +207,7 @@ class FitResult:
         }))
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "FitResult":
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> FitResult:
         """Rebuild a result written by :meth:`to_dict` (or by bonemet_ode 0.1), checking every field.
 
         Parameters
@@ -266,7 +266,7 @@ class FitResult:
         write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "FitResult":
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> FitResult:
         """Read a result written by :meth:`save` (any supported version); see :meth:`from_dict`."""
         from ..io.envelope import read_document
 
@@ -340,7 +340,8 @@ class SubjectFits:
         return pd.concat([r.curves for r in self.fits.values()], ignore_index=True)
 
     def table(self) -> pd.DataFrame:
-        """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and ``<param>_se``."""
+        """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and
+        ``<param>_se``."""
         rows = []
         for s, r in self.fits.items():
             arm = r.points["arm"].iat[0] if len(r.points) else ""
@@ -364,15 +365,16 @@ class SubjectFits:
             "failed": self.failed, "wall_time": self.wall_time}))
 
     @classmethod
-    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> "SubjectFits":
-        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member (see :meth:`FitResult.from_dict`)."""
+    def from_dict(cls, d: Any, *, model: Any = None, source: str = "<document>") -> SubjectFits:
+        """Rebuild from :meth:`to_dict` output (or a 0.1 document), checking every member
+        (see :meth:`FitResult.from_dict`)."""
         from ..io.envelope import open_document
 
         _, f = open_document(d, "subject_fits", versions=(1, FORMAT_VERSION),
                              legacy=_json.legacy_fit("SubjectFits"), source=source)
         name = f.str("model")
         members = f.obj("fits")
-        fits = {s: FitResult.from_dict(members.obj(s), model=model) for s in members.keys()}
+        fits = {s: FitResult.from_dict(members.obj(s), model=model) for s in members.keys()}  # noqa: SIM118 (Fields, not a dict)
         for s, r in fits.items():
             if r.model != name:
                 raise members.obj(s).error("model", f"is {r.model!r}; the file is of model {name!r}")
@@ -386,7 +388,7 @@ class SubjectFits:
         write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> "SubjectFits":
+    def load(cls, path: str | os.PathLike[str], *, model: Any = None) -> SubjectFits:
         """Read fits written by :meth:`save` (any supported version)."""
         from ..io.envelope import read_document
 

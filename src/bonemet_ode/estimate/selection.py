@@ -16,7 +16,8 @@ data are comparable; :func:`information_criteria` checks the point counts.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 import pandas as pd

@@ -35,6 +35,7 @@ bonemet_ode.errors.SavedFileError: <document>: field 'payload.se' must be a fini
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
@@ -197,8 +198,8 @@ def open_document(
         except SavedFileError as exc:
             raise SavedFileError(f"{source}: {exc}") from None
         if old is not None:
-            version, payload = old
-            return version, Fields(payload, "payload", source)
+            old_version, old_payload = old
+            return old_version, Fields(old_payload, "payload", source)
     fmt = doc.get("format")
     if fmt != expected:
         raise SavedFileError(f"{source}: field 'format' is {fmt!r}; expected {expected!r}"
@@ -288,7 +289,7 @@ class Fields:
             raise self.error(key, f"must be a string, got {_show(v)}")
         return v
 
-    def optional_str(self, key: str, default: str | None = None) -> str | None:
+    def optional_str(self, key: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         """A string field that may be null."""
         v = self._raw(key, default)
         if v is None:
@@ -297,7 +298,7 @@ class Fields:
             raise self.error(key, f"must be a string or null, got {_show(v)}")
         return v
 
-    def bool(self, key: str, default: Any = _MISSING) -> Any:
+    def bool(self, key: builtins.str, default: Any = _MISSING) -> Any:
         """A boolean field (``true``/``false``; not 0/1, not a string)."""
         v = self._raw(key, default)
         if v is default and default is not _MISSING:
@@ -306,7 +307,7 @@ class Fields:
             raise self.error(key, f"must be true or false, got {_show(v)}")
         return v
 
-    def int(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
+    def int(self, key: builtins.str, default: Any = _MISSING, *, minimum: builtins.int | None = None) -> Any:
         """An integer field (>= ``minimum`` when given)."""
         v = self._raw(key, default)
         if v is default and default is not _MISSING:
@@ -320,7 +321,7 @@ class Fields:
             raise self.error(key, f"must be an integer >= {minimum}, got {v}")
         return v
 
-    def number(self, key: str | int, default: Any = _MISSING, *, finite: bool = True,
+    def number(self, key: builtins.str | builtins.int, default: Any = _MISSING, *, finite: builtins.bool = True,
                minimum: float | None = None) -> Any:
         """A float field: a JSON number, or ``"nan"``/``"inf"``/``"-inf"`` when ``finite`` is false."""
         v = self._raw(key, default) if isinstance(key, str) else self.data[key]
@@ -328,7 +329,8 @@ class Fields:
             return v
         return self._to_float(key, v, finite, minimum)
 
-    def _to_float(self, key: str | int, v: Any, finite: bool, minimum: float | None) -> float:
+    def _to_float(self, key: builtins.str | builtins.int, v: Any, finite: builtins.bool,
+                  minimum: float | None) -> float:
         if isinstance(v, bool):
             raise self.error(key, f"must be a number, got {_show(v)}")
         if isinstance(v, (int, float)):
@@ -344,7 +346,7 @@ class Fields:
         return x
 
     # ---------------------------------------------------------------- containers
-    def obj(self, key: str, default: Any = _MISSING) -> Fields:
+    def obj(self, key: builtins.str, default: Any = _MISSING) -> Fields:
         """A nested object as :class:`Fields`."""
         v = self._raw(key, default)
         if v is default and default is not _MISSING and not isinstance(v, Mapping):
@@ -353,7 +355,7 @@ class Fields:
             raise self.error(key, f"must be a JSON object, got {_show(v)}")
         return Fields(v, self.where(key), self.source)
 
-    def list(self, key: str, default: Any = _MISSING) -> list[Any]:
+    def list(self, key: builtins.str, default: Any = _MISSING) -> builtins.list[Any]:
         """A list field (items unchecked)."""
         v = self._raw(key, default)
         if v is default and default is not _MISSING:
@@ -362,7 +364,7 @@ class Fields:
             raise self.error(key, f"must be a list, got {_show(v)}")
         return v
 
-    def objects(self, key: str, default: Any = _MISSING) -> list[Fields]:
+    def objects(self, key: builtins.str, default: Any = _MISSING) -> builtins.list[Fields]:
         """A list of objects, each as :class:`Fields`."""
         items = self.list(key, default)
         base = self.where(key)
@@ -373,7 +375,7 @@ class Fields:
             out.append(Fields(item, f"{base}[{i}]", self.source))
         return out
 
-    def str_list(self, key: str, default: Any = _MISSING) -> list[str]:
+    def str_list(self, key: builtins.str, default: Any = _MISSING) -> builtins.list[builtins.str]:
         """A list of strings."""
         items = self.list(key, default)
         for i, item in enumerate(items):
@@ -382,14 +384,16 @@ class Fields:
                                      f"got {_show(item)}")
         return list(items)
 
-    def numbers(self, key: str, default: Any = _MISSING, *, finite: bool = True) -> list[float]:
+    def numbers(self, key: builtins.str, default: Any = _MISSING, *,
+                finite: builtins.bool = True) -> builtins.list[float]:
         """A list of floats."""
         items = self.list(key, default)
         sub = Fields({"_": None}, self.where(key), self.source)
         return [sub._to_float(i, v, finite, None) for i, v in enumerate(items)]
 
-    def number_map(self, key: str, default: Any = _MISSING, *, finite: bool = True,
-                   names: Iterable[str] | None = None, what: str = "name") -> dict[str, float]:
+    def number_map(self, key: builtins.str, default: Any = _MISSING, *, finite: builtins.bool = True,
+                   names: Iterable[builtins.str] | None = None,
+                   what: builtins.str = "name") -> dict[builtins.str, float]:
         """An object ``{name: number}``; with ``names``, every key must be one of them."""
         sub = self.obj(key, default)
         known = None if names is None else set(names)
@@ -400,7 +404,7 @@ class Fields:
             out[str(k)] = sub._to_float(k, v, finite, None)
         return out
 
-    def str_map(self, key: str, default: Any = _MISSING) -> dict[str, str]:
+    def str_map(self, key: builtins.str, default: Any = _MISSING) -> dict[builtins.str, builtins.str]:
         """An object ``{name: string}``."""
         sub = self.obj(key, default)
         for k, v in sub.data.items():
@@ -408,7 +412,8 @@ class Fields:
                 raise sub.error(k, f"must be a string, got {_show(v)}")
         return {str(k): v for k, v in sub.data.items()}
 
-    def check_names(self, key: str, names: Iterable[str], known: Iterable[str], what: str) -> None:
+    def check_names(self, key: builtins.str, names: Iterable[builtins.str], known: Iterable[builtins.str],
+                    what: builtins.str) -> None:
         """Refuse any of ``names`` (read from field ``key``) that is not in ``known``."""
         known = set(known)
         bad = [n for n in names if n not in known]

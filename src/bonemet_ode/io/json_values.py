@@ -68,9 +68,10 @@ def array_from_json(d: dict[str, Any]) -> np.ndarray:
 
 def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     """Columns with their kinds (``float``, ``int``, ``bool``, ``str``; text columns keep their pandas dtype)."""
-    cols = {}
+    cols: dict[str, dict[str, Any]] = {}
     for c in frame.columns:
         s = frame[c]
+        data: list[Any]
         if pd.api.types.is_bool_dtype(s):
             kind, data = "bool", [bool(v) for v in s]
         elif pd.api.types.is_integer_dtype(s):
@@ -153,7 +154,7 @@ def frame_field(f: Fields, key: str, *, required: tuple[str, ...] = ()) -> pd.Da
     cols = f.obj(key).obj("columns")
     out: dict[str, Any] = {}
     length = None
-    for name in cols.keys():
+    for name in cols.keys():  # noqa: SIM118 (Fields has keys(), no __iter__)
         spec = cols.obj(name)
         kind = spec.str("kind")
         if kind == "float":

@@ -105,7 +105,7 @@ def model_from_dict(data: Any, *, source: str = "<document>") -> Model:
     modules = [_module_from_fields(m) for m in f.objects("modules")]
     switches = [Switch(s.number("time"), s.str("parameter"), s.number("value")) for s in f.objects("switches", [])]
     iv = f.obj("initial_values", {})
-    initial = {k: _initial(iv, k) for k in iv.keys()}
+    initial = {k: _initial(iv, k) for k in iv.keys()}  # noqa: SIM118 (Fields, not a dict)
     return Model(
         f.str("name"), modules, description=f.str("description", ""),
         knockouts=f.str_list("knockouts", []),

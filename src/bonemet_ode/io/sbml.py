@@ -94,22 +94,58 @@ def _number(value: float) -> Any:
     return node
 
 
-def _math(expr: str, where: str) -> Any:
+_RELATIONAL = {ast.Lt: "AST_RELATIONAL_LT", ast.LtE: "AST_RELATIONAL_LEQ", ast.Gt: "AST_RELATIONAL_GT",
+               ast.GtE: "AST_RELATIONAL_GEQ"}
+
+
+def _math(expr: str, where: str, *, condition: bool = False) -> Any:
     """Python-syntax expression (checked by the model) to a libsbml ASTNode, built node by node.
 
     Building the tree directly (instead of parsing an infix string) keeps
     ``log`` the natural logarithm and never turns a symbol into a constant.
+    With ``condition=True`` the expression is an event trigger (comparisons joined by
+    ``and``/``or``/``not``, time as ``t``), already checked by the model.
     """
     lib = _libsbml()
 
     def build(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return build(node.body)
-        if isinstance(node, ast.Constant):
+        if condition and isinstance(node, ast.BoolOp):
+            out = lib.ASTNode(lib.AST_LOGICAL_AND if isinstance(node.op, ast.And) else lib.AST_LOGICAL_OR)
+            for value in node.values:
+                out.addChild(build(value))
+            return out
+        if condition and isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            out = lib.ASTNode(lib.AST_LOGICAL_NOT)
+            out.addChild(build(node.operand))
+            return out
+        if condition and isinstance(node, ast.Compare):
+            pairs = []
+            left = node.left
+            for op, right in zip(node.ops, node.comparators):
+                if type(op) not in _RELATIONAL:
+                    raise ModelError(f"{where}: cannot export the comparison {type(op).__name__} to SBML")
+                rel = lib.ASTNode(getattr(lib, _RELATIONAL[type(op)]))
+                rel.addChild(build(left))
+                rel.addChild(build(right))
+                pairs.append(rel)
+                left = right
+            if len(pairs) == 1:
+                return pairs[0]
+            out = lib.ASTNode(lib.AST_LOGICAL_AND)
+            for rel in pairs:
+                out.addChild(rel)
+            return out
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):  # the model checked its constants
             return _number(node.value)
         if isinstance(node, ast.Name):
             if node.id == "pi":
                 return lib.ASTNode(lib.AST_CONSTANT_PI)
+            if condition and node.id == "t":
+                clock = lib.ASTNode(lib.AST_NAME_TIME)
+                clock.setName("time")
+                return clock
             out = lib.ASTNode(lib.AST_NAME)
             out.setName(node.id)
             return out
@@ -136,8 +172,34 @@ def _math(expr: str, where: str) -> Any:
             return out
         raise ModelError(f"{where}: cannot export {ast.dump(node)} to SBML")  # pragma: no cover - model checks
 
-    symbols_in(expr, where)  # the model's own check: arithmetic and known functions only
+    if not condition:
+        symbols_in(expr, where)  # the model's own check: arithmetic and known functions only
     return build(parse_expression(expr))
+
+
+def _add_state_events(sm: Any, model: Model) -> None:
+    """The model's state-triggered events (:class:`~bonemet_ode.model.Event`) as SBML events."""
+    for k, e in enumerate(model.events):
+        where = f"event {e.name!r}"
+        if e.delay is not None:  # pragma: no cover - the model refuses delays
+            raise ModelError(f"{where}: delays cannot be exported")
+        ev = sm.createEvent()
+        ev.setId(re.sub(r"\W", "_", f"__state_event_{k}_{e.name}", flags=re.ASCII))
+        ev.setName(e.name)
+        ev.setUseValuesFromTriggerTime(bool(e.use_values_from_trigger_time))
+        trig = ev.createTrigger()
+        trig.setInitialValue(bool(e.initial_value))
+        trig.setPersistent(bool(e.persistent))
+        _check(trig.setMath(_math(e.trigger, where + " trigger", condition=True)), f"set the trigger of {where}")
+        if e.priority is not None:
+            pr = ev.createPriority()
+            math = _math(e.priority, where + " priority") if isinstance(e.priority, str) else _number(e.priority)
+            _check(pr.setMath(math), f"set the priority of {where}")
+        for target, value in e.assignment_map.items():
+            ea = ev.createEventAssignment()
+            ea.setVariable(target)
+            _check(ea.setMath(_math(str(value), f"{where} assignment to {target!r}")),
+                   f"set the assignment of {where} to {target!r}")
 
 
 def _sum(base: Any, increment: float) -> Any:
@@ -381,9 +443,6 @@ def to_sbml(model: Model, arm: Arm | None = None, path: str | Path | None = None
     if not isinstance(arm, Arm):
         raise ScheduleError(f"arm must be an Arm or None, got {type(arm).__name__}")
     model = arm.apply(model)
-    if model.events:
-        raise ModelError(f"SBML export of state-triggered events ({', '.join(e.name for e in model.events)}) "
-                         "is not supported yet")
     schedule = _schedule(model, arm, days)
     doc = lib.SBMLDocument(SBML_LEVEL, SBML_VERSION)
     sm = doc.createModel()
@@ -403,6 +462,7 @@ def to_sbml(model: Model, arm: Arm | None = None, path: str | Path | None = None
     _add_reactions(sm, model)
     _add_infusions(sm, sorted({d.target for d in arm.doses if d.duration is not None}))
     _add_events(sm, schedule)
+    _add_state_events(sm, model)
     text = lib.writeSBMLToString(doc)
     if path is not None:
         Path(path).write_text(text)

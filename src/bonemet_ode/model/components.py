@@ -11,8 +11,8 @@ from __future__ import annotations
 import keyword
 import math
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..errors import ModelError, ParameterError
 
@@ -37,8 +37,9 @@ def check_name(name: str, kind: str) -> str:
     if normal != name:
         odd = ", ".join(f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, '?')})" for c in name
                         if unicodedata.normalize("NFKC", c) != c)
+        changed = "".join(c for c in name if unicodedata.normalize("NFKC", c) != c)
         raise ModelError(f"{kind} name {name!r} contains {odd}, which Python's parser reads as "
-                         f"{unicodedata.normalize('NFKC', ''.join(c for c in name if unicodedata.normalize('NFKC', c) != c))!r}"
+                         f"{unicodedata.normalize('NFKC', changed)!r}"
                          f" (NFKC normalisation), so expressions could never refer to it; write {normal!r} instead")
     if name.startswith("__"):
         raise ModelError(f"{kind} name {name!r} starts with '__', which is reserved for generated symbols")
@@ -183,7 +184,7 @@ class Term:
     @property
     def effect_map(self) -> dict[str, float]:
         """The effects as a plain ``{state: coefficient}`` dict."""
-        return dict(self.effects)  # type: ignore[arg-type]
+        return dict(self.effects)
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,7 @@ class Event:
     @property
     def assignment_map(self) -> dict[str, str]:
         """The assignments as a plain ``{target: expression}`` dict."""
+        # __post_init__ stores the assignments as a tuple of (target, expression) pairs
         return dict(self.assignments)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict:
@@ -357,7 +359,7 @@ class Event:
                     description=self.description)
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Event":
+    def from_dict(cls, data: Mapping) -> Event:
         """Rebuild an event written by :meth:`to_dict`."""
         return cls(**dict(data))
 

@@ -14,7 +14,7 @@ import functools
 import math
 import threading
 import unicodedata
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import ModelError
 
@@ -103,7 +103,8 @@ def symbols_in(expr: str, where: str) -> set[str]:
                 raise ModelError(f"{where}: keyword arguments are not allowed in {expr!r}")
         elif isinstance(node, ast.Name):
             names.add(node.id)
-    func_names = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    # every call was checked above to name one of FUNCTIONS
+    func_names = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     return {n for n in names if n not in CONSTANTS and not (n in FUNCTIONS and n in func_names)}
 
 
@@ -117,8 +118,8 @@ def too_deep(expr: str, where: str) -> ModelError:
     ops = sum(expr.count(c) for c in "+-*/")
     return ModelError(
         f"{where}: expression {short(expr, 80)!r} is too deeply nested for Python's parser ({ops} operators; "
-        f"a chain of more than about 2500 operations exceeds it): split it into several terms, or into observables that "
-        f"sum parts of it")
+        "a chain of more than about 2500 operations exceeds it): split it into several terms, or into observables "
+        "that sum parts of it")
 
 
 def lookalike_note(text: str) -> str:
@@ -225,11 +226,11 @@ def parse_trigger(expr: str, where: str) -> tuple[list[tuple[str, str]], tuple]:
         if isinstance(node, ast.Compare):
             parts = []
             left = node.left
-            for op, right in zip(node.ops, node.comparators):
-                sym = _COMPARE_OPS.get(type(op))
+            for cmp, right in zip(node.ops, node.comparators):
+                sym = _COMPARE_OPS.get(type(cmp))
                 if sym is None:
                     raise ModelError(
-                        f"{where}: trigger {expr!r} uses {type(op).__name__}; only < <= > >= comparisons "
+                        f"{where}: trigger {expr!r} uses {type(cmp).__name__}; only < <= > >= comparisons "
                         "(an equality holds at isolated instants and cannot be located by root finding)"
                     )
                 atoms.append((f"({side(left)}) - ({side(right)})", sym))

@@ -7,13 +7,14 @@ import difflib
 import hashlib
 import json
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import ModelError, ParameterError, UnknownNameError
 from .components import Event, Observable, Parameter, State, Switch, Term
-from .expressions import atom_value, compile_expression, lookalike_note, parse_trigger, symbols_in, topological_order
+from .expressions import compile_expression, lookalike_note, parse_trigger, symbols_in, topological_order
 from .module import Module
 
 __all__ = ["Model", "unknown_name"]
@@ -150,7 +151,8 @@ class Model:
             for st in t.effect_map:
                 if st not in snames:
                     raise ModelError(
-                        f"{where} changes state {st!r}, which no module defines (states: {', '.join(self._state_index)})"
+                        f"{where} changes state {st!r}, which no module defines "
+                        f"(states: {', '.join(self._state_index)})"
                     )
         for s in self._states:
             init = self._initial_overrides.get(s.name, s.initial)
@@ -176,7 +178,7 @@ class Model:
             atoms, _ = parse_trigger(e.trigger, where + " trigger")
             for g, _op in atoms:
                 self._require(symbols_in(g, where + " trigger"), known, where + " trigger")
-            for target, expr in e.assignments:
+            for target, expr in e.assignment_map.items():
                 if target not in snames and target not in pnames:
                     kind = self._owner.get(target, ("",))[0]
                     what = f"a {kind}" if kind else "not defined"
@@ -382,7 +384,10 @@ class Model:
 
     def initial_values(self, params: Mapping[str, float] | None = None) -> np.ndarray:
         """Initial state vector (day 0), evaluating expression initials with ``params``."""
-        env = self.resolve_parameters(params) if params is None or len(params) != len(self._base_parameters) else dict(params)
+        if params is not None and len(params) == len(self._base_parameters):
+            env = dict(params)
+        else:
+            env = self.resolve_parameters(params)
         out = np.empty(len(self._states))
         for i, s in enumerate(self.states):
             init = s.initial
@@ -402,8 +407,8 @@ class Model:
         return S
 
     # ------------------------------------------------------------------ perturbations
-    def _replace(self, **changes: Any) -> "Model":
-        kw = dict(
+    def _replace(self, **changes: Any) -> Model:
+        kw: dict[str, Any] = dict(
             description=self._description,
             knockouts=self._knockouts,
             switches=self._switches,
@@ -416,29 +421,29 @@ class Model:
         modules = kw.pop("modules", self._modules)
         return Model(name, modules, **kw)
 
-    def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> "Model":
+    def with_parameters(self, values: Mapping[str, float] | None = None, **kw: float) -> Model:
         """A copy with parameter values overridden (checked against bounds)."""
         new = dict(self._param_overrides)
         new.update(values or {})
         new.update(kw)
         return self._replace(parameter_values=new)
 
-    def with_initial(self, values: Mapping[str, float | str] | None = None, **kw: float | str) -> "Model":
+    def with_initial(self, values: Mapping[str, float | str] | None = None, **kw: float | str) -> Model:
         """A copy with initial values overridden (numbers or parameter expressions)."""
         new = dict(self._initial_overrides)
         new.update(values or {})
         new.update(kw)
         return self._replace(initial_values=new)
 
-    def with_knockout(self, *terms: str) -> "Model":
+    def with_knockout(self, *terms: str) -> Model:
         """A copy in which the named rate terms are zero (the compiled code is reused)."""
         return self._replace(knockouts=self._knockouts | set(self._check_terms(terms)))
 
-    def with_switch(self, time: float, parameter: str, value: float) -> "Model":
+    def with_switch(self, time: float, parameter: str, value: float) -> Model:
         """A copy in which ``parameter`` takes ``value`` from day ``time`` on."""
         return self._replace(switches=self._switches + (Switch(time, parameter, value),))
 
-    def with_events(self, *events: Event) -> "Model":
+    def with_events(self, *events: Event) -> Model:
         """A copy with extra state-triggered events (a structural change: compiles anew).
 
         Examples
@@ -452,7 +457,7 @@ class Model:
         return self._replace(events=self._extra_events + tuple(events))
 
     def with_extinction(self, state: str, below: float = 1.0, *, name: str | None = None,
-                        absorbing: bool = True) -> "Model":
+                        absorbing: bool = True) -> Model:
         """A copy in which ``state`` goes extinct: once it falls below ``below``, it is set to 0 and stays 0.
 
         Extinction is a state-triggered event (trigger ``state < below``, assignment ``state = 0``,
@@ -523,11 +528,11 @@ class Model:
                         f"with {state!r}"
                     )
 
-    def with_modules(self, *modules: Module, name: str | None = None) -> "Model":
+    def with_modules(self, *modules: Module, name: str | None = None) -> Model:
         """A copy with extra modules composed in (a structural change: compiles anew)."""
         return self._replace(modules=self._modules + tuple(modules), name=name or self._name)
 
-    def renamed(self, name: str) -> "Model":
+    def renamed(self, name: str) -> Model:
         """A copy with another name."""
         return self._replace(name=name)
 

@@ -12,7 +12,7 @@ __all__ = ["michaelis_menten_chain"]
 
 
 def michaelis_menten_chain(n: int) -> Model:
-    """``n`` compartments ``x0 -> x1 -> ... -> x{n-1} ->`` with saturable transfer.
+    """A chain of ``n`` compartments with saturable (Michaelis–Menten) transfer from each to the next.
 
     ``x0`` receives a constant inflow ``k_in`` (amount/day); compartment ``i`` passes its content on
     at ``Vmax_i*x_i/(Km_i + x_i)`` (amount/day) and loses it at ``kdeg*x_i`` (1/day), the last one

@@ -37,7 +37,8 @@ def kuznetsov1994() -> Model:
         parameters=(
             Parameter("s", 1.3e4, "cells/day", description="normal influx of effector cells", source=SRC),
             Parameter("p", 0.1245, "1/day", description="maximal tumour-stimulated effector proliferation", source=SRC),
-            Parameter("g", 2.019e7, "cells", description="tumour size of half-maximal effector stimulation", source=SRC),
+            Parameter("g", 2.019e7, "cells", description="tumour size of half-maximal effector stimulation",
+                      source=SRC),
             Parameter("m", 3.422e-10, "1/(cell·day)", description="effector inactivation by tumour cells", source=SRC),
             Parameter("d", 0.0412, "1/day", description="effector death rate", source=SRC),
         ),

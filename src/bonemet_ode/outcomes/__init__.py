@@ -11,6 +11,7 @@ O3: cd8 at day 28 in 'KO' ≥ 2 × cd8 at day 28 in 'control'
 
 from .arithmetic import Constant as Constant
 from .arithmetic import Difference as Difference
+from .arithmetic import Extreme as Extreme
 from .arithmetic import Ratio as Ratio
 from .arithmetic import Scaled as Scaled
 from .base import LOG_FLOOR as LOG_FLOOR
@@ -46,13 +47,15 @@ from .statements import Between as Between
 from .statements import Compare as Compare
 from .statements import Outcome as Outcome
 from .trajectory import NEVER_FACTOR as NEVER_FACTOR
+from .trajectory import Extremum as Extremum
 from .trajectory import Integral as Integral
 from .trajectory import TimeTo as TimeTo
 from .trajectory import TrajectoryQuantity as TrajectoryQuantity
 from .trajectory import Value as Value
 
 __all__ = [
-    "Constant", "Difference", "Ratio", "Scaled", "LOG_FLOOR", "Need", "Quantity", "Readout", "Statement",
+    "Constant", "Difference", "Extreme", "Extremum", "Ratio", "Scaled", "LOG_FLOOR", "Need", "Quantity", "Readout",
+    "Statement",
     "UnavailableError", "Verdict", "CohortSpec", "Fraction", "Spearman", "HSA", "Bliss", "Evaluation",
     "EvaluationContext", "evaluate_outcomes", "format_catalogue", "parse", "parse_catalogue", "parse_quantity",
     "parse_statement", "OutcomeResult", "format_results", "penalty", "residual", "decode", "encode",

@@ -9,7 +9,7 @@ from typing import ClassVar
 from ..errors import OutcomeError
 from .base import Need, Quantity, Readout, fmt_number
 
-__all__ = ["Constant", "Scaled", "Ratio", "Difference"]
+__all__ = ["Constant", "Scaled", "Ratio", "Difference", "Extreme"]
 
 
 def _finite(x: object, what: str) -> float:
@@ -194,3 +194,78 @@ class Difference(Quantity):
 
     def sentence(self) -> str:
         return f"{_wrap_sentence(self.minuend)} − {_wrap_sentence(self.subtrahend)}"
+
+
+@dataclass(frozen=True)
+class Extreme(Quantity):
+    """The largest or smallest of several quantities (text ``largest(q1, q2, ...)``, ``smallest(...)``).
+
+    Used to state a bound over every arm at once: ``largest(max(bone_mass, 0, 365)[A],
+    max(bone_mass, 0, 365)[B]) <= 150`` holds when no arm exceeds 150, and its margin is that of
+    the worst arm.  A NaN term (a failed or non-finite simulation) makes the result NaN, so the
+    statement fails rather than ignoring that arm.
+
+    Parameters
+    ----------
+    stat : {"largest", "smallest"}
+        Which extreme.
+    quantities : tuple of Quantity
+        At least one term; log scale when every term is.
+
+    Examples
+    --------
+    >>> from bonemet_ode.outcomes import parse_quantity
+    >>> q = parse_quantity("largest(x@1[A], x@1[B])")
+    >>> q.to_text(), q.log_scale
+    ('largest(x@1[A], x@1[B])', True)
+    >>> Extreme.over_arms("largest", parse_quantity("x@1[A]"), ["A", "B"]) == q
+    True
+    """
+
+    kind: ClassVar[str] = "extreme"
+    stat: str
+    quantities: tuple[Quantity, ...]
+
+    def __post_init__(self) -> None:
+        if self.stat not in ("largest", "smallest"):
+            raise OutcomeError(f"extreme: stat must be 'largest' or 'smallest', got {self.stat!r}")
+        qs = tuple(self.quantities) if isinstance(self.quantities, (tuple, list)) else None
+        if not qs:
+            raise OutcomeError(f"{self.stat}(...) needs at least one quantity, got {self.quantities!r}")
+        for i, q in enumerate(qs):
+            _quantity(q, f"term {i + 1} of {self.stat}(...)")
+        object.__setattr__(self, "quantities", qs)
+
+    @classmethod
+    def over_arms(cls, stat: str, quantity: Quantity, arms: list[str] | tuple[str, ...]) -> Extreme:
+        """``stat`` of one per-arm quantity (a trajectory quantity such as ``max(x, 0, 365)``) over ``arms``."""
+        from .trajectory import TrajectoryQuantity
+
+        if not isinstance(quantity, TrajectoryQuantity):
+            raise OutcomeError(f"{stat} over arms needs a trajectory quantity (x@day, max(x, a, b), ...), "
+                               f"got {quantity!r}")
+        return cls(stat, tuple(quantity.for_arm(a) for a in arms))
+
+    @property
+    def log_scale(self) -> bool:
+        return all(q.log_scale for q in self.quantities)
+
+    def needs(self) -> tuple[Need, ...]:
+        return tuple(n for q in self.quantities for n in q.needs())
+
+    def _pick(self, values: list[float]) -> float:
+        if any(math.isnan(v) for v in values):
+            return math.nan
+        return max(values) if self.stat == "largest" else min(values)
+
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        return self._pick([q.evaluate(data, censored) for q in self.quantities])
+
+    def log_value(self, data: Readout, censored: bool = True) -> float:
+        return self._pick([q.log_value(data, censored) for q in self.quantities])
+
+    def to_text(self) -> str:
+        return f"{self.stat}({', '.join(q.to_text() for q in self.quantities)})"
+
+    def sentence(self) -> str:
+        return f"the {self.stat} of {', '.join(_wrap_sentence(q) for q in self.quantities)}"

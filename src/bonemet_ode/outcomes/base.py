@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -110,12 +110,18 @@ class Need:
         Days that must be output times exactly (read-outs, integral ends), days.
     to_horizon : bool
         Whether the whole simulated horizon is read (a threshold search without ``until``).
+    points : bool
+        Whether only the values at ``days`` are read (a read-out).  ``False`` (the default, which
+        is always safe) means the quantity may read every output time from day 0 to the last of
+        ``days`` (an integral, a threshold search): the evaluation context then keeps its whole
+        output grid there, and may drop output times that no need reads.
     """
 
-    source: Union[str, "CohortSpec", None]
+    source: str | CohortSpec | None
     name: str
     days: tuple[float, ...] = ()
     to_horizon: bool = False
+    points: bool = False
 
 
 class Readout(abc.ABC):
@@ -135,7 +141,7 @@ class Readout(abc.ABC):
         """
 
     @abc.abstractmethod
-    def cohort_series(self, cohort: "CohortSpec", name: str) -> tuple[np.ndarray, np.ndarray]:
+    def cohort_series(self, cohort: CohortSpec, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(times, values)`` of ``name`` in a cohort: values are (successful members x times).
 
         Raises
@@ -223,7 +229,7 @@ class Quantity(_Registered, abc.ABC):
         return tuple(out)
 
     # --- operators building larger expressions and statements ---------------------------
-    def __mul__(self, other: Any) -> "Quantity":
+    def __mul__(self, other: Any) -> Quantity:
         from .arithmetic import Constant, Scaled
 
         if isinstance(other, (int, float)) and not isinstance(other, bool):
@@ -234,41 +240,41 @@ class Quantity(_Registered, abc.ABC):
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Any) -> "Quantity":
+    def __truediv__(self, other: Any) -> Quantity:
         from .arithmetic import Ratio
 
         return Ratio(self, _as_quantity(other))
 
-    def __rtruediv__(self, other: Any) -> "Quantity":
+    def __rtruediv__(self, other: Any) -> Quantity:
         from .arithmetic import Ratio
 
         return Ratio(_as_quantity(other), self)
 
-    def __sub__(self, other: Any) -> "Quantity":
+    def __sub__(self, other: Any) -> Quantity:
         from .arithmetic import Difference
 
         return Difference(self, _as_quantity(other))
 
-    def __rsub__(self, other: Any) -> "Quantity":
+    def __rsub__(self, other: Any) -> Quantity:
         from .arithmetic import Difference
 
         return Difference(_as_quantity(other), self)
 
-    def _compare(self, op: str, other: Any) -> "Compare":
+    def _compare(self, op: str, other: Any) -> Compare:
         from .statements import Compare
 
         return Compare(self, op, _as_quantity(other))
 
-    def __ge__(self, other: Any) -> "Compare":  # type: ignore[override]
+    def __ge__(self, other: Any) -> Compare:
         return self._compare(">=", other)
 
-    def __le__(self, other: Any) -> "Compare":  # type: ignore[override]
+    def __le__(self, other: Any) -> Compare:
         return self._compare("<=", other)
 
-    def __gt__(self, other: Any) -> "Compare":  # type: ignore[override]
+    def __gt__(self, other: Any) -> Compare:
         return self._compare(">", other)
 
-    def __lt__(self, other: Any) -> "Compare":  # type: ignore[override]
+    def __lt__(self, other: Any) -> Compare:
         return self._compare("<", other)
 
 
@@ -279,7 +285,8 @@ def _as_quantity(x: Any) -> Quantity:
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return Constant(float(x))
-    raise OutcomeError(f"cannot use {x!r} ({type(x).__name__}) in an outcome expression; expected a quantity or a number")
+    raise OutcomeError(f"cannot use {x!r} ({type(x).__name__}) in an outcome expression; "
+                       "expected a quantity or a number")
 
 
 @dataclass(frozen=True)
@@ -307,11 +314,11 @@ class Verdict:
     threshold: float
     margin: float
     satisfied: bool
-    parts: tuple["Verdict", ...] = ()
+    parts: tuple[Verdict, ...] = ()
     message: str = ""
 
     @classmethod
-    def failed(cls, message: str, n_parts: int = 0) -> "Verdict":
+    def failed(cls, message: str, n_parts: int = 0) -> Verdict:
         """A verdict for a statement whose simulations failed."""
         parts = tuple(cls(math.nan, math.nan, -math.inf, False, (), message) for _ in range(n_parts))
         return cls(math.nan, math.nan, -math.inf, False, parts, message)
@@ -341,11 +348,11 @@ class Statement(_Registered, abc.ABC):
     def evaluate(self, data: Readout) -> Verdict:
         """The verdict on ``data`` (may raise :class:`UnavailableError`)."""
 
-    def leaves(self) -> tuple["Statement", ...]:
+    def leaves(self) -> tuple[Statement, ...]:
         """The clauses whose margins are scored separately (default: the statement itself)."""
         return (self,)
 
-    def __and__(self, other: "Statement") -> "AllOf":
+    def __and__(self, other: Statement) -> AllOf:
         from .statements import AllOf
 
         if not isinstance(other, Statement):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
-from typing import ClassVar, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -73,15 +74,17 @@ class CohortSpec:
         object.__setattr__(self, "n", _int(self.n, f"cohort[{self.arm}]: n", 1))
         object.__setattr__(self, "seed", _int(self.seed, f"cohort[{self.arm}]: seed", 0))
         var = self.variability.items() if isinstance(self.variability, Mapping) else self.variability
-        pairs = []
+        pairs: list[tuple[str, Distribution]] = []
         for item in var:
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                raise OutcomeError(f"cohort[{self.arm}]: variability items must be (parameter, distribution), got {item!r}")
+                raise OutcomeError(f"cohort[{self.arm}]: variability items must be (parameter, distribution), "
+                                   f"got {item!r}")
             name, dist = item
             if not isinstance(name, str) or not name.isidentifier():
                 raise OutcomeError(f"cohort[{self.arm}]: {name!r} is not a parameter name")
             if not isinstance(dist, Distribution):
-                raise OutcomeError(f"cohort[{self.arm}]: the distribution of {name!r} must be a Distribution, got {dist!r}")
+                raise OutcomeError(f"cohort[{self.arm}]: the distribution of {name!r} must be a Distribution, "
+                                   f"got {dist!r}")
             if name in (p for p, _ in pairs):
                 raise OutcomeError(f"cohort[{self.arm}]: parameter {name!r} is given two distributions")
             pairs.append((name, dist))
@@ -138,7 +141,7 @@ class _CohortQuantity(Quantity):
         out = []
         for m in self._members():
             need = m.member_needs()
-            out.append(Need(self.cohort, need.name, need.days, need.to_horizon))
+            out.append(replace(need, source=self.cohort))
         return tuple(out)
 
     def member_values(self, data: Readout, q: TrajectoryQuantity) -> np.ndarray:

@@ -55,7 +55,8 @@ class CombinationExcess(Quantity):
         for role in ("control", "first", "second", "combination"):
             arm = getattr(self, role)
             if not isinstance(arm, str) or not arm.strip():
-                raise OutcomeError(f"{self.function}({self.name}@{self.day:g}): {role} arm must be a non-empty name, got {arm!r}")
+                raise OutcomeError(f"{self.function}({self.name}@{self.day:g}): {role} arm must be a non-empty name, "
+                                   f"got {arm!r}")
 
     @abc.abstractmethod
     def expected(self, f_first: float, f_second: float) -> float:
@@ -69,7 +70,7 @@ class CombinationExcess(Quantity):
         return (self.control, self.first, self.second, self.combination)
 
     def needs(self) -> tuple[Need, ...]:
-        return tuple(Need(a, self.name, (self.day,)) for a in self._arms())
+        return tuple(Need(a, self.name, (self.day,), points=True) for a in self._arms())
 
     def fractions(self, data: Readout) -> tuple[float, float, float]:
         """``(f_A, f_B, f_AB)``: each arm's value over the control's at :attr:`day`."""

@@ -15,12 +15,14 @@ quoted string ``'ERα KO'``)::
     product   := unary (("*" | "/") unary)*
     unary     := "-" unary | NUMBER | "(" expr ")" | quantity
     quantity  := member "[" ARM "]"
+               | ("largest" | "smallest") "(" expr ("," expr)* ")"
                | ("bliss" | "hsa") "(" NAME "@" NUMBER ";" ARM "," ARM "," ARM "," ARM ")"
                | "fraction" "(" cohort ":" member OP NUMBER ")"
                | "spearman" "(" cohort ":" member "," member ")"
     member    := NAME "@" NUMBER
                | "integral" "(" NAME "," NUMBER "," NUMBER ")"
                | "time_to" "(" NAME (">=" | "<=") NUMBER ["," "until" "=" NUMBER] ")"
+               | ("max" | "min") "(" NAME "," NUMBER "," NUMBER ")"
     cohort    := "cohort" "[" ARM ("," option)* "]"
     option    := "n" "=" INT | "seed" "=" INT | NAME "~" DIST "(" NUMBER ("," [NAME "="] NUMBER)* ")"
     OP        := ">=" | "<=" | ">" | "<" | "≥" | "≤"
@@ -28,21 +30,25 @@ quoted string ``'ERα KO'``)::
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import OutcomeError
 from ..simulate.cohort import Distribution, LogNormal, Normal, Uniform
-from .arithmetic import Constant, Difference, Ratio, Scaled
+from .arithmetic import Constant, Difference, Extreme, Ratio, Scaled
 from .base import Quantity, Statement
-from .scanner import NAME, NUMBER, Scanner
 from .cohort import CohortSpec, Fraction, Spearman
 from .combination import HSA, Bliss
+from .scanner import NAME, NUMBER, Scanner
 from .statements import ID_PATTERN, AllOf, Between, Compare, Outcome
-from .trajectory import Integral, TimeTo, TrajectoryQuantity, Value
+from .trajectory import Extremum, Integral, TimeTo, TrajectoryQuantity, Value
 
 __all__ = ["parse", "parse_statement", "parse_quantity", "parse_catalogue", "format_catalogue"]
 
-_FUNCTIONS = ("integral", "time_to", "bliss", "hsa", "fraction", "spearman")
+#: what a parser builder makes (a quantity, a cohort spec, ...)
+_Built = TypeVar("_Built")
+
+_FUNCTIONS = ("integral", "time_to", "max", "min", "bliss", "hsa", "fraction", "spearman", "largest", "smallest")
 
 
 class _Parser(Scanner):
@@ -161,6 +167,8 @@ class _Parser(Scanner):
             return self.combination(word)
         if self.peek("(") and word in ("fraction", "spearman"):
             return self.cohort_quantity(word)
+        if self.peek("(") and word in ("largest", "smallest"):
+            return self.extreme(word)
         self.i = at
         member = self.member()
         if not self.accept("["):
@@ -178,12 +186,14 @@ class _Parser(Scanner):
                 return self.integral()
             if word == "time_to":
                 return self.time_to()
+            if word in ("max", "min"):
+                return self.extremum(word)
             raise self.error(f"unknown function '{word}'; expected one of {', '.join(_FUNCTIONS)}", at)
         if not self.accept("@"):
             raise self.error(f"expected '@DAY' after variable '{word}' (e.g. {word}@28)")
         return self._build(lambda: Value(word, self.number("the read-out day", signed=False)), at)
 
-    def _build(self, make: Callable[[], Quantity], at: int) -> Quantity:
+    def _build(self, make: Callable[[], _Built], at: int) -> _Built:
         try:
             return make()
         except OutcomeError as exc:
@@ -200,7 +210,27 @@ class _Parser(Scanner):
         self.expect(",", "after the start day of integral(...)")
         b = self.number("the end day of integral(...)", signed=False)
         self.expect(")", "to close integral(...)")
-        return self._build(lambda: Integral(name, a, b), at)  # type: ignore[return-value]
+        return self._build(lambda: Integral(name, a, b), at)
+
+    def extremum(self, word: str) -> Extremum:
+        at = self.i
+        self.expect("(", f"after '{word}'")
+        name = self.name(f"the variable of {word}(...)")
+        self.expect(",", f"after the variable of {word}(...) (e.g. {word}(bone_mass, 0, 365))")
+        a = self.number(f"the start day of {word}(...)", signed=False)
+        self.expect(",", f"after the start day of {word}(...)")
+        b = self.number(f"the end day of {word}(...)", signed=False)
+        self.expect(")", f"to close {word}(...)")
+        return self._build(lambda: Extremum(name, word, a, b), at)
+
+    def extreme(self, word: str) -> Quantity:
+        at = self.i
+        self.expect("(", f"after '{word}'")
+        terms = [self.expr()]
+        while self.accept(","):
+            terms.append(self.expr())
+        self.expect(")", f"to close {word}(...)")
+        return self._build(lambda: Extreme(word, tuple(terms)), at)
 
     def time_to(self) -> TimeTo:
         at = self.i
@@ -217,7 +247,7 @@ class _Parser(Scanner):
             self.expect("=", "after 'until'")
             until = self.number("the last day searched", signed=False)
         self.expect(")", "to close time_to(...)")
-        return self._build(lambda: TimeTo(name, op, level, None, until), at)  # type: ignore[return-value]
+        return self._build(lambda: TimeTo(name, op, level, None, until), at)
 
     def combination(self, word: str) -> Quantity:
         at = self.i

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class OutcomeResult:
     margin: float
     satisfied: bool
     statement: str = ""
-    parts: tuple["OutcomeResult", ...] = ()
+    parts: tuple[OutcomeResult, ...] = ()
     message: str = ""
 
     @property
@@ -129,7 +130,7 @@ class OutcomeResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OutcomeResult":
+    def from_dict(cls, data: dict[str, Any]) -> OutcomeResult:
         """Rebuild a result written by :meth:`to_dict`."""
         return cls(str(data["id"]), float_from_json(data["value"]), float_from_json(data["threshold"]),
                    float_from_json(data["margin"]), bool(data["satisfied"]), str(data.get("statement", "")),
@@ -182,7 +183,7 @@ def format_results(results: Sequence[OutcomeResult] | Iterable[OutcomeResult], *
     lines = ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(head, align, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(row, align, widths)).rstrip() for row in cut]
-    n_ok = sum(1 for r in results if r.satisfied) if isinstance(results, Sequence) else None
-    if n_ok is not None:
+    if isinstance(results, Sequence):
+        n_ok = sum(1 for r in results if r.satisfied)
         lines.append(f"{n_ok} of {len(results)} outcomes satisfied")
     return "\n".join(lines)

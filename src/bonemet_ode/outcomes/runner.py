@@ -17,14 +17,14 @@ Parameter values must be checked by the caller
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model.expressions import compile_expression
 from ..model import Model
+from ..model.expressions import compile_expression
 from ..simulate.cohort import Distribution
 from ..simulate.simulator import Simulator, failure_message
 
@@ -214,7 +214,7 @@ class CohortRunner:
             a, b = bounds
             y, o, _st, ss, ft, fs = r.sim.solve(P[a:b], Y0[a:b])
             Y[a:b] = y
-            if r.n_obs:
+            if r.n_obs and o is not None:
                 O[a:b] = o[:, :, : r.n_obs]
             status[a:b] = ss
             bad = np.flatnonzero(ss != 0)

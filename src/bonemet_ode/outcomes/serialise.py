@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import OutcomeError
 from ..simulate.cohort import Distribution, LogNormal, Normal, Uniform
@@ -70,10 +71,12 @@ def registered_kinds() -> dict[str, type]:
 def distribution_to_dict(dist: Distribution) -> dict[str, Any]:
     """``{"dist": "lognormal", "sigma": 0.3, "median": None}`` and so on."""
     for name, cls in DISTRIBUTIONS.items():
-        if type(dist) is cls:
+        # the registered distributions are dataclasses (is_dataclass only narrows the type)
+        if type(dist) is cls and dataclasses.is_dataclass(dist) and not isinstance(dist, type):
             return {"dist": name, **dataclasses.asdict(dist)}
     raise OutcomeError(
-        f"cannot serialise distribution {dist!r}: only {', '.join(c.__name__ for c in DISTRIBUTIONS.values())} are supported"
+        f"cannot serialise distribution {dist!r}: only "
+        f"{', '.join(c.__name__ for c in DISTRIBUTIONS.values())} are supported"
     )
 
 
@@ -101,7 +104,7 @@ def encode(obj: Any) -> Any:
     if isinstance(obj, Distribution):
         return distribution_to_dict(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and isinstance(getattr(obj, "kind", None), str):
-        out: dict[str, Any] = {"kind": obj.kind}
+        out: dict[str, Any] = {"kind": getattr(obj, "kind")}  # noqa: B009 (kind is no field of DataclassInstance)
         for f in dataclasses.fields(obj):
             out[f.name] = encode(getattr(obj, f.name))
         return out

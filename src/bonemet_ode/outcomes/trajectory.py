@@ -11,14 +11,14 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..errors import OutcomeError
 from .base import Need, Quantity, Readout, fmt_number, quote_name
 
-__all__ = ["TrajectoryQuantity", "Value", "Integral", "TimeTo", "NEVER_FACTOR", "check_variable"]
+__all__ = ["TrajectoryQuantity", "Value", "Integral", "TimeTo", "Extremum", "NEVER_FACTOR", "check_variable"]
 
 #: A threshold never reached by day ``until`` counts, for margins, as reached at ``NEVER_FACTOR * until``.
 NEVER_FACTOR = 2.0
@@ -65,6 +65,9 @@ class TrajectoryQuantity(Quantity):
 
     name: str
     arm: str | None
+    if TYPE_CHECKING:
+        # every concrete TrajectoryQuantity is a frozen dataclass (for dataclasses.replace in for_arm)
+        __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @abc.abstractmethod
     def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
@@ -82,7 +85,7 @@ class TrajectoryQuantity(Quantity):
     def member_sentence(self) -> str:
         """Sentence without the arm."""
 
-    def for_arm(self, arm: str | None) -> "TrajectoryQuantity":
+    def for_arm(self, arm: str | None) -> TrajectoryQuantity:
         """A copy reading ``arm`` (``None``: a per-member quantity of a cohort)."""
         return replace(self, arm=arm)
 
@@ -127,7 +130,7 @@ class Value(TrajectoryQuantity):
         object.__setattr__(self, "arm", _check_arm(self.arm, f"{self.name}@{self.day:g}"))
 
     def member_needs(self) -> Need:
-        return Need(None, self.name, (self.day,))
+        return Need(None, self.name, (self.day,), points=True)
 
     def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
         return np.asarray(values)[..., day_index(times, self.day)]
@@ -276,3 +279,74 @@ class TimeTo(TrajectoryQuantity):
         extra = "" if self.until is None else f" (searched to day {self.until:g})"
         return f"days for {self.name} to {word} {self.level:g}{extra}"
 
+
+
+@dataclass(frozen=True)
+class Extremum(TrajectoryQuantity):
+    """Largest or smallest value of ``name`` over ``[start, end]`` days (text ``max(name, a, b)[arm]``).
+
+    Parameters
+    ----------
+    name : str
+        State or observable.
+    stat : {"max", "min"}
+        Which extreme.
+    start, end : float
+        Window, days (both made output times; ``end > start``).
+    arm : str, optional
+        Arm name; ``None`` inside a cohort statement.
+
+    Notes
+    -----
+    The extreme is taken over the context's output grid in the window (every
+    ``step`` days, read-out days and the points just before each bolus), not
+    over the continuous solution: a peak between two output times is missed
+    by at most the change of ``name`` over one step.  A non-finite value
+    anywhere in the window makes the result NaN, so a statement on it fails
+    (``np.max`` propagates NaN; an infinite value is turned into NaN too, so
+    ``max(x, 0, 365)[A] <= 10`` cannot hold through an overflow).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = Extremum("x", "max", 1, 3, "A")
+    >>> float(q.reduce(np.arange(5.0), np.array([9.0, 1, 5, 2, 8]), 4.0))
+    5.0
+    >>> q.to_text()
+    'max(x, 1, 3)[A]'
+    """
+
+    kind: ClassVar[str] = "extremum"
+    name: str
+    stat: str
+    start: float
+    end: float
+    arm: str | None = None
+
+    def __post_init__(self) -> None:
+        check_variable(self.name, "max/min")
+        if self.stat not in ("max", "min"):
+            raise OutcomeError(f"extremum of {self.name!r}: stat must be 'max' or 'min', got {self.stat!r}")
+        a = _day(self.start, f"{self.stat} of {self.name!r}: start")
+        b = _day(self.end, f"{self.stat} of {self.name!r}: end")
+        if not b > a:
+            raise OutcomeError(f"{self.stat} of {self.name!r}: end (day {b:g}) must be after start (day {a:g})")
+        object.__setattr__(self, "start", a)
+        object.__setattr__(self, "end", b)
+        object.__setattr__(self, "arm", _check_arm(self.arm, f"{self.stat}({self.name})"))
+
+    def member_needs(self) -> Need:
+        return Need(None, self.name, (self.start, self.end))
+
+    def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
+        i, j = day_index(times, self.start), day_index(times, self.end)
+        window = np.asarray(values, dtype=float)[..., i:j + 1]
+        window = np.where(np.isinf(window), np.nan, window)
+        return np.max(window, axis=-1) if self.stat == "max" else np.min(window, axis=-1)
+
+    def member_text(self) -> str:
+        return f"{self.stat}({self.name}, {fmt_number(self.start)}, {fmt_number(self.end)})"
+
+    def member_sentence(self) -> str:
+        word = "largest" if self.stat == "max" else "smallest"
+        return f"{word} {self.name} from day {self.start:g} to {self.end:g}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Panel", "DEFAULT_PANELS", "first_dose_day", "plot_trajectories", "plot_endpoint_bars", "treatment_comparison_figure"]
+__all__ = ["Panel", "DEFAULT_PANELS", "first_dose_day", "plot_trajectories", "plot_endpoint_bars",
+           "treatment_comparison_figure"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def plot_endpoint_bars(comparison: Comparison, variable: str = "tumor", day: flo
     ax.invert_yaxis()
     ax.axvline(100.0, color="0.5", lw=0.8, ls="--")
     for yi, v in zip(y, pct):
-        ax.text(v, yi, f" {v:.0f}%", va="center", fontsize=8)
+        ax.text(v, float(yi), f" {v:.0f}%", va="center", fontsize=8)
     ax.set_xlabel(f"{label} at day {table.attrs['day']:g} (% of control)")
     ax.spines[["top", "right"]].set_visible(False)
     return ax

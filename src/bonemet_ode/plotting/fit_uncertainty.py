@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def plot_profiles(profiles: Mapping[str, Any], axes: Sequence[Axes] | None = Non
         grid = fig.subplots(nrows, ncol, squeeze=False)
         for a in grid.ravel()[len(names):]:
             a.set_visible(False)
-        axes = grid.ravel()[: len(names)]
+        axes = list(grid.ravel()[: len(names)])
     if len(axes) != len(names):
         raise FitError(f"axes: expected {len(names)} Axes, got {len(axes)}")
     for a, n in zip(axes, names):

@@ -9,7 +9,8 @@ Censored points are drawn as open downward triangles at their limit.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -163,13 +164,13 @@ def plot_subject_grid(
         grid = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
         for a in grid.ravel()[len(subjects):]:
             a.set_visible(False)
-        axes = grid.ravel()[: len(subjects)]
-    axes = np.asarray(axes, dtype=object)
-    if len(axes) != len(subjects):
-        raise FitError(f"axes: expected {len(subjects)} Axes (one per subject), got {len(axes)}")
+        axes = list(grid.ravel()[: len(subjects)])
+    axs = np.asarray(axes, dtype=object)
+    if len(axs) != len(subjects):
+        raise FitError(f"axes: expected {len(subjects)} Axes (one per subject), got {len(axs)}")
     colors = arm_palette(list(pd.unique(points["arm"])))
     one_arm = len(pd.unique(points["arm"])) == 1
-    for a, s in zip(axes, subjects):
+    for a, s in zip(axs, subjects):
         p = points[(points["subject"] == s) & (points["observable"] == obs)]
         if p.empty:
             raise FitError(f"subjects: {s!r} has no {obs!r} data in the fit")
@@ -183,10 +184,10 @@ def plot_subject_grid(
         if log:
             a.set_yscale("log")
         a.tick_params(labelsize="x-small")
-    fig = axes[0].figure
+    fig = axs[0].figure
     fig.supxlabel("time (days)", fontsize="small")
     fig.supylabel(_label(obs, units), fontsize="small")
-    return axes
+    return axs
 
 
 def plot_residuals(result: Any, ax: Axes | None = None, *, against: str = "time") -> Axes:
@@ -208,7 +209,7 @@ def plot_residuals(result: Any, ax: Axes | None = None, *, against: str = "time"
     colors = arm_palette(list(pd.unique(points["arm"])))
     for arm, g in points.groupby("arm", sort=False):
         obs = g[~g["censored"].astype(bool)]
-        ax.plot(obs[against], obs["residual"], "o", ms=3, alpha=0.7, color=colors[arm], label=arm)
+        ax.plot(obs[against], obs["residual"], "o", ms=3, alpha=0.7, color=colors[str(arm)], label=arm)
     for y in (-2.0, 0.0, 2.0):
         ax.axhline(y, color="0.5", lw=0.8, ls="-" if y == 0 else "--")
     if against == "time":

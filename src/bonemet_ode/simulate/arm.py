@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..errors import ScheduleError
 from ..model import Model
@@ -71,11 +71,11 @@ class Arm:
             model = model.with_modules(*gates)
         return model
 
-    def with_doses(self, *doses: Dose, name: str | None = None) -> "Arm":
+    def with_doses(self, *doses: Dose, name: str | None = None) -> Arm:
         """A copy with more doses."""
         return Arm(name or self.name, self.doses + doses, self.perturbations, self.description)
 
-    def combine(self, other: "Arm", name: str | None = None) -> "Arm":
+    def combine(self, other: Arm, name: str | None = None) -> Arm:
         """The combination of two arms (doses and perturbations of both)."""
         return Arm(name or f"{self.name} + {other.name}", self.doses + other.doses,
                    self.perturbations + other.perturbations)
@@ -96,7 +96,7 @@ class Arm:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Arm":
+    def from_dict(cls, data: dict) -> Arm:
         """Rebuild an arm written by :meth:`to_dict`."""
         doses = []
         for d in data.get("doses", ()):

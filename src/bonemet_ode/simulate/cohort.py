@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 import math
 import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,9 +16,9 @@ from ..compile.backend import STATS_NAMES
 from ..errors import ModelError, ParameterError
 from ..model import Model
 from ..model.model import unknown_name
+from ._validate import boolean, instance, integer, number
 from .arm import Arm
 from .options import SolverOptions
-from ._validate import boolean, instance, integer, number
 from .simulator import STATUS_NEGATIVE, Simulator, check_output_size, failure_message
 
 __all__ = ["Distribution", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort", "CohortResult"]
@@ -200,7 +201,7 @@ class CohortResult:
     observables: np.ndarray
     status: np.ndarray
     messages: tuple[str, ...]
-    stats: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
+    stats: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def n(self) -> int:
@@ -294,7 +295,8 @@ def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
         try:
             v = np.asarray(df[col], dtype=float)
         except (TypeError, ValueError):
-            raise ParameterError(f"cohort table: column {col!r} must hold numbers, got {df[col].tolist()[:3]!r}") from None
+            raise ParameterError(f"cohort table: column {col!r} must hold numbers, "
+                                 f"got {df[col].tolist()[:3]!r}") from None
         if df[col].dtype == bool:
             raise ParameterError(f"cohort table: column {col!r} must hold numbers, got booleans")
         if col in pnames:
@@ -302,13 +304,15 @@ def _member_matrices(sim: Simulator, table) -> tuple[np.ndarray, np.ndarray]:
             bad = ~np.isfinite(v) | (v < p.lower) | (v > p.upper)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ParameterError(f"cohort member {i}: parameter {col!r} = {v[i]!r} is not within [{p.lower}, {p.upper}]")
+                raise ParameterError(f"cohort member {i}: parameter {col!r} = {v[i]!r} is not within "
+                                     f"[{p.lower}, {p.upper}]")
             P[:, model.parameter_index(col)] = v
         elif col in snames:
             bad = ~np.isfinite(v) | (v < 0)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise ParameterError(f"cohort member {i}: initial value of state {col!r} = {v[i]!r} must be finite and >= 0")
+                raise ParameterError(f"cohort member {i}: initial value of state {col!r} = {v[i]!r} "
+                                     "must be finite and >= 0")
             Y0[:, model.state_index(col)] = v
         else:
             raise unknown_name(col, "parameter or state", model.parameter_names + model.state_names)
@@ -449,10 +453,10 @@ def simulate_cohort(
     Y[failed] = np.nan
     O[failed] = np.nan
     messages = tuple(
-        failure_message(model, int(status[i]), float(fail_t[i]), int(fail_state[i]), sim.arm.name) if failed[i] else "ok"
+        (failure_message(model, int(status[i]), float(fail_t[i]), int(fail_state[i]), sim.arm.name)
+         if failed[i] else "ok")
         for i in range(n)
     )
-    import pandas as pd
 
     table = _table(params)
     return CohortResult(sim.model, sim.arm, table.reset_index(drop=True), sim.times, Y, O, status, messages, stats)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def _num(x: object, what: str) -> float:
     return v
 
 
-def _seq(x: object, what: str) -> tuple:
+def _seq(x: Any, what: str) -> tuple:
     """``x`` as a tuple of items: a sequence (not a string or a single number)."""
     if isinstance(x, (str, bytes)) or np.ndim(x) != 1 or not hasattr(x, "__iter__"):
         raise ScheduleError(f"{what} must be a sequence of days, got {x!r}")
@@ -81,7 +82,8 @@ class Dose:
     (pausing when it falls below 5e7):
 
     >>> Dose("anti_pd1", 10.0, every=3, start=7, while_above=("T_total", 1e8), pause_below=5e7)
-    Dose(target='anti_pd1', amount=10.0, every=3.0, start=7.0, stop=None, times=None, duration=None, offsets=(0.0,), while_above=('T_total', 100000000.0), pause_below=50000000.0)
+    Dose(target='anti_pd1', amount=10.0, every=3.0, start=7.0, stop=None, times=None, duration=None,
+         offsets=(0.0,), while_above=('T_total', 100000000.0), pause_below=50000000.0)
     """
 
     target: str
@@ -119,7 +121,8 @@ class Dose:
         if self.times is not None:
             if self.every is not None:
                 raise ScheduleError(f"dose for {self.target!r}: give either 'times' or 'every', not both")
-            ts = tuple(_num(t, f"dose time for {self.target!r}") for t in _seq(self.times, f"dose times for {self.target!r}"))
+            ts = tuple(_num(t, f"dose time for {self.target!r}")
+                       for t in _seq(self.times, f"dose times for {self.target!r}"))
             if any(t < 0 for t in ts):
                 raise ScheduleError(f"dose times for {self.target!r} must be >= 0 days, got {ts}")
             if list(ts) != sorted(ts) or len(set(ts)) != len(ts):
@@ -130,7 +133,8 @@ class Dose:
             if dur <= 0:
                 raise ScheduleError(f"infusion duration for {self.target!r} must be > 0 days, got {dur}")
             object.__setattr__(self, "duration", dur)
-        offs = tuple(_num(o, f"dose offset for {self.target!r}") for o in _seq(self.offsets, f"dose offsets for {self.target!r}"))
+        offs = tuple(_num(o, f"dose offset for {self.target!r}")
+                     for o in _seq(self.offsets, f"dose offsets for {self.target!r}"))
         if not offs or any(o < 0 for o in offs) or list(offs) != sorted(set(offs)):
             raise ScheduleError(f"dose offsets for {self.target!r} must be increasing and >= 0, got {offs}")
         if self.every is not None and offs[-1] >= self.every:
@@ -158,17 +162,17 @@ class Dose:
 
     # convenient regimens
     @classmethod
-    def daily(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def daily(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Once a day from ``start``."""
         return cls(target, amount, every=1.0, start=start, stop=stop, **kw)
 
     @classmethod
-    def weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Once a week from ``start``."""
         return cls(target, amount, every=7.0, start=start, stop=stop, **kw)
 
     @classmethod
-    def twice_weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> "Dose":
+    def twice_weekly(cls, target: str, amount: float, start: float = 0.0, stop: float | None = None, **kw) -> Dose:
         """Twice a week (days 0 and 3 of each week) from ``start``."""
         return cls(target, amount, every=7.0, start=start, stop=stop, offsets=(0.0, 3.0), **kw)
 
@@ -240,7 +244,8 @@ class Dose:
         )
 
 
-def build_events(model: Model, doses: Sequence[Dose], t_end: float) -> tuple[np.ndarray, ...]:
+def build_events(model: Model, doses: Sequence[Dose],
+                 t_end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Expand doses and the model's parameter switches into sorted event arrays.
 
     Returns ``(times, kinds, indices, values)`` ready for the compiled

@@ -7,9 +7,8 @@ treatment arm applies its perturbations in order before simulating.
 from __future__ import annotations
 
 import abc
-
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..errors import ModelError
 from ..model import Model, Module, Parameter, Term

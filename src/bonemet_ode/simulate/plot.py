@@ -8,7 +8,8 @@ new pyplot-free :class:`matplotlib.figure.Figure` (reach it as ``ax.figure``, sa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class SimulationResult:
 
     @classmethod
     def _of(cls, template: Mapping[str, Any], params: Mapping[str, float], states: np.ndarray,
-            observables: np.ndarray, stats: Mapping[str, int], status: int, message: str) -> "SimulationResult":
+            observables: np.ndarray, stats: Mapping[str, int], status: int, message: str) -> SimulationResult:
         """A result without sensitivities from a :meth:`_template`, built without the dataclass ``__init__``:
         the same fields and defaults, at a fraction of the cost (a frozen dataclass sets each field through
         ``object.__setattr__``; :meth:`Simulator.run` builds one result per solve)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,18 +11,18 @@ from ..compile.backend import STATUS_MESSAGES, CompiledModel, compile_model, sta
 from ..errors import ModelError, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
+from . import _validate
+from ._validate import instance, number
 from .arm import CONTROL, Arm
 from .dosing import build_events
 from .options import SolverOptions
-from . import _validate
-from ._validate import instance, number
 from .result import SimulationResult
 
 __all__ = ["Simulator", "simulate", "output_times", "failure_message", "STATUS_NEGATIVE"]
 
 #: Status of a solve in which a state declared nonnegative went below its allowed error
-#: ``-(atol + rtol*max|y|)`` at an output time (see :class:`Simulator`).  Set here, after the compiled solve (the C solver's
-#: own codes are 0-4; 5-8 are left to it).
+#: ``-(atol + rtol*max|y|)`` at an output time (see :class:`Simulator`).  Set here, after the compiled solve
+#: (the C solver's own codes are 0-4; 5-8 are left to it).
 STATUS_NEGATIVE = 9
 STATUS_MESSAGES.setdefault(STATUS_NEGATIVE, "a state declared nonnegative went below -(atol + rtol*max|state|), "
                            "beyond the solver's allowed error: the model's rates drive it negative, or the error "
@@ -55,8 +56,8 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
         n = max(1, int(round(d * per_day)))
         if n + 1 > _validate.MAX_OUTPUT_TIMES:
             raise ScheduleError(f"days={days!r} at {per_day} outputs per day gives {n + 1:.3g} output times, more than "
-                                f"the limit of {_validate.MAX_OUTPUT_TIMES:.3g}; give fewer output 'times' or a shorter "
-                                f"simulation")
+                                f"the limit of {_validate.MAX_OUTPUT_TIMES:.3g}; give fewer output 'times' or a "
+                                "shorter simulation")
         return np.linspace(0.0, d, n + 1)
     if isinstance(times, (str, bytes, Mapping)) or np.ndim(times) == 0:
         raise ScheduleError(f"output 'times' must be a sequence of days, got {times!r}"
@@ -97,7 +98,8 @@ def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
     if need > _validate.MAX_OUTPUT_BYTES:
         who = f"{n_members} members x " if n_members > 1 else ""
         raise ScheduleError(f"the output ({who}{n_times} times x {n_values} values) needs {need / 2**30:.3g} GiB, more "
-                            f"than the limit of {_validate.MAX_OUTPUT_BYTES / 2**30:g} GiB; give fewer output times (or members)")
+                            f"than the limit of {_validate.MAX_OUTPUT_BYTES / 2**30:g} GiB; give fewer output times "
+                            "(or members)")
 
 
 def failure_message(model: Model, code: int, t: float, state: int, arm: str) -> str:
@@ -163,7 +165,9 @@ class Simulator:
             raise ScheduleError(f"arm must be an Arm, got {arm!r}")
         if options is not None:
             instance(options, SolverOptions, "options", "a SolverOptions")
-        if isinstance(sensitivities, str) or not (sensitivities is None or isinstance(sensitivities, (Sequence, np.ndarray))):
+        if isinstance(sensitivities, str) or not (
+            sensitivities is None or isinstance(sensitivities, (Sequence, np.ndarray))
+        ):
             raise ParameterError(f"sensitivities must be a sequence of names, got {sensitivities!r}"
                                  + (f"; write ({sensitivities!r},)" if isinstance(sensitivities, str) else ""))
         self.model = self.arm.apply(model)
@@ -273,14 +277,32 @@ class Simulator:
             values[name] = x
         return p, values
 
-    def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0``."""
-        return self.compiled.solve_batch(
-            np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(P, dtype=float),
-            self.times, self.events, self.opts, self.atol,
-        )
+    def solve(self, P: np.ndarray, Y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
+                                                            np.ndarray, np.ndarray]:
+        """Raw batched solve of parameter vectors ``P`` (members x params) from ``Y0`` (members x states).
 
-    def solve_one(self, p: np.ndarray, y0: np.ndarray) -> tuple[np.ndarray, ...]:
+        ``P`` rows are compiled parameter vectors of this simulator's model (``self.model.parameter_vector()``
+        layout, which an arm's perturbations may widen), ``Y0`` rows its initial states.
+
+        Raises
+        ------
+        ParameterError
+            If ``P`` or ``Y0`` is not 2-D with the compiled model's widths and one row per member (the C
+            solver reads exactly that many numbers per member).
+        """
+        P = np.ascontiguousarray(P, dtype=float)
+        Y0 = np.ascontiguousarray(Y0, dtype=float)
+        cm = self.compiled
+        if P.ndim != 2 or P.shape[1] != cm.n_params:
+            raise ParameterError(f"P must have shape (members, {cm.n_params}) (compiled parameter vectors of model "
+                                 f"{self.model.name!r}), got {P.shape}")
+        if Y0.ndim != 2 or Y0.shape != (P.shape[0], cm.n_states):
+            raise ParameterError(f"Y0 must have shape ({P.shape[0]}, {cm.n_states}) (one initial state per member "
+                                 f"of P), got {Y0.shape}")
+        return cm.solve_batch(Y0, P, self.times, self.events, self.opts, self.atol)
+
+    def solve_one(self, p: np.ndarray, y0: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray,
+                                                                np.ndarray, np.ndarray]:
         """Raw solve of one parameter vector ``p`` from ``y0``: :meth:`solve` with one member, faster per call."""
         return self._single(y0, p)
 
@@ -322,7 +344,8 @@ class Simulator:
         stats_d = stats_dict(stats)
         if not self.sensitivities:
             return SimulationResult._of(self._template, values, Y, obs, stats_d, status, msg)
-        n, no, m, nt = len(self.model.state_names), len(self.model.observable_names), len(self.sensitivities), len(self.times)
+        n, no = len(self.model.state_names), len(self.model.observable_names)
+        m, nt = len(self.sensitivities), len(self.times)
         sens_y = Y[:, n:].reshape(nt, m, n)
         sens_o = obs[:, no:].reshape(nt, m, no)
         return SimulationResult(self.model, self.arm, values, self.times, Y[:, :n], obs[:, :no], stats_d,
@@ -376,7 +399,7 @@ def simulate(
     if params is not None and not isinstance(params, Mapping):
         raise ParameterError(f"params must be a mapping of parameter name to value, got {params!r}")
     if options is None:
-        kw = {}
+        kw: dict[str, Any] = {}
         if rtol is not None:
             kw["rtol"] = rtol
         if atol is not None:

@@ -17,7 +17,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def _context_options(context: Any) -> dict[str, Any]:
             from .catalogue import context_options
         except ImportError:  # pragma: no cover - catalogue shipped with the package
             return {}
-        return dict(context_options())
+        return dict(context_options(include_plausibility=False))
     return {"days": context.horizon, "step": context.step, "options": context.options,
             "variability": context.variability, "n_jobs": context.n_jobs}
 
@@ -163,7 +164,7 @@ def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequ
     if outcomes is None:
         from .catalogue import default_catalogue
 
-        outcomes = default_catalogue()
+        outcomes = default_catalogue(include_plausibility=False)
     if ablations is None:
         variants = [("full model", model)] + [(k, ablate(model, k)) for k in (*DEFAULT_ABLATIONS, *PARAMETER_ABLATIONS)]
     else:

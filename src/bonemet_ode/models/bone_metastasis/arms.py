@@ -26,8 +26,11 @@ from ...simulate.perturbations import Deplete, Knockout, SetInitial, SetParamete
 __all__ = [
     "default_arms", "scenario_arms", "fulvestrant", "anti_dkk1", "anti_pd1", "notch_inhibitor", "src_inhibitor",
     "TREATMENT_START", "ER_KNOCKOUT", "EV_FA_KNOCKOUT", "NOTCH_KNOCKOUT", "CD8_DEPLETION", "PRIMARY_IMPLANT",
-    "SRS_HIGH", "SRS_LOW", "STROMA_HIGH", "STROMA_LOW",
+    "SRS_HIGH", "SRS_LOW", "STROMA_HIGH", "STROMA_LOW", "SUB_CELLULAR",
 ]
+
+#: Name of the arm with a lesion of half a cell and no seeded cells (plausibility P5).
+SUB_CELLULAR = "sub-cellular lesion"
 
 #: Default first treatment day.
 TREATMENT_START = 7.0
@@ -120,11 +123,13 @@ def _variant_arms() -> list[Arm]:
         Arm("tumour-free", perturbations=(tumour_free,), description="no cancer cells"),
         Arm("tumour-free ERa-KO", perturbations=(tumour_free, ER_KNOCKOUT),
             description="no cancer cells, macrophage-specific ERα knockout"),
+        Arm(SUB_CELLULAR, perturbations=(SetInitial({"dormant": 0.0, "tumor": 0.5}),),
+            description="half a cancer cell in bone at day 0, no seeded cells, untreated (plausibility P5)"),
     ]
 
 
 def scenario_arms() -> dict[str, Arm]:
-    """Every arm and variant that the outcome catalogue O1–O21 needs, by name.
+    """Every arm and variant that the outcome catalogue O1–O21 and the plausibility statements need, by name.
 
     Returns
     -------
@@ -133,7 +138,8 @@ def scenario_arms() -> dict[str, Arm]:
         ``CD8-depleted``, ``CD8-depleted + fulvestrant``, ``Notch-KO``,
         ``Notch inhibitor``, ``Src inhibitor d0``, ``Src inhibitor d14``,
         ``SRS-high``, ``SRS-low``, ``spontaneous``, ``stroma-high``,
-        ``stroma-low``, ``tumour-free`` and ``tumour-free ERa-KO``.
+        ``stroma-low``, ``tumour-free``, ``tumour-free ERa-KO`` and
+        ``sub-cellular lesion`` (plausibility statement P5).
 
     Examples
     --------

@@ -18,12 +18,37 @@ DKK1 inhibits osteoblast formation (Wnt antagonism; Tian et al. 2003); both
 are zero in tumour-free bone, so tumour-free bone sits at the Komarova steady
 state whatever the immune parameters (the macrophage-ERα knockout spares
 bone, source ER).
+
+Bone-mass homeostasis (changed after review, issue #12).  Komarova's ``z``
+integrates the cells' excess with no feedback: while a lesion keeps
+osteoclasts above their steady state, bone mass falls linearly to zero
+(~0.1 % by day 90 untreated), and while anti-DKK1 keeps osteoblasts above
+theirs, it rises without bound (~216 % by day 365).  Neither happens in
+bone, where remodelling is directed by osteocytes that sense the mechanical
+load per unit of bone (Frost's mechanostat, Frost 1987; osteocyte
+sclerostin and RANKL as its messengers: Robling et al. 2008, Nakashima et
+al. 2011).  Less bone means more strain per unit of bone, so resorption is
+held back and formation is favoured; more bone means less strain, with the
+reverse.  Here the load signal ``s = (z/100)**n_mech`` (1 at the day-0 set
+point) scales the resorption of the excess osteoclasts by ``2s/(1 + s)``
+and the formation of the excess osteoblasts by ``2/(1 + s)``: both are 1 at
+``z = 100`` (so tumour-free bone, O6 and every day-0 value are unchanged),
+both stay between 0 and 2 (saturating), and for fixed cell excesses ``ΔC``,
+``ΔB`` bone mass settles where ``(z/100)**n_mech = k2 ΔB / (k1 ΔC)``: a
+lesion that triples osteoclasts still leaves most of the bone, and anti-DKK1
+(which at most doubles osteoblast formation, ``(1 + e_dkk1_ob)/(1 +
+e_dkk1_ob·DKK1_rel)`` with ``DKK1_rel -> 0``: saturating) raises bone mass
+to a bounded new set point instead of without limit.  The resorption factor
+vanishes at ``z = 0`` (no bone, nothing to resorb), which replaces the
+former floor ``z/(z + K_bone)``.
 """
 
 from __future__ import annotations
 
 from ...model import Module, Observable, Parameter, State, Term
 from ._sources import CHOICE, ER, KOMAROVA, MUNDY, TIAN
+
+FROST = "Frost, Anat Rec 219:1 (1987), the mechanostat"
 
 __all__ = ["bone_remodelling", "tumour_osteolysis", "OC_STEADY", "OB_STEADY"]
 
@@ -43,8 +68,7 @@ def bone_remodelling() -> Module:
     Module
         States ``osteoclasts``, ``osteoblasts`` (cells) and ``bone_mass``
         (% of the initial mass); observables ``oc_steady``, ``ob_steady``,
-        ``oc_formation_base`` (the autocrine/paracrine osteoclast formation
-        law) and ``resorption_excess``.
+        ``bone_load`` (the mechanostat signal) and ``resorption_excess``.
     """
     src = f"{KOMAROVA}, Table 1"
     return Module(
@@ -65,9 +89,10 @@ def bone_remodelling() -> Module:
             Parameter("g22", 0.0, "1", -1.0, 0.99, "osteoblast autocrine regulation", src),
             Parameter("k1", 0.24, "%/(cell·day)", 0.0, 10.0, "resorption per osteoclast above steady state", src),
             Parameter("k2", 0.0017, "%/(cell·day)", 0.0, 1.0, "formation per osteoblast above steady state", src),
-            Parameter("K_bone", 1.0, "%", 1e-3, 10.0, "bone mass at which resorption is halved",
-                      "modelling choice: Komarova's z is unbounded below; this floor keeps bone mass >= 0 "
-                      "and changes resorption by < 1 % while bone mass is above 99 %"),
+            Parameter("n_mech", 4.0, "1", 0.5, 10.0,
+                      "steepness of the mechanostat (bone-mass feedback on resorption and formation)",
+                      f"{FROST}; {CHOICE}: bone within ~20 % of its set point when the excess formation and "
+                      "resorption differ two-fold"),
         ),
         terms=(
             Term("oc_formation", "alpha1*osteoclasts**g11*osteoblasts**g21", {"osteoclasts": 1},
@@ -76,14 +101,20 @@ def bone_remodelling() -> Module:
             Term("ob_formation", "alpha2*osteoclasts**g12*osteoblasts**g22", {"osteoblasts": 1},
                  "osteoblast formation (osteoclast-derived coupling factors)"),
             Term("ob_removal", "beta2*osteoblasts", {"osteoblasts": -1}, "osteoblast removal"),
-            Term("bone_resorption", "k1*max(osteoclasts - oc_steady, 0)*bone_mass/(bone_mass + K_bone)",
-                 {"bone_mass": -1}, "resorption by osteoclasts above the steady state (none left to resorb at 0 %)"),
-            Term("bone_formation", "k2*max(osteoblasts - ob_steady, 0)", {"bone_mass": 1},
-                 "formation by osteoblasts above the steady state"),
+            Term("bone_resorption", "k1*max(osteoclasts - oc_steady, 0)*2*bone_load/(1 + bone_load)",
+                 {"bone_mass": -1},
+                 "resorption by osteoclasts above the steady state, held back as bone is lost (mechanostat; "
+                 "none left to resorb at 0 %)"),
+            Term("bone_formation", "k2*max(osteoblasts - ob_steady, 0)*2/(1 + bone_load)", {"bone_mass": 1},
+                 "formation by osteoblasts above the steady state, slowed as bone mass rises above its set point "
+                 "(mechanostat)"),
         ),
         observables=(
             Observable("oc_steady", OC_STEADY, "cells", "tumour-free osteoclast steady state"),
             Observable("ob_steady", OB_STEADY, "cells", "tumour-free osteoblast steady state"),
+            Observable("bone_load", "(max(bone_mass, 0)/100)**n_mech", "1",
+                       "mechanostat signal: bone mass relative to its day-0 set point, to the power n_mech "
+                       "(1 at the set point)"),
             Observable("resorption_excess", "max(osteoclasts/oc_steady - 1, 0)", "1",
                        "osteoclasts above the tumour-free steady state, relative"),
         ),

@@ -1,4 +1,8 @@
-"""The outcome catalogue O1–O21 of ``shared/spec/biology.md`` §3 in the outcome language.
+"""The outcome catalogue O1–O21 of ``shared/spec/biology.md`` §3 in the outcome language (and P1–P6).
+
+The plausibility statements of §4 (:mod:`.plausibility`) are part of the
+default catalogue (``default_catalogue(include_plausibility=True)``), so
+every calibration and ``bonemet-ode outcomes`` enforce them too.
 
 Each row is written in the text syntax (``docs/outcome_language.md``) with
 the default thresholds of biology.md and its source id; the arm names are
@@ -18,11 +22,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from .cohort import COHORT_SEED, cohort_variability
 from ...outcomes.cohort import distribution_text
 from ...outcomes.statements import Outcome
+from .cohort import COHORT_SEED, cohort_variability
 
 __all__ = ["DEFAULT_THRESHOLDS", "catalogue_text", "default_catalogue", "context_options", "free_parameters",
            "catalogue_context", "DETECTION_THRESHOLD", "ELIMINATION_LEVEL"]
@@ -125,23 +130,55 @@ def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = CO
     ]
 
 
-def default_catalogue(thresholds: Mapping[str, float] | None = None, seed: int = COHORT_SEED) -> list[Outcome]:
-    """O1–O21 as :class:`~bonemet_ode.outcomes.Outcome` objects (see :func:`catalogue_text`)."""
+def default_catalogue(thresholds: Mapping[str, float] | None = None, seed: int = COHORT_SEED,
+                      include_plausibility: bool = True) -> list[Outcome]:
+    """O1–O21 (see :func:`catalogue_text`) and, by default, the plausibility statements P1–P6.
+
+    Parameters
+    ----------
+    thresholds : mapping, optional
+        Overrides of :data:`DEFAULT_THRESHOLDS`.
+    seed : int
+        Seed of the virtual cohorts.
+    include_plausibility : bool
+        Append :func:`~.plausibility.plausibility_catalogue` (default True: every
+        calibration and ``bonemet-ode outcomes`` enforce P1–P6 next to O1–O21;
+        False gives the 21 source outcomes alone).
+
+    Returns
+    -------
+    list of Outcome
+        21 outcomes, then the plausibility statements.
+    """
     from ...outcomes.parser import parse
 
-    return [parse(line) for line in catalogue_text(thresholds, seed)]
+    out = [parse(line) for line in catalogue_text(thresholds, seed)]
+    if include_plausibility:
+        from .plausibility import plausibility_catalogue
+
+        out += plausibility_catalogue(seed=seed)
+    return out
 
 
-def context_options() -> dict[str, Any]:
+def context_options(include_plausibility: bool = True) -> dict[str, Any]:
     """Options of the :class:`~bonemet_ode.outcomes.EvaluationContext` for this catalogue.
+
+    Parameters
+    ----------
+    include_plausibility : bool
+        Whether the catalogue includes P1–P6 (they read to day 365).
 
     Returns
     -------
     dict
-        ``days`` (42, the last read-out), ``step`` (0.25 day) and the default
-        ``variability`` of cohorts (:func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`).
+        ``days`` (the last read-out: 365 with the plausibility statements, else 42),
+        ``step`` (0.25 day) and the default ``variability`` of cohorts
+        (:func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`).
+        Each arm is simulated only to the last day that some outcome reads in it.
     """
-    return {"days": 42.0, "step": 0.25, "variability": cohort_variability()}
+    from .plausibility import HORIZON
+
+    return {"days": HORIZON if include_plausibility else 42.0, "step": 0.25, "variability": cohort_variability()}
 
 
 def free_parameters() -> list[str]:
@@ -152,7 +189,7 @@ def free_parameters() -> list[str]:
     """
     return ["r_T", "k_kill", "r_C", "s_C", "s_C0", "X_er", "k_ex", "X_pdl1", "w_pdl1_mac", "X_tam", "d_C_tam",
             "a_mono", "h_mono", "r_tam", "IC_Q", "k_AD", "h_D", "p_D", "h_DT", "a_N", "k_mat", "EC50_pd1",
-            "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex", "k_er"]
+            "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex_extra", "k_er"]
 
 
 #: Hand-built values of the free parameters, before any search (the structural choices made while
@@ -161,11 +198,12 @@ HAND_START: dict[str, float] = {
     "r_T": 0.3, "k_kill": 1.3e-4, "r_C": 2.0, "s_C": 3e3, "s_C0": 20.0, "X_er": 2e4, "k_ex": 0.4, "X_pdl1": 2e4,
     "w_pdl1_mac": 0.95, "X_tam": 2e4, "d_C_tam": 0.3, "a_mono": 3e4, "h_mono": 1e6, "r_tam": 0.2, "IC_Q": 5.0,
     "k_AD": 1.0, "h_D": 3.0, "p_D": 40.0, "h_DT": 1e5, "a_N": 2e4, "k_mat": 3.0, "EC50_pd1": 2.0, "k_reinv": 0.1,
-    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex": 0.05, "k_er": 0.8,
+    "k_prime": 0.2, "h_ag": 1e5, "h_my": 1e4, "d_C": 0.1, "d_ex_extra": 0.05, "k_er": 0.8,
 }
 
 
-def catalogue_context(model: Any = None, params: Mapping[str, float] | None = None, **options: Any):
+def catalogue_context(model: Any = None, params: Mapping[str, float] | None = None,
+                      include_plausibility: bool = True, **options: Any):
     """An :class:`~bonemet_ode.outcomes.EvaluationContext` of the catalogue on the bone-metastasis model.
 
     Parameters
@@ -174,14 +212,16 @@ def catalogue_context(model: Any = None, params: Mapping[str, float] | None = No
         Default: the built-in ``bone_metastasis`` model.
     params : mapping, optional
         Parameter overrides.
+    include_plausibility : bool
+        Enforce the plausibility statements P1–P6 next to O1–O21 (default True).
     **options
         Override :func:`context_options` (``n_jobs``, ``step``, ...).
     """
+    from ...outcomes.context import EvaluationContext
     from ..registry import get
     from .arms import scenario_arms
-    from ...outcomes.context import EvaluationContext
 
-    opts = context_options()
+    opts = context_options(include_plausibility)
     opts.update(options)
-    return EvaluationContext(model or get("bone_metastasis"), scenario_arms(), default_catalogue(),
-                             params=params, **opts)
+    return EvaluationContext(model or get("bone_metastasis"), scenario_arms(),
+                             default_catalogue(include_plausibility=include_plausibility), params=params, **opts)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ...model import Model, Module
 from .arms import scenario_arms
@@ -132,8 +132,9 @@ def outcomes_markdown(cohort_size: int = 200) -> str:
     from .model import bone_metastasis
 
     rows = []
-    outcomes = {o.id: o for o in default_catalogue({"cohort_n": cohort_size})}
-    context = EvaluationContext(bone_metastasis(), scenario_arms(), tuple(outcomes.values()), **context_options())
+    outcomes = {o.id: o for o in default_catalogue({"cohort_n": cohort_size}, include_plausibility=False)}
+    context = EvaluationContext(bone_metastasis(), scenario_arms(), tuple(outcomes.values()),
+                                **context_options(include_plausibility=False))
     for r in context.evaluate().results:
         source = getattr(outcomes.get(r.id), "source", "")
         rows.append([r.id, source, r.statement, f"{r.value:.4g}", f"{r.threshold:.4g}", f"{r.margin:+.3f}",
@@ -186,7 +187,11 @@ small lesions (`h_my`, `h_DT`), while CD8 priming needs more antigen and several
 (`cd8_priming`, `k_prime`), so by the time tumour-specific CD8 cells arrive the niche is already
 suppressive: untreated lesions escape.  ERα-active macrophages keep CD8 cells out (`er_exclusion`)
 and, as the "chemical barrier", provide most PD-1 ligation (`w_pdl1_mac`); CHI3L3 and TAMs cut CD8
-activation and cytotoxicity (`cd8_function`); TAMs also remove CD8 cells (`cd8_loss_tam`).
+activation and cytotoxicity (`cd8_function`); TAMs also remove CD8 cells, functional and exhausted
+alike (`cd8_loss_tam`, `cd8_exh_loss_tam`), and exhausted cells turn over at least as fast as
+functional ones (`d_C + d_ex_extra`).  So anti-PD-1, which only moves cells from the exhausted to
+the functional pool, cannot lower total CD8 by itself (plausibility P1); the first version let TAMs
+spare exhausted cells, and anti-PD-1 alone lowered total CD8 to ~52 % of control.
 
 **Why the drugs behave as the sources say.**  Fulvestrant degrades ERα: CD8 entry rises and most
 PD-1 ligation disappears, so anti-PD-1 added to fulvestrant has little left to block (no synergy,
@@ -210,14 +215,23 @@ difference in the odds of at least one bone lesion (`lesion_probability`, Poisso
 parameters; the non-trivial steady state (C̄ ≈ 1.06, B̄ ≈ 212) is the day-0 state.  The lesion
 adds osteoclast formation and DKK1 (above its basal level) inhibits osteoblast formation
 (Tian et al. 2003), giving net osteolysis.  Neither term exists without a tumour, so tumour-free
-bone stays at the Komarova steady state and the macrophage-ERα knockout spares it (O6).
+bone stays at the Komarova steady state and the macrophage-ERα knockout spares it (O6).  Bone
+mass feeds back on remodelling (Frost's mechanostat, through osteocytes): resorption by excess
+osteoclasts is scaled by `2s/(1+s)` and formation by excess osteoblasts by `2/(1+s)`, with
+`s = (bone_mass/100)^n_mech` (`bone_load`); both are 1 at the day-0 set point and bounded by 2.
+For a lasting cell excess bone mass settles where `s = k2·ΔB/(k1·ΔC)` instead of drifting
+linearly: untreated, a lesion at carrying capacity leaves ~57 % of the bone after a year (the
+first version: 0.1 % by day 90), and anti-DKK1, which at most doubles osteoblast formation
+(`(1 + e_dkk1_ob)/(1 + e_dkk1_ob·DKK1_rel)`, saturating), raises it to ~113 % (first version:
+216 % by day 365).
 
 **Pharmacokinetics.**  One compartment per drug in mg/kg, first-order elimination with the
 half-lives in the parameter table (antibodies: days; small molecules: hours).  A dose adds its
 mg/kg to the state.  Drug effects are Emax functions of the amount with the half-maximal exposures
 listed per module.
 
-**Calibration.**  The 29 immune, myeloid and growth parameters marked "calibrated" in the table
+**Calibration.**  Every calibration also enforces the plausibility statements P1–P6 (below).
+The 29 immune, myeloid and growth parameters marked "calibrated" in the table
 were found by `examples/calibrate_bone_metastasis.py` (seeded search from the hand-built values,
 confirmed by `bonemet_ode.calibration.calibrator.Calibrator` with safety margin 0.02) and rounded to four
 digits.  Two end at the upper bound of their plausible range: `w_pdl1_mac` = 0.95 (O9 wants PD-1
@@ -233,8 +247,27 @@ lesion in about one virtual mouse in ten (no outcome forbids it).  `bonemet-ode 
 **Limits.**  Cell numbers are per lesion niche and only relative values are constrained by the
 outcomes; absolute scales (CD8 counts, kill rate constant) are not identifiable from the sources.
 The ERα state is a well-mixed fraction of niche macrophages.  "Elimination" is the deterministic
-lesion falling below one cell; stochastic extinction and regrowth are not modelled.
+lesion falling below one cell.  It is absorbing: state-triggered events of the compiled solver
+set the seeded pool to 0 below one cell, and the lesion to 0 once it is below one cell with no
+arriving cells left to found it again (`extinction_dormant`, `extinction_tumor`); before that, a
+lesion below one cell is an expected number of founders.  Stochastic extinction is not modelled.
 """
+
+
+def plausibility_markdown() -> str:
+    """P1–P6 (:mod:`.plausibility`) with their reasoning, evaluated with the default parameters."""
+    from ...outcomes.context import EvaluationContext
+    from .arms import scenario_arms
+    from .catalogue import context_options
+    from .plausibility import plausibility_catalogue
+
+    outcomes = plausibility_catalogue()
+    context = EvaluationContext(bone_metastasis(), scenario_arms(), outcomes, **context_options())
+    rows = []
+    for o, r in zip(outcomes, context.evaluate().results):
+        rows.append([r.id, o.description, f"{r.value:.4g}", f"{r.threshold:.4g}", f"{r.margin:+.3g}",
+                     "yes" if r.satisfied else "**no**"])
+    return _table(["id", "statement", "value", "threshold", "margin", "satisfied"], rows)
 
 
 def render_markdown(model: Model | None = None, *, cohort_size: int = 200) -> str:
@@ -250,6 +283,13 @@ def render_markdown(model: Model | None = None, *, cohort_size: int = 200) -> st
         parts += [f"### {axis}", ""]
         for name in names:
             parts.append(module_equations_markdown(model, by_name[name]))
+    if model.events:
+        parts += ["### Events", "",
+                  "State-triggered events of the compiled solver (located by its root finder during integration).",
+                  "", _table(["event", "trigger", "assignments", "meaning"],
+                             [[f"`{e.name}`", f"`{e.trigger}`",
+                               ", ".join(f"`{k}` = {v}" for k, v in dict(e.assignments).items()), e.description]
+                              for e in model.events]), ""]
     parts += ["## Parameters", "", parameter_table_markdown(model), "",
               "## Arms", "",
               "`default_arms()` (used by `bonemet-ode compare`) are the first six; `scenario_arms()` adds the "
@@ -257,7 +297,16 @@ def render_markdown(model: Model | None = None, *, cohort_size: int = 200) -> st
               "otherwise.", "", arms_markdown(), "",
               "## Outcomes O1–O21 with the default parameters", "",
               f"Evaluated in the outcome language (`bonemet-ode outcomes`; cohorts of {cohort_size} virtual mice, "
-              "seed fixed).  Ratio margins are natural logs of value/threshold; other margins are differences.", "", outcomes_markdown(cohort_size), ""]
+              "seed fixed).  Ratio margins are natural logs of value/threshold; other margins are differences.", "",
+              outcomes_markdown(cohort_size), "",
+              "## Plausibility statements P1–P6 with the default parameters", "",
+              "What no biologist would accept, outside what the sources report (`shared/spec/biology.md` §4); "
+              "written in the outcome language (`bonemet_ode.models.bone_metastasis.plausibility`, where each "
+              "statement's reasoning is given) and part of the default catalogue, so every calibration and "
+              "`bonemet-ode outcomes` enforce them.  Bone mass: ceiling 150 %, floor 30 % of baseline over 365 "
+              "days in every default arm.  P4 (extinction is absorbing) has margin 0 when it holds (every "
+              "eliminated mouse stays eliminated).  P6 bounds every state in every arm for 365 days (lower "
+              "bound: −1e-6, the solver's error).", "", plausibility_markdown(), ""]
     return "\n".join(parts)
 
 

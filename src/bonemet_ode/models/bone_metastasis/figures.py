@@ -23,20 +23,20 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
 from ...model import Model
-from .arms import scenario_arms
-from .cohort import COHORT_SEED, cohort_variability
-from .model import bone_metastasis
-from .catalogue import ELIMINATION_LEVEL
-from ...simulate.cohort import draw_cohort, simulate_cohort
+from ...plotting.style import ARM_PALETTE, CONTROL_COLOR
+from ...simulate.cohort import CohortResult, draw_cohort, simulate_cohort
 from ...simulate.result import SimulationResult
 from ...simulate.simulator import simulate
-from ...plotting.style import ARM_PALETTE, CONTROL_COLOR
+from .arms import scenario_arms
+from .catalogue import ELIMINATION_LEVEL
+from .cohort import COHORT_SEED, cohort_variability
+from .model import bone_metastasis
 
 __all__ = ["SCENARIO_COLORS", "figure_er", "figure_dkk1", "figure_tam", "figure_srs", "figure_all", "plot_arms"]
 
@@ -205,7 +205,7 @@ def _arm_panels(out_dir: str | Path, filename: str, names: Sequence[str], panels
 
 
 def _cohorts(model: Model | None, params: Mapping[str, float] | None, names: Sequence[str], n: int,
-             day: float, seed: int) -> dict[str, object]:
+             day: float, seed: int) -> dict[str, CohortResult]:
     model = (model or bone_metastasis()).with_parameters(dict(params or {}))
     table = draw_cohort(model, n, cohort_variability(), seed)
     arms = scenario_arms()

@@ -8,6 +8,24 @@ macrophages includes PD-1 ligation, so ERα-active macrophages are the main
 source of PD-1 engagement in bone; fulvestrant then removes most of what
 anti-PD-1 would block (no synergy, source ER), while anti-DKK1 does not
 (synergy, source DKK1).
+
+Turnover of exhausted cells (changed after review, issue #12).  The first
+version let TAMs remove functional cells only (``cd8_loss_tam``) and let
+exhausted cells die slowly (``d_ex`` ~ 0.1/day, "they persist"); anti-PD-1
+then moved cells from the protected exhausted pool into the one that TAMs
+remove, and anti-PD-1 alone *lowered* total infiltrating CD8 to ~52 % of
+control -- an artefact that O12 (resistance to anti-PD-1) leaned on.  Now
+TAM-mediated removal acts on every CD8 cell in the lesion, exhausted or not
+(macrophages trap CD8 cells away from tumour cells and kill or exclude them
+whatever their PD-1 state: Peranzoni et al., PNAS 2018; source TAM: "TAMs
+turn off CD8 T cells"), and exhausted cells turn over at least as fast as
+functional ones, ``d_C + d_ex_extra`` (terminally exhausted PD-1-high cells
+do not divide and are short-lived, sustained only by a progenitor pool:
+Paley et al., Science 2012; Im et al., Nature 2016).  A cell reinvigorated by
+anti-PD-1 therefore never leaves faster than it would have as an exhausted
+cell, and may divide: PD-1 blockade cannot lower total CD8 by itself (only
+indirectly, by shrinking the antigen source), and resistance to anti-PD-1
+(O12) must come from CHI3L3 and the ERα barrier, as the sources say.
 """
 
 from __future__ import annotations
@@ -57,7 +75,8 @@ def cd8_infiltration() -> Module:
         States ``cd8_eff`` (functional CD8 T cells, at the tumour-free level
         ``s_C0/d_C``) and ``cd8_exh`` (PD-1-exhausted), terms
         ``cd8_homeostatic_entry``, ``cd8_entry``, ``cd8_death``,
-        ``cd8_exh_death``; observables ``er_exclusion`` and ``cd8``.
+        ``cd8_exh_death`` (exhausted cells die at ``d_C + d_ex_extra``, at
+        least as fast as functional cells); observables ``er_exclusion`` and ``cd8``.
     """
     return Module(
         "cd8_infiltration",
@@ -74,15 +93,18 @@ def cd8_infiltration() -> Module:
                       f"{ER}: physical barrier; {CHOICE}, {CAL}", True),
             Parameter("d_C", 0.08616, "1/day", 0.05, 1.0, "death or egress of functional CD8 cells",
                       f"{CHOICE}, {CAL}: effector lifespan of days in tissue", True),
-            Parameter("d_ex", 0.1026, "1/day", 0.01, 0.5, "death of exhausted CD8 cells (they persist)",
-                      f"{CHOICE}, {CAL}", True),
+            Parameter("d_ex_extra", 0.1026, "1/day", 0.0, 0.5,
+                      "extra death of exhausted CD8 cells beyond that of functional cells (d_C)",
+                      "Paley et al., Science 2012; Im et al., Nature 2016: terminally exhausted cells do not "
+                      f"divide and are short-lived; {CHOICE}, {CAL}"),
         ),
         terms=(
             Term("cd8_homeostatic_entry", "s_C0", {"cd8_eff": 1}, "tumour-independent trafficking"),
             Term("cd8_entry", "s_C*cd8_priming*er_exclusion", {"cd8_eff": 1},
                  "tumour-driven CD8 entry, blocked by the ERα macrophage barrier"),
             Term("cd8_death", "d_C*cd8_eff", {"cd8_eff": -1}, "death or egress"),
-            Term("cd8_exh_death", "d_ex*cd8_exh", {"cd8_exh": -1}, "death of exhausted cells"),
+            Term("cd8_exh_death", "(d_C + d_ex_extra)*cd8_exh", {"cd8_exh": -1},
+                 "death or egress of exhausted cells, at least as fast as of functional cells"),
         ),
         observables=(
             Observable("er_exclusion", "1/(1 + mac_er/X_er)", "1",
@@ -99,7 +121,8 @@ def cd8_activation() -> Module:
     Returns
     -------
     Module
-        Terms ``cd8_expansion`` and ``cd8_loss_tam``; observables ``tam_suppression`` and
+        Terms ``cd8_expansion``, ``cd8_loss_tam`` and ``cd8_exh_loss_tam``
+        (TAMs remove functional and exhausted cells alike); observables ``tam_suppression`` and
         ``cd8_function`` (share of activation and cytotoxicity left by
         CHI3L3 and TAMs).
     """
@@ -110,14 +133,17 @@ def cd8_activation() -> Module:
                       f"{CHOICE}, {CAL}: at its upper bound, a doubling every ~6 h, the fastest in-vivo CD8 expansion"),
             Parameter("X_tam", 1.731e4, "cells", 1.0, 1e9, "TAMs halving CD8 activation and cytotoxicity",
                       f"{TAM}: TAMs turn off CD8 cells; {CHOICE}, {CAL}", True),
-            Parameter("d_C_tam", 0.6477, "1/day", 0.0, 5.0, "largest extra loss of functional CD8 cells due to TAMs",
-                      f"{TAM}: fewer TAMs, more CD8 cells in the tumour; {CHOICE}, {CAL}"),
+            Parameter("d_C_tam", 0.6477, "1/day", 0.0, 5.0, "largest extra loss of CD8 cells due to TAMs",
+                      f"{TAM}: fewer TAMs, more CD8 cells in the tumour; Peranzoni et al., PNAS 2018: "
+                      f"macrophages trap and remove CD8 cells whatever their PD-1 state; {CHOICE}, {CAL}"),
         ),
         terms=(
             Term("cd8_expansion", "r_C*cd8_priming*cd8_function*cd8_eff", {"cd8_eff": 1},
                  "activation-driven expansion (disrupted by CHI3L3, turned off by TAMs)"),
             Term("cd8_loss_tam", "d_C_tam*(1 - tam_suppression)*cd8_eff", {"cd8_eff": -1},
-                 "TAMs turn off CD8 cells that enter (loss from the functional lesion pool)"),
+                 "TAMs remove functional CD8 cells from the lesion"),
+            Term("cd8_exh_loss_tam", "d_C_tam*(1 - tam_suppression)*cd8_exh", {"cd8_exh": -1},
+                 "TAMs remove exhausted CD8 cells alike (no refuge from TAMs in exhaustion)"),
         ),
         observables=(
             Observable("tam_suppression", "1/(1 + tams/X_tam)", "1", "CD8 function left by TAMs"),
