@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "simulate": 3, "data": 3,
     "io": 4,
     "outcomes": 5, "estimate": 5,
-    "calibration": 6, "analysis": 6,
+    "calibration": 6, "analysis": 6, "petab": 6,
     "plotting": 7,
     "models": 8,
     "cli": 9,

@@ -38,6 +38,9 @@ from .estimate import profile_likelihood as profile_likelihood
 from .io.model_json import load_model as load_model
 from .io.model_json import save_model as save_model
 from .io.sbml import to_sbml as to_sbml
+from .io.sbml_import import import_sbml as import_sbml
+from .io.sbml_import import read_antimony as read_antimony
+from .io.sbml_import import read_sbml as read_sbml
 from .model import Event as Event
 from .model import Model as Model
 from .model import Module as Module
@@ -48,6 +51,9 @@ from .model import Term as Term
 from .outcomes import EvaluationContext as EvaluationContext
 from .outcomes import Outcome as Outcome
 from .outcomes import parse as parse_outcome
+from .petab import PetabProblem as PetabProblem
+from .petab import read_petab as read_petab
+from .petab import write_petab as write_petab
 from .simulate import CONTROL as CONTROL
 from .simulate import Arm as Arm
 from .simulate import CohortResult as CohortResult
@@ -80,4 +86,5 @@ __all__ = [
     "DataTable", "read_long", "read_wide", "Fitter", "PopulationFitter", "SubjectFitter",
     "information_criteria", "profile_likelihood", "load_model", "save_model", "to_sbml",
     "EvaluationContext", "Outcome", "parse_outcome", "compare_arms",
+    "PetabProblem", "read_petab", "write_petab",
 ]

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 __all__ = [
     "BonemetError",
-    "ModelError",
-    "UnknownNameError",
-    "ParameterError",
-    "ScheduleError",
+    "BonemetWarning",
     "CompileError",
-    "SolverError",
     "DataError",
     "FitError",
+    "ModelError",
     "OutcomeError",
-    "UnavailableError",
+    "ParameterError",
+    "PetabError",
     "SavedFileError",
-    "BonemetWarning",
+    "ScheduleError",
+    "SolverError",
+    "UnavailableError",
+    "UnknownNameError",
+    "UnsupportedFeatureError",
 ]
 
 
@@ -30,6 +32,28 @@ class BonemetError(Exception):
 
 class ModelError(BonemetError, ValueError):
     """A model is invalid: a name clash, an undefined symbol, a malformed term."""
+
+
+class UnsupportedFeatureError(ModelError):
+    """An imported model (SBML, Antimony) uses a feature bonemet_ode does not simulate.
+
+    Raised instead of simulating something else: the message names the
+    feature and the element that uses it.
+
+    Attributes
+    ----------
+    feature : str
+        The feature, e.g. ``"algebraic rule"`` or ``"event with delay"``.
+    element : str
+        Id (or description) of the element that uses it.
+    """
+
+    def __init__(self, feature: str, element: str = "", detail: str = "") -> None:
+        self.feature = feature
+        self.element = element
+        where = f" (element {element!r})" if element else ""
+        tail = f": {detail}" if detail else ""
+        super().__init__(f"unsupported SBML feature: {feature}{where}{tail}")
 
 
 class UnknownNameError(BonemetError, KeyError):
@@ -92,3 +116,15 @@ class SavedFileError(BonemetError, ValueError):
     lacks.  The message names the file (when there is one) and the field, as a
     path such as ``payload.results[3].margin``.
     """
+
+
+class PetabError(BonemetError, ValueError):
+    """A PEtab problem is invalid, or uses a PEtab feature bonemet_ode does not handle.
+
+    Refusals name the feature (``feature``) and the table entry that uses it; nothing is
+    simulated in place of what the problem states.
+    """
+
+    def __init__(self, message: str, feature: str = "") -> None:
+        self.feature = feature
+        super().__init__(message)

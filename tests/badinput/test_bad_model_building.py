@@ -73,7 +73,7 @@ CASES = [
     ("term with string coefficient", lambda: Term("decay", "k*x", {"x": "-1"}), ParameterError, "'x'"),
     ("rate with caret", lambda: model(terms=(Term("decay", "k*x^2", {"x": -1}),)), ModelError, "'^'"),
     ("rate with syntax error", lambda: model(terms=(Term("decay", "k*(x", {"x": -1}),)), ModelError, "decay"),
-    ("rate with unknown function", lambda: model(terms=(Term("decay", "sin(x)", {"x": -1}),)), ModelError, "'sin'"),
+    ("rate with unknown function", lambda: model(terms=(Term("decay", "frob(x)", {"x": -1}),)), ModelError, "'frob'"),
     ("rate with attribute access", lambda: model(terms=(Term("decay", "x.real", {"x": -1}),)), ModelError, "Attribute"),
     ("rate with comparison", lambda: model(terms=(Term("decay", "k*(x > 1)", {"x": -1}),)), ModelError, "Compare"),
     ("rate with a string constant", lambda: model(terms=(Term("decay", "'x'", {"x": -1}),)), ModelError, "'x'"),

@@ -24,7 +24,9 @@ def build(rate: str, observables=()):
 @pytest.mark.parametrize("rate, needles", [
     ("k*x + kk", ["'loss'", "'kk'", "undefined"]),
     ("x^2", ["'loss'", "'^'", "**"]),
-    ("sin(x)*k", ["'loss'", "'sin'", "unknown function"]),
+    ("sinc(x)*k", ["'loss'", "'sinc'", "unknown function"]),
+    ("piecewise()*k", ["'loss'", "piecewise", "at least one argument"]),
+    ("lt(x)*k", ["'loss'", "lt()", "2 argument"]),
     ("k*x*t", ["'loss'", "time"]),
     ("k*x*time", ["'loss'", "time"]),
     ("k*x +", ["'loss'", "parse"]),

@@ -19,7 +19,7 @@ from ..errors import BonemetError
 __all__ = ["main", "build_parser"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "synergy")
+COMMANDS = ("models", "simulate", "compare", "outcomes", "calibrate", "fit", "synergy", "sbml-test", "petab")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,9 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"{__name__}.{name}_cmd")
+            mod = importlib.import_module(f"{__name__}.{name.replace('-', '_')}_cmd")
         except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}_cmd":
+            if exc.name == f"{__name__}.{name.replace('-', '_')}_cmd":
                 continue
             raise
         mod.register(sub)

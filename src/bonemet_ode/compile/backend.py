@@ -121,9 +121,22 @@ def isa_key() -> str:
     return "native:" + hashlib.sha256(f"{name}|{features}".encode()).hexdigest()[:16]
 
 
+#: Flags of a quick build (``BONEMET_ODE_BUILD=quick``): the same arithmetic without -O3's vectorisation.
+CFLAGS_QUICK = ("-O1",) + CFLAGS[1:]
+
+
+def quick_build() -> bool:
+    """Whether ``BONEMET_ODE_BUILD=quick`` asks for quick builds: ``-O1`` and no lane (SIMD cohort) solver.
+
+    For running many small models once each (the SBML Test Suite: ~10x less C compile time per model);
+    cohorts then run one member at a time.  Part of the cache key, so quick and full libraries never mix.
+    """
+    return os.environ.get("BONEMET_ODE_BUILD", "").strip().lower() == "quick"
+
+
 def compile_flags() -> tuple[str, ...]:
     """The C compiler flags of this host's libraries (part of the cache key)."""
-    return CFLAGS + isa_flags()
+    return (CFLAGS_QUICK if quick_build() else CFLAGS) + isa_flags()
 
 _lock = threading.Lock()
 _loaded: dict[str, CompiledModel] = {}
@@ -406,7 +419,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             from .sensitivity import SensitivitySymbolic
 
             sym = SensitivitySymbolic(base, sensitivities)
-        units = generate_units(sym)
+        units = generate_units(sym, lanes=not quick_build())
         units[0] += f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
         src = "\n".join(units[1:] + units[:1])  # the whole library in one file, for inspection
         t1 = time.perf_counter()
@@ -467,12 +480,14 @@ def _compile_units(cc: str, units: list[str], work: Path, out: Path) -> tuple[in
     def run(cmd: list[str]):
         return subprocess.run(cmd, capture_output=True, text=True)
 
+    flags = CFLAGS_QUICK if quick_build() else CFLAGS
+
     def attempt(isa: tuple[str, ...]) -> tuple[int, str, list[str]]:
         if len(files) == 1:
-            cmd = [cc, *CFLAGS, *isa, "-o", str(out), str(files[0]), "-lm"]
+            cmd = [cc, *flags, *isa, "-o", str(out), str(files[0]), "-lm"]
             proc = run(cmd)
             return proc.returncode, proc.stderr, cmd
-        obj_flags = [f for f in CFLAGS if f != "-shared"]
+        obj_flags = [f for f in flags if f != "-shared"]
         part_flags = [PART_OPT if f == "-O3" else f for f in obj_flags]
         cmds = [[cc, *(obj_flags if k == 0 else part_flags), *isa, "-c", "-o", str(f.with_suffix(".o")), str(f)]
                 for k, f in enumerate(files)]
@@ -481,7 +496,7 @@ def _compile_units(cc: str, units: list[str], work: Path, out: Path) -> tuple[in
         for cmd, proc in zip(cmds, procs):
             if proc.returncode != 0:
                 return proc.returncode, proc.stderr, cmd
-        cmd = [cc, *CFLAGS, *isa, "-o", str(out), *(str(f.with_suffix(".o")) for f in files), "-lm"]
+        cmd = [cc, *flags, *isa, "-o", str(out), *(str(f.with_suffix(".o")) for f in files), "-lm"]
         proc = run(cmd)
         return proc.returncode, proc.stderr, cmd
 

@@ -91,11 +91,25 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_pow(self, expr):  # noqa: N802 - a power with a symbolic exponent (symbolic.py)
+            return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+        def _print_bm_floor(self, expr):  # noqa: N802 - floor with derivative zero (symbolic.py)
+            return f"floor({self._print(expr.args[0])})"
+
+        def _print_bm_ceil(self, expr):  # noqa: N802
+            return f"ceil({self._print(expr.args[0])})"
+
         def _print_DiracDelta(self, expr):  # noqa: N802 - derivative of a kink (max/min/abs): zero almost everywhere
             return "0.0"
 
         def _print_Float(self, expr):  # noqa: N802 - full double precision
-            return repr(float(expr))
+            x = float(expr)
+            if x != x:
+                return "NAN"
+            if x in (float("inf"), float("-inf")):  # e.g. 1e309, the model language's infinity
+                return "HUGE_VAL" if x > 0 else "(-HUGE_VAL)"
+            return repr(x)
 
     return _Printer()
 
@@ -298,17 +312,18 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
-def generate_source(sym: SymbolicModel | SensitivitySymbolic) -> str:
-    """Full C source: generated model functions followed by the solver core, in one text.
+def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> str:
+    """Full C source: generated model functions followed by the solver core, in one text (``lanes=False``:
+    no lane solver).
 
     For a model of more than :data:`LANE_MAX_STATES` states, the part units of :func:`generate_units`
     come first (each begins with a line starting :data:`UNIT_MARK`), then the main unit; the text
     compiles as one file as well as unit by unit."""
-    units = generate_units(sym)
+    units = generate_units(sym, lanes)
     return "\n".join(units[1:] + units[:1])
 
 
-def generate_units(sym: SymbolicModel | SensitivitySymbolic) -> list[str]:
+def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> list[str]:
     """C sources of one library: the main unit (model functions and the solver core), then the part
     units of a large model, each compiled on its own (in parallel) and linked with the main unit.
 
@@ -403,7 +418,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic) -> list[str]:
                      "    (void)y; (void)p; (void)o;", obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist,
                      parts)
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
-    if n <= LANE_MAX_STATES:
+    if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]

@@ -72,6 +72,8 @@ class Hoister:
         e = sp.sympify(expr)
         if e.is_Atom:
             return e
+        if not isinstance(e, sp.Expr):  # conditions and (value, condition) pairs of a Piecewise: parts only
+            return e.func(*[self(a) for a in e.args])
         if self._constant(e):
             return self._register(e)
         if e.is_Mul or e.is_Add:

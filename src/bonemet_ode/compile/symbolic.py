@@ -18,7 +18,8 @@ from functools import cached_property
 from ..model import Model
 from ..model.expressions import too_deep
 
-__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers", "sparse_jacobian", "derivative"]
+__all__ = ["SymbolicModel", "on_flag_name", "merge_symbolic_powers", "sparse_jacobian", "derivative",
+           "sympy_functions"]
 
 
 def merge_symbolic_powers(expr):
@@ -152,6 +153,136 @@ def sparse_jacobian(exprs, symbols) -> dict:
     return out
 
 
+def _condition(e):
+    """A number used as a condition: a 0/1 comparison gives back its relation, any other number ``e != 0``."""
+    import sympy as sp
+
+    if isinstance(e, sp.logic.boolalg.Boolean):
+        return e
+    if (isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[0].expr == 1 and e.args[1].expr == 0
+            and e.args[1].cond == sp.true):
+        return e.args[0].cond
+    return sp.Ne(e, 0)
+
+
+def _number(cond):
+    """A condition as the number 1 or 0."""
+    import sympy as sp
+
+    return sp.Piecewise((sp.Integer(1), cond), (sp.Integer(0), True))
+
+
+def _piecewise(*args):
+    import sympy as sp
+
+    pairs = [(args[k], _condition(args[k + 1])) for k in range(0, len(args) - 1, 2)]
+    otherwise = args[-1] if len(args) % 2 else sp.nan
+    return sp.Piecewise(*pairs, (otherwise, True))
+
+
+def _step_functions():
+    """``floor`` and ``ceil`` with derivative zero (sympy leaves the derivative of its own unevaluated)."""
+    import sympy as sp
+
+    class bm_floor(sp.Function):  # noqa: N801 - printed by name in codegen
+        nargs = 1
+        _imp_ = staticmethod(lambda x: __import__("numpy").floor(x))  # for sympy.lambdify
+
+        def fdiff(self, argindex=1):
+            return sp.Integer(0)
+
+        def _eval_evalf(self, prec):
+            return sp.floor(self.args[0])._eval_evalf(prec)
+
+        @classmethod
+        def eval(cls, x):
+            if x.is_Number:
+                return sp.floor(x)
+
+    class bm_ceil(sp.Function):  # noqa: N801
+        nargs = 1
+        _imp_ = staticmethod(lambda x: __import__("numpy").ceil(x))  # for sympy.lambdify
+
+        def fdiff(self, argindex=1):
+            return sp.Integer(0)
+
+        @classmethod
+        def eval(cls, x):
+            if x.is_Number:
+                return sp.ceiling(x)
+
+    return bm_floor, bm_ceil
+
+
+_STEP = None
+_POW = None
+
+
+def _pow_function():
+    """``bm_pow(b, e)``: ``b**e`` for a symbolic exponent, with ``d/db = e*b**(e - 1)``.
+
+    sympy differentiates ``b**e`` as ``e*b**e/b``, which is 0/0 (NaN) at ``b = 0`` where the true
+    derivative is finite (a Hill term ``(x/K)**h`` at ``x = 0`` with ``h >= 1``)."""
+    import sympy as sp
+
+    class bm_pow(sp.Function):  # noqa: N801 - printed by name in codegen
+        nargs = 2
+        _imp_ = staticmethod(lambda b, e: b**e)  # for sympy.lambdify
+
+        def fdiff(self, argindex=1):
+            b, e = self.args
+            if argindex == 1:
+                return e * bm_pow(b, e - 1)
+            return bm_pow(b, e) * sp.log(b)
+
+        @classmethod
+        def eval(cls, b, e):
+            if e.is_Number:
+                return b**e
+            if b.is_Number and b == 1:
+                return sp.Integer(1)
+
+    return bm_pow
+
+
+def symbolic_powers(expr):
+    """``expr`` with every power whose exponent is not a number written as ``bm_pow`` (see :func:`_pow_function`)."""
+    import sympy as sp
+
+    global _POW
+    if _POW is None:
+        _POW = _pow_function()
+    if not any(isinstance(a, sp.Pow) and not a.exp.is_Number for a in sp.preorder_traversal(expr)):
+        return expr
+    return expr.replace(lambda e: isinstance(e, sp.Pow) and not e.exp.is_Number, lambda e: _POW(e.base, e.exp))
+
+
+def sympy_functions() -> dict[str, object]:
+    """The sympy form of every function and constant of the expression language (``model.expressions``)."""
+    import sympy as sp
+
+    global _STEP
+    if _STEP is None:
+        _STEP = _step_functions()
+    floor, ceil = _STEP
+    rel = {"lt": sp.Lt, "le": sp.Le, "gt": sp.Gt, "ge": sp.Ge, "eq": sp.Eq, "ne": sp.Ne}
+    out: dict[str, object] = {
+        "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "abs": sp.Abs, "min": sp.Min,
+        "max": sp.Max, "pi": sp.pi, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin,
+        "acos": sp.acos, "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "asinh": sp.asinh,
+        "acosh": sp.acosh, "atanh": sp.atanh, "floor": floor, "ceil": ceil,
+        "factorial": lambda x: sp.gamma(x + 1),
+        "logical_and": lambda *a: _number(sp.And(*map(_condition, a))),
+        "logical_or": lambda *a: _number(sp.Or(*map(_condition, a))),
+        "logical_xor": lambda *a: _number(sp.Xor(*map(_condition, a))),
+        "logical_not": lambda a: _number(sp.Not(_condition(a))),
+        "piecewise": _piecewise,
+    }
+    for name, cls in rel.items():
+        out[name] = (lambda c: (lambda a, b: _number(c(a, b))))(cls)
+    return out
+
+
 def on_flag_name(term: str) -> str:
     """Name of the hidden on/off parameter of ``term``."""
     return f"__on_{term}"
@@ -184,9 +315,7 @@ class SymbolicModel:
         user_p = [sp.Symbol(n, real=True) for n in model.parameter_names]
         self.on = [sp.Symbol(on_flag_name(t), real=True) for t in model.term_names]
         self.p = user_p + self.on
-        funcs = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "abs": sp.Abs,
-                 "min": sp.Min, "max": sp.Max, "pi": sp.pi}
-        local: dict[str, object] = dict(funcs)
+        local: dict[str, object] = dict(sympy_functions())
         local.update({s.name: s for s in self.y})
         local.update({s.name: s for s in user_p})
 
@@ -194,7 +323,7 @@ class SymbolicModel:
             try:
                 # names as Python reads them (NFKC: a micro sign is the Greek mu), which sympy's tokenizer does not do
                 text = re.sub(r"\w+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
-                return parse_expr(text.strip(), local_dict=dict(local), evaluate=True)
+                return symbolic_powers(parse_expr(text.strip(), local_dict=dict(local), evaluate=True))
             except (RecursionError, MemoryError):
                 raise too_deep(text, f"model {model.name!r}") from None
 

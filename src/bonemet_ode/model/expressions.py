@@ -2,6 +2,13 @@
 
 Rate terms, observables and initial values are written in Python syntax
 (``r*T*(1 - T/K)``, ``x**2``) with the functions in :data:`FUNCTIONS`.
+
+Conditions are numbers: the comparisons ``lt, le, gt, ge, eq, ne`` give 1 or 0,
+the logical functions ``logical_and, logical_or, logical_xor, logical_not``
+read any nonzero number as true, and ``piecewise(v1, c1, v2, c2, ..., otherwise)``
+is the first ``v_i`` whose ``c_i`` is nonzero (``otherwise``, or NaN when it
+is left out, if none is).  So ``k*gt(T, 1e6)`` is a rate that switches on
+above a threshold.
 This module checks them with :mod:`ast` (fast, no sympy import) and
 evaluates them with :mod:`math`, so a model is validated when it is built
 and sympy is only imported when code is generated.
@@ -20,6 +27,18 @@ from ..errors import ModelError
 
 __all__ = ["FUNCTIONS", "symbols_in", "compile_expression", "parse_expression", "lookalike_note"]
 
+def _piecewise(*args: float) -> float:
+    """Eager reference form of ``piecewise`` (expressions are evaluated lazily, see :func:`_lazy_source`)."""
+    for k in range(0, len(args) - 1, 2):
+        if args[k + 1]:
+            return args[k]
+    return args[-1] if len(args) % 2 else math.nan
+
+
+def _factorial(x: float) -> float:
+    return math.gamma(x + 1.0)
+
+
 #: Functions allowed in expressions, with their :mod:`math` implementation.
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": math.exp,
@@ -29,7 +48,36 @@ FUNCTIONS: dict[str, Callable[..., float]] = {
     "abs": abs,
     "min": min,
     "max": max,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "asin": math.asin,
+    "acos": math.acos,
+    "atan": math.atan,
+    "sinh": math.sinh,
+    "cosh": math.cosh,
+    "asinh": math.asinh,
+    "acosh": math.acosh,
+    "atanh": math.atanh,
+    "floor": lambda x: float(math.floor(x)),
+    "ceil": lambda x: float(math.ceil(x)),
+    "factorial": _factorial,
+    "lt": lambda a, b: float(a < b),
+    "le": lambda a, b: float(a <= b),
+    "gt": lambda a, b: float(a > b),
+    "ge": lambda a, b: float(a >= b),
+    "eq": lambda a, b: float(a == b),
+    "ne": lambda a, b: float(a != b),
+    "logical_and": lambda *a: float(all(a)),
+    "logical_or": lambda *a: float(any(a)),
+    "logical_xor": lambda *a: float(sum(bool(x) for x in a) % 2 == 1),
+    "logical_not": lambda a: float(not a),
+    "piecewise": _piecewise,
 }
+#: Number of arguments of each function (None: any number, at least one).
+ARITY: dict[str, int | None] = {name: 1 for name in FUNCTIONS}
+ARITY.update({"min": None, "max": None, "lt": 2, "le": 2, "gt": 2, "ge": 2, "eq": 2, "ne": 2,
+              "logical_and": None, "logical_or": None, "logical_xor": None, "piecewise": None})
 CONSTANTS = {"pi": math.pi}
 
 _ALLOWED_NODES = (
@@ -101,6 +149,10 @@ def symbols_in(expr: str, where: str) -> set[str]:
                 )
             if node.keywords:
                 raise ModelError(f"{where}: keyword arguments are not allowed in {expr!r}")
+            arity = ARITY[node.func.id]
+            if (arity is not None and len(node.args) != arity) or not node.args:
+                want = f"{arity} argument(s)" if arity is not None else "at least one argument"
+                raise ModelError(f"{where}: {node.func.id}() in {expr!r} takes {want}, got {len(node.args)}")
         elif isinstance(node, ast.Name):
             names.add(node.id)
     # every call was checked above to name one of FUNCTIONS
@@ -140,7 +192,7 @@ def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]],
     """Compile ``expr`` into a function of a name → value mapping (for checks, not speed; cached)."""
     symbols_in(expr, where)  # arithmetic and known functions only
     try:
-        code = compile(expr.strip(), f"<{where}>", "eval")
+        code = compile(_lazy_source(expr), f"<{where}>", "eval")
     except (RecursionError, MemoryError):
         raise too_deep(expr, where) from None
     base = {"__builtins__": {}, **FUNCTIONS, **CONSTANTS}
@@ -149,6 +201,30 @@ def compile_expression(expr: str, where: str) -> Callable[[Mapping[str, float]],
         return float(eval(code, base, dict(values)))  # noqa: S307 - checked AST, no builtins
 
     return evaluate
+
+
+def _lazy_source(expr: str) -> str:
+    """``expr`` with every ``piecewise(...)`` written as nested conditional expressions, so that only the
+    chosen branch is evaluated (as in the compiled code): ``piecewise(1/x, gt(x, 0), 0)`` is 0 at x = 0."""
+    if "piecewise" not in expr:
+        return expr.strip()
+
+    class _Lazy(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:  # noqa: N802 - ast protocol
+            self.generic_visit(node)
+            if not (isinstance(node.func, ast.Name) and node.func.id == "piecewise"):
+                return node
+            args = list(node.args)
+            nan = ast.BinOp(left=ast.Constant(1e309), op=ast.Sub(), right=ast.Constant(1e309))
+            out: ast.expr = args[-1] if len(args) % 2 else nan
+            pairs = [(args[k], args[k + 1]) for k in range(0, len(args) - 1, 2)]
+            for value, cond in reversed(pairs):
+                out = ast.IfExp(test=cond, body=value, orelse=out)
+            return out
+
+    with _AST_LOCK:
+        tree = _Lazy().visit(ast.parse(expr.strip(), mode="eval"))
+        return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def topological_order(deps: Mapping[str, Iterable[str]], kind: str) -> list[str]:

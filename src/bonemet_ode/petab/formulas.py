@@ -1,0 +1,98 @@
+"""Observable and noise formulas of a PEtab problem as vectorised numpy functions with their derivatives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import PetabError
+
+__all__ = ["PLACEHOLDER", "Formula"]
+
+#: ``observableParameter<n>_<observableId>`` / ``noiseParameter<n>_<observableId>``
+PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
+
+
+def _lambdify(args: list, expr: Any):
+    import sympy as sp
+
+    f = sp.lambdify(args, expr, modules=["numpy"])
+    if expr.free_symbols:
+        return f
+    c = float(expr)
+    return lambda *a: c
+
+
+class Formula:
+    """One formula ``f(t, x, p, e, q)``: time, states, model parameters, extra symbols (PEtab parameters
+    outside the model), placeholders; :meth:`value` and :meth:`derivatives` broadcast over rows.
+
+    Parameters
+    ----------
+    expr : sympy expression
+        In the symbols of ``sym`` (states ``sym.y``, parameters ``sym.p``), ``extras``, ``placeholders``
+        and the time symbol ``__t``.
+    sym : SymbolicModel
+    extras, placeholders : sequence of sympy Symbol
+    """
+
+    def __init__(self, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> None:
+        import sympy as sp
+
+        self.expr = expr
+        self.n_x, self.n_p = len(sym.y), len(sym.p)
+        self.extras = tuple(s.name for s in extras)
+        self.placeholders = tuple(s.name for s in placeholders)
+        self._args = [sp.Symbol("__t"), *sym.y, *sym.p, *extras, *placeholders]
+        self._f = _lambdify(self._args, expr)
+        self.used = [i for i, a in enumerate(self._args) if a in expr.free_symbols]
+        self._d = [(i, _lambdify(self._args, sp.diff(expr, self._args[i]))) for i in self.used if i > 0]
+
+    @classmethod
+    def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
+        """Same as the constructor."""
+        return cls(expr, sym, extras, placeholders)
+
+    def _call(self, f, t, X, P, E, Q, n):
+        out = f(t, *X.T, *P, *E, *Q.T)
+        return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
+
+    def value(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition), ``Q`` (rows x
+        placeholders)."""
+        with np.errstate(all="ignore"):
+            return self._call(self._f, t, X, P, E, Q, len(t))
+
+    def derivatives(self, t, X, P, E, Q) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(d/dX (rows x n_x), d/dP (rows x n_p), d/dE (rows x n_e), d/dQ (rows x n_q))``."""
+        n = len(t)
+        dX = np.zeros((n, self.n_x))
+        dP = np.zeros((n, self.n_p))
+        dE = np.zeros((n, len(self.extras)))
+        dQ = np.zeros((n, len(self.placeholders)))
+        with np.errstate(all="ignore"):
+            for i, f in self._d:
+                v = self._call(f, t, X, P, E, Q, n)
+                k = i - 1
+                if k < self.n_x:
+                    dX[:, k] = v
+                elif k < self.n_x + self.n_p:
+                    dP[:, k - self.n_x] = v
+                elif k < self.n_x + self.n_p + len(self.extras):
+                    dE[:, k - self.n_x - self.n_p] = v
+                else:
+                    dQ[:, k - self.n_x - self.n_p - len(self.extras)] = v
+        return dX, dP, dE, dQ
+
+
+def parse_formula(text: Any, where: str) -> Any:
+    """A PEtab math string (or number) as a sympy expression (``petab.math.sympify_petab``)."""
+    from petab.v1.math import sympify_petab
+
+    try:
+        return sympify_petab(text)
+    except Exception as exc:  # noqa: BLE001 - petab raises plain ValueErrors and sympy errors
+        raise PetabError(f"{where}: cannot read formula {text!r} ({exc})") from None

@@ -1,0 +1,741 @@
+"""A PEtab v1 problem on the compiled engine: per-condition simulations, the objective and its gradient.
+
+:class:`PetabProblem` holds the tables (``petab.Problem``), the imported SBML model and, per
+simulation condition (a pre-equilibration and a simulation condition), how each model parameter,
+initial value and formula symbol is set: a number or a parameter of the parameter table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import PetabError, SolverError
+from .formulas import PLACEHOLDER, Formula, parse_formula
+from .model_import import SbmlModel
+from .priors import Prior, read_priors
+
+__all__ = ["Evaluation", "PetabProblem"]
+
+LIN, LOG, LOG10 = "lin", "log", "log10"
+#: Parameter scales PEtab v1 defines.
+SCALES = (LIN, LOG, LOG10)
+#: Steady-state criterion of pre-equilibration (see :meth:`PetabProblem.steady_state`): the first
+#: output time at which every state has ``|dx_i/dt| <= SS_RTOL * |x_i| + SS_ATOL`` (per model time
+#: unit; AMICI's default steady-state tolerances are rtol 1e-8 with a weighted RMS norm).
+SS_RTOL, SS_ATOL = 1e-8, 1e-12
+#: Output times of the pre-equilibration run (model time units): 0, then 1e-2 ... 1e9.
+SS_TIMES = np.concatenate([[0.0], np.logspace(-2, 9, 45)])
+
+
+def scale(x: Any, s: str) -> Any:
+    """A linear value on parameter scale ``s`` (lin, log, log10)."""
+    return x if s == LIN else (np.log(x) if s == LOG else np.log10(x))
+
+
+def unscale(x: Any, s: str) -> Any:
+    """A parameter-scale value back on linear scale."""
+    return x if s == LIN else (np.exp(x) if s == LOG else np.power(10.0, x))
+
+
+@dataclass
+class _Source:
+    """How one input is set: a number, or (``index``) the parameter-table entry of that row."""
+
+    value: float = math.nan
+    index: int = -1  # row of the parameter table; -1: the number ``value``
+
+
+@dataclass
+class _Condition:
+    preeq: str
+    sim: str
+    rows: np.ndarray  # measurement rows (positions)
+    times: np.ndarray  # unique output times
+    tindex: np.ndarray  # per row: index into times
+    p_pre: list = field(default_factory=list)  # _Source per model parameter
+    p_sim: list = field(default_factory=list)
+    x_pre: dict = field(default_factory=dict)  # state -> (_Source, vol param index or -1)
+    x_sim: dict = field(default_factory=dict)
+    extras: list = field(default_factory=list)  # _Source per extra symbol
+
+
+@dataclass
+class Evaluation:
+    """The objective's parts at one parameter vector.
+
+    Attributes
+    ----------
+    llh, chi2 : float
+        Log-likelihood and chi-square over all measurements (NaN when a simulation failed).
+    simulation : numpy.ndarray
+        Simulated observable per measurement row (linear, untransformed).
+    sigma : numpy.ndarray
+        Noise parameter per measurement row.
+    grad_llh : numpy.ndarray or None
+        Gradient of ``llh`` w.r.t. the estimated parameters on their parameter scale.
+    failure : str
+        Empty, or why a simulation failed.
+    """
+
+    llh: float
+    chi2: float
+    simulation: np.ndarray
+    sigma: np.ndarray
+    grad_llh: np.ndarray | None = None
+    failure: str = ""
+    dsim: np.ndarray | None = None  # d simulation / d x (rows x free, parameter scale)
+    dsigma: np.ndarray | None = None
+
+
+class PetabProblem:
+    """A PEtab v1 parameter-estimation problem (use :func:`bonemet_ode.read_petab`).
+
+    Attributes
+    ----------
+    parameter_ids : tuple of str
+        Every parameter of the parameter table.
+    free : tuple of str
+        The estimated ones (``estimate = 1``), the order of every parameter vector ``x``.
+    scales : tuple of str
+        Parameter scale of each free parameter (``x`` is on these scales).
+    lower, upper : numpy.ndarray
+        Bounds of the free parameters on their scales.
+    x_nominal : numpy.ndarray
+        Nominal values of the free parameters on their scales.
+    priors : list of Prior or None
+        Objective prior of each free parameter.
+    gradient_method : str
+        ``"forward sensitivities"`` or ``"finite differences"`` (models with events).
+    """
+
+    def __init__(self, tables: Any, sbml: SbmlModel, yaml_path: str = "", rtol: float = 1e-8,
+                 atol: float = 1e-10) -> None:
+        self.tables = tables
+        self.sbml = sbml
+        self.yaml_path = str(yaml_path)
+        self.rtol, self.atol = float(rtol), float(atol)
+        self.model = sbml.model
+        self._on = self.model.parameter_vector()[len(self.model.parameter_names):]
+        self._read_parameters()
+        self._read_observables()
+        self._read_conditions()
+        self._sims: dict = {}
+        self.gradient_method = "finite differences" if self.model.events else "forward sensitivities"
+        self._prepare_sensitivities()
+
+    # ------------------------------------------------------------------ tables
+    def _read_parameters(self) -> None:
+        df = self.tables.parameter_df
+        if df is None or len(df) == 0:
+            raise PetabError("the PEtab problem has no parameter table")
+        self.parameter_ids = tuple(str(i) for i in df.index)
+        self._pindex = {p: k for k, p in enumerate(self.parameter_ids)}
+        sc = df.get("parameterScale", None)
+        self._all_scales = []
+        for p in self.parameter_ids:
+            s = str(sc[p]) if sc is not None else LIN
+            if s not in SCALES:
+                raise PetabError(f"parameter {p!r}: parameterScale {s!r} is not one of {', '.join(SCALES)}",
+                                 "parameterScale")
+            self._all_scales.append(s)
+        est = df["estimate"].astype(int).to_numpy() if "estimate" in df else np.ones(len(df), int)
+        nominal = df["nominalValue"].astype(float).to_numpy() if "nominalValue" in df else np.full(len(df), np.nan)
+        self._nominal_all = nominal
+        for p, e, v in zip(self.parameter_ids, est, nominal):
+            if not e and not np.isfinite(v):
+                raise PetabError(f"parameter {p!r} is not estimated and has no finite nominalValue")
+        self._est_rows = np.flatnonzero(est == 1)
+        self.free = tuple(self.parameter_ids[k] for k in self._est_rows)
+        self.scales = tuple(self._all_scales[k] for k in self._est_rows)
+        self._col = {int(k): j for j, k in enumerate(self._est_rows)}
+        lb = df["lowerBound"].astype(float).to_numpy()[self._est_rows]
+        ub = df["upperBound"].astype(float).to_numpy()[self._est_rows]
+        for p, a, b, s in zip(self.free, lb, ub, self.scales):
+            if not (a < b):
+                raise PetabError(f"parameter {p!r}: lowerBound {a} is not below upperBound {b}")
+            if s != LIN and a <= 0:
+                raise PetabError(f"parameter {p!r} on {s} scale has lowerBound {a} <= 0")
+        with np.errstate(divide="ignore"):
+            self.lower = np.array([scale(a, s) for a, s in zip(lb, self.scales)], dtype=float)
+            self.upper = np.array([scale(b, s) for b, s in zip(ub, self.scales)], dtype=float)
+            self.x_nominal = np.array([scale(v, s) for v, s in zip(nominal[self._est_rows], self.scales)], dtype=float)
+        self.priors: list[Prior | None] = read_priors(df, self.free, self.scales, self.lower, self.upper)
+
+    def _source(self, value: Any, where: str) -> _Source | None:
+        """A table cell that sets something: None for empty/NaN, a number, or a parameter-table id."""
+        if value is None:
+            return None
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            return None if math.isnan(float(value)) else _Source(float(value))
+        text = str(value).strip()
+        if text == "" or text.lower() == "nan":
+            return None
+        try:
+            return _Source(float(text))
+        except ValueError:
+            pass
+        if text in self._pindex:
+            return _Source(index=self._pindex[text])
+        raise PetabError(f"{where}: {text!r} is neither a number nor a parameter of the parameter table")
+
+    def _read_observables(self) -> None:
+        import sympy as sp
+
+        odf = self.tables.observable_df
+        mdf = self.tables.measurement_df
+        imp, sym = self.sbml.imp, self.sbml.sym
+        if "time" in mdf and np.isinf(mdf["time"].astype(float)).any():
+            raise PetabError("measurements at time inf (steady-state measurements) are not supported", "time=inf")
+        self.observable_ids = tuple(str(o) for o in odf.index)
+        model_ids = set(imp.values)
+        formulas: dict[str, Any] = {}
+        for o in self.observable_ids:
+            formulas[o] = parse_formula(odf.loc[o, "observableFormula"], f"observable {o!r}")
+        extras: dict[str, Any] = {}
+        t_sym = sp.Symbol("__t")
+        self._ph: dict[str, dict[str, int]] = {}  # observable -> placeholder name -> position
+        self.obs_f: dict[str, Formula] = {}
+        self.noise_f: dict[str, Formula] = {}
+        self.transform: dict[str, str] = {}
+        self.distribution: dict[str, str] = {}
+        raw: dict[str, tuple] = {}
+        for o in self.observable_ids:
+            row = odf.loc[o]
+            tr = str(row.get("observableTransformation", LIN)) if "observableTransformation" in odf else LIN
+            tr = LIN if tr in ("", "nan") else tr
+            if tr not in (LIN, LOG, LOG10):
+                raise PetabError(f"observable {o!r}: observableTransformation {tr!r} is not lin, log or log10",
+                                 "observableTransformation")
+            dist = str(row.get("noiseDistribution", "normal")) if "noiseDistribution" in odf else "normal"
+            dist = "normal" if dist in ("", "nan") else dist
+            if dist not in ("normal", "laplace"):
+                raise PetabError(f"observable {o!r}: noiseDistribution {dist!r} is not normal or laplace",
+                                 "noiseDistribution")
+            self.transform[o], self.distribution[o] = tr, dist
+            nf = parse_formula(row["noiseFormula"], f"noise formula of {o!r}") if "noiseFormula" in odf else \
+                sp.Integer(1)
+            raw[o] = (formulas[o], nf.subs({s: formulas[s.name] for s in nf.free_symbols
+                                            if s.name in formulas and s.name != o}))
+            raw[o] = (raw[o][0], raw[o][1].subs({s: formulas[o] for s in raw[o][1].free_symbols if s.name == o}))
+        model_subs: dict[str, Any] = {}
+        for o, (h, nf) in raw.items():
+            ph: dict[str, int] = {}
+            for e in (h, nf):
+                for s in sorted(e.free_symbols, key=lambda s: s.name):
+                    n = s.name
+                    m = PLACEHOLDER.match(n)
+                    if m:
+                        if m.group(3) != o:
+                            raise PetabError(f"observable {o!r} uses placeholder {n!r} of another observable")
+                        ph.setdefault(n, len(ph))
+                    elif n in ("time", "t") and n not in model_ids:
+                        model_subs[n] = t_sym
+                    elif n in model_ids:
+                        if n not in model_subs:
+                            model_subs[n] = sym.parse(imp.values[n])
+                    elif n not in extras:
+                        extras[n] = sp.Symbol(f"__e_{n}")
+            self._ph[o] = ph
+        self.extras = tuple(extras)
+        ex_syms = [extras[n] for n in self.extras]
+        for o, (h, nf) in raw.items():
+            qs = {n: sp.Symbol(f"__q_{n}") for n in self._ph[o]}
+
+            def conv(e, qs=qs):
+                rep = {}
+                for s in e.free_symbols:
+                    n = s.name
+                    rep[s] = qs[n] if n in qs else (model_subs[n] if n in model_subs else extras[n])
+                return e.xreplace(rep)
+
+            q_syms = [qs[n] for n in self._ph[o]]
+            self.obs_f[o] = Formula.build(conv(h), sym, ex_syms, q_syms)
+            self.noise_f[o] = Formula.build(conv(nf), sym, ex_syms, q_syms)
+        # the time symbol is the formulas' first argument; a model clock state would be read as t anyway
+
+    def _read_conditions(self) -> None:
+        import petab.v1 as petab
+
+        mdf = self.tables.measurement_df.reset_index(drop=True)
+        self.measurements = mdf
+        cdf = self.tables.condition_df
+        pm = self.model.parameter_names
+        id_of_param = {v: k for k, v in self.sbml.param_of_id.items()}
+        pdefault = []
+        for n in pm:
+            sid = id_of_param.get(n)
+            if sid is not None and sid in self._pindex:
+                pdefault.append(_Source(index=self._pindex[sid]))
+            else:
+                pdefault.append(_Source(float(self.model.parameter(n).value)))
+        edefault: list[_Source | None] = []
+        for e in self.extras:
+            if e in self._pindex:
+                edefault.append(_Source(index=self._pindex[e]))
+            else:
+                edefault.append(None)
+        cols = [c for c in (cdf.columns if cdf is not None else []) if c != "conditionName"]
+        for c in cols:
+            if c in self.sbml.param_of_id or c in self.sbml.species_state or c in self.extras:
+                continue
+            if c in self.sbml.imp.values:
+                raise PetabError(f"condition table column {c!r} is an SBML id that the model computes (a rule or a "
+                                 "compartment/parameter changed over time); PEtab conditions may set only constant "
+                                 "parameters, species and compartments", "condition on non-constant entity")
+            raise PetabError(f"condition table column {c!r} is not a parameter, species or compartment of the model, "
+                             "nor a symbol of the observable table")
+        for sid, (_st, vol) in self.sbml.species_state.items():
+            if sid in cols and vol is not None and vol not in pm:
+                raise PetabError(f"species {sid!r} is set by the condition table but its compartment changes over time",
+                                 "variable compartment")
+
+        def cond_sources(cid: str):
+            p = list(pdefault)
+            x: dict[str, tuple] = {}
+            e = list(edefault)
+            if not cid:
+                return p, x, e
+            if cdf is None or cid not in cdf.index:
+                raise PetabError(f"condition {cid!r} of the measurement table is not in the condition table")
+            for c in cols:
+                src = self._source(cdf.loc[cid, c], f"condition {cid!r}, column {c!r}")
+                if c in self.sbml.param_of_id:
+                    if src is not None:
+                        p[pm.index(self.sbml.param_of_id[c])] = src
+                elif c in self.sbml.species_state:
+                    st, vol = self.sbml.species_state[c]
+                    if src is not None:
+                        x[st] = (src, pm.index(vol) if vol is not None else -1)
+                    else:
+                        x[st] = (None, -1)  # NaN: the model's own initial value (or, after pre-eq., kept)
+                if c in self.extras and src is not None:
+                    e[self.extras.index(c)] = src
+            return p, x, e
+
+        groups = petab.get_simulation_conditions(mdf)
+        self.conditions: list[_Condition] = []
+        pre_col = "preequilibrationConditionId" in mdf
+        for _, g in groups.iterrows():
+            sim = str(g["simulationConditionId"])
+            pre = str(g["preequilibrationConditionId"]) if "preequilibrationConditionId" in g else ""
+            pre = "" if pre in ("nan", "None") else pre
+            mask = mdf["simulationConditionId"].astype(str) == sim
+            if pre_col:
+                col = mdf["preequilibrationConditionId"]
+                mask &= (col.astype(str) == pre) if pre else col.isna() | (col.astype(str).isin(["", "nan"]))
+            rows = np.flatnonzero(mask.to_numpy())
+            t = mdf["time"].astype(float).to_numpy()[rows]
+            times, tindex = np.unique(t, return_inverse=True)
+            c = _Condition(pre, sim, rows, times, tindex)
+            c.p_sim, c.x_sim, c.extras = cond_sources(sim)
+            if pre:
+                c.p_pre, c.x_pre, _ = cond_sources(pre)
+            for k, s in enumerate(c.extras):
+                if s is None:
+                    raise PetabError(f"symbol {self.extras[k]!r} of the observable table is neither a model entity, "
+                                     f"nor in the parameter table, nor set by condition {sim!r}")
+            self.conditions.append(c)
+        # overrides per measurement row
+        self._row_q: dict[int, list] = {}
+        for i, row in mdf.iterrows():
+            o = str(row["observableId"])
+            if o not in self._ph:
+                raise PetabError(f"measurement row {i}: observable {o!r} is not in the observable table")
+            srcs: list = [None] * len(self._ph[o])
+            for kind, col in (("observable", "observableParameters"), ("noise", "noiseParameters")):
+                cell = row.get(col, None) if col in mdf else None
+                vals = [] if cell is None or (isinstance(cell, float) and math.isnan(cell)) or str(cell) == "" \
+                    else str(cell).split(";")
+                for k, v in enumerate(vals, start=1):
+                    name = f"{kind}Parameter{k}_{o}"
+                    if name in self._ph[o]:
+                        srcs[self._ph[o][name]] = self._source(v, f"measurement row {i}, {col}")
+            for name, pos in self._ph[o].items():
+                if srcs[pos] is None:
+                    raise PetabError(f"measurement row {i}: placeholder {name!r} of observable {o!r} is not given in "
+                                     "its observableParameters / noiseParameters")
+            self._row_q[i] = srcs
+        self._meas = mdf["measurement"].astype(float).to_numpy()
+        self._obs_of_row = mdf["observableId"].astype(str).to_numpy()
+
+    # ------------------------------------------------------------------ sensitivities
+    def _prepare_sensitivities(self) -> None:
+        """The compiled sensitivity targets: model parameters some estimated parameter sets, and states whose
+        initial value an estimated parameter sets (all states when a condition pre-equilibrates)."""
+        import sympy as sp
+
+        pm = self.model.parameter_names
+        est = {int(k) for k in self._est_rows}
+        K: set[int] = set()
+        Zov: set[str] = set()
+        pre = False
+        for c in self.conditions:
+            pre |= bool(c.preeq)
+            for srcs in (c.p_pre, c.p_sim):
+                K |= {k for k, s in enumerate(srcs) if s.index in est}
+            for xs in (c.x_pre, c.x_sim):
+                for st, (s, vol) in xs.items():
+                    if s is not None and (s.index in est or (vol >= 0 and any(
+                            cc.p_sim[vol].index in est for cc in self.conditions))):
+                        Zov.add(st)
+        self._K = sorted(K)
+        sn = self.model.state_names
+        psyms = list(self.sbml.sym.p)
+        self._x0_exprs = [sp.sympify(self.sbml.initial[n]) for n in sn]
+        self._x0_f = sp.lambdify([psyms], self._x0_exprs, modules=["numpy"])
+        jac = [[sp.diff(e, psyms[k]) for k in range(len(psyms))] for e in self._x0_exprs]
+        self._x0_jac_f = sp.lambdify([psyms], jac, modules=["numpy"])
+        for i, e in enumerate(self._x0_exprs):  # initial values that read a parameter an estimate sets
+            if any(psyms[k] in e.free_symbols for k in self._K):
+                Zov.add(sn[i])
+        tstate = self.sbml.imp.time_state
+        if pre:
+            Z = [n for n in sn if n != tstate]
+        else:
+            Z = sorted(Zov, key=sn.index)
+        self._Z = [sn.index(z) for z in Z]
+        self._targets = tuple(pm[k] for k in self._K) + tuple(Z)
+
+    # ------------------------------------------------------------------ simulation
+    def _simulator(self, times: np.ndarray, sensi: bool):
+        from ..simulate import Simulator, SolverOptions
+
+        key = (tuple(times), sensi)
+        if key not in self._sims:
+            t = np.asarray(times, dtype=float)
+            if t[-1] <= 0:  # measurements at time 0 only
+                t = np.append(t, 1e-9) if len(t) else np.array([0.0, 1e-9])
+            self._sims[key] = Simulator(self.model, times=t, options=SolverOptions(rtol=self.rtol, atol=self.atol),
+                                        sensitivities=self._targets if (sensi and self._targets) else None)
+        return self._sims[key]
+
+    def _values(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
+        """Values of ``srcs``; with ``flags``, the compiled parameter vector (the terms' on-flags appended)."""
+        v = np.array([plin[s.index] if s.index >= 0 else s.value for s in srcs], dtype=float)
+        return np.concatenate([v, self._on]) if flags else v
+
+    def _dvalues(self, srcs: Sequence[_Source], flags: bool = False) -> np.ndarray:
+        """d value / d free parameter (linear) of each source: rows x free (zero rows for the on-flags)."""
+        D = np.zeros((len(srcs) + (len(self._on) if flags else 0), len(self.free)))
+        for k, s in enumerate(srcs):
+            j = self._col.get(s.index)
+            if j is not None:
+                D[k, j] = 1.0
+        return D
+
+    def _initial(self, p: np.ndarray, Dp: np.ndarray, xs: Mapping, plin: np.ndarray, base: tuple | None):
+        """Initial state and its derivative (states x free): the model's initial values at ``p`` (or ``base``,
+        the pre-equilibrated state), with the condition's species overrides."""
+        sn = self.model.state_names
+        if base is None:
+            x0 = np.asarray(self._x0_f(list(p)), dtype=float).reshape(-1)
+            J0 = np.asarray(self._x0_jac_f(list(p)), dtype=float).reshape(len(sn), len(p))
+            V = J0 @ Dp
+        else:
+            x0, V = base[0].copy(), base[1].copy()
+        for st, (s, vol) in xs.items():
+            if s is None:
+                continue
+            i = sn.index(st)
+            v = plin[s.index] if s.index >= 0 else s.value
+            size = p[vol] if vol >= 0 else 1.0
+            x0[i] = v * size
+            V[i] = 0.0
+            j = self._col.get(s.index)
+            if j is not None:
+                V[i, j] += size
+            if vol >= 0:
+                V[i] += v * Dp[vol]
+        if base is not None and self.sbml.imp.time_state is not None:
+            i = sn.index(self.sbml.imp.time_state)
+            x0[i], V[i] = 0.0, 0.0
+        return x0, V
+
+    def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool):
+        """States (times x n) and, with ``sensi``, their derivatives (times x n x free), or a failure message."""
+        sim = self._simulator(times, sensi)
+        n = len(x0)
+        use = sensi and bool(self._targets)
+        if use:
+            m = len(self._targets)
+            y0 = np.zeros(n * (1 + m))
+            y0[:n] = x0
+            for a, zi in enumerate(self._Z):
+                y0[n * (1 + len(self._K) + a) + zi] = 1.0
+        else:
+            y0 = x0
+        Y, _O, _stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(y0), np.ascontiguousarray(p))
+        if status != 0:
+            from ..simulate.simulator import failure_message
+
+            return None, None, failure_message(self.model, status, fail_t, fail_state, "petab condition")
+        nt = len(sim.times)
+        X = Y[:, :n]
+        if not sensi:
+            return X[:len(times)], None, ""
+        G = np.zeros((nt, n, len(self.free)))
+        if use:
+            S = Y[:, n:].reshape(nt, m, n)
+            nk = len(self._K)
+            if nk:
+                G += np.einsum("tkn,kj->tnj", S[:, :nk], Dp[self._K])
+            if self._Z:
+                G += np.einsum("tzn,zj->tnj", S[:, nk:], V[self._Z])
+        return X[:len(times)], G[:len(times)], ""
+
+    def steady_state(self, c: _Condition, plin: np.ndarray, sensi: bool):
+        """Pre-equilibrate condition ``c``: integrate to the first output time at which the steady-state
+        criterion holds (:data:`SS_RTOL`, :data:`SS_ATOL`); ``(x, dx/dfree, failure)``."""
+        p = self._values(c.p_pre, plin, True)
+        Dp = self._dvalues(c.p_pre, True)
+        x0, V = self._initial(p, Dp, c.x_pre, plin, None)
+        sim = self._simulator(SS_TIMES, False)
+        Y, _O, _stats, status, fail_t, _fail = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
+        cm = sim.compiled
+        reached = -1
+        for k in range(1, len(SS_TIMES)):
+            y = Y[k]
+            if not np.all(np.isfinite(y)):
+                break
+            f = cm.rhs(y, p)
+            if np.all(np.abs(f) <= SS_RTOL * np.abs(y) + SS_ATOL):
+                reached = k
+                break
+        if reached < 0:
+            why = f"the solver stopped at t = {fail_t:.3g}" if status != 0 else f"by t = {SS_TIMES[-1]:.0e}"
+            return None, None, (f"pre-equilibration condition {c.preeq!r} did not reach a steady state ({why}; "
+                                f"criterion |dx/dt| <= {SS_RTOL:g}*|x| + {SS_ATOL:g})")
+        T = SS_TIMES[: reached + 1]
+        X, G, fail = self._solve(T, p, Dp, x0, V, sensi)
+        if fail:
+            return None, None, f"pre-equilibration condition {c.preeq!r}: {fail}"
+        return X[-1], (G[-1] if G is not None else None), ""
+
+    def evaluate(self, x: Sequence[float] | np.ndarray | None = None, gradient: bool = False) -> Evaluation:
+        """Simulate every condition at free parameters ``x`` (parameter scale; default the nominal values) and
+        compute llh, chi2, simulations and (``gradient=True``) the llh gradient on parameter scale."""
+        xs = self.x_nominal if x is None else np.asarray(x, dtype=float)
+        if xs.shape != (len(self.free),):
+            raise PetabError(f"parameter vector has shape {xs.shape}; expected ({len(self.free)},) for {self.free}")
+        sensi = gradient and self.gradient_method == "forward sensitivities"
+        if gradient and not sensi:
+            return self._evaluate_fd(xs)
+        plin = self._nominal_all.astype(float).copy()
+        xl = np.array([unscale(v, s) for v, s in zip(xs, self.scales)], dtype=float)
+        plin[self._est_rows] = xl
+        nrow = len(self._meas)
+        ysim = np.full(nrow, np.nan)
+        sigma = np.full(nrow, np.nan)
+        dy = np.zeros((nrow, len(self.free)))
+        ds = np.zeros((nrow, len(self.free)))
+        for c in self.conditions:
+            p = self._values(c.p_sim, plin, True)
+            Dp = self._dvalues(c.p_sim, True)
+            base = None
+            if c.preeq:
+                xss, gss, fail = self.steady_state(c, plin, sensi)
+                if fail:
+                    return self._failed(fail, nrow)
+                base = (xss, gss if gss is not None else np.zeros((len(xss), len(self.free))))
+            x0, V = self._initial(p, Dp, c.x_sim, plin, base)
+            X, G, fail = self._solve(c.times, p, Dp, x0, V, sensi)
+            if fail:
+                return self._failed(f"condition {c.sim!r}: {fail}", nrow)
+            E = self._values(c.extras, plin)
+            DE = self._dvalues(c.extras)
+            for o in self.observable_ids:
+                sel = c.rows[self._obs_of_row[c.rows] == o]
+                if not len(sel):
+                    continue
+                ti = c.tindex[np.searchsorted(c.rows, sel)]
+                t = c.times[ti]
+                Xr = X[ti]
+                qsrc = [self._row_q[int(r)] for r in sel]
+                Q = np.array([[plin[s.index] if s.index >= 0 else s.value for s in q] for q in qsrc],
+                             dtype=float).reshape(len(sel), len(self._ph[o]))
+                for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
+                    out[sel] = f.value(t, Xr, p, E, Q)
+                    if sensi:
+                        fx, fp, fe, fq = f.derivatives(t, Xr, p, E, Q)
+                        d = np.einsum("rn,rnj->rj", fx, G[ti]) + fp @ Dp + fe @ DE
+                        for a in range(Q.shape[1]):
+                            for r_, q in enumerate(qsrc):
+                                j = self._col.get(q[a].index)
+                                if j is not None:
+                                    d[r_, j] += fq[r_, a]
+                        dout[sel] = d
+        llh, chi2, g = self._likelihood(ysim, sigma, dy if sensi else None, ds if sensi else None)
+        if g is None:
+            return Evaluation(llh, chi2, ysim, sigma)
+        sc = self._dlin_dx(xs)
+        g = g * sc
+        dy, ds = dy * sc, ds * sc
+        return Evaluation(llh, chi2, ysim, sigma, g, dsim=dy, dsigma=ds)
+
+    #: Offset ``C`` of the noise residuals ``sqrt(log(2 pi sigma^2) + C)`` of :meth:`residuals`.
+    SIGMA_OFFSET = 100.0
+
+    def least_squares_form(self) -> bool:
+        """Whether the −log-likelihood is a sum of squares (every noise model normal, no objective priors
+        other than normal ones on the parameter scale), as :meth:`residuals` needs."""
+        return (all(d == "normal" for d in self.distribution.values())
+                and all(p is None or p.kind == "parameterScaleNormal" for p in self.priors)
+                and self.gradient_method == "forward sensitivities")
+
+    def residuals(self, x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals ``r`` with ``0.5*|r|^2 = -llh - log prior + constant`` and their Jacobian (parameter scale).
+
+        Per measurement ``(m - y)/sigma`` (transformed scale) and, when sigma depends on the parameters,
+        ``sqrt(log(2 pi sigma^2) + C)`` (C = :attr:`SIGMA_OFFSET`); one ``(x - mean)/sd`` per
+        parameter-scale normal prior.  Only for :meth:`least_squares_form` problems.
+        """
+        xs = np.asarray(x, dtype=float)
+        ev = self.evaluate(xs, gradient=True)
+        n = len(self._meas)
+        if ev.failure or not np.all(np.isfinite(ev.simulation)) or ev.dsim is None or ev.dsigma is None:
+            return np.full(n, np.nan), np.full((n, len(xs)), np.nan)
+        m, y, s = self._meas, ev.simulation, ev.sigma
+        dyt = np.ones(n)
+        mt, yt = m.copy(), y.copy()
+        with np.errstate(all="ignore"):
+            for o in self.observable_ids:
+                sel = self._obs_of_row == o
+                if self.transform[o] == LOG:
+                    mt[sel], yt[sel], dyt[sel] = np.log(m[sel]), np.log(y[sel]), 1.0 / y[sel]
+                elif self.transform[o] == LOG10:
+                    mt[sel], yt[sel], dyt[sel] = np.log10(m[sel]), np.log10(y[sel]), 1.0 / (y[sel] * math.log(10))
+            r = (mt - yt) / s
+            J = -(dyt / s)[:, None] * ev.dsim - (r / s)[:, None] * ev.dsigma
+            parts, jacs = [r], [J]
+            if np.any(ev.dsigma != 0):
+                rs = np.sqrt(np.log(2 * np.pi * s ** 2) + self.SIGMA_OFFSET)
+                parts.append(rs)
+                jacs.append((1.0 / (s * rs))[:, None] * ev.dsigma)
+            for j, pr in enumerate(self.priors):
+                if pr is not None:
+                    e = np.zeros((1, len(xs)))
+                    e[0, j] = 1.0 / pr.b
+                    parts.append(np.array([(xs[j] - pr.a) / pr.b]))
+                    jacs.append(e)
+        return np.concatenate(parts), np.vstack(jacs)
+
+    def _dlin_dx(self, xs: np.ndarray) -> np.ndarray:
+        out = np.ones(len(xs))
+        for j, (v, s) in enumerate(zip(xs, self.scales)):
+            if s == LOG:
+                out[j] = math.exp(v)
+            elif s == LOG10:
+                out[j] = 10.0 ** v * math.log(10.0)
+        return out
+
+    def _failed(self, why: str, nrow: int) -> Evaluation:
+        return Evaluation(math.nan, math.nan, np.full(nrow, np.nan), np.full(nrow, np.nan),
+                          np.full(len(self.free), np.nan), why)
+
+    def _likelihood(self, y, sigma, dy, ds):
+        m = self._meas
+        llh = np.zeros(len(m))
+        res = np.zeros(len(m))
+        g = np.zeros(len(self.free)) if dy is not None else None
+        with np.errstate(all="ignore"):
+            for o in self.observable_ids:
+                sel = self._obs_of_row == o
+                if not sel.any():
+                    continue
+                tr, dist = self.transform[o], self.distribution[o]
+                mo, yo, so = m[sel], y[sel], sigma[sel]
+                if tr == LIN:
+                    mt, yt, dyt, const = mo, yo, np.ones_like(yo), 0.0
+                elif tr == LOG:
+                    mt, yt, dyt, const = np.log(mo), np.log(yo), 1.0 / yo, np.log(mo)
+                else:
+                    mt, yt, dyt, const = np.log10(mo), np.log10(yo), 1.0 / (yo * math.log(10)), \
+                        np.log(mo * math.log(10))
+                r = (mt - yt) / so
+                res[sel] = r
+                if dist == "normal":
+                    llh[sel] = -0.5 * np.log(2 * np.pi * so ** 2) - const - 0.5 * r ** 2
+                    if g is not None:
+                        # d llh = -dsigma/sigma - r dr,  dr = -dyt*dy/sigma - r dsigma/sigma
+                        dr = -(dyt / so)[:, None] * dy[sel] - (r / so)[:, None] * ds[sel]
+                        g += (-(1.0 / so)[:, None] * ds[sel] - r[:, None] * dr).sum(axis=0)
+                else:
+                    llh[sel] = -np.log(2 * so) - const - np.abs(r)
+                    if g is not None:
+                        dr = -(dyt / so)[:, None] * dy[sel] - (r / so)[:, None] * ds[sel]
+                        g += (-(1.0 / so)[:, None] * ds[sel] - np.sign(r)[:, None] * dr).sum(axis=0)
+        total = float(llh.sum())
+        return (total if np.isfinite(total) else math.nan), float((res ** 2).sum()), g
+
+    def _evaluate_fd(self, xs: np.ndarray, h: float = 1e-5) -> Evaluation:
+        """Central finite differences of llh on parameter scale (models whose events the compiled sensitivities
+        do not handle); step ``h`` on parameter scale, kept inside the bounds."""
+        ev = self.evaluate(xs)
+        if ev.failure:
+            return ev
+        g = np.zeros(len(xs))
+        for j in range(len(xs)):
+            up, dn = xs.copy(), xs.copy()
+            hj = h * max(1.0, abs(xs[j]))
+            up[j] = min(xs[j] + hj, self.upper[j])
+            dn[j] = max(xs[j] - hj, self.lower[j])
+            a, b = self.evaluate(up), self.evaluate(dn)
+            if a.failure or b.failure:
+                return self._failed(a.failure or b.failure, len(self._meas))
+            g[j] = (a.llh - b.llh) / (up[j] - dn[j])
+        ev.grad_llh = g
+        return ev
+
+    # ------------------------------------------------------------------ public
+    def _check(self, ev: Evaluation) -> Evaluation:
+        if ev.failure:
+            raise SolverError(ev.failure)
+        return ev
+
+    def llh(self, x: Sequence[float] | np.ndarray | None = None) -> float:
+        """Log-likelihood at free parameters ``x`` (parameter scale; default nominal), as PEtab defines it."""
+        return self._check(self.evaluate(x)).llh
+
+    def chi2(self, x: Sequence[float] | np.ndarray | None = None) -> float:
+        """Chi-square (sum of squared residuals over sigma, on the observables' transformation scale)."""
+        return self._check(self.evaluate(x)).chi2
+
+    def simulations(self, x: Sequence[float] | np.ndarray | None = None):
+        """PEtab simulation table: the measurement table with ``simulation`` in place of ``measurement``."""
+        ev = self._check(self.evaluate(x))
+        df = self.measurements.copy()
+        df = df.rename(columns={"measurement": "simulation"})
+        df["simulation"] = ev.simulation
+        return df
+
+    def log_prior(self, x: Sequence[float] | np.ndarray) -> tuple[float, np.ndarray]:
+        """Sum of the objective priors' log densities at ``x`` and its gradient on parameter scale."""
+        xs = np.asarray(x, dtype=float)
+        v, g = 0.0, np.zeros(len(xs))
+        for j, pr in enumerate(self.priors):
+            if pr is not None:
+                a, b = pr.log_density(xs[j])
+                v += a
+                g[j] += b
+        return v, g
+
+    def objective(self, x: Sequence[float] | np.ndarray, gradient: bool = True) -> Any:
+        """Negative log-posterior (−llh − log prior) at ``x`` and, with ``gradient``, its gradient; ``inf`` (and a
+        NaN gradient) when a simulation fails."""
+        ev = self.evaluate(x, gradient=gradient)
+        if ev.failure or not np.isfinite(ev.llh):
+            return (math.inf, np.full(len(self.free), np.nan)) if gradient else math.inf
+        lp, glp = self.log_prior(x)
+        f = -(ev.llh + lp)
+        if not gradient:
+            return f
+        return f, -(ev.grad_llh + glp)
+
+    def __repr__(self) -> str:
+        return (f"PetabProblem({self.yaml_path or 'tables'}: {len(self.free)} free parameters, "
+                f"{len(self.conditions)} simulation conditions, {len(self._meas)} measurements)")
