@@ -8,7 +8,8 @@ For each size N, in a fresh process with an empty compile cache (so nothing is r
 model, compile it (code generation + C compile, reported apart), solve it once over ``--days`` days,
 and solve it with scipy's Radau on a numpy right-hand side with the chain's sparse Jacobian pattern
 (``jac_sparsity``; the baseline, measured in the same process).  Printed per N: compile time,
-bonemet_ode solve time, Radau solve time and their ratio, and the largest error of bonemet_ode
+bonemet_ode solve time (the fastest of at least 5 repeats),
+Radau solve time and their ratio, and the largest error of bonemet_ode
 against a tight Radau solve (rtol 1e-10) in units of the solver's tolerance (``atol + rtol*|y|``).
 A size that the library refuses is reported with its error message; a size whose process dies
 (signal) is reported as such.  Never run inside the unit tests.
@@ -56,11 +57,13 @@ except (IndexError, ValueError):
 times = np.linspace(0.0, days, 21)
 sim = bm.Simulator(model, days=days, times=times)
 t0 = time.perf_counter(); res = sim.run(); first = time.perf_counter() - t0
-reps = max(1, min(50, int(0.5 / max(first, 1e-6))))
-t0 = time.perf_counter()
+reps = max(5, min(50, int(0.5 / max(first, 1e-6))))
+runs = []
 for _ in range(reps):
+    t0 = time.perf_counter()
     res = sim.run()
-out["solve_s"] = (time.perf_counter() - t0) / reps
+    runs.append(time.perf_counter() - t0)
+out["solve_s"] = min(runs)  # the machine is shared: the fastest of the repeats is the least disturbed
 out["steps"] = res.stats["steps"]
 pv = model.parameter_values()
 vmax = np.array([pv[f"Vmax{i}"] for i in range(n)]); km = np.array([pv[f"Km{i}"] for i in range(n)])

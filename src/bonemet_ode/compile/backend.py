@@ -69,6 +69,9 @@ STATUS_MESSAGES = {
 #: -fno-trapping-math: floating-point exceptions are never inspected, so the compiler may schedule
 #: divisions speculatively (roundings are unchanged).
 CFLAGS = ("-O3", "-fPIC", "-shared", "-std=gnu99", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off")
+#: Optimisation level of the separately compiled parts of a large model's generated functions
+#: (straight-line arithmetic, see ``codegen.generate_units``); the solver core keeps -O3.
+PART_OPT = "-O1"
 #: x86-64 feature flags (``/proc/cpuinfo``) that ``-march=x86-64-v3`` needs (AVX2 with FMA among them).
 _V3_FEATURES = frozenset({"avx", "avx2", "fma", "bmi1", "bmi2", "movbe", "f16c", "abm"})
 
@@ -164,7 +167,7 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
     blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core,
-                     " ".join(compile_flags()), isa_key(), ",".join(sensitivities)])
+                     " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -403,7 +406,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     shared lock never sees one without the other, and a crash in between leaves a mismatch that
     the next process rebuilds).  The caller holds the key's exclusive lock.
     """
-    from .codegen import check_size, generate_source
+    from .codegen import check_size, generate_units
     from .symbolic import SymbolicModel
 
     check_size(model.name, len(model.state_names) * (1 + len(sensitivities)))  # before any symbolic work
@@ -416,25 +419,19 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             from .sensitivity import SensitivitySymbolic
 
             sym = SensitivitySymbolic(base, sensitivities)
-        src = (generate_source(sym, lanes=not quick_build())
-               + f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n')
+        units = generate_units(sym, lanes=not quick_build())
+        units[0] += f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
+        src = "\n".join(units[1:] + units[:1])  # the whole library in one file, for inspection
         t1 = time.perf_counter()
         c_path = path.with_suffix(".c")
         work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))
         try:
-            private_c = work / "model.c"
-            private_c.write_text(src)
             tmp = work / "model.so"
-            cmd = [cc, *compile_flags(), "-o", str(tmp), str(private_c), "-lm"]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0 and isa_flags() and "march" in proc.stderr:
-                # a compiler without -march=native / x86-64-v3: the portable build means the same
-                cmd = [cc, *(CFLAGS_QUICK if quick_build() else CFLAGS), "-o", str(tmp), str(private_c), "-lm"]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
+            rc, stderr, cmd = _compile_units(cc, units, work, tmp)
             _atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
-            if proc.returncode != 0 or not tmp.exists():
+            if rc != 0 or not tmp.exists():
                 raise CompileError(
-                    f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}\n"
+                    f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{stderr[-4000:]}\n"
                     f"generated source: {c_path}"
                 )
             with open(tmp, "rb+") as fh:
@@ -446,6 +443,68 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     if verbose:
         print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, "
               f"C compile {time.perf_counter() - t1:.2f} s")
+
+
+def compile_jobs() -> int:
+    """How many C compiler processes build the units of a large model at once: ``$BONEMET_ODE_JOBS``, or the
+    number of CPUs this process may run on (at most 8)."""
+    env = os.environ.get("BONEMET_ODE_JOBS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise CompileError(f"BONEMET_ODE_JOBS must be a positive integer, got {env!r}") from None
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def _compile_units(cc: str, units: list[str], work: Path, out: Path) -> tuple[int, str, list[str]]:
+    """Compile the C ``units`` (:func:`codegen.generate_units`) in ``work`` into the shared library ``out``.
+
+    One unit is compiled and linked by one command.  Several (a large model) are compiled to objects
+    side by side (:func:`compile_jobs` processes), the main unit with :data:`CFLAGS`, the parts of the
+    model functions with :data:`PART_OPT`, and linked.  Where the compiler rejects the instruction-set
+    flags, the portable build is used (it means the same).  Returns ``(status, stderr, command)`` of the
+    first command that failed, or of the last one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = []
+    for k, text in enumerate(units):
+        f = work / ("model.c" if k == 0 else f"part{k}.c")
+        f.write_text(text)
+        files.append(f)
+
+    def run(cmd: list[str]):
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    flags = CFLAGS_QUICK if quick_build() else CFLAGS
+
+    def attempt(isa: tuple[str, ...]) -> tuple[int, str, list[str]]:
+        if len(files) == 1:
+            cmd = [cc, *flags, *isa, "-o", str(out), str(files[0]), "-lm"]
+            proc = run(cmd)
+            return proc.returncode, proc.stderr, cmd
+        obj_flags = [f for f in flags if f != "-shared"]
+        part_flags = [PART_OPT if f == "-O3" else f for f in obj_flags]
+        cmds = [[cc, *(obj_flags if k == 0 else part_flags), *isa, "-c", "-o", str(f.with_suffix(".o")), str(f)]
+                for k, f in enumerate(files)]
+        with ThreadPoolExecutor(max_workers=min(compile_jobs(), len(cmds))) as pool:
+            procs = list(pool.map(run, cmds))
+        for cmd, proc in zip(cmds, procs):
+            if proc.returncode != 0:
+                return proc.returncode, proc.stderr, cmd
+        cmd = [cc, *flags, *isa, "-o", str(out), *(str(f.with_suffix(".o")) for f in files), "-lm"]
+        proc = run(cmd)
+        return proc.returncode, proc.stderr, cmd
+
+    rc, stderr, cmd = attempt(isa_flags())
+    if rc != 0 and isa_flags() and "march" in stderr:
+        # a compiler without -march=native / x86-64-v3: the portable build means the same
+        rc, stderr, cmd = attempt(())
+    return rc, stderr, cmd
 
 
 #: Paths this process has passed to dlopen (guarded by ``_lock``).

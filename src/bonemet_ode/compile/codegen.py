@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions
-from .sparse_lu import inverse_source, layout, lu_source, padded, use_inverse
+from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
 if TYPE_CHECKING:
     from .sensitivity import SensitivitySymbolic
 
-__all__ = ["generate_source", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
+__all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
            "generator_fingerprint"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
@@ -115,7 +115,7 @@ def _printer():
 
 
 def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
-           derived: Hoister | None = None) -> list[str]:
+           derived: Hoister | None = None, optimizations: str | None = "basic") -> list[str]:
     import sympy as sp
 
     repl = {s: sp.Symbol(f"y[{i}]") for i, s in enumerate(sym.y)}
@@ -123,7 +123,7 @@ def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | Sensiti
     if derived is not None:  # derived parameters follow the model's in the parameter array
         repl.update({s: sp.Symbol(f"p[{len(sym.p) + k}]") for k, s in enumerate(derived.symbols)})
     exprs = [sp.sympify(e).xreplace(repl) for e in exprs]
-    subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c_"), optimizations="basic")
+    subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c_"), optimizations=optimizations)
     lines = [f"    const double {s} = {printer.doprint(e)};" for s, e in subs]
     lines += [f"    {t} = {printer.doprint(e)};" for t, e in zip(targets, reduced)]
     return lines
@@ -140,9 +140,22 @@ def _one_division(expr):
     expr = sp.expand_mul(sp.sympify(expr), deep=False)
     terms = []
     for term in sp.Add.make_args(expr):
-        num, den = sp.fraction(sp.together(term))
+        # a monomial is its own ``together`` (which costs ~5 ms a term)
+        num, den = sp.fraction(term if _monomial(term) else sp.together(term))
         terms.append(num if den == 1 else _quotient()(num, den))
     return sp.Add(*terms)
+
+
+def _monomial(term) -> bool:
+    """Whether ``term`` is a product of integers, floats and integer powers of symbols (``together`` gives it
+    back as it is)."""
+    for f in (term.args if term.is_Mul else (term,)):
+        if f.is_Pow:
+            if not (f.base.is_Symbol and f.exp.is_Integer):
+                return False
+        elif not (f.is_Symbol or f.is_Integer or f.is_Float):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -215,9 +228,9 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
 
 
 #: Largest number of equations (model states plus sensitivity equations) the generator accepts.
-#: Code generation and the C compile took 178 s for 1000 equations of the Michaelis–Menten chain on
-#: a 2-core machine (benchmarks/scaling.py), growing about linearly; larger models are refused with
-#: a CompileError.
+#: Code generation and the C compile took 39 s for 1000 equations of the Michaelis–Menten chain on a
+#: shared 2-core machine at load average ~15 (benchmarks/scaling.py, docs/backend.md), growing about
+#: linearly; larger models are refused with a CompileError.
 MAX_STATES = 2000
 
 #: Largest number of stored entries of the sparse LU factors (fill included): the generated
@@ -231,23 +244,61 @@ MAX_LU_ENTRIES = 200_000
 #: grow faster than linearly with its size.
 CHUNK = 400
 
+#: Attribute of the part functions of large models: external linkage (they are compiled as separate
+#: units, in parallel, see :func:`generate_units`), not exported from the library.
+PART_ATTR = '__attribute__((visibility("hidden")))'
+
+#: The functions of ``sparse_lu.lu_source`` (a unit of their own in a large model).
+_LU_FUNCTIONS = ("void bm_build_E(const double *J, double fac, double *E)",
+                 "int bm_lu_fast(double *E, double *dinv, double tol)",
+                 "void bm_solve_fast(const double *E, const double *dinv, double *b)")
+
+#: A large model's sparse LU is straight-line code (a unit of its own) up to this many operations
+#: (:func:`sparse_lu.lu_operations`), and loops over index tables beyond (:func:`sparse_lu.lu_table_source`).
+#: Measured on the Michaelis–Menten chain (docs/backend.md): the tables make a solve 1.6x slower at 300
+#: states (1.0 -> 1.6 ms), where the factorisation is a few hundred operations; straight-line code takes
+#: ~80 bytes of C per operation (Chen_MSB2009's factors were 1.8 MB of C, most of its compile time).
+LU_STRAIGHT_MAX_OPS = 5_000
+
+#: Helper functions the printed expressions may call (in every unit).
+_HELPERS = (
+    "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
+    " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
+    "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
+    "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
+)
+
+#: First line of each separately compiled unit of a large model (:func:`generate_units`).
+UNIT_MARK = "/* bm_unit "
+
 
 def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
-              sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None, chunked: bool) -> list[str]:
-    """A generated function ``header`` computing ``targets = exprs``: one body, or (``chunked`` and more
-    than :data:`CHUNK` outputs) parts of :data:`CHUNK` outputs each, called in turn."""
-    if not chunked or len(exprs) <= CHUNK:
+              sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None,
+              parts: list[str] | None) -> list[str]:
+    """A generated function ``header`` computing ``targets = exprs``: one ``static`` body, or (``parts`` given
+    and some outputs) parts of at most :data:`CHUNK` outputs each, called in turn.
+
+    Each part is a function of its own with external linkage, its text appended to ``parts`` (it is
+    compiled as a unit of its own, :func:`generate_units`); only its prototype and the call stay here.
+    Common subexpressions are found per part, with sympy's ``cse`` without its ``"basic"``
+    preprocessing (``factor_terms`` on every output: 75 % of the time of ``cse`` on a large model,
+    with about the same subexpressions found on its simple rate laws)."""
+    if parts is None or not exprs:
         return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
     m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
     assert m is not None, header  # the headers are written in this module
     name, args = m.group(1), m.group(2)
     call_args = ", ".join(a.split("*")[-1].strip() for a in args.split(","))
-    out, calls = [], []
-    for part, k in enumerate(range(0, len(exprs), CHUNK)):
-        out += [f"static __attribute__((noinline)) void {name}_{part}({args}) {{", void]
-        out += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived)
-        out += ["}", ""]
-        calls.append(f"    {name}_{part}({call_args});")
+    out: list[str] = []
+    calls: list[str] = []
+    for k in range(0, len(exprs), CHUNK):
+        fname = f"{name}_{len(calls)}"
+        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", *_HELPERS, f"{PART_ATTR} void {fname}({args});",
+                f"void {fname}({args}) {{", void]
+        body += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived, optimizations=None)
+        parts.append("\n".join(body + ["}", ""]))
+        out.append(f"{PART_ATTR} void {fname}({args});")
+        calls.append(f"    {fname}({call_args});")
     return out + [header] + calls + ["}", ""]
 
 
@@ -258,11 +309,29 @@ def check_size(name: str, n: int) -> None:
     if n > MAX_STATES:
         raise CompileError(
             f"model {name!r} has {n} states (sensitivities included); the code generator handles at most {MAX_STATES} "
-            f"(compile time grows about linearly: ~3 minutes for 1000 states on 2 cores)")
+            f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
 def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> str:
-    """Full C source: generated model functions followed by the solver core (``lanes=False``: no lane solver).
+    """Full C source: generated model functions followed by the solver core, in one text (``lanes=False``:
+    no lane solver).
+
+    For a model of more than :data:`LANE_MAX_STATES` states, the part units of :func:`generate_units`
+    come first (each begins with a line starting :data:`UNIT_MARK`), then the main unit; the text
+    compiles as one file as well as unit by unit."""
+    units = generate_units(sym, lanes)
+    return "\n".join(units[1:] + units[:1])
+
+
+def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> list[str]:
+    """C sources of one library: the main unit (model functions and the solver core), then the part
+    units of a large model, each compiled on its own (in parallel) and linked with the main unit.
+
+    A model of at most :data:`LANE_MAX_STATES` states has one unit, whose model functions are
+    ``static`` so that the C compiler inlines them into the solver core.  A larger model has its
+    right-hand side, Jacobian, observables and derived parameters in parts of :data:`CHUNK` outputs
+    (:func:`_function`), each a unit: the C compiler's time on one huge function grows faster than
+    linearly with its size, and units compile side by side.
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
     :func:`sparse_lu.layout`); ``bm_jrow``/``bm_jcol`` give the row and column of each stored
@@ -273,8 +342,12 @@ def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True
     n, npar, no = len(sym.y), len(sym.p), len(sym.observables)
     check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
+    parts: list[str] | None = [] if chunked else None
     hoist = Hoister(sym.y)
-    rhs_exprs = [_one_division(_hoist_calls(e, hoist, frozenset(sym.y))) for e in sym.rhs]
+    # a large model's right-hand side keeps its own form: bringing each term over one denominator costs
+    # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
+    ys = frozenset(sym.y)
+    rhs_exprs = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in sym.rhs]
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -300,10 +373,7 @@ def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True
         f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
-        "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
-        " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
-        "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
-        "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
+        *_HELPERS,
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
@@ -313,31 +383,43 @@ def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
     ]
     out += _function("static void bm_derive(double *p) {", "    (void)p;", hoist.definitions,
-                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, chunked)
+                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, parts)
     rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
-    if not (chunked and n > CHUNK):
+    if not chunked:
         rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist)
         out += [rhs_header, "    (void)y; (void)p;"] + rhs + ["}", ""]
         out += _vector_rhs(n, rhs)
     else:
         out += _function(rhs_header, "    (void)y; (void)p;", rhs_exprs, [f"dy[{i}]" for i in range(n)], sym,
-                         printer, hoist, chunked)
+                         printer, hoist, parts)
         out += ["static inline void bm_rhs_vec(const double *y, const double *p, bm_v4 *dv) {",
                 "    double d[BM_NVP];", "    bm_rhs(y, p, d);", "    for (int i = BM_N; i < BM_NVP; ++i) d[i] = 0.0;",
                 "    memcpy(dv, d, sizeof d);", "}", ""]
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
-                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, chunked)
-    out.append(lu_source(n, pattern))
+                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts)
+    if parts is None:
+        out.append(lu_source(n, pattern))
+    elif lu_operations(n, pattern) > LU_STRAIGHT_MAX_OPS:
+        # index tables: straight-line code of this many operations would dominate the compile
+        out.append(lu_table_source(n, pattern))
+    else:  # straight-line code, a unit of its own
+        lu = lu_source(n, pattern)
+        for decl in _LU_FUNCTIONS:
+            assert f"static {decl} {{" in lu, decl
+            lu = lu.replace(f"static {decl} {{", f"{decl} {{")
+            out.append(f"{PART_ATTR} {decl};")
+        parts.append(f"{UNIT_MARK}bm_lu */\n#include <math.h>\n" + "\n".join(f"{PART_ATTR} {d};" for d in _LU_FUNCTIONS)
+                     + "\n" + lu)
     inverse = use_inverse(n, pattern)
     if inverse:
         out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]
     out += _function("static void bm_obs(const double *y, const double *p, double *o) {",
                      "    (void)y; (void)p; (void)o;", obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist,
-                     chunked)
+                     parts)
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
     if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
-    return "\n".join(out) + "\n" + solver_core_source()
+    return ["\n".join(out) + "\n" + solver_core_source()] + (parts or [])

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from ..errors import UnknownNameError
-from .symbolic import SymbolicModel
+from .symbolic import SymbolicModel, derivative
 
 __all__ = ["SensitivitySymbolic", "check_wrt"]
 
@@ -55,15 +55,15 @@ class SensitivitySymbolic:
         obs = list(base.observables)
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
-            forcing = base.rhs.diff(theta) if theta is not None else sp.zeros(n, 1)
+            forcing = [derivative(e, theta) for e in base.rhs] if theta is not None else [sp.S.Zero] * n
             for i in range(n):
                 rows.append(sp.Add(forcing[i], *(d * self.S[j][k] for j, d in jrows[i])))
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             for o in base.observables:
-                acc = o.diff(theta) if theta is not None else sp.Integer(0)
+                acc = derivative(o, theta) if theta is not None else sp.Integer(0)
                 for j in range(n):
-                    d = o.diff(base.y[j])
+                    d = derivative(o, base.y[j])
                     if d != 0:
                         acc += d * self.S[j][k]
                 obs.append(acc)

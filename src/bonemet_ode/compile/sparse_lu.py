@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["elimination_plan", "layout", "lu_source", "inverse_source", "inverse_pattern", "padded", "use_inverse"]
+__all__ = ["elimination_plan", "layout", "lu_source", "lu_table_source", "lu_operations",
+           "inverse_source", "inverse_pattern", "padded", "use_inverse"]
 
 #: The inverse is used when its structural non-zeros are at most this many times the multiply-adds of one
 #: triangular solve pair (measured on perf_reference and bone_metastasis, docs/backend.md).
@@ -175,6 +176,104 @@ def lu_source(n: int, pattern: set[tuple[int, int]]) -> str:
         terms = "".join(f" - E[{es[(k, j)]}] * b[{j}]" for j in cols)
         lines.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
     lines += ["}", ""]
+    return "\n".join(lines)
+
+
+def lu_operations(n: int, pattern: set[tuple[int, int]]) -> int:
+    """Multiply-adds of one factorisation and one solve in the elimination order: the size of the
+    straight-line code of :func:`lu_source` (one statement each)."""
+    _, steps, _ = elimination_plan(n, pattern)
+    return sum(len(rows) * (2 + len(cols)) + len(cols) for _, rows, cols in steps)
+
+
+def _int_table(name: str, values: list[int]) -> str:
+    rows = [", ".join(map(str, values[k:k + 32])) for k in range(0, len(values), 32)]
+    return f"static const int {name}[{max(len(values), 1)}] = {{\n" + (",\n".join(rows) or "0") + "\n};"
+
+
+def lu_table_source(n: int, pattern: set[tuple[int, int]]) -> str:
+    """``bm_build_E``, ``bm_lu_fast`` and ``bm_solve_fast`` as loops over index tables, for large models.
+
+    The same factorisation, pivot checks and solves as :func:`lu_source` in its classic form (the
+    same operations on the same packed entries in the same order, so the same roundings), but the
+    elimination is data (``bm_lu_tab``), not straight-line code: the C compiler's time no longer grows
+    with the factors' entries (the straight-line form of a 500-state model's factors was 1.8 MB of C,
+    most of its compile time), and the code a step runs fits in the instruction cache.
+
+    ``bm_lu_tab`` holds, per pivot in elimination order: ``k``, the slot of ``E_kk``, 1 if earlier
+    pivots update ``E_kk`` (its growth is checked), the numbers of rows ``r`` and columns ``c`` below
+    and right of the pivot, ``c`` pairs ``(j, slot of E_kj)``, then per row ``(i, slot of E_ik)``
+    followed by the ``c`` slots of ``E_ij``.  ``bm_lu_step[s]`` is where pivot ``s`` starts."""
+    order, steps, filled = elimination_plan(n, pattern)
+    js, es = layout(n, pattern)
+    updated = _updated_pivots(steps)
+    tab: list[int] = []
+    starts: list[int] = []
+    for k, rows, cols in steps:
+        starts.append(len(tab))
+        tab += [k, es[(k, k)], int(k in updated), len(rows), len(cols)]
+        for j in cols:
+            tab += [j, es[(k, j)]]
+        for i in rows:
+            tab += [i, es[(i, k)]] + [es[(i, j)] for j in cols]
+    src = [-1] * len(es)
+    diag = [0] * len(es)
+    for (i, j), slot in es.items():
+        if (i, j) in pattern:
+            src[slot] = js[(i, j)]
+        diag[slot] = int(i == j)
+    g = repr(PIVOT_GROWTH)
+    lines = [
+        f"/* sparse LU (index tables): {len(filled)} stored entries of {n * n}, minimum-degree order */",
+        _int_table("bm_lu_tab", tab), _int_table("bm_lu_step", starts), _int_table("bm_E_src", src),
+        _int_table("bm_E_diag", diag),
+        "static void bm_build_E(const double *J, double fac, double *E) {",
+        "    for (int s = 0; s < BM_NLU; ++s) {",
+        "        const double v = bm_E_src[s] >= 0 ? -J[bm_E_src[s]] : 0.0;",
+        "        E[s] = bm_E_diag[s] ? fac + v : v;",
+        "    }",
+        "}",
+        "",
+        "static int bm_lu_fast(double *E, double *dinv, double tol) {",
+        "    /* the starting values of the pivots that elimination updates, kept in dinv until their turn */",
+        "    for (int s = 0; s < BM_N; ++s) {",
+        "        const int *h = bm_lu_tab + bm_lu_step[s];",
+        "        if (h[2]) dinv[h[0]] = E[h[1]];",
+        "    }",
+        "    for (int s = 0; s < BM_N; ++s) {",
+        "        const int *h = bm_lu_tab + bm_lu_step[s];",
+        "        const int k = h[0], nr = h[3], nc = h[4];",
+        "        const double piv = E[h[1]];",
+        "        if (!(fabs(piv) > tol)) return 1;",
+        f"        if (h[2] && !(fabs(piv) * {g} >= fabs(dinv[k]) && fabs(piv) <= {g} * fabs(dinv[k]))) return 1;",
+        "        dinv[k] = 1.0 / piv;",
+        "        const int *kj = h + 5, *t = h + 5 + 2 * nc;",
+        "        for (int r = 0; r < nr; ++r, t += 2 + nc) {",
+        "            const double l = E[t[1]] * dinv[k];",
+        "            E[t[1]] = l;",
+        "            for (int c = 0; c < nc; ++c) E[t[2 + c]] -= l * E[kj[2 * c + 1]];",
+        "        }",
+        "    }",
+        "    return 0;",
+        "}",
+        "",
+        "static void bm_solve_fast(const double *E, const double *dinv, double *b) {",
+        "    for (int s = 0; s < BM_N; ++s) {",
+        "        const int *h = bm_lu_tab + bm_lu_step[s];",
+        "        const int k = h[0], nr = h[3], nc = h[4];",
+        "        const int *t = h + 5 + 2 * nc;",
+        "        for (int r = 0; r < nr; ++r, t += 2 + nc) b[t[0]] -= E[t[1]] * b[k];",
+        "    }",
+        "    for (int s = BM_N - 1; s >= 0; --s) {",
+        "        const int *h = bm_lu_tab + bm_lu_step[s];",
+        "        const int k = h[0], nc = h[4];",
+        "        double acc = b[k];",
+        "        for (int c = 0; c < nc; ++c) acc -= E[h[6 + 2 * c]] * b[h[5 + 2 * c]];",
+        "        b[k] = acc * dinv[k];",
+        "    }",
+        "}",
+        "",
+    ]
     return "\n".join(lines)
 
 
