@@ -116,7 +116,7 @@ def test_compare_figure_is_written(compare_run) -> None:
 def snippets():
     """Run every README snippet in order in one namespace; returns (namespace, printed text per snippet)."""
     blocks = python_snippets(README)
-    assert len(blocks) == 3, "README's Python snippets changed: update this test"
+    assert len(blocks) == 4, "README's Python snippets changed: update this test"
     ns: dict = {"__name__": "__readme__"}
     printed = []
     for block in blocks:
@@ -178,7 +178,7 @@ def test_snippet_outcome_and_catalogue(snippets) -> None:
     ns, printed = snippets
     o = ns["o"]
     assert o.id == "O3"
-    report = printed[2]
+    report = printed[3]
     rows = [ln for ln in report.splitlines() if re.match(r"O\d+ ", ln)]
     assert [r.split()[0] for r in rows] == [f"O{i}" for i in range(1, 22)]
     assert all(r.split()[1] == "✓" for r in rows), "README: 21 of 21 satisfied with the shipped parameters"
@@ -227,4 +227,22 @@ def test_snippet_subject_fits_are_maximum_likelihood(snippets) -> None:
         row = table[table["subject"].astype(str) == subject].iloc[0]
         assert row["alpha"] == pytest.approx(est["alpha"]) and row["V0"] == pytest.approx(est["V0"])
     # the printed table is the same table
-    assert printed[2].count("Vehicle") >= len(data.subjects)
+    assert printed[3].count("Vehicle") >= len(data.subjects)
+
+
+def test_snippet_antimony_model_and_adaptive_arm(snippets) -> None:
+    """The Antimony logistic model follows its closed form; the adaptive arm doses exactly on the
+    scheduled days on which the tumour has crossed its threshold (it never falls back below the pause level)."""
+    ns, _ = snippets
+    lres = ns["lres"]
+    exact = 1e9 / (1 + (1e9 / 1e6 - 1) * np.exp(-0.2 * lres.times))
+    np.testing.assert_allclose(lres["T"], exact, rtol=1e-5)
+    ares = ns["ares"]
+    tumor, drug = ares["tumor"], ares["anti_pd1"]
+    crossed = ares.times[np.argmax(tumor > 1e6)]
+    assert tumor[ares.times >= crossed].min() > 5e5  # never paused once on, in this run
+    for day in range(7, 42, 3):
+        i = int(np.searchsorted(ares.times, day))            # outputs at a dose day follow the dose
+        given = drug[i] - drug[i - 1] > 5.0
+        assert given == (day >= crossed), f"day {day}: dose given={given}, threshold crossed on day {crossed:.2f}"
+    assert ares.stats["events"] >= 1
