@@ -42,8 +42,29 @@ def counted(monkeypatch):
     return calls
 
 
+def test_each_arm_once_per_evaluation_and_cache_batched(drug_model, arms, monkeypatch):
+    """The batched engine solves every arm once per evaluation (one row each), and not on a cache hit."""
+    from bonemet_ode.compile.backend import CompiledModel
+
+    rows = []
+    solve = CompiledModel.solve_batch
+
+    def counting(self, Y0, *args, **kwargs):
+        rows.append(len(Y0))
+        return solve(self, Y0, *args, **kwargs)
+
+    monkeypatch.setattr(CompiledModel, "solve_batch", counting)
+    ctx = EvaluationContext(drug_model, arms, OUTCOMES, cache_size=2, n_jobs=1)
+    ctx.evaluate()
+    assert sum(rows) == 5 == ctx._plan.n_members
+    ctx.evaluate()  # cached
+    assert sum(rows) == 5 and ctx.n_cache_hits == 1
+    ctx.evaluate({"r": 0.25})
+    assert sum(rows) == 10
+
+
 def test_each_arm_once_per_evaluation_and_cache(drug_model, arms, counted):
-    ctx = EvaluationContext(drug_model, arms, OUTCOMES, cache_size=2)
+    ctx = EvaluationContext(drug_model, arms, OUTCOMES, cache_size=2, engine="legacy")
     assert set(ctx.arm_names) == {"control", "A", "B", "A+B", "slow"}
     ctx.evaluate()
     assert sorted(counted["arm"]) == sorted(ctx.arm_names)
@@ -76,10 +97,11 @@ def _analytic_cohort(drug_model, n, seed, sigma, r_typical):
     return np.asarray(table["r"])
 
 
-def test_fraction_against_independent_draws(drug_model, arms, counted):
+@pytest.mark.parametrize("engine", ["batched", "legacy"])
+def test_fraction_against_independent_draws(drug_model, arms, counted, engine):
     text = "F: fraction(cohort[control, n=60, seed=7, r~lognormal(0.3)]: T@20 > 55) between 0.2 and 0.8"
     ctx = EvaluationContext(drug_model, arms, [text, "G: fraction(cohort[control, n=60, seed=7, r~lognormal(0.3)]: "
-                                                     "time_to(T >= 55) < 20) >= 0"], options=TIGHT)
+                                                     "time_to(T >= 55) < 20) >= 0"], options=TIGHT, engine=engine)
     for r_typ in (0.2, 0.16):
         r = _analytic_cohort(drug_model, 60, 7, 0.3, r_typ)
         final = np.exp(20 * r)  # T(20) of each member
@@ -87,7 +109,10 @@ def test_fraction_against_independent_draws(drug_model, arms, counted):
         ev = ctx.evaluate({"r": r_typ})
         assert ev["F"].value == pytest.approx(np.mean(final > 55), abs=1e-12)
         assert ev["G"].value == pytest.approx(np.mean(np.log(55) / r < 20), abs=1e-12)
-    assert counted["cohort"] == ["control", "control"]  # one cohort simulation per evaluation, shared
+    if engine == "legacy":
+        assert counted["cohort"] == ["control", "control"]  # one cohort simulation per evaluation, shared
+    else:
+        assert len(ctx.cohorts) == 1 and ctx._plan.n_members == 60  # the cohort once, shared by F and G
 
 
 def test_spearman_against_scipy(drug_model, arms):

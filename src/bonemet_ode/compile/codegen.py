@@ -67,6 +67,18 @@ def _printer():
                 return f"sqrt({self._print(base)})"
             return super()._print_Pow(expr)
 
+        def _print_Max(self, expr):  # noqa: N802 - bm_fmax: fmax that the lane loops can vectorise
+            return self._minmax("bm_fmax", expr.args)
+
+        def _print_Min(self, expr):  # noqa: N802
+            return self._minmax("bm_fmin", expr.args)
+
+        def _minmax(self, name, args):
+            out = self._print(args[0])
+            for a in args[1:]:
+                out = f"{name}({out}, {self._print(a)})"
+            return out
+
         def _print_Heaviside(self, expr):  # noqa: N802
             return f"(({self._print(expr.args[0])}) > 0 ? 1.0 : 0.0)"
 
@@ -124,6 +136,51 @@ def _quotient():
         nargs = 2
 
     return bm_quot
+
+
+def _is_call(e) -> bool:
+    """A function call of the generated C (``pow`` with an exponent the printer does not expand, ``exp``,
+    ``log``, ...): tens of cycles each, unlike the products, sums and divisions around it."""
+    import sympy as sp
+
+    if e.is_Pow:
+        x = e.exp
+        return not (x.is_Integer and -4 <= int(x) <= 4) and x != sp.Rational(1, 2)
+    return isinstance(e, sp.Function)
+
+
+def _hoist_calls(expr, hoist: Hoister, states: frozenset):
+    """``expr`` with each maximal parameter-only part that holds a function call replaced by a derived
+    parameter (computed once per parameter vector by ``bm_derive``).
+
+    Only parts with a call are hoisted: hoisting every parameter-only product and quotient of the
+    right-hand side measured slower on the reference problem (the order in which its divisions reach
+    the divider matters more than their count; docs/backend.md), but a ``pow`` of parameters costs
+    ~20-90 cycles at each of the eight evaluations per step (the Komarova bone model's
+    ``(b_2/b_1)**(g_22/(g_12 g_21 - ...))`` held four per evaluation: ~40 % of a bone_metastasis solve).
+    """
+    import sympy as sp
+
+    def constant(e) -> bool:
+        return not (e.free_symbols & states)
+
+    def has_call(e) -> bool:
+        return any(_is_call(a) for a in sp.preorder_traversal(e))
+
+    def walk(e):
+        if e.is_Atom:
+            return e
+        if constant(e):
+            return hoist._register(e) if has_call(e) else e
+        if e.is_Mul or e.is_Add:
+            const = [a for a in e.args if constant(a)]
+            var = [walk(a) for a in e.args if not constant(a)]
+            if const and any(has_call(c) for c in const):
+                const = [hoist._register(e.func(*const))]
+            return e.func(*const, *var)
+        return e.func(*[walk(a) for a in e.args])
+
+    return walk(sp.sympify(expr))
 
 
 def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
@@ -197,7 +254,7 @@ def generate_source(sym: SymbolicModel) -> str:
     check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
     hoist = Hoister(sym.y)
-    rhs_exprs = [_one_division(e) for e in sym.rhs]
+    rhs_exprs = [_one_division(_hoist_calls(e, hoist, frozenset(sym.y))) for e in sym.rhs]
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -223,6 +280,10 @@ def generate_source(sym: SymbolicModel) -> str:
         f"#define BM_NLU {len(eslot)}",
         "#include <math.h>",
         "#include <string.h>",
+        "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
+        " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
+        "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
+        "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",

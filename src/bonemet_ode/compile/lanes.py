@@ -79,13 +79,44 @@ def _lane_body(name: str, body: list[str]) -> list[str]:
         if ret:
             line = f"{ret.group(1)}bad[ln] |= !({ret.group(2)});"
         inner.append("    " + line)
-    lines = list(pre)
+    calls, inner = _hoist_lane_calls(inner)
+    lines = list(pre) + calls
     if name == "bm_lu_fast":
         lines.append("    for (int ln = 0; ln < BM_L; ++ln) bad[ln] = 0;")
     lines.append("    for (int ln = 0; ln < BM_L; ++ln) {")
     lines += inner
     lines.append("    }")
     return lines
+
+
+#: ``pow(a, b)`` whose arguments are array elements of the lane (or numbers): computed before the lane loop.
+_LANE_POW = re.compile(r"\bpow\(((?:[a-z]+\[\d+\*BM_L\+ln\])|[-+0-9.e]+), ((?:[a-z]+\[\d+\*BM_L\+ln\])|[-+0-9.e]+)\)")
+
+
+def _hoist_lane_calls(inner: list[str]) -> tuple[list[str], list[str]]:
+    """Move each ``pow`` of lane array elements into a loop of its own before the lane loop.
+
+    A call to libm inside the lane loop keeps the compiler from turning the loop into SIMD
+    instructions; computed beforehand into a per-lane array (``bm_pw<k>[ln]``), the same calls give
+    the same values, and the loop around the remaining arithmetic vectorises.  The arrays the
+    arguments read are inputs of the function, never written before the calls.
+    """
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        call = m.group(0)
+        if call not in seen:
+            seen[call] = f"bm_pw{len(seen)}"
+        return f"{seen[call]}[ln]"
+
+    body = [_LANE_POW.sub(sub, line) for line in inner]
+    if not seen:
+        return [], inner
+    pre = [f"    double {v}[BM_L];" for v in seen.values()]
+    pre.append("    for (int ln = 0; ln < BM_L; ++ln) {")
+    pre += [f"        {v}[ln] = {call};" for call, v in seen.items()]
+    pre.append("    }")
+    return pre, body
 
 
 def lane_functions(text: str, names: tuple[str, ...]) -> str:

@@ -110,12 +110,18 @@ class Need:
         Days that must be output times exactly (read-outs, integral ends), days.
     to_horizon : bool
         Whether the whole simulated horizon is read (a threshold search without ``until``).
+    points : bool
+        Whether only the values at ``days`` are read (a read-out).  ``False`` (the default, which
+        is always safe) means the quantity may read every output time from day 0 to the last of
+        ``days`` (an integral, a threshold search): the evaluation context then keeps its whole
+        output grid there, and may drop output times that no need reads.
     """
 
     source: Union[str, "CohortSpec", None]
     name: str
     days: tuple[float, ...] = ()
     to_horizon: bool = False
+    points: bool = False
 
 
 class Readout(abc.ABC):

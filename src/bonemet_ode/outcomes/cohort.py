@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Mapping
 
 import numpy as np
@@ -138,7 +138,7 @@ class _CohortQuantity(Quantity):
         out = []
         for m in self._members():
             need = m.member_needs()
-            out.append(Need(self.cohort, need.name, need.days, need.to_horizon))
+            out.append(replace(need, source=self.cohort))
         return tuple(out)
 
     def member_values(self, data: Readout, q: TrajectoryQuantity) -> np.ndarray:

@@ -69,7 +69,7 @@ class CombinationExcess(Quantity):
         return (self.control, self.first, self.second, self.combination)
 
     def needs(self) -> tuple[Need, ...]:
-        return tuple(Need(a, self.name, (self.day,)) for a in self._arms())
+        return tuple(Need(a, self.name, (self.day,), points=True) for a in self._arms())
 
     def fractions(self, data: Readout) -> tuple[float, float, float]:
         """``(f_A, f_B, f_AB)``: each arm's value over the control's at :attr:`day`."""

@@ -9,6 +9,7 @@ is cached per parameter set, so calibration can call it thousands of times.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from ..simulate.simulator import Simulator
 from .base import Need, Readout, UnavailableError
 from .cohort import CohortSpec
 from .results import OutcomeResult, format_results
+from .plan import EvaluationPlan
 from .runner import ArmFailure, ArmRunner, ArmTrajectory, CohortRunner, CohortTrajectories
 from .statements import Outcome
 
@@ -154,10 +156,17 @@ class EvaluationContext:
         Solver tolerances.
     variability : mapping of str to Distribution, optional
         Default inter-animal variability of cohorts that give none.
-    n_jobs : int
-        Threads for cohort simulations (default 1).
+    n_jobs : int, optional
+        Threads for the simulations (default: every core, ``os.cpu_count()``; the legacy engine
+        uses one unless told).  Results do not depend on it.
     cache_size : int
         Parameter sets whose evaluations are kept (0: no cache).
+    engine : {"batched", "legacy"}
+        ``"batched"`` (default): every arm and cohort member of a parameter set in a few lane
+        solves over ``n_jobs`` threads, with output only at the days the outcomes read
+        (:class:`~bonemet_ode.outcomes.plan.EvaluationPlan`).  ``"legacy"``: one solve per arm and one
+        batched solve per cohort on the whole output grid, as before; kept as the reference the
+        batched engine is tested and benchmarked against.  Both give the same results bit for bit.
 
     Raises
     ------
@@ -183,8 +192,9 @@ class EvaluationContext:
         step: float = 0.1,
         options: SolverOptions | None = None,
         variability: Mapping[str, Distribution] | None = None,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         cache_size: int = 8,
+        engine: str = "batched",
     ) -> None:
         from .parser import parse
 
@@ -205,7 +215,12 @@ class EvaluationContext:
         self.step = float(step)
         self.options = options or SolverOptions()
         self.variability = dict(variability or {})
-        self.n_jobs = int(n_jobs)
+        if engine not in ("batched", "legacy"):
+            raise OutcomeError(f"engine must be 'batched' or 'legacy', got {engine!r}")
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1):
+            raise OutcomeError(f"n_jobs must be an integer >= 1 (threads) or None (every core), got {n_jobs!r}")
+        self.engine = engine
+        self.n_jobs = int(n_jobs) if n_jobs is not None else (1 if engine == "legacy" else (os.cpu_count() or 1))
         self.cache_size = int(cache_size)
         self._cache: OrderedDict[tuple, Evaluation] = OrderedDict()
         self.n_evaluations = 0
@@ -275,6 +290,11 @@ class EvaluationContext:
                 runner = ArmRunner(sim, _pinned(self.model, self.arms[arm_name], sim.model))
                 self._cohorts[source] = CohortRunner(self.model, runner, source.n, source.seed, tuple(var.items()),
                                                      self.n_jobs)
+        by_source: dict[Any, list[Need]] = {}
+        for _, n in needs:
+            by_source.setdefault(n.source, []).append(n)
+        self._plan = EvaluationPlan({k: (r, by_source[k]) for k, r in self._runners.items()},
+                                    {k: (c, by_source[k]) for k, c in self._cohorts.items()}, horizon, self.n_jobs)
         for o, n in needs:
             arm = n.source if isinstance(n.source, str) else n.source.arm
             if arm not in variants:
@@ -341,6 +361,22 @@ class EvaluationContext:
             self.n_cache_hits += 1
             return hit
         self.model.resolve_parameters(ov)
+        if self.engine == "batched":
+            runs, cohorts, failures = self._plan.run(ov)
+        else:
+            runs, cohorts, failures = self._run_legacy(ov)
+        data = _ContextReadout(self.horizon, runs, cohorts, failures)
+        ev = Evaluation(tuple(o.evaluate(data) for o in self.outcomes), ov,
+                        {(k if isinstance(k, str) else k.to_text()): v for k, v in failures.items()})
+        self.n_evaluations += 1
+        if self.cache_size > 0:
+            self._cache[key] = ev
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return ev
+
+    def _run_legacy(self, ov: Mapping[str, float]) -> tuple[dict, dict, dict]:
+        """One solve per arm, one batched solve per cohort, on the whole output grid (``engine="legacy"``)."""
         runs: dict[str, ArmTrajectory] = {}
         failures: dict[Any, str] = {}
         for name, runner in self._runners.items():
@@ -354,15 +390,11 @@ class EvaluationContext:
                 cohorts[spec] = cohort.run(ov)
             except ArmFailure as exc:
                 failures[spec] = str(exc)
-        data = _ContextReadout(self.horizon, runs, cohorts, failures)
-        ev = Evaluation(tuple(o.evaluate(data) for o in self.outcomes), ov,
-                        {(k if isinstance(k, str) else k.to_text()): v for k, v in failures.items()})
-        self.n_evaluations += 1
-        if self.cache_size > 0:
-            self._cache[key] = ev
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return ev
+        return runs, cohorts, failures
+
+    def close(self) -> None:
+        """Stop the context's worker threads (they also stop when the context is collected)."""
+        self._plan.close()
 
     def simulate(self, arm: str, params: Mapping[str, float] | None = None) -> SimulationResult:
         """The trajectory of one arm on the context's grid (for plots and checks)."""

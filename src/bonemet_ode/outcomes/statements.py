@@ -257,18 +257,24 @@ class Outcome:
 
     def evaluate(self, data: Readout) -> OutcomeResult:
         """The :class:`OutcomeResult` on ``data``; a failed simulation gives a failed result, not an error."""
-        leaves = self.statement.leaves()
+        key, sentence, leaf_sentences = self._texts()
         try:
             v = self.statement.evaluate(data)
         except UnavailableError as exc:
-            v = Verdict.failed(str(exc), len(leaves) if len(leaves) > 1 else 0)
+            v = Verdict.failed(str(exc), len(leaf_sentences) if len(leaf_sentences) > 1 else 0)
         parts = tuple(
-            OutcomeResult(f"{self.key}.{i + 1}", p.value, p.threshold, p.margin, p.satisfied, leaf.sentence(), (),
-                          p.message)
-            for i, (p, leaf) in enumerate(zip(v.parts, leaves))
-        ) if len(leaves) > 1 else ()
-        return OutcomeResult(self.key, v.value, v.threshold, v.margin, v.satisfied, self.statement.sentence(),
-                             parts, v.message)
+            OutcomeResult(f"{key}.{i + 1}", p.value, p.threshold, p.margin, p.satisfied, text, (), p.message)
+            for i, (p, text) in enumerate(zip(v.parts, leaf_sentences))
+        ) if len(leaf_sentences) > 1 else ()
+        return OutcomeResult(key, v.value, v.threshold, v.margin, v.satisfied, sentence, parts, v.message)
+
+    def _texts(self) -> tuple[str, str, tuple[str, ...]]:
+        """``(key, sentence, leaf sentences)``, made once per outcome (an evaluation only reads them)."""
+        texts = self.__dict__.get("_texts_cache")
+        if texts is None:
+            texts = (self.key, self.statement.sentence(), tuple(leaf.sentence() for leaf in self.statement.leaves()))
+            object.__setattr__(self, "_texts_cache", texts)
+        return texts
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""

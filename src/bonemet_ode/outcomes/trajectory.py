@@ -127,7 +127,7 @@ class Value(TrajectoryQuantity):
         object.__setattr__(self, "arm", _check_arm(self.arm, f"{self.name}@{self.day:g}"))
 
     def member_needs(self) -> Need:
-        return Need(None, self.name, (self.day,))
+        return Need(None, self.name, (self.day,), points=True)
 
     def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
         return np.asarray(values)[..., day_index(times, self.day)]

@@ -1,0 +1,186 @@
+"""Time one full evaluation of the bone-metastasis outcome catalogue with new parameters.
+
+Usage::
+
+    python benchmarks/outcome_evaluation.py [--rounds 5] [--per-round 6] [--sigma 0.05] [--seed 0]
+                                            [--threads 1,2] [--baseline-ref REF] [--json FILE]
+
+One evaluation is what a calibration or the ensemble sampler pays per parameter set:
+``catalogue_context().evaluate(params)`` with the free parameters jittered jointly (log-normal,
+``--sigma``, seeded; a draw outside a parameter's bounds is drawn again), every scenario arm and
+every cohort simulated, every outcome scored (no cache hits: each call gets a new parameter set).
+
+Timed in the same run, in interleaved rounds (every configuration in every round, so that load
+from other processes falls on all alike):
+
+* ``legacy``: the evaluation path as it was (``engine="legacy"``: one solve per arm, one batched
+  solve per cohort on the whole output grid, cohorts on one thread), on this checkout's compiled code;
+* ``batched, N threads``: the batched engine (:mod:`bonemet_ode.outcomes.plan`) on ``N`` threads;
+* with ``--baseline-ref REF`` (a git commit, e.g. the one before this work): the whole library
+  (Python and generated C) as it was at ``REF``, extracted with ``git archive`` and run in a
+  subprocess with its own compile cache, on the same parameter sets.
+
+Prints the median wall time and process CPU time (all threads) per evaluation, the ratio of
+each configuration's wall time to the baseline's (``--baseline-ref`` when given, else legacy),
+and ``os.getloadavg()`` before and after: on a shared machine a load above the core count
+slows every configuration, and threads help only as far as a core is free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Run in the subprocess of --baseline-ref: reads parameter sets (JSON lines), prints wall/CPU seconds.
+_CHILD = r"""
+import json, sys, time
+from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context
+ctx = catalogue_context(cache_size=0)
+ctx.evaluate()
+print("ready", flush=True)
+for line in sys.stdin:
+    params = json.loads(line)
+    t0, c0 = time.perf_counter(), time.process_time()
+    ev = ctx.evaluate(params)
+    print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, ev.margins().tolist()]), flush=True)
+"""
+
+
+def draw_parameters(model: Any, names: list[str], sigma: float, n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` joint log-normal jitters (``sigma``) of ``names`` around the model's values, each within bounds."""
+    rng = np.random.default_rng(seed)
+    pars = {p.name: p for p in model.parameters}
+    out = []
+    while len(out) < n:
+        d = {k: pars[k].value * float(np.exp(sigma * rng.standard_normal())) for k in names}
+        if all(pars[k].lower <= v <= pars[k].upper for k, v in d.items()):
+            out.append(d)
+    return out
+
+
+class Baseline:
+    """The library at a git ref, evaluating in a subprocess (see ``_CHILD``)."""
+
+    def __init__(self, ref: str) -> None:
+        self.dir = tempfile.TemporaryDirectory(prefix="bm-baseline-")
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True, capture_output=True).stdout
+        tar = Path(self.dir.name) / "src.tar"
+        tar.write_bytes(archive)
+        with tarfile.open(tar) as tf:
+            tf.extractall(self.dir.name)
+        env = dict(os.environ, PYTHONPATH=str(Path(self.dir.name) / "src"),
+                   BONEMET_ODE_CACHE=str(Path(tempfile.gettempdir()) / f"bmcache-baseline-{ref}"), BONEMET_ODE_QUIET="1")
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"baseline at {ref} did not start: {line!r}")
+        self.ref = ref
+
+    def evaluate(self, params: dict[str, float]) -> tuple[float, float, list[float]]:
+        self.proc.stdin.write(json.dumps(params) + "\n")
+        self.proc.stdin.flush()
+        wall, cpu, margins = json.loads(self.proc.stdout.readline())
+        return wall, cpu, margins
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        self.dir.cleanup()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--per-round", type=int, default=6, help="evaluations per configuration per round")
+    ap.add_argument("--sigma", type=float, default=0.05, help="log-normal jitter of the free parameters")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", default="1,2", help="thread counts of the batched engine (comma-separated)")
+    ap.add_argument("--baseline-ref", help="git ref whose library is timed in a subprocess as the baseline")
+    ap.add_argument("--json", type=Path, help="write the results to this JSON file")
+    args = ap.parse_args(argv)
+
+    import bonemet_ode as bm
+    from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context, free_parameters
+
+    load0 = os.getloadavg()
+    threads = [int(x) for x in args.threads.split(",")]
+    configs: dict[str, Any] = {"legacy": catalogue_context(engine="legacy", cache_size=0)}
+    for n in threads:
+        configs[f"batched, {n} thread{'s' if n > 1 else ''}"] = catalogue_context(n_jobs=n, cache_size=0)
+    baseline = Baseline(args.baseline_ref) if args.baseline_ref else None
+    model = configs["legacy"].model
+    n_sets = args.rounds * args.per_round
+    sets = draw_parameters(model, free_parameters(), args.sigma, n_sets, args.seed)
+    for ctx in configs.values():  # warm-up: compiled libraries loaded, thread pools started
+        ctx.evaluate(sets[0])
+    wall: dict[str, list[float]] = {k: [] for k in configs}
+    cpu: dict[str, list[float]] = {k: [] for k in configs}
+    bname = f"library at {args.baseline_ref}" if baseline else None
+    if baseline:
+        wall[bname], cpu[bname] = [], []
+    mismatches = 0
+    for r in range(args.rounds):
+        chunk = sets[r * args.per_round:(r + 1) * args.per_round]
+        for name, ctx in configs.items():
+            for p in chunk:
+                t0, c0 = time.perf_counter(), time.process_time()
+                ctx.evaluate(p)
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+        if baseline:
+            for p in chunk:
+                w, c, _m = baseline.evaluate(p)
+                wall[bname].append(w)
+                cpu[bname].append(c)
+    if baseline:
+        baseline.close()
+    # identical results: batched engine against legacy on every parameter set timed
+    legacy = configs["legacy"]
+    for name, ctx in configs.items():
+        if name == "legacy":
+            continue
+        for p in sets[: min(len(sets), 6)]:
+            if not np.array_equal(legacy.evaluate(p).margins(), ctx.evaluate(p).margins(), equal_nan=True):
+                mismatches += 1
+    load1 = os.getloadavg()
+    base = bname or "legacy"
+    med = {k: 1e3 * statistics.median(v) for k, v in wall.items()}
+    cmed = {k: 1e3 * statistics.median(v) for k, v in cpu.items()}
+    ctx = configs[f"batched, {threads[-1]} thread{'s' if threads[-1] > 1 else ''}"]
+    print(f"bonemet_ode {bm.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores; "
+          f"{len(ctx.outcomes)} outcomes, {len(ctx.arm_names)} arms, {len(ctx.cohorts)} cohorts "
+          f"({ctx._plan.n_members} solves per evaluation); {n_sets} parameter sets (sigma {args.sigma}, seed {args.seed}), "
+          f"{args.rounds} interleaved rounds")
+    print(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after: "
+          f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    print(f"\n| path | wall ms / evaluation | CPU ms / evaluation (all threads) | speed-up vs {base} (wall) |")
+    print("|---|---|---|---|")
+    for k in wall:
+        print(f"| {k} | {med[k]:.1f} | {cmed[k]:.1f} | {med[base] / med[k]:.2f}x |")
+    print(f"\nbatched results identical to legacy on the sets compared: {'yes' if mismatches == 0 else f'NO ({mismatches})'}")
+    out = {"wall_ms": med, "cpu_ms": cmed, "baseline": base, "load_before": load0, "load_after": load1,
+           "n_sets": n_sets, "sigma": args.sigma, "seed": args.seed, "identical": mismatches == 0}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    for c in configs.values():
+        c.close()
+    return out
+
+
+if __name__ == "__main__":
+    main()
