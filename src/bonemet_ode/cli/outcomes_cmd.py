@@ -69,8 +69,9 @@ def load_scenario() -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
             dict(options()) if callable(options) else {})
 
 
-def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[str, float]:
-    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}`` or a calibration file.
+def read_params(path: Path, model: Any = None, flag: str = "--params", member: int | None = None) -> dict[str, float]:
+    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}``, a calibration file,
+    or member ``member`` of an ensemble file (``bonemet-ode calibrate --ensemble``).
 
     Every value must be a finite number and, with ``model``, every name one of
     its parameters; a calibration file is checked field by field
@@ -94,6 +95,20 @@ def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[s
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ParameterError(f"{flag} {str(path)!r}: cannot read a JSON object of parameter values ({reason})") from None
+    if isinstance(data, dict) and data.get("format") == "bonemet_ode.ensemble":
+        from ..calibration.ensemble_result import Ensemble
+
+        ens = Ensemble.from_dict(data, source=Path(path).name)
+        if member is None:
+            raise ParameterError(f"{flag} {str(path)!r} is an ensemble of {len(ens)} members: choose one with "
+                                 f"--member K (0 to {len(ens) - 1})")
+        try:
+            values = ens.member(member)
+        except Exception as exc:  # noqa: BLE001 - reworded with the flag
+            raise ParameterError(f"--member {member}: {exc}") from None
+        data = values
+    elif member is not None:
+        raise ParameterError(f"--member {member}: {flag} {str(path)!r} is not an ensemble file")
     if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
         from ..calibration.result import CalibrationResult
 

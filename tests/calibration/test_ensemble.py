@@ -1,0 +1,176 @@
+"""Ensemble calibration: the sampler recovers feasible regions known in closed form.
+
+Toys:
+
+* the sampler alone on the triangle ``u0 + u1 <= 1`` (marginal density
+  ``2 (1 - x)``), an ellipsoid in 3-D (the inner ellipsoid of half the radii
+  holds 1/8 of the volume) and a thin box;
+* the whole calibration on the ODE toy of ``test_calibration.py``, whose
+  outcomes hold exactly on the box ``ln 300 <= 28 r <= ln 400``,
+  ``kA >= ln 5 / AUC``: ``r`` is searched on log scale, so ``ln r`` is uniform
+  on its interval, and ``kA`` (linear) is uniform on ``[ln 5 / AUC, 5]``.
+
+Members are checked again, and runs are reproducible, resumable and
+round-trip through the file bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bonemet_ode.calibration.ensemble import calibrate_ensemble
+from bonemet_ode.calibration.ensemble_result import Ensemble, EnsembleSettings
+from bonemet_ode.calibration.sampler import SamplerSettings, SliceChains, chord
+from bonemet_ode.calibration.space import FreeParameter
+from bonemet_ode.errors import FitError, SavedFileError
+
+from calibration.test_calibration import AUC, FEASIBLE, context  # noqa: E402 - the shared toy
+
+
+def triangle(u):
+    return bool(u[0] + u[1] <= 1.0), None
+
+
+def test_chord_is_the_segment_inside_the_cube():
+    lo, hi = chord(np.array([0.2, 0.5]), np.array([1.0, -0.5]))
+    assert lo == pytest.approx(-0.2) and hi == pytest.approx(0.8)
+
+
+def test_sampler_is_uniform_on_a_triangle():
+    s = SliceChains(triangle, [np.array([0.1, 0.1])], seed=3, settings=SamplerSettings(n_chains=4, n_burn=100, thin=5))
+    U = np.array([m[1] for m in s.run(3000)])
+    assert np.all(U.sum(axis=1) <= 1.0) and np.all(U >= 0)
+    cdf = lambda x: 1.0 - (1.0 - x) ** 2  # noqa: E731 - marginal of the uniform triangle
+    for j in range(2):
+        assert stats.kstest(U[:, j], cdf).pvalue > 0.01
+        assert U[:, j].mean() == pytest.approx(1 / 3, abs=0.015)
+    assert len(np.unique(U, axis=0)) == len(U)  # distinct members
+
+
+def test_sampler_fills_an_ellipsoid_by_volume():
+    c, radii = np.array([0.5, 0.4, 0.6]), np.array([0.45, 0.1, 0.3])
+
+    def ellipsoid(u):
+        return bool(np.sum(((u - c) / radii) ** 2) <= 1.0), None
+
+    s = SliceChains(ellipsoid, [c], seed=5, settings=SamplerSettings(n_chains=4, n_burn=150, thin=5))
+    U = np.array([m[1] for m in s.run(4000)])
+    rho = np.sqrt(np.sum(((U - c) / radii) ** 2, axis=1))
+    assert rho.max() <= 1.0
+    # uniform in a 3-D ellipsoid: P(rho <= x) = x**3; inner half holds 1/8 of the volume
+    assert stats.kstest(rho, lambda x: np.clip(x, 0, 1) ** 3).pvalue > 0.01
+    assert np.mean(rho <= 0.5) == pytest.approx(1 / 8, abs=0.02)
+    # the spread follows the shape: standard deviations radius / sqrt(5) per axis
+    assert U.std(axis=0) == pytest.approx(radii / math.sqrt(5), rel=0.1)
+
+
+def test_sampler_rejects_an_infeasible_start_and_is_resumable_bit_for_bit():
+    with pytest.raises(FitError, match="start 0 is not feasible"):
+        SliceChains(triangle, [np.array([0.9, 0.9])], seed=0)
+    settings = SamplerSettings(n_chains=3, n_burn=20, thin=2)
+    whole = SliceChains(triangle, [np.array([0.2, 0.2])], seed=7, settings=settings).run(60)
+    first = SliceChains(triangle, [np.array([0.2, 0.2])], seed=7, settings=settings)
+    part = first.run(25)
+    state = json.loads(json.dumps(first.state_dict()))
+    rest = SliceChains(triangle, [np.array([0.5, 0.5])], seed=7, settings=settings, state=state).run(60)
+    got = [m[1] for m in part + rest]
+    assert all(np.array_equal(a[1], b) for a, b in zip(whole, got)) and len(got) == 60
+    other = SliceChains(triangle, [np.array([0.2, 0.2])], seed=8, settings=settings).run(60)
+    assert not np.array_equal(other[0][1], whole[0][1])
+
+
+# ---------------------------------------------------------------------- the ODE toy
+R_LO, R_HI = math.log(300) / 28, math.log(400) / 28
+KA_LO = math.log(5) / AUC
+FREE = [FreeParameter("r", 0.01, 2.0, log_scale=True), FreeParameter("kA", 0.0, 5.0)]
+START = [{"r": math.sqrt(R_LO * R_HI), "kA": 2.0}]
+SETTINGS = EnsembleSettings(n_chains=3, n_burn=30, thin=3, save_every=10)
+
+
+@pytest.fixture(scope="module")
+def toy_ensemble(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ens") / "toy.json"
+    ens = calibrate_ensemble(context(FEASIBLE), FREE, n=300, seed=11, out=out, starts=START, settings=SETTINGS,
+                             progress=False)
+    return ens, out
+
+
+def test_ensemble_recovers_the_closed_form_region(toy_ensemble):
+    ens, _ = toy_ensemble
+    X = ens.values()
+    assert len(ens) == 300 and ens.complete and len(np.unique(X, axis=0)) == 300
+    r, ka = X[:, 0], X[:, 1]
+    assert np.all((28 * r >= math.log(300) * (1 - 1e-9)) & (28 * r <= math.log(400) * (1 + 1e-9)))
+    assert np.all(ka >= KA_LO * (1 - 1e-9))
+    # uniform in ln r on [ln R_LO, ln R_HI] and in kA on [KA_LO, 5]
+    a, b = math.log(R_LO), math.log(R_HI)
+    assert stats.kstest((np.log(r) - a) / (b - a), "uniform").pvalue > 0.01
+    assert stats.kstest((ka - KA_LO) / (5.0 - KA_LO), "uniform").pvalue > 0.01
+    assert (np.log(r).min() - a) / (b - a) < 0.05 and (b - np.log(r).max()) / (b - a) < 0.05  # reaches both edges
+    summary = ens.parameter_summary().set_index("name")
+    assert summary.loc["kA", "flag"] == "unconstrained"  # 5-95 % of [0, 5] minus the excluded corner
+    assert summary.loc["r", "flag"] == "constrained"
+
+
+def test_every_member_satisfies_every_outcome_again(toy_ensemble):
+    ens, _ = toy_ensemble
+    assert ens.check(context(FEASIBLE)) == {}
+    assert np.all(ens.margins >= 0) and all(not f for f in ens.failing)
+
+
+def test_save_load_identical_and_member_usable_as_params(toy_ensemble, tmp_path):
+    ens, out = toy_ensemble
+    back = Ensemble.load(out)
+    assert back.to_json() == ens.to_json()
+    assert back.members == ens.members and np.array_equal(back.margins, ens.margins)
+    path = ens.save_member(17, tmp_path / "m17.json")
+    from bonemet_ode.cli.outcomes_cmd import read_params
+
+    assert read_params(path) == ens.member(17)
+    assert read_params(out, member=17) == ens.member(17)
+    with pytest.raises(Exception, match="--member"):
+        read_params(out)
+
+
+def test_reproducible_and_resumable(toy_ensemble, tmp_path):
+    ens, _ = toy_ensemble
+    again = calibrate_ensemble(context(FEASIBLE), FREE, n=300, seed=11, starts=START, settings=SETTINGS, progress=False)
+    assert again.members == ens.members
+    part = tmp_path / "part.json"
+    calibrate_ensemble(context(FEASIBLE), FREE, n=120, seed=11, out=part, starts=START, settings=SETTINGS,
+                       progress=False)
+    assert not Ensemble.load(part).complete or len(Ensemble.load(part)) == 120
+    resumed = calibrate_ensemble(context(FEASIBLE), FREE, n=300, seed=11, out=part, starts=START, settings=SETTINGS,
+                                 progress=False)
+    assert resumed.members == ens.members
+    with pytest.raises(FitError, match="seed"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=300, seed=12, out=part, starts=START, settings=SETTINGS,
+                           progress=False)
+
+
+def test_leaving_an_outcome_out_widens_the_region():
+    ens = calibrate_ensemble(context(FEASIBLE), FREE, n=200, seed=2, starts=START, settings=SETTINGS,
+                             exclude=["O3"], progress=False)
+    ka = ens.values()[:, 1]
+    assert ka.min() < KA_LO  # kA below ln 5 / AUC now allowed
+    held = np.mean([("O3" not in f) for f in ens.failing])
+    # O3 holds on (5 - KA_LO) / 5 of the kA range
+    assert held == pytest.approx((5.0 - KA_LO) / 5.0, abs=0.08)
+
+
+def test_bad_input_is_refused_by_name(tmp_path):
+    with pytest.raises(FitError, match="start 0 is not feasible"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=5, starts=[{"r": 0.5, "kA": 2.0}], settings=SETTINGS)
+    with pytest.raises(FitError, match="unknown outcomes: O9"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=5, starts=START, exclude=["O9"])
+    with pytest.raises(FitError, match="n must be"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=0, starts=START)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "bonemet_ode.ensemble", "version": 1, "payload": {"model": "x"}}))
+    with pytest.raises(SavedFileError, match="free"):
+        Ensemble.load(bad)
