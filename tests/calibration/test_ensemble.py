@@ -174,3 +174,33 @@ def test_bad_input_is_refused_by_name(tmp_path):
     bad.write_text(json.dumps({"format": "bonemet_ode.ensemble", "version": 1, "payload": {"model": "x"}}))
     with pytest.raises(SavedFileError, match="free"):
         Ensemble.load(bad)
+
+
+# ---------------------------------------------------------------------- explain
+def test_explain_classifies_closed_form_cases():
+    from bonemet_ode.calibration.explain import Explanation, classify, explain_outcomes
+
+    outcomes = FEASIBLE + ["O4: T@28[control] >= 100",        # implied by O1: predicted
+                           "O5: T@28[A] <= T@28[control]"]     # kA >= 0 everywhere: structural
+    ctx = context(outcomes)
+    free = [FREE[0], FreeParameter("kA", 0.0, 0.5)]
+    full = calibrate_ensemble(ctx, free, n=40, seed=1, starts=[{**START[0], "kA": 0.3}], settings=SETTINGS,
+                              progress=False)
+    ex = explain_outcomes(ctx, full, n_prior=400, n_left_out=150, seed=2,
+                          settings=EnsembleSettings(n_chains=3, n_burn=30, thin=3), progress=False)
+    # prior box: ln r uniform on [ln 0.01, ln 2], kA uniform on [0, 5]
+    u = lambda r: math.log(r / 0.01) / math.log(200)  # noqa: E731
+    assert ex["O1"].prior_fraction == pytest.approx(1 - u(R_LO), abs=0.01)
+    assert ex["O2"].prior_fraction == pytest.approx(u(R_HI), abs=0.01)
+    assert ex["O3"].prior_fraction == pytest.approx(1 - KA_LO / 0.5, abs=0.01)
+    assert ex["O5"].prior_fraction == 1.0 and ex["O5"].classification == "structural"
+    assert ex["O4"].left_out_fraction == 1.0 and ex["O4"].classification == "predicted"
+    # without O3 nothing else constrains kA: it holds as often as in the prior box
+    assert ex["O3"].left_out_fraction == pytest.approx(1 - KA_LO / 0.5, abs=0.1)
+    assert ex["O3"].classification == "fitted"
+    # without O1, O2 (and O4) leave ln r on [ln 100/28 e^.., ln R_HI]: O1 holds on the top part only
+    lo = math.log(100) / 28
+    assert ex["O1"].left_out_fraction == pytest.approx(math.log(R_HI / R_LO) / math.log(R_HI / lo), abs=0.12)
+    assert classify(0.95, 0.0) == "structural" and classify(0.5, 0.3) == "in tension"
+    assert Explanation.from_dict(json.loads(ex.to_json())).to_json() == ex.to_json()
+    assert "structural" in ex.report()
