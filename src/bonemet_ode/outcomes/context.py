@@ -295,6 +295,9 @@ class EvaluationContext:
             by_source.setdefault(n.source, []).append(n)
         self._plan = EvaluationPlan({k: (r, by_source[k]) for k, r in self._runners.items()},
                                     {k: (c, by_source[k]) for k, c in self._cohorts.items()}, horizon, self.n_jobs)
+        if not self._plan.safe:  # state-triggered events: the legacy path, cohorts in one thread (plan.py)
+            for c in self._cohorts.values():
+                c.n_jobs = 1
         for o, n in needs:
             arm = n.source if isinstance(n.source, str) else n.source.arm
             if arm not in variants:
@@ -361,7 +364,7 @@ class EvaluationContext:
             self.n_cache_hits += 1
             return hit
         self.model.resolve_parameters(ov)
-        if self.engine == "batched":
+        if self.engine == "batched" and self._plan.safe:
             runs, cohorts, failures = self._plan.run(ov)
         else:
             runs, cohorts, failures = self._run_legacy(ov)
