@@ -201,6 +201,8 @@ def test_explain_classifies_closed_form_cases():
     # without O1, O2 (and O4) leave ln r on [ln 100/28 e^.., ln R_HI]: O1 holds on the top part only
     lo = math.log(100) / 28
     assert ex["O1"].left_out_fraction == pytest.approx(math.log(R_HI / R_LO) / math.log(R_HI / lo), abs=0.12)
+    assert ex["O1"].classification == "in tension"  # O2 (T <= 400) pushes r down, against O1 (T >= 300)
     assert classify(0.95, 0.0) == "structural" and classify(0.5, 0.3) == "in tension"
+    assert classify(0.5, 0.45) == "fitted" and classify(0.5, 0.95) == "predicted"
     assert Explanation.from_dict(json.loads(ex.to_json())).to_json() == ex.to_json()
     assert "structural" in ex.report()

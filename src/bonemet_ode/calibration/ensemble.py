@@ -61,7 +61,7 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
                        seed: int = 0, out: str | Path | None = None, starts: Sequence[Mapping[str, float]] | None = None,
                        settings: EnsembleSettings | None = None, require: Sequence[str] | None = None,
                        exclude: Sequence[str] | None = None, resume: bool = True, progress: bool | None = None,
-                       log: Any = None) -> Ensemble:
+                       log: Any = None, covariance: np.ndarray | None = None) -> Ensemble:
     """Sample ``n`` distinct parameter sets uniformly from the region where every required outcome holds.
 
     Parameters
@@ -92,6 +92,8 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
         Show a progress bar on stderr (default: when stderr is a terminal).
     log : callable, optional
         Receives one line per saved batch (``None``: silent).
+    covariance : ndarray, optional
+        Initial direction covariance in the unit cube (e.g. of a related ensemble); it still adapts during burn-in.
 
     Returns
     -------
@@ -145,7 +147,7 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
             if off:
                 raise FitError(f"start {k} lies outside the prior bounds of: {', '.join(off)}")
             U0.append(u)
-        chains = SliceChains(feasible, U0, seed, settings.sampler())
+        chains = SliceChains(feasible, U0, seed, settings.sampler(), covariance=covariance)
         members, margins, failing, chain_ids, spent = [], [], [], [], 0.0
 
     bar = _bar(progress, n, len(members))

@@ -40,6 +40,9 @@ BOUND_ZONE = 0.05
 #: A parameter is "piled at a bound" when at least this share of members lies within BOUND_ZONE of it
 #: (a uniform spread puts BOUND_ZONE = 5 % there).
 PILE_SHARE = 0.25
+#: ... and the members reach the bound: the gap between the bound and the 5 % (95 %) quantile is at most this
+#: share of the 5-95 % spread (a cloud spread uniformly up to the bound has a gap of 0.06 of its spread).
+PILE_REACH = 0.25
 #: A parameter is "unconstrained" when its 5-95 % ensemble range covers at least this share of its prior range
 #: (a uniform spread covers 90 %).
 UNCONSTRAINED_SPAN = 0.75
@@ -214,7 +217,9 @@ class Ensemble:
 
         Flags: ``piled at lower bound`` / ``piled at upper bound`` (at least
         25 % of members within 5 % of the prior range from that bound, where a
-        uniform spread puts 5 %), ``unconstrained`` (the 5-95 % range covers
+        uniform spread puts 5 %, and the gap between the bound and the 5 %
+        (95 %) quantile at most a quarter of the 5-95 % spread: the members
+        reach the bound, they do not merely sit near it), ``unconstrained`` (the 5-95 % range covers
         at least 75 % of the prior range), else ``constrained``.
 
         Returns
@@ -232,9 +237,12 @@ class Ensemble:
             uq05, uq95 = np.quantile(U[:, j], [0.05, 0.95])
             at_lo = float(np.mean(U[:, j] <= BOUND_ZONE))
             at_hi = float(np.mean(U[:, j] >= 1.0 - BOUND_ZONE))
-            if at_lo >= PILE_SHARE and at_lo >= at_hi:
+            # piled: many members next to the bound, and the members reach it (the gap to the bound is small
+            # against their own spread), not a narrow cloud that merely sits near it
+            near = (uq95 - uq05) * PILE_REACH
+            if at_lo >= PILE_SHARE and at_lo >= at_hi and uq05 <= near:
                 flag = "piled at lower bound"
-            elif at_hi >= PILE_SHARE:
+            elif at_hi >= PILE_SHARE and 1.0 - uq95 <= near:
                 flag = "piled at upper bound"
             elif uq95 - uq05 >= UNCONSTRAINED_SPAN:
                 flag = "unconstrained"

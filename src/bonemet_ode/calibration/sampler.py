@@ -115,6 +115,11 @@ class SliceChains:
     seed : int
         Seed of every random draw.
     settings : SamplerSettings, optional
+    state : dict, optional
+        :meth:`state_dict` of an earlier run to continue (``starts`` then only give the dimension).
+    covariance : ndarray, optional
+        Initial direction covariance in the unit cube (default: ``initial_scale**2`` times the identity),
+        e.g. the covariance of an ensemble of a related problem.
 
     Examples
     --------
@@ -129,7 +134,8 @@ class SliceChains:
     """
 
     def __init__(self, feasible: Feasible, starts: Sequence[np.ndarray], seed: int,
-                 settings: SamplerSettings | None = None, *, state: dict[str, Any] | None = None) -> None:
+                 settings: SamplerSettings | None = None, *, state: dict[str, Any] | None = None,
+                 covariance: np.ndarray | None = None) -> None:
         self.feasible = feasible
         self.settings = settings or SamplerSettings()
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -159,7 +165,13 @@ class SliceChains:
         self.u = [starts[c % len(starts)].copy() for c in range(S.n_chains)]
         self.info = [infos[c % len(starts)] for c in range(S.n_chains)]
         self.steps = [0] * S.n_chains
-        self.sigma = np.eye(self.d) * S.initial_scale ** 2
+        if covariance is None:
+            self.sigma = np.eye(self.d) * S.initial_scale ** 2
+        else:
+            cov = np.asarray(covariance, dtype=float)
+            if cov.shape != (self.d, self.d) or not np.all(np.isfinite(cov)):
+                raise FitError(f"covariance must be a finite {self.d} x {self.d} matrix")
+            self.sigma = (cov + cov.T) / 2 + np.eye(self.d) * 1e-10
         self.width = S.initial_width
         self.burn: list[np.ndarray] = []  # burn-in points, all chains, in step order
         self.first_hits = 0

@@ -34,7 +34,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list (id, satisfied, margin, value, ...)")
     p.add_argument("--ablation", action="store_true",
                    help="also print the ablation matrix (bonemet_ode.models.bone_metastasis.ablation.ablation_matrix)")
+    p.add_argument("--member", type=int, metavar="K",
+                   help="with --params ENSEMBLE.json: evaluate member K of the ensemble")
     p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    x = p.add_argument_group("explain", "--explain: which outcomes the mechanism explains (structural / predicted / "
+                                        "fitted / in tension; docs/calibration.md)")
+    x.add_argument("--explain", nargs="?", const="", default=None, metavar="FILE",
+                   help="print the table: from a saved explanation FILE, or computed (with --ensemble) when no FILE "
+                        "is given; --out saves a computed one")
+    x.add_argument("--ensemble", type=Path, metavar="FILE",
+                   help="full ensemble to compute the table from (default: the shipped bone_metastasis ensemble)")
+    x.add_argument("--prior-points", type=int, default=256, help="Latin-hypercube points of the prior box (256)")
+    x.add_argument("--left-out", type=int, default=100,
+                   help="members of each ensemble calibrated without one outcome (default 100; 0: prior only)")
+    x.add_argument("--burn", type=int, default=20,
+                   help="burn-in steps per chain of each left-out ensemble (default 20; 4 chains, thin 2)")
+    x.add_argument("--only", action="append", default=[], metavar="ID",
+                   help="outcomes to leave out (repeatable; default: every source outcome O1-O21)")
+    x.add_argument("--seed", type=int, default=0, help="seed of the explanation (default 0)")
+    x.add_argument("--out", type=Path, metavar="FILE", help="write the computed explanation (JSON)")
     p.set_defaults(func=run)
 
 
@@ -145,6 +163,51 @@ def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str
     return ablation_matrix(**{k: v for k, v in offered.items() if k in sig.parameters})
 
 
+def _explain(args: argparse.Namespace, progress: Any) -> int:
+    """``--explain``: print a saved table, or compute one from an ensemble."""
+    from ..calibration.ensemble_result import Ensemble
+    from ..calibration.explain import Explanation, explain_outcomes
+    from ..errors import FitError
+    from ..outcomes.context import EvaluationContext
+
+    if args.explain:
+        ex = Explanation.load(args.explain)
+        print(ex.report())
+        return 0
+    if args.out is not None:
+        from ._common import check_output_file
+
+        check_output_file(args.out)
+    for name, value, low in (("--prior-points", args.prior_points, 1), ("--left-out", args.left_out, 0),
+                             ("--burn", args.burn, 0)):
+        if value < low:
+            raise FitError(f"{name} must be an integer >= {low}, got {value}")
+    model, arms, outcomes, options = load_scenario()
+    if args.ensemble is not None:
+        ens = Ensemble.load(args.ensemble)
+    else:
+        from ..models.bone_metastasis.data import shipped_ensemble
+
+        ens = shipped_ensemble()
+    options.setdefault("n_jobs", args.n_jobs)
+    context = EvaluationContext(model, arms, outcomes, params=ens.fixed, **options)
+    chosen = args.only or [o.key for o in context.outcomes if not o.key.startswith("P")]
+    show = not progress.quiet and sys.stderr.isatty()
+    progress.note(f"explaining {len(chosen)} outcomes from an ensemble of {len(ens)} members "
+                  f"({args.prior_points} prior points, {args.left_out} members per left-out ensemble)")
+    from ..calibration.ensemble_result import EnsembleSettings
+
+    settings = EnsembleSettings(n_chains=4, n_burn=args.burn, thin=2, save_every=10**6)
+    ex = explain_outcomes(context, ens, chosen, n_prior=args.prior_points, n_left_out=args.left_out, seed=args.seed,
+                          settings=settings, progress=show, log=None if progress.quiet else (lambda s: print(s, file=sys.stderr)))
+    if args.out is not None:
+        ex.save(args.out)
+    print(ex.report())
+    if args.out is not None:
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "to_dict"):
         try:
@@ -160,8 +223,14 @@ def run(args: argparse.Namespace) -> int:
     from ._common import progress_of
 
     progress = progress_of(args)
+    if args.explain is not None:
+        return _explain(args, progress)
     model, arms, outcomes, options = load_scenario()
-    params = read_params(args.params, model) if args.params else {}
+    if args.member is not None and not args.params:
+        from ..errors import ParameterError
+
+        raise ParameterError("--member K needs --params ENSEMBLE.json")
+    params = read_params(args.params, model, member=args.member) if args.params else {}
     options.setdefault("n_jobs", args.n_jobs)
     context = EvaluationContext(model, arms, outcomes, **options)
     progress.note(f"evaluating {len(context.outcomes)} outcomes on {model.name}")

@@ -1,0 +1,52 @@
+"""The shipped ensemble of the bone-metastasis model and which of its members is the default.
+
+``ensemble.json`` holds parameter sets of the 29 free parameters
+(:func:`~bonemet_ode.models.bone_metastasis.catalogue.ensemble_prior`), each
+satisfying O1–O21 and P1–P6, sampled uniformly over the region where they all
+hold (:func:`~bonemet_ode.calibration.ensemble.calibrate_ensemble`).  The
+model's default values are member :data:`DEFAULT_MEMBER` (rounded to six
+significant digits): the member that kept every outcome under the most joint
+log-normal jitters.  ``examples/ensemble_bone_metastasis.py`` makes both
+again.
+
+Use either: ``bonemet_ode.models.get("bone_metastasis")`` simulates the
+default; ``shipped_ensemble().member(k)`` is member ``k`` as parameter
+overrides (``simulate(params=...)``, ``EvaluationContext.evaluate``), and on
+the command line ``--params PATH --member K`` with ``PATH`` from
+:func:`ensemble_path`.
+
+Examples
+--------
+>>> from bonemet_ode.models.bone_metastasis.data import shipped_ensemble, DEFAULT_MEMBER
+>>> ens = shipped_ensemble()
+>>> len(ens) >= 1 and 0 <= DEFAULT_MEMBER < len(ens)
+True
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ensemble_path", "shipped_ensemble", "DEFAULT_MEMBER"]
+
+#: Index in ``ensemble.json`` of the member whose values are the model's defaults.
+DEFAULT_MEMBER = 0
+
+
+def ensemble_path() -> Path:
+    """Path of the shipped ensemble file (JSON, :class:`~bonemet_ode.calibration.ensemble_result.Ensemble`)."""
+    return Path(__file__).with_name("ensemble.json")
+
+
+@lru_cache(maxsize=1)
+def _load() -> Any:
+    from ....calibration.ensemble_result import Ensemble
+
+    return Ensemble.load(ensemble_path())
+
+
+def shipped_ensemble() -> Any:
+    """The shipped :class:`~bonemet_ode.calibration.ensemble_result.Ensemble` (read once, then kept)."""
+    return _load()
