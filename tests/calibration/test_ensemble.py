@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 import pytest
+from calibration.test_calibration import AUC, FEASIBLE, context
 from scipy import stats
 
 from bonemet_ode.calibration.ensemble import calibrate_ensemble
@@ -28,8 +29,6 @@ from bonemet_ode.calibration.ensemble_result import Ensemble, EnsembleSettings
 from bonemet_ode.calibration.sampler import SamplerSettings, SliceChains, chord
 from bonemet_ode.calibration.space import FreeParameter
 from bonemet_ode.errors import FitError, SavedFileError
-
-from calibration.test_calibration import AUC, FEASIBLE, context  # noqa: E402 - the shared toy
 
 
 def triangle(u):
@@ -45,7 +44,7 @@ def test_sampler_is_uniform_on_a_triangle():
     s = SliceChains(triangle, [np.array([0.1, 0.1])], seed=3, settings=SamplerSettings(n_chains=4, n_burn=100, thin=5))
     U = np.array([m[1] for m in s.run(3000)])
     assert np.all(U.sum(axis=1) <= 1.0) and np.all(U >= 0)
-    cdf = lambda x: 1.0 - (1.0 - x) ** 2  # noqa: E731 - marginal of the uniform triangle
+    cdf = lambda x: 1.0 - (1.0 - x) ** 2
     for j in range(2):
         assert stats.kstest(U[:, j], cdf).pvalue > 0.01
         assert U[:, j].mean() == pytest.approx(1 / 3, abs=0.015)
@@ -189,7 +188,7 @@ def test_explain_classifies_closed_form_cases():
     ex = explain_outcomes(ctx, full, n_prior=400, n_left_out=150, seed=2,
                           settings=EnsembleSettings(n_chains=3, n_burn=30, thin=3), progress=False)
     # prior box: ln r uniform on [ln 0.01, ln 2], kA uniform on [0, 5]
-    u = lambda r: math.log(r / 0.01) / math.log(200)  # noqa: E731
+    u = lambda r: math.log(r / 0.01) / math.log(200)
     assert ex["O1"].prior_fraction == pytest.approx(1 - u(R_LO), abs=0.01)
     assert ex["O2"].prior_fraction == pytest.approx(u(R_HI), abs=0.01)
     assert ex["O3"].prior_fraction == pytest.approx(1 - KA_LO / 0.5, abs=0.01)
@@ -206,3 +205,39 @@ def test_explain_classifies_closed_form_cases():
     assert classify(0.5, 0.45) == "fitted" and classify(0.5, 0.95) == "predicted"
     assert Explanation.from_dict(json.loads(ex.to_json())).to_json() == ex.to_json()
     assert "structural" in ex.report()
+
+
+# ---------------------------------------------------------------------- predictions and figures
+def test_prediction_bands_match_the_closed_form(toy_ensemble):
+    from calibration.test_calibration import ARMS, toy
+
+    from bonemet_ode.calibration.predict import predict_arms
+
+    ens, _ = toy_ensemble
+    pred = predict_arms(toy(), list(ARMS.values()), ens, days=28, n_members=None, progress=False)
+    assert pred.members == tuple(range(len(ens))) and not pred.failed
+    truth = np.exp(28 * ens.values()[:, 0])  # T_control(28) = exp(28 r)
+    med, lo, hi = pred.band("control", "T")
+    assert med[-1] == pytest.approx(np.quantile(truth, 0.5), rel=1e-5)
+    assert (lo[-1], hi[-1]) == pytest.approx((np.quantile(truth, 0.05), np.quantile(truth, 0.95)), rel=1e-5)
+    table = pred.endpoint_table(["T"]).set_index("arm")
+    assert table.loc["control", "T_pct_control"] == pytest.approx(100.0)
+    assert table.loc["A", "T_pct_control_hi"] <= 20.0 + 1e-6  # O3 holds in every member
+    assert table.loc["A", "T_lo"] <= table.loc["A", "T"] <= table.loc["A", "T_hi"]
+
+
+def test_figures_take_and_return_axes(toy_ensemble):
+    from matplotlib.figure import Figure
+
+    from bonemet_ode.plotting.ensemble import correlation_heatmap, marginal_histograms
+
+    ens, _ = toy_ensemble
+    corr = ens.correlations()
+    ax = Figure().add_subplot()
+    assert correlation_heatmap(corr, ax) is ax
+    assert np.allclose(ax.images[0].get_array(), corr.to_numpy())
+    axes = Figure().subplots(1, 2)
+    out = marginal_histograms(ens.unit(), ens.names, axes, bins=10)
+    assert list(out) == list(axes)
+    heights = [p.get_height() for p in axes[0].patches]
+    assert sum(heights) == len(ens)

@@ -27,8 +27,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from .ensemble_result import Ensemble, EnsembleSettings
 from .sampler import SliceChains
 from .space import FreeParameter, ParameterSpace
 
-__all__ = ["calibrate_ensemble", "EnsembleSettings", "METHOD"]
+__all__ = ["METHOD", "EnsembleSettings", "calibrate_ensemble"]
 
 #: How members are drawn (written into every ensemble file).
 METHOD = ("uniform on the feasible region of the prior box (unit cube, log scale where the parameter is): "

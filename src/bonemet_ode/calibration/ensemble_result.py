@@ -20,9 +20,10 @@ file directly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from ..errors import FitError, SavedFileError
 from ..io.envelope import dumps, envelope, open_document, read_document, write_document
 from .space import FreeParameter
 
-__all__ = ["Ensemble", "EnsembleSettings", "unit_coordinates", "is_ensemble_document", "FORMAT"]
+__all__ = ["FORMAT", "Ensemble", "EnsembleSettings", "is_ensemble_document", "unit_coordinates"]
 
 #: Identifies ensemble files.
 FORMAT = "bonemet_ode.ensemble"
@@ -313,7 +314,7 @@ class Ensemble:
         })
 
     @classmethod
-    def from_dict(cls, d: Any, *, source: str = "<document>") -> "Ensemble":
+    def from_dict(cls, d: Any, *, source: str = "<document>") -> Ensemble:
         """Rebuild from :meth:`to_dict`, checking every field (:class:`~bonemet_ode.errors.SavedFileError`)."""
         _, f = open_document(d, "ensemble", versions=(_VERSION,), source=source)
         free = []
@@ -379,7 +380,7 @@ class Ensemble:
         return write_document(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Ensemble":
+    def load(cls, path: str | Path) -> Ensemble:
         """Read an ensemble written by :meth:`save`."""
         return cls.from_dict(read_document(path), source=Path(path).name)
 

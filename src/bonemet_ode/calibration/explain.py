@@ -38,9 +38,10 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,17 @@ from ..outcomes.context import EvaluationContext
 from .ensemble_result import Ensemble, EnsembleSettings
 from .space import FreeParameter, ParameterSpace
 
-__all__ = ["Explanation", "OutcomeExplanation", "explain_outcomes", "prior_fractions", "bound_dependence",
-           "classify", "STRUCTURAL", "PREDICTED", "TENSION_GAP"]
+__all__ = [
+    "PREDICTED",
+    "STRUCTURAL",
+    "TENSION_GAP",
+    "Explanation",
+    "OutcomeExplanation",
+    "bound_dependence",
+    "classify",
+    "explain_outcomes",
+    "prior_fractions",
+]
 
 #: Prior fraction at or above which an outcome is structural.
 STRUCTURAL = 0.9
@@ -163,7 +173,7 @@ class Explanation:
             "wall_time": self.wall_time})
 
     @classmethod
-    def from_dict(cls, d: Any, *, source: str = "<document>") -> "Explanation":
+    def from_dict(cls, d: Any, *, source: str = "<document>") -> Explanation:
         """Rebuild from :meth:`to_dict`, checking the fields."""
         _, f = open_document(d, "explanation", versions=(1,), source=source)
         rows = []
@@ -185,7 +195,7 @@ class Explanation:
         return dumps(self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Explanation":
+    def load(cls, path: str | Path) -> Explanation:
         """Read a file written by :meth:`save`."""
         return cls.from_dict(read_document(path), source=Path(path).name)
 

@@ -11,8 +11,9 @@ not sampling noise of the jitters.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ..errors import FitError
 from ..outcomes.context import EvaluationContext
 from .ensemble_result import Ensemble
 
-__all__ = ["jitter_factors", "robustness", "most_robust_member", "RobustnessRanking"]
+__all__ = ["RobustnessRanking", "jitter_factors", "most_robust_member", "robustness"]
 
 
 def jitter_factors(n_params: int, sigma: float, n: int, seed: int) -> np.ndarray:

@@ -40,8 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     x = p.add_argument_group("explain", "--explain: which outcomes the mechanism explains (structural / predicted / "
                                         "fitted / in tension; docs/calibration.md)")
     x.add_argument("--explain", nargs="?", const="", default=None, metavar="FILE",
-                   help="print the table: from a saved explanation FILE, or computed (with --ensemble) when no FILE "
-                        "is given; --out saves a computed one")
+                   help="print the table: from a saved explanation FILE, else the one shipped with bone_metastasis; "
+                        "with --compute, compute it (--out saves it)")
+    x.add_argument("--compute", action="store_true",
+                   help="compute the table (sizes below) instead of reading it")
     x.add_argument("--ensemble", type=Path, metavar="FILE",
                    help="full ensemble to compute the table from (default: the shipped bone_metastasis ensemble)")
     x.add_argument("--prior-points", type=int, default=256, help="Latin-hypercube points of the prior box (256)")
@@ -170,8 +172,14 @@ def _explain(args: argparse.Namespace, progress: Any) -> int:
     from ..errors import FitError
     from ..outcomes.context import EvaluationContext
 
-    if args.explain:
-        ex = Explanation.load(args.explain)
+    if args.explain or not args.compute:
+        if args.explain:
+            path = Path(args.explain)
+        else:
+            from ..models.bone_metastasis.data import explanation_path
+
+            path = explanation_path()
+        ex = Explanation.load(path)
         print(ex.report())
         return 0
     if args.out is not None:

@@ -6,7 +6,8 @@ drew on; nothing touches pyplot state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["correlation_heatmap", "marginal_histograms", "plot_band", "ensemble_comparison_figure"]
+__all__ = ["correlation_heatmap", "ensemble_comparison_figure", "marginal_histograms", "plot_band"]
 
 
 def correlation_heatmap(corr: Any, ax: Axes | None = None, names: Sequence[str] | None = None,

@@ -1,5 +1,9 @@
 """The shipped ensemble of the bone-metastasis model and which of its members is the default.
 
+``explanation.json`` is the structural / predicted / fitted / in-tension
+table of O1–O21 (:func:`~bonemet_ode.calibration.explain.explain_outcomes`)
+that ``bonemet-ode outcomes --explain`` prints.
+
 ``ensemble.json`` holds parameter sets of the 29 free parameters
 (:func:`~bonemet_ode.models.bone_metastasis.catalogue.ensemble_prior`), each
 satisfying O1–O21 and P1–P6, sampled uniformly over the region where they all
@@ -29,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ensemble_path", "shipped_ensemble", "DEFAULT_MEMBER"]
+__all__ = ["ensemble_path", "explanation_path", "shipped_ensemble", "DEFAULT_MEMBER"]
 
 #: Index in ``ensemble.json`` of the member whose values are the model's defaults.
 DEFAULT_MEMBER = 0
@@ -38,6 +42,11 @@ DEFAULT_MEMBER = 0
 def ensemble_path() -> Path:
     """Path of the shipped ensemble file (JSON, :class:`~bonemet_ode.calibration.ensemble_result.Ensemble`)."""
     return Path(__file__).with_name("ensemble.json")
+
+
+def explanation_path() -> Path:
+    """Path of the shipped structural / predicted / fitted table (``bonemet-ode outcomes --explain``)."""
+    return Path(__file__).with_name("explanation.json")
 
 
 @lru_cache(maxsize=1)
