@@ -257,7 +257,7 @@ def bound_dependence(context: EvaluationContext, ensemble: Ensemble, n_members: 
 
 
 def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: Sequence[str] | None = None, *,
-                     n_prior: int = 256, n_left_out: int = 100, seed: int = 0,
+                     n_prior: int = 256, n_left_out: int = 50, seed: int = 0,
                      settings: EnsembleSettings | None = None, progress: bool | None = None,
                      log: Any = None, prior: tuple[Sequence[str], np.ndarray] | None = None) -> Explanation:
     """The structural / predicted / fitted / in-tension table (module docstring).
@@ -278,7 +278,7 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
     seed : int
         Seed of the hypercube and of every left-out ensemble.
     settings : EnsembleSettings, optional
-        Sampler settings of (b) (default: 4 chains, 20 burn-in steps, thin 2).
+        Sampler settings of (b) (default: 4 chains, 20 burn-in steps, thin 1).
     progress : bool, optional
         Progress bars on stderr.
     log : callable, optional
@@ -302,7 +302,7 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
     unknown = sorted(set(chosen) - set(ids))
     if unknown:
         raise FitError(f"unknown outcomes: {', '.join(unknown)} (outcomes: {', '.join(ids)})")
-    settings = settings or EnsembleSettings(n_chains=4, n_burn=20, thin=2, save_every=10**6)
+    settings = settings or EnsembleSettings(n_chains=4, n_burn=20, thin=1, save_every=10**6)
     t0 = time.perf_counter()
     n0 = context.n_evaluations
     if prior is None:

@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--ensemble", type=Path, metavar="FILE",
                    help="full ensemble to compute the table from (default: the shipped bone_metastasis ensemble)")
     x.add_argument("--prior-points", type=int, default=256, help="Latin-hypercube points of the prior box (256)")
-    x.add_argument("--left-out", type=int, default=100,
-                   help="members of each ensemble calibrated without one outcome (default 100; 0: prior only)")
+    x.add_argument("--left-out", type=int, default=50,
+                   help="members of each ensemble calibrated without one outcome (default 50; 0: prior only)")
     x.add_argument("--burn", type=int, default=20,
-                   help="burn-in steps per chain of each left-out ensemble (default 20; 4 chains, thin 2)")
+                   help="burn-in steps per chain of each left-out ensemble (default 20; 4 chains, thin 1)")
     x.add_argument("--only", action="append", default=[], metavar="ID",
                    help="outcomes to leave out (repeatable; default: every source outcome O1-O21)")
     x.add_argument("--seed", type=int, default=0, help="seed of the explanation (default 0)")
@@ -205,7 +205,7 @@ def _explain(args: argparse.Namespace, progress: Any) -> int:
                   f"({args.prior_points} prior points, {args.left_out} members per left-out ensemble)")
     from ..calibration.ensemble_result import EnsembleSettings
 
-    settings = EnsembleSettings(n_chains=4, n_burn=args.burn, thin=2, save_every=10**6)
+    settings = EnsembleSettings(n_chains=4, n_burn=args.burn, thin=1, save_every=10**6)
     ex = explain_outcomes(context, ens, chosen, n_prior=args.prior_points, n_left_out=args.left_out, seed=args.seed,
                           settings=settings, progress=show, log=None if progress.quiet else (lambda s: print(s, file=sys.stderr)))
     if args.out is not None:
