@@ -29,6 +29,10 @@ How the shipped defaults of ``bonemet_ode.models.bone_metastasis`` were made
    (screening off, current point first, safety 0.02: it accepts the point
    when every clause margin is at least 0.02) and write its JSON.
 
+The shipped defaults are also the common start of the chains of the shipped ensemble
+(``examples/ensemble_bone_metastasis.py``, ``docs/calibration.md``); no member of the ensemble
+was found more robust than them, so they stay the defaults.
+
 The defaults in the model files are the result rounded to four significant
 digits (they satisfy every outcome too).  They were found on the first
 version of the CD8 and bone mechanisms (before the plausibility statements

@@ -19,8 +19,11 @@ from .analysis.gsa import morris as morris
 from .analysis.gsa import sobol as sobol
 from .analysis.synergy import synergy as synergy
 from .calibration import CalibrationResult as CalibrationResult
+from .calibration import Ensemble as Ensemble
 from .calibration import FreeParameter as FreeParameter
 from .calibration import calibrate as calibrate
+from .calibration import calibrate_ensemble as calibrate_ensemble
+from .calibration import explain_outcomes as explain_outcomes
 from .data import DataTable as DataTable
 from .data import read_long as read_long
 from .data import read_wide as read_wide
@@ -83,6 +86,7 @@ __all__ = [
     "CohortResult", "LogNormal", "Normal", "Uniform", "draw_cohort", "simulate_cohort",
     "analysis", "calibration", "data", "estimate", "io", "outcomes", "plotting",
     "DaskRunner", "morris", "sobol", "synergy", "CalibrationResult", "FreeParameter", "calibrate",
+    "calibrate_ensemble", "Ensemble", "explain_outcomes",
     "DataTable", "read_long", "read_wide", "Fitter", "PopulationFitter", "SubjectFitter",
     "information_criteria", "profile_likelihood", "load_model", "save_model", "to_sbml",
     "EvaluationContext", "Outcome", "parse_outcome", "compare_arms",

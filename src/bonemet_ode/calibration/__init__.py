@@ -2,14 +2,23 @@
 
 Takes outcome statements (:mod:`bonemet_ode.outcomes`) and an evaluation context, searches the
 box of free parameters (log-scaled where the bounds span decades) for a point where every
-outcome holds with a safety margin, confirms it, and analyses conflicts between outcomes.
+outcome holds with a safety margin, confirms it, and analyses conflicts between outcomes; or samples an
+ensemble of parameter sets that all satisfy the
+outcomes (:func:`calibrate_ensemble`) and explains which outcomes are structural, predicted, fitted
+or in tension (:func:`explain_outcomes`).
 See ``docs/outcome_language.md``.
 """
 
 from .calibrator import Calibrator as Calibrator
 from .calibrator import calibrate as calibrate
+from .ensemble import calibrate_ensemble as calibrate_ensemble
+from .ensemble_result import Ensemble as Ensemble
+from .ensemble_result import EnsembleSettings as EnsembleSettings
+from .explain import Explanation as Explanation
+from .explain import explain_outcomes as explain_outcomes
 from .result import CalibrationResult as CalibrationResult
 from .space import CalibrationSettings as CalibrationSettings
 from .space import FreeParameter as FreeParameter
 
-__all__ = ["CalibrationResult", "CalibrationSettings", "Calibrator", "FreeParameter", "calibrate"]
+__all__ = ["CalibrationResult", "CalibrationSettings", "Calibrator", "Ensemble", "EnsembleSettings", "Explanation",
+           "FreeParameter", "calibrate", "calibrate_ensemble", "explain_outcomes"]

@@ -44,7 +44,58 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="show a progress bar on stderr (default: yes, unless --quiet)")
     p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
     p.add_argument("--out", type=Path, required=True, help="output JSON file")
+    e = p.add_argument_group("ensemble", "with --ensemble N: sample N distinct parameter sets, each satisfying every "
+                                         "outcome, uniformly over the region where they all hold (hit-and-run slice "
+                                         "sampling; see docs/calibration.md); the file is written as it goes and a "
+                                         "rerun with the same --out, seed and settings continues it")
+    e.add_argument("--ensemble", type=int, metavar="N", help="members wanted (the default of the API is 1000)")
+    e.add_argument("--chains", type=int, default=4, help="chains, run interleaved (default 4)")
+    e.add_argument("--burn", type=int, default=60, help="burn-in steps per chain (default 60)")
+    e.add_argument("--thin", type=int, default=2, help="steps per chain between members (default 2)")
+    e.add_argument("--start", type=Path, action="append", default=[], metavar="FILE",
+                   help="feasible starting values (JSON {name: value}, repeatable; default: the shipped defaults)")
+    e.add_argument("--no-resume", action="store_true", help="overwrite --out instead of continuing it")
     p.set_defaults(func=run)
+
+
+def _run_ensemble(args: argparse.Namespace, model: Any, arms: Any, outcomes: Any, options: dict[str, Any],
+                  fixed: dict[str, float], show: bool, progress: Any) -> int:
+    import sys
+
+    from ..calibration.ensemble import EnsembleSettings, calibrate_ensemble
+    from ..errors import FitError, UnknownNameError
+    from ..outcomes.context import EvaluationContext
+    from .outcomes_cmd import read_params
+
+    for name, value, low in (("--ensemble", args.ensemble, 1), ("--chains", args.chains, 1), ("--burn", args.burn, 0),
+                             ("--thin", args.thin, 1)):
+        if value < low:
+            raise FitError(f"{name} must be an integer >= {low}, got {value}")
+    unknown = [n for n in args.free if n not in model.parameter_names]
+    if unknown:
+        raise UnknownNameError(f"--free {unknown[0]!r}: not a parameter of {model.name!r}")
+    free: list[Any] = list(args.free)
+    if not free:
+        from ..models.bone_metastasis import catalogue
+
+        chooser = getattr(catalogue, "ensemble_prior", None) or getattr(catalogue, "free_parameters", None)
+        free = list(chooser()) if callable(chooser) else default_free(model)
+    options.setdefault("n_jobs", args.n_jobs)
+    context = EvaluationContext(model, arms, outcomes, params=fixed, **options)
+    starts = [read_params(f, model, flag="--start") for f in args.start] or None
+    if starts is not None:
+        base = {**model.parameter_values(), **fixed}
+        names = [f if isinstance(f, str) else f.name for f in free]
+        starts = [{n: s.get(n, base[n]) for n in names} for s in starts]
+    settings = EnsembleSettings(n_chains=args.chains, n_burn=args.burn, thin=args.thin)
+    progress.note(f"ensemble of {args.ensemble} members: {len(free)} free parameters, {len(context.outcomes)} "
+                  f"outcomes, {args.chains} chains, seed {args.seed}")
+    ens = calibrate_ensemble(context, free, args.ensemble, seed=args.seed, out=args.out, starts=starts,
+                             settings=settings, resume=not args.no_resume, progress=show,
+                             log=None if progress.quiet or show else (lambda line: print(line, file=sys.stderr)))
+    print(ens.summary())
+    print(f"\nwrote {args.out} ({len(ens)} members)")
+    return 0 if ens.complete else 1
 
 
 def default_free(model: Any) -> list[str]:
@@ -77,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     show = (not progress.quiet) if args.progress is None else bool(args.progress and not progress.quiet)
     model, arms, outcomes, options = load_scenario()
     fixed = read_params(args.params, model) if args.params else {}
+    if args.ensemble is not None:
+        return _run_ensemble(args, model, arms, outcomes, options, fixed, show, progress)
     unknown = [n for n in args.free if n not in model.parameter_names]
     if unknown:
         from ..errors import UnknownNameError

@@ -21,8 +21,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--params", type=Path, default=None, help="JSON file of parameter overrides {name: value}")
     p.add_argument("--figure", choices=["ER", "DKK1", "TAM", "SRS", "all"], default=None,
                    help="instead of the default comparison, write the figure(s) of one source (or all)")
+    p.add_argument("--ensemble", type=Path, default=None, metavar="FILE",
+                   help="an ensemble file (calibrate --ensemble): draw the median and 90%% band per arm over its "
+                        "members and give the endpoint table intervals")
+    p.add_argument("--members", type=int, default=100,
+                   help="with --ensemble: members simulated, evenly spaced through the file (default 100)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(func=run)
+
+
+def _ensemble(args: argparse.Namespace, model, arms, progress) -> int:
+    """``--ensemble FILE``: bands over members, endpoint table with 90 % intervals."""
+    import sys
+
+    from ..calibration.ensemble_result import Ensemble
+    from ..calibration.predict import predict_arms
+    from ..errors import FitError
+    from ..plotting.ensemble import ensemble_comparison_figure
+
+    if args.members < 1:
+        raise FitError(f"--members must be an integer >= 1, got {args.members}")
+    if args.params:
+        raise FitError("--params and --ensemble exclude each other (the members are the parameters)")
+    ens = Ensemble.load(args.ensemble)
+    progress.note(f"simulating {len(arms)} arms for {args.days:g} days under {min(args.members, len(ens))} of "
+                  f"{len(ens)} ensemble members")
+    pred = predict_arms(model, arms, ens, days=args.days, n_members=args.members, variables=["tumor", "cd8"],
+                        progress=not progress.quiet and sys.stderr.isatty())
+    fig = ensemble_comparison_figure(pred)
+    png = args.out / "treatment_comparison_ensemble.png"
+    fig.savefig(png, dpi=150)
+    table = pred.endpoint_table(["tumor", "cd8"])
+    csv = args.out / "endpoint_table_ensemble.csv"
+    table.to_csv(csv, index=False, float_format="%.6g")
+    print(f"Endpoints at day {table.attrs['day']:g} ({model.name}; median [90% interval] over "
+          f"{table.attrs['members']} ensemble members):")
+    header = f"{'arm':28s}" + "".join(f"{n + ' % ctrl':>26s}" for n in ("tumor", "cd8"))
+    print(header)
+    print("-" * len(header))
+    for _, row in table.iterrows():
+        line = f"{row['arm']:28s}"
+        for n in ("tumor", "cd8"):
+            line += (f"{row[n + '_pct_control']:>10.1f}% [{row[n + '_pct_control_lo']:6.1f}, "
+                     f"{row[n + '_pct_control_hi']:6.1f}]")
+        print(line)
+    if pred.failed:
+        print(f"{len(pred.failed)} solves failed (left out of the bands): "
+              + "; ".join(f"{a} member {m}" for a, m in list(pred.failed)[:5]))
+    print(f"wrote {png}\nwrote {csv}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             if name not in by_name:
                 raise UnknownNameError(f"unknown arm {name!r} (default arms: {', '.join(by_name)})")
         arms = [a for a in arms if a.name == "control" or a.name in args.arms]
+    if args.ensemble is not None:
+        return _ensemble(args, model, arms, progress)
     progress.note(f"simulating {len(arms)} arms for {args.days:g} days")
     comparison = compare_arms(model, arms, days=args.days, params=params)
     fig = treatment_comparison_figure(comparison)

@@ -34,7 +34,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list (id, satisfied, margin, value, ...)")
     p.add_argument("--ablation", action="store_true",
                    help="also print the ablation matrix (bonemet_ode.models.bone_metastasis.ablation.ablation_matrix)")
+    p.add_argument("--member", type=int, metavar="K",
+                   help="with --params ENSEMBLE.json: evaluate member K of the ensemble")
     p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    x = p.add_argument_group("explain", "--explain: which outcomes the mechanism explains (structural / predicted / "
+                                        "fitted / in tension; docs/calibration.md)")
+    x.add_argument("--explain", nargs="?", const="", default=None, metavar="FILE",
+                   help="print the table: from a saved explanation FILE, else the one shipped with bone_metastasis; "
+                        "with --compute, compute it (--out saves it)")
+    x.add_argument("--compute", action="store_true",
+                   help="compute the table (sizes below) instead of reading it")
+    x.add_argument("--ensemble", type=Path, metavar="FILE",
+                   help="full ensemble to compute the table from (default: the shipped bone_metastasis ensemble)")
+    x.add_argument("--prior-points", type=int, default=256, help="Latin-hypercube points of the prior box (256)")
+    x.add_argument("--left-out", type=int, default=50,
+                   help="members of each ensemble calibrated without one outcome (default 50; 0: prior only)")
+    x.add_argument("--burn", type=int, default=20,
+                   help="burn-in steps per chain of each left-out ensemble (default 20; 4 chains, thin 1)")
+    x.add_argument("--only", action="append", default=[], metavar="ID",
+                   help="outcomes to leave out (repeatable; default: every source outcome O1-O21)")
+    x.add_argument("--seed", type=int, default=0, help="seed of the explanation (default 0)")
+    x.add_argument("--out", type=Path, metavar="FILE", help="write the computed explanation (JSON)")
     p.set_defaults(func=run)
 
 
@@ -69,8 +89,9 @@ def load_scenario() -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]]:
             dict(options()) if callable(options) else {})
 
 
-def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[str, float]:
-    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}`` or a calibration file.
+def read_params(path: Path, model: Any = None, flag: str = "--params", member: int | None = None) -> dict[str, float]:
+    """Parameter overrides from ``path``: ``{name: value}``, ``{"parameters": {...}}``, a calibration file,
+    or member ``member`` of an ensemble file (``bonemet-ode calibrate --ensemble``).
 
     Every value must be a finite number and, with ``model``, every name one of
     its parameters; a calibration file is checked field by field
@@ -95,6 +116,20 @@ def read_params(path: Path, model: Any = None, flag: str = "--params") -> dict[s
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ParameterError(f"{flag} {str(path)!r}: cannot read a JSON object of parameter values "
                              f"({reason})") from None
+    if isinstance(data, dict) and data.get("format") == "bonemet_ode.ensemble":
+        from ..calibration.ensemble_result import Ensemble
+
+        ens = Ensemble.from_dict(data, source=Path(path).name)
+        if member is None:
+            raise ParameterError(f"{flag} {str(path)!r} is an ensemble of {len(ens)} members: choose one with "
+                                 f"--member K (0 to {len(ens) - 1})")
+        try:
+            values = ens.member(member)
+        except Exception as exc:  # noqa: BLE001 - reworded with the flag
+            raise ParameterError(f"--member {member}: {exc}") from None
+        data = values
+    elif member is not None:
+        raise ParameterError(f"--member {member}: {flag} {str(path)!r} is not an ensemble file")
     if isinstance(data, dict) and data.get("format") == "bonemet_ode.calibration":
         from ..calibration.result import CalibrationResult
 
@@ -131,6 +166,58 @@ def _ablation(model: Any, arms: Any, outcomes: tuple[Any, ...], params: dict[str
     return ablation_matrix(**{k: v for k, v in offered.items() if k in sig.parameters})
 
 
+def _explain(args: argparse.Namespace, progress: Any) -> int:
+    """``--explain``: print a saved table, or compute one from an ensemble."""
+    from ..calibration.ensemble_result import Ensemble
+    from ..calibration.explain import Explanation, explain_outcomes
+    from ..errors import FitError
+    from ..outcomes.context import EvaluationContext
+
+    if args.explain or not args.compute:
+        if args.explain:
+            path = Path(args.explain)
+        else:
+            from ..models.bone_metastasis.data import explanation_path
+
+            path = explanation_path()
+        ex = Explanation.load(path)
+        print(ex.report())
+        return 0
+    if args.out is not None:
+        from ._common import check_output_file
+
+        check_output_file(args.out)
+    for name, value, low in (("--prior-points", args.prior_points, 1), ("--left-out", args.left_out, 0),
+                             ("--burn", args.burn, 0)):
+        if value < low:
+            raise FitError(f"{name} must be an integer >= {low}, got {value}")
+    model, arms, outcomes, options = load_scenario()
+    if args.ensemble is not None:
+        ens = Ensemble.load(args.ensemble)
+    else:
+        from ..models.bone_metastasis.data import shipped_ensemble
+
+        ens = shipped_ensemble()
+    options.setdefault("n_jobs", args.n_jobs)
+    context = EvaluationContext(model, arms, outcomes, params=ens.fixed, **options)
+    chosen = args.only or [o.key for o in context.outcomes if not o.key.startswith("P")]
+    show = not progress.quiet and sys.stderr.isatty()
+    progress.note(f"explaining {len(chosen)} outcomes from an ensemble of {len(ens)} members "
+                  f"({args.prior_points} prior points, {args.left_out} members per left-out ensemble)")
+    from ..calibration.ensemble_result import EnsembleSettings
+
+    settings = EnsembleSettings(n_chains=4, n_burn=args.burn, thin=1, save_every=10**6)
+    ex = explain_outcomes(context, ens, chosen, n_prior=args.prior_points, n_left_out=args.left_out, seed=args.seed,
+                          settings=settings, progress=show,
+                          log=None if progress.quiet else (lambda s: print(s, file=sys.stderr)))
+    if args.out is not None:
+        ex.save(args.out)
+    print(ex.report())
+    if args.out is not None:
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "to_dict"):
         try:
@@ -146,8 +233,14 @@ def run(args: argparse.Namespace) -> int:
     from ._common import progress_of
 
     progress = progress_of(args)
+    if args.explain is not None:
+        return _explain(args, progress)
     model, arms, outcomes, options = load_scenario()
-    params = read_params(args.params, model) if args.params else {}
+    if args.member is not None and not args.params:
+        from ..errors import ParameterError
+
+        raise ParameterError("--member K needs --params ENSEMBLE.json")
+    params = read_params(args.params, model, member=args.member) if args.params else {}
     options.setdefault("n_jobs", args.n_jobs)
     context = EvaluationContext(model, arms, outcomes, **options)
     progress.note(f"evaluating {len(context.outcomes)} outcomes on {model.name}")

@@ -30,7 +30,7 @@ from ...outcomes.statements import Outcome
 from .cohort import COHORT_SEED, cohort_variability
 
 __all__ = ["DEFAULT_THRESHOLDS", "catalogue_text", "default_catalogue", "context_options", "free_parameters",
-           "catalogue_context", "DETECTION_THRESHOLD", "ELIMINATION_LEVEL"]
+           "catalogue_context", "ensemble_prior", "DETECTION_THRESHOLD", "ELIMINATION_LEVEL"]
 
 #: Lesion size (cells) taken as detectable for O4.
 DETECTION_THRESHOLD = 1e6
@@ -190,6 +190,26 @@ def free_parameters() -> list[str]:
     return ["r_T", "k_kill", "r_C", "s_C", "s_C0", "X_er", "k_ex", "X_pdl1", "w_pdl1_mac", "X_tam", "d_C_tam",
             "a_mono", "h_mono", "r_tam", "IC_Q", "k_AD", "h_D", "p_D", "h_DT", "a_N", "k_mat", "EC50_pd1",
             "k_reinv", "k_prime", "h_ag", "h_my", "d_C", "d_ex_extra", "k_er"]
+
+
+def ensemble_prior() -> list[Any]:
+    """The prior box of the ensemble calibration: :func:`free_parameters` with their model bounds, except two.
+
+    ``k_AD`` (model bounds 0-1000, linear) and ``a_N`` (0-1e8, linear) are
+    scale parameters whose plausible values span decades; a linear prior over
+    their model range would put 99.9 % of its mass above 1 and 1e5 and make
+    every value near the shipped ones look "piled at the lower bound".  The
+    ensemble searches them on log scale over ``[1e-3, 1e3]`` and ``[1, 1e8]``.
+
+    Returns
+    -------
+    list of FreeParameter
+    """
+    from ...calibration.space import FreeParameter
+
+    special = {"k_AD": FreeParameter("k_AD", 1e-3, 1e3, log_scale=True),
+               "a_N": FreeParameter("a_N", 1.0, 1e8, log_scale=True)}
+    return [special.get(n, FreeParameter(n)) for n in free_parameters()]
 
 
 #: Hand-built values of the free parameters, before any search (the structural choices made while
