@@ -522,23 +522,28 @@ static inline double bm_propose(double hh, double err2, double r, double hacc, d
 
 /* Dense output of an accepted step t -> tnew for output times in (t, tnew), tnew excluded when it
  * is the stop of a segment (last); advances *iout. Stage j's vector is K[j*ldk ...]. */
+/* The dense output at th in [0, 1] of the step from y to ys (stage combinations K). */
+static inline void bm_dense_at(const double *K, int ldk, const double *y, const double *ys, double th, double *yo) {
+    double th1 = 1.0 - th;
+    for (int i = 0; i < BM_N; ++i) {
+        double dr[BM_ND];
+        for (int r = 0; r < BM_ND; ++r) {
+            double acc = 0.0;
+            for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j * ldk + i];
+            dr[r] = acc;
+        }
+        double inner = dr[BM_ND - 1];
+        for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
+        yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
+    }
+}
+
 static void bm_dense_outputs(const double *K, int ldk, const double *y, const double *ys, const double *p, double t,
                              double tnew, double ih, int last, const double *tout, int nout, int *iout, double *yout,
                              double *oout) {
     while (*iout < nout && (tout[*iout] < tnew || (!last && tout[*iout] == tnew))) {
-        double th = (tout[*iout] - t) * ih, th1 = 1.0 - th;
         double *yo = yout + (long)(*iout) * BM_N;
-        for (int i = 0; i < BM_N; ++i) {
-            double dr[BM_ND];
-            for (int r = 0; r < BM_ND; ++r) {
-                double acc = 0.0;
-                for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j * ldk + i];
-                dr[r] = acc;
-            }
-            double inner = dr[BM_ND - 1];
-            for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
-            yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
-        }
+        bm_dense_at(K, ldk, y, ys, (tout[*iout] - t) * ih, yo);
         if (oout) bm_obs(yo, p, oout + (long)(*iout) * BM_NOTOT);
         (*iout)++;
     }
@@ -565,22 +570,6 @@ static void bm_ev_truth(const double *g, int *b) {
     int a[BM_NG];
     for (int k = 0; k < BM_NG; ++k) a[k] = bm_ev_atom(g[k], BM_EV_OP[k]);
     bm_ev_bool(a, b);
-}
-
-/* The dense output at th in [0, 1] (bm_dense_outputs' arithmetic). */
-static void bm_dense_at(const double *K, int ldk, const double *y, const double *ys, double th, double *yo) {
-    double th1 = 1.0 - th;
-    for (int i = 0; i < BM_N; ++i) {
-        double dr[BM_ND];
-        for (int r = 0; r < BM_ND; ++r) {
-            double acc = 0.0;
-            for (int j = 0; j < BM_S; ++j) acc += RH[r][j] * K[j * ldk + i];
-            dr[r] = acc;
-        }
-        double inner = dr[BM_ND - 1];
-        for (int r = BM_ND - 2; r >= 0; --r) inner = dr[r] + th * inner;
-        yo[i] = (1.0 - th) * y[i] + th * (ys[i] + th1 * inner);
-    }
 }
 
 /* Root function k at th of the step t -> t + hh (state there in yo). */
