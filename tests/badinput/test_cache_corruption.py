@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import bonemet_ode as bm
-from bonemet_ode.compile import backend
+from bonemet_ode.compile import backend, cache_files
 from bonemet_ode.errors import BonemetWarning
 
 TOY_SOURCE = textwrap.dedent("""
@@ -181,7 +181,7 @@ def test_damaged_library_is_rebuilt_with_a_notice(cache, reference, damage):
     assert out["was_built"] is True
     assert len(out["warnings"]) == 1 and "damaged" in out["warnings"][0] and lib.name in out["warnings"][0]
     np.testing.assert_allclose(out["y_end"], reference, rtol=1e-12, atol=0)
-    assert backend._check_cached(lib, key) is None  # healed on disk: the next process loads it as is
+    assert cache_files.check_cached(lib, key) is None  # healed on disk: the next process loads it as is
     if damage is truncate:  # (one case checks that next process, the others the record alone, for time)
         again = run_child(cdir)
         assert again["was_built"] is False and not again["warnings"]
@@ -196,7 +196,7 @@ def test_interrupted_build_is_rebuilt_silently(cache, reference, damage):
     out = run_child(cdir)
     assert out["was_built"] is True and not out["warnings"]  # nothing was installed: a first build
     np.testing.assert_allclose(out["y_end"], reference, rtol=1e-12, atol=0)
-    assert backend._check_cached(lib, key) is None
+    assert cache_files.check_cached(lib, key) is None
 
 
 def test_half_written_source_beside_a_good_library_is_never_compiled(cache, reference):
@@ -266,7 +266,7 @@ def test_eight_processes_build_one_new_model_at_once_20_rounds(tmp_path):
 
 # ------------------------------------------------------------------------------------ progress notice
 def test_slow_compile_prints_one_line_notice_unless_silenced(tmp_path, monkeypatch, capsys, caplog):
-    monkeypatch.setattr(backend, "NOTICE_AFTER_S", 0.0)
+    monkeypatch.setattr(cache_files, "NOTICE_AFTER_S", 0.0)
     monkeypatch.setenv("BONEMET_ODE_CACHE", str(tmp_path))
     monkeypatch.delenv("BONEMET_ODE_QUIET", raising=False)
     # where logging is configured (here: pytest's capture handler) the notice is a log record
@@ -275,7 +275,7 @@ def test_slow_compile_prints_one_line_notice_unless_silenced(tmp_path, monkeypat
     notes = [r.getMessage() for r in caplog.records if "compiling model 'heal_probe'" in r.getMessage()]
     assert len(notes) == 1, caplog.records
     # without any handler it is one line on stderr
-    monkeypatch.setattr(backend.logger, "propagate", False)
+    monkeypatch.setattr(cache_files.logger, "propagate", False)
     backend.compile_model(toy("0.625"), force=True)
     err = capsys.readouterr().err
     assert len([ln for ln in err.splitlines() if "compiling model 'heal_probe'" in ln]) == 1, err
@@ -283,17 +283,17 @@ def test_slow_compile_prints_one_line_notice_unless_silenced(tmp_path, monkeypat
     monkeypatch.setenv("BONEMET_ODE_QUIET", "1")
     backend.compile_model(toy("0.625"), force=True)
     monkeypatch.delenv("BONEMET_ODE_QUIET")
-    backend.logger.setLevel("WARNING")
+    cache_files.logger.setLevel("WARNING")
     try:
         backend.compile_model(toy("0.625"), force=True)
     finally:
-        backend.logger.setLevel("INFO")
+        cache_files.logger.setLevel("INFO")
     assert "compiling model" not in capsys.readouterr().err
 
 
 def test_fast_build_prints_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(backend, "NOTICE_AFTER_S", 60.0)
+    monkeypatch.setattr(cache_files, "NOTICE_AFTER_S", 60.0)
     monkeypatch.setenv("BONEMET_ODE_CACHE", str(tmp_path))
-    monkeypatch.setattr(backend.logger, "propagate", False)
+    monkeypatch.setattr(cache_files.logger, "propagate", False)
     backend.compile_model(toy("0.875"), force=True)
     assert "compiling model" not in capsys.readouterr().err

@@ -13,12 +13,10 @@ import contextlib
 import ctypes
 import functools
 import hashlib
-import logging
 import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,6 +32,14 @@ import numpy as np
 
 from ..errors import BonemetWarning, CompileError
 from ..model import Model
+from .cache_files import (
+    SlowNotice,
+    atomic_write,
+    check_cached,
+    file_lock,
+    record_path,
+    sha256_of,
+)
 from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
@@ -177,123 +183,6 @@ def clear_memory_cache() -> None:
         _loaded.clear()
 
 
-# ------------------------------------------------------------------------------------------ progress notices
-#: Logger of compile notices (a build that takes more than :data:`NOTICE_AFTER_S`, a cached library that
-#: failed its check and is rebuilt).  Silence it with ``logging.getLogger("bonemet_ode.compile").setLevel(
-#: logging.WARNING)`` or the environment variable ``BONEMET_ODE_QUIET=1``.
-logger = logging.getLogger("bonemet_ode.compile")
-logger.setLevel(logging.INFO)
-#: Seconds a build may run before a one-line notice says that a model is being compiled.
-NOTICE_AFTER_S = 1.0
-
-
-def notice(message: str) -> None:
-    """Emit a one-line progress notice: to the ``bonemet_ode.compile`` logger's handlers where logging is
-    configured, else to stderr; nothing when ``BONEMET_ODE_QUIET`` is set or the logger is above INFO."""
-    if os.environ.get("BONEMET_ODE_QUIET", "").strip() not in ("", "0") or not logger.isEnabledFor(logging.INFO):
-        return
-    if logger.hasHandlers():
-        logger.info(message)
-    else:
-        print(f"[bonemet_ode] {message}", file=sys.stderr, flush=True)
-
-
-class _SlowNotice:
-    """Print ``message`` once if the ``with`` block is still running after ``after`` seconds."""
-
-    def __init__(self, message: str, after: float | None = None) -> None:
-        self._timer = threading.Timer(NOTICE_AFTER_S if after is None else after, notice, args=(message,))
-        self._timer.daemon = True
-
-    def __enter__(self) -> _SlowNotice:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-
-# ------------------------------------------------------------------------------------------ the disk cache
-@contextlib.contextmanager
-def _file_lock(path: Path, exclusive: bool):
-    """An ``fcntl`` lock on ``path`` (created if needed) held for the ``with`` block.
-
-    Shared while a library is checked and loaded, exclusive while it is built, so no process loads
-    a library that another is replacing.  Where ``fcntl`` is missing (Windows) it does nothing: the
-    atomic replace and the content hash still keep a half-written library from being loaded.
-    """
-    if fcntl is None:
-        yield
-        return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:  # a read-only shared cache: loading needs no lock there (a build fails with its own error)
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        except OSError:  # a file system without locks (some NFS mounts): the atomic renames still hold
-            pass
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _record_path(path: Path) -> Path:
-    return path.with_suffix(".sha256")
-
-
-def _check_cached(path: Path, key: str) -> str | None:
-    """Why the cached library at ``path`` must not be loaded, or None when it may be.
-
-    The record beside it (``.sha256``) holds the key, the size and the sha256 of the library as
-    built; a library that is missing it, or whose bytes differ (truncated, garbled, replaced by
-    another model's library), is never passed to ``dlopen`` -- loading a damaged ELF file can kill
-    the process (SIGBUS, SIGSEGV) before any error could be raised.
-    """
-    if not path.exists():
-        return "missing"
-    record = _record_path(path)
-    try:
-        rec_key, size, digest = record.read_text().split()
-        size_n = int(size)
-    except (OSError, ValueError):
-        return f"its content record {record.name} is missing or unreadable"
-    if rec_key != key:
-        return f"its content record belongs to another key ({rec_key[:12]})"
-    actual = path.stat().st_size
-    if actual != size_n:
-        return f"its size is {actual} bytes, {size_n} were built"
-    if _sha256(path) != digest:
-        return "its sha256 differs from the one recorded when it was built"
-    return None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``:
-    a reader sees the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def compile_model(
     model: Model, *, force: bool = False, verbose: bool = False, sensitivities: tuple[str, ...] = ()
 ) -> CompiledModel:
@@ -304,7 +193,7 @@ def compile_model(
     replaced, built by an interrupted process) is rebuilt with a one-line notice.  Builds of one
     key are serialised across processes by a file lock, and every file is installed by an atomic
     rename, so processes that build the same new model at once all load a complete library.  A
-    build that takes more than :data:`NOTICE_AFTER_S` seconds prints a one-line notice (see
+    build that takes more than :data:`~bonemet_ode.compile.cache_files.NOTICE_AFTER_S` seconds prints a one-line notice (see
     :func:`notice` to silence it).
 
     Parameters
@@ -360,15 +249,15 @@ def compile_model(
         cm = None
         problem = "forced rebuild" if force else None
         if not force:
-            with _file_lock(lock_path, exclusive=False):
-                problem = _check_cached(path, key)
+            with file_lock(lock_path, exclusive=False):
+                problem = check_cached(path, key)
                 if problem is None:
                     cm, problem = _load_checked(model, path, key, sensitivities)
         if cm is None:
-            with _file_lock(lock_path, exclusive=True):
+            with file_lock(lock_path, exclusive=True):
                 # another process may have built it while this one waited for the lock
                 if not force:
-                    again = _check_cached(path, key)
+                    again = check_cached(path, key)
                     if again is None:
                         cm, again = _load_checked(model, path, key, sensitivities)
                     if again != "missing":
@@ -410,7 +299,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
     from .symbolic import SymbolicModel
 
     check_size(model.name, len(model.state_names) * (1 + len(sensitivities)))  # before any symbolic work
-    with _SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
+    with SlowNotice(f"compiling model {model.name!r} (first use of this structure; later runs load it from "
                      f"{path.parent})..."):
         t0 = time.perf_counter()
         base = SymbolicModel(model)
@@ -428,7 +317,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
         try:
             tmp = work / "model.so"
             rc, stderr, cmd = _compile_units(cc, units, work, tmp)
-            _atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
+            atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
             if rc != 0 or not tmp.exists():
                 raise CompileError(
                     f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{stderr[-4000:]}\n"
@@ -436,7 +325,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
                 )
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-            _atomic_write(_record_path(path), f"{key} {tmp.stat().st_size} {_sha256(tmp)}\n".encode())
+            atomic_write(record_path(path), f"{key} {tmp.stat().st_size} {sha256_of(tmp)}\n".encode())
             os.replace(tmp, path)
         finally:
             shutil.rmtree(work, ignore_errors=True)
