@@ -193,8 +193,8 @@ def compile_model(
     replaced, built by an interrupted process) is rebuilt with a one-line notice.  Builds of one
     key are serialised across processes by a file lock, and every file is installed by an atomic
     rename, so processes that build the same new model at once all load a complete library.  A
-    build that takes more than :data:`~bonemet_ode.compile.cache_files.NOTICE_AFTER_S` seconds prints a one-line notice (see
-    :func:`notice` to silence it).
+    build that takes more than :data:`~bonemet_ode.compile.cache_files.NOTICE_AFTER_S` seconds prints
+    a one-line notice (see :func:`~bonemet_ode.compile.cache_files.notice` to silence it).
 
     Parameters
     ----------
