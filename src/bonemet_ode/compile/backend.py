@@ -550,18 +550,31 @@ class CompiledModel:
         *,
         t0: float = 0.0,
         observables: bool = True,
+        out: tuple[np.ndarray, np.ndarray | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Integrate ``len(Y0)`` problems sharing times and events, in compiled code.
 
         Arrays must be C-contiguous float64 (int32 for event kinds and
         indices); the caller validates them.  Returns ``(Y, O, stats, status,
         fail_t, fail_state)`` with ``Y`` of shape (members, times, states).
-        The GIL is released while the C code runs.
+        ``out=(Y, O)`` writes into those arrays instead of new ones (C-contiguous float64
+        of shapes (members, times, states) and (members, times, max(observables, 1)), or
+        ``O=None`` for no observables).  The GIL is released while the C code runs.
         """
         m, nt = Y0.shape[0], tout.shape[0]
         # the C code writes every output (NaN after a failure)
-        Y = np.empty((m, nt, self.n_states))
-        O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        if out is None:
+            Y = np.empty((m, nt, self.n_states))
+            O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        else:
+            Y, O = out
+            if O is not None and not self.n_observables:
+                O = None
+            for a, width in ((Y, self.n_states), (O, max(self.n_observables, 1))):
+                if a is not None and (a.shape != (m, nt, width) or a.dtype != np.float64
+                                      or not a.flags.c_contiguous or not a.flags.writeable):
+                    raise ValueError(f"out arrays must be writeable C-contiguous float64 of shape {(m, nt, width)}, "
+                                     f"got {a.shape} {a.dtype}")
         stats = np.zeros((m, NSTATS), dtype=np.int64)
         status = np.zeros(m, dtype=np.int32)
         fail_t = np.zeros(m)
