@@ -214,12 +214,15 @@ def test_initial_rows_equal_initial_row_by_row():
     with pytest.raises(ArmFailure) as rows:
         runner.initial_rows(P, ["T0", "c"])
     assert str(rows.value) == str(row_by_row.value) and "'S'" in str(rows.value)
-    P[4, ic] = 1.0   # S = -1 < 0 for member 4: the same "is -1.0" failure
-    with pytest.raises(ArmFailure) as row_by_row:
-        [runner.initial(p) for p in P]
-    with pytest.raises(ArmFailure) as rows:
-        runner.initial_rows(P, ["T0", "c"])
-    assert str(rows.value) == str(row_by_row.value)
+    for bad_value_row, error_row in ((4, 6), (6, 4)):  # S = -1 < 0 in one member, 1/0 in another
+        P[:, ic] = 3.0
+        P[bad_value_row, ic], P[error_row, ic] = 1.0, 2.0
+        with pytest.raises(ArmFailure) as row_by_row:
+            [runner.initial(p) for p in P]
+        with pytest.raises(ArmFailure) as rows:
+            runner.initial_rows(P, ["T0", "c"])
+        assert str(rows.value) == str(row_by_row.value)
+        assert ("-1.0" in str(rows.value)) == (bad_value_row < error_row)
 
 
 def test_solve_batch_out_arrays(drug_model, arms):

@@ -147,21 +147,32 @@ class ArmRunner:
             return Y0
         if any(names is None for *_, names in dep):
             return np.array([self.initial(P[k]) for k in range(len(P))])
-        cols = [(i, f, tuple(names), [self.index[n] for n in names]) for i, f, names in dep]
-        for k in range(1, len(P)):
-            row = P[k]
-            for i, f, names, idx in cols:
+        exc_row, exc = len(P), None
+        for i, f, names in dep:
+            expr = self.sim.model.states[i].initial
+            if isinstance(expr, str) and expr.strip() in self.index:
+                # a bare parameter name: float(eval(name)) is the parameter's value
+                Y0[1:, i] = P[1:, self.index[expr.strip()]]
+                continue
+            order, idx = tuple(names), [self.index[n] for n in names]
+            for k, row in enumerate(P[1:exc_row, idx].tolist(), start=1):
                 try:
-                    Y0[k, i] = f(dict(zip(names, row[idx].tolist())))
-                except (ZeroDivisionError, ValueError, OverflowError) as exc:
-                    raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state "
-                                     f"{self.sim.model.state_names[i]!r} cannot be evaluated ({exc})") from None
-            y0 = Y0[k]
-            bad = ~np.isfinite(y0) | (self.nonnegative & (y0 < 0))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state "
-                                 f"{self.sim.model.state_names[i]!r} is {y0[i]!r}")
+                    Y0[k, i] = f(dict(zip(order, row)))
+                except (ZeroDivisionError, ValueError, OverflowError) as e:
+                    # row by row, the first row with an error fails at its first failing expression
+                    exc_row, exc = k, (i, e)
+                    break
+        rows = Y0[1:exc_row]
+        bad = ~np.isfinite(rows) | (self.nonnegative & (rows < 0))
+        if bad.any():  # a bad value in a row before the first error is reported first, as row by row
+            k = int(np.flatnonzero(bad.any(axis=1))[0])
+            i = int(np.flatnonzero(bad[k])[0])
+            raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state {self.sim.model.state_names[i]!r} "
+                             f"is {rows[k, i]!r}")
+        if exc is not None:
+            i, e = exc
+            raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state "
+                             f"{self.sim.model.state_names[i]!r} cannot be evaluated ({e})") from None
         return Y0
 
     def run(self, params: Mapping[str, float]) -> ArmTrajectory:
