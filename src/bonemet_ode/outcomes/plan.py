@@ -279,7 +279,7 @@ class EvaluationPlan:
                                                           int(fail_state[k]), r.sim.arm.name)
                         continue
                     Yk = Y[k] if s.full else Y[k][s.cols]
-                    if no:
+                    if O is not None and no:
                         obs = O[k, :, :no] if s.full else O[k][s.cols, :no]
                     else:
                         obs = np.empty((len(s.times), 0))
@@ -294,10 +294,10 @@ class EvaluationPlan:
                     continue
                 if good.all() and s.full:
                     Ys = Y[rows]
-                    Os = O[rows, :, :no] if no else np.empty((s.cohort.n, len(s.times), 0))
+                    Os = O[rows, :, :no] if O is not None and no else np.empty((s.cohort.n, len(s.times), 0))
                 else:
                     idx = np.flatnonzero(good) + rows.start
                     Ys = Y[idx][:, s.cols]
-                    Os = O[idx][:, s.cols, :no] if no else np.empty((len(idx), len(s.times), 0))
+                    Os = O[idx][:, s.cols, :no] if O is not None and no else np.empty((len(idx), len(s.times), 0))
                 cohorts[s.key] = CohortTrajectories(s.times, Ys, Os, r.columns, s.cohort.n)
         return runs, cohorts, failures

@@ -147,8 +147,10 @@ class ArmRunner:
             return Y0
         if any(names is None for *_, names in dep):
             return np.array([self.initial(P[k]) for k in range(len(P))])
-        exc_row, exc = len(P), None
+        exc_row = len(P)
+        exc: tuple[int, Exception] | None = None
         for i, f, names in dep:
+            assert names is not None  # unknown names were handled above
             expr = self.sim.model.states[i].initial
             if isinstance(expr, str) and expr.strip() in self.index:
                 # a bare parameter name: float(eval(name)) is the parameter's value
@@ -158,9 +160,9 @@ class ArmRunner:
             for k, row in enumerate(P[1:exc_row, idx].tolist(), start=1):
                 try:
                     Y0[k, i] = f(dict(zip(order, row)))
-                except (ZeroDivisionError, ValueError, OverflowError) as e:
+                except (ZeroDivisionError, ValueError, OverflowError) as err:
                     # row by row, the first row with an error fails at its first failing expression
-                    exc_row, exc = k, (i, e)
+                    exc_row, exc = k, (i, err)
                     break
         rows = Y0[1:exc_row]
         bad = ~np.isfinite(rows) | (self.nonnegative & (rows < 0))
@@ -170,9 +172,9 @@ class ArmRunner:
             raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state {self.sim.model.state_names[i]!r} "
                              f"is {rows[k, i]!r}")
         if exc is not None:
-            i, e = exc
+            i, first_error = exc
             raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state "
-                             f"{self.sim.model.state_names[i]!r} cannot be evaluated ({e})") from None
+                             f"{self.sim.model.state_names[i]!r} cannot be evaluated ({first_error})") from None
         return Y0
 
     def run(self, params: Mapping[str, float]) -> ArmTrajectory:
