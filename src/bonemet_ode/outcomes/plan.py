@@ -6,12 +6,18 @@ prepared arms (:class:`~bonemet_ode.outcomes.runner.ArmRunner`) and cohorts
 
 * writes every arm's parameter vector and every cohort member's draws into the rows of a few
   matrices, one per *batch*: the sources that share a compiled library, an end day, a dosing
-  schedule and tolerances (the untreated arms, the variants and the control cohort solve together);
+  schedule and tolerances (the untreated arms and the variants solve together; each cohort fills
+  its own batch);
 * solves each batch through the lane solver (``bm_solve_batch`` with several members: ``BM_L``
   members side by side in SIMD lanes), in chunks of whole lane groups spread over ``n_jobs``
   threads of one pool kept for the context's life (the compiled solver releases the GIL);
 * outputs only the days the outcomes read (their :class:`~bonemet_ode.outcomes.base.Need`\\ s):
-  read-out days, and the whole grid only up to the last day of an integral or threshold search.
+  read-out days, and the whole grid only up to the last day of an integral or threshold search;
+  observables only in batches where some outcome reads one;
+* has the solver write straight into one array per batch, which the trajectories handed to the
+  outcomes view without copies;
+* evaluates a cohort's initial states once, and per member only the initial values that read a
+  varied parameter (:meth:`~bonemet_ode.outcomes.runner.ArmRunner.initial_rows`).
 
 Results are those of the one-source-at-a-time path (``engine="legacy"``) bit for bit: the step
 sequence of a solve depends on its parameters, initial state, dosing schedule and last output
@@ -97,8 +103,9 @@ class EvaluationPlan:
     n_jobs : int
         Threads (``None`` or 0: the CPU count).
     chunk : int, optional
-        Members per call into compiled code (default: enough lane groups of
-        ``BM_L`` members to give each thread about four chunks).
+        Members per call into compiled code (default: one call per batch with one thread; with
+        several, whole lane groups of ``BM_L`` members cut so that each thread gets about four
+        calls' worth of the last evaluation's steps).
     """
 
     def __init__(self, arms: Mapping[str, tuple[ArmRunner, Sequence[Any]]],
