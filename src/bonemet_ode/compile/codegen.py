@@ -224,8 +224,9 @@ def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> l
 
     quot, recip = _quotient(), _reciprocal()
 
-    def split(den):
-        const, var = [], []
+    def split(den) -> tuple[list, list]:
+        const: list = []
+        var: list = []
         for f in sp.Mul.make_args(den):
             (var if f.free_symbols & states else const).append(f)
         return const, var
