@@ -7,6 +7,7 @@ the initial amount of every state is kept as a sympy expression of the model's p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..io.sbml_import import SbmlImport
 from ..io.sbml_import.builder import _Builder
 from ..io.sbml_import.events import EVENTS_SUPPORTED
 from ..io.sbml_import.reader import load_document, refuse_unsupported
+from .time_switches import split_time_switches
 
 __all__ = ["SbmlModel", "load_sbml_model"]
 
@@ -37,6 +39,9 @@ class SbmlModel:
         SBML id of a parameter or compartment that is a model parameter -> its model parameter name.
     sym : SymbolicModel
         The model's sympy form (states ``sym.y``, parameters ``sym.p``).
+    switches : tuple of TimeSwitch
+        Comparisons of model time with parameters, replaced by flag parameters that a simulation
+        switches with timed events (:mod:`bonemet_ode.petab.time_switches`).
     """
 
     imp: SbmlImport
@@ -44,6 +49,7 @@ class SbmlModel:
     species_state: dict
     param_of_id: dict
     sym: Any
+    switches: tuple = ()
 
     @property
     def model(self):
@@ -91,7 +97,9 @@ def load_sbml_model(path: str) -> SbmlModel:
     refuse_unsupported(sbml, events_supported=EVENTS_SUPPORTED)
     b = _Builder(sbml, None)
     imp = b.build()
-    model = imp.model
+    model, switches = split_time_switches(imp.model, imp.time_state)
+    if switches:
+        imp = dataclasses.replace(imp, model=model)
     sym = SymbolicModel(model)
     pnames = set(model.parameter_names)
     param_of_id = {i: b.name[i] for i in list(b.params) + list(b.comps) if b.name.get(i) in pnames}
@@ -142,4 +150,4 @@ def load_sbml_model(path: str) -> SbmlModel:
                 "imported model holds its value as a number)", i)
     subs = {sp.Symbol(n): psym[n] for n in psym}
     initial = {k: sp.sympify(v).xreplace(subs) for k, v in initial.items()}
-    return SbmlModel(imp, initial, species_state, param_of_id, sym)
+    return SbmlModel(imp, initial, species_state, param_of_id, sym, switches)

@@ -127,6 +127,7 @@ class PetabProblem:
         self._sims: dict = {}
         self.gradient_method = "finite differences" if self.model.events else "forward sensitivities"
         self._prepare_sensitivities()
+        self._prepare_switches()
 
     # ------------------------------------------------------------------ tables
     def _read_parameters(self) -> None:
@@ -401,6 +402,67 @@ class PetabProblem:
         self._Z = [sn.index(z) for z in Z]
         self._targets = tuple(pm[k] for k in self._K) + tuple(Z)
 
+    def _prepare_switches(self) -> None:
+        """Time switches (:mod:`.time_switches`): their flags' positions in the parameter vector and the
+        switch times as a function of it."""
+        import sympy as sp
+
+        sw = self.sbml.switches
+        self._sw_index = np.array([self.model.parameter_index(s.flag) for s in sw], dtype=np.int32)
+        self._sw_before = np.array([s.before for s in sw], dtype=float)
+        self._sw_after = np.array([s.after for s in sw], dtype=float)
+        self._solvers: dict = {}
+        if not sw:
+            return
+        psyms = list(self.sbml.sym.p)
+        self._tau_f = sp.lambdify([psyms], [s.tau for s in sw], modules=["numpy"])
+        flags = {psyms[int(i)] for i in self._sw_index}
+        for o in self.observable_ids:
+            for f in (self.obs_f[o], self.noise_f[o]):
+                used = flags & f.expr.free_symbols
+                if used:
+                    raise PetabError(f"observable {o!r} reads {', '.join(sorted(s.name for s in used))}, a "
+                                     "comparison of model time with a parameter; observables that switch in time "
+                                     "are not supported", "observable reading a time switch")
+        moved = {psyms[k] for k in self._K}
+        if any(moved & sp.sympify(s.tau).free_symbols for s in sw):
+            # the sensitivities jump at a switch whose time moves with an estimated parameter; the compiled
+            # forward sensitivities do not add that jump
+            self.gradient_method = "finite differences"
+
+    def _switched(self, p: np.ndarray, t_end: float, preeq: bool) -> tuple[np.ndarray, tuple | None]:
+        """``p`` with each time-switch flag at its value at time 0, and the timed events that change the flags
+        (None when the model has none).  Pre-equilibration holds the flags at their time-0 values (time does
+        not advance in a steady state)."""
+        if not len(self._sw_index):
+            return p, None
+        tau = np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float))
+        if not np.all(np.isfinite(tau)):
+            bad = [self.sbml.switches[k].text for k in np.flatnonzero(~np.isfinite(tau))]
+            raise PetabError(f"switch time of {', '.join(bad)} is not finite")
+        p = p.copy()
+        late = tau > 0.0
+        p[self._sw_index] = np.where(late, self._sw_before, self._sw_after)
+        if preeq:
+            return p, None
+        due = np.flatnonzero(late & (tau <= t_end))
+        order = due[np.argsort(tau[due], kind="stable")]
+        from ..simulate.dosing import EV_SETPAR
+
+        ev = (np.ascontiguousarray(tau[order]), np.full(len(order), EV_SETPAR, dtype=np.int32),
+              np.ascontiguousarray(self._sw_index[order]), np.ascontiguousarray(self._sw_after[order]))
+        return p, ev
+
+    def _single(self, sim: Any, ev: tuple | None):
+        """The simulator's one-member solver, or one with the time switches' events ``ev``."""
+        if ev is None:
+            return sim._single
+        key = (id(sim), ev[0].tobytes(), ev[2].tobytes())
+        solver = self._solvers.get(key)
+        if solver is None:
+            solver = self._solvers[key] = sim.compiled.single_solver(sim.times, ev, sim.opts, sim.atol)
+        return solver
+
     # ------------------------------------------------------------------ simulation
     def _simulator(self, times: np.ndarray, sensi: bool):
         from ..simulate import Simulator, SolverOptions
@@ -456,9 +518,11 @@ class PetabProblem:
             x0[i], V[i] = 0.0, 0.0
         return x0, V
 
-    def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool):
+    def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool,
+               preeq: bool = False):
         """States (times x n) and, with ``sensi``, their derivatives (times x n x free), or a failure message."""
         sim = self._simulator(times, sensi)
+        p, ev = self._switched(p, float(sim.times[-1]), preeq)
         n = len(x0)
         use = sensi and bool(self._targets)
         if use:
@@ -469,7 +533,8 @@ class PetabProblem:
                 y0[n * (1 + len(self._K) + a) + zi] = 1.0
         else:
             y0 = x0
-        Y, _O, _stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(y0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, fail_state = self._single(sim, ev).solve(np.ascontiguousarray(y0),
+                                                                                np.ascontiguousarray(p))
         if status != 0:
             from ..simulate.simulator import failure_message
 
@@ -495,6 +560,7 @@ class PetabProblem:
         Dp = self._dvalues(c.p_pre, True)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
+        p, _ev = self._switched(p, float(SS_TIMES[-1]), True)
         Y, _O, _stats, status, fail_t, _fail = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
         cm = sim.compiled
         reached = -1
@@ -511,7 +577,7 @@ class PetabProblem:
             return None, None, (f"pre-equilibration condition {c.preeq!r} did not reach a steady state ({why}; "
                                 f"criterion |dx/dt| <= {SS_RTOL:g}*|x| + {SS_ATOL:g})")
         T = SS_TIMES[: reached + 1]
-        X, G, fail = self._solve(T, p, Dp, x0, V, sensi)
+        X, G, fail = self._solve(T, p, Dp, x0, V, sensi, preeq=True)
         if fail:
             return None, None, f"pre-equilibration condition {c.preeq!r}: {fail}"
         return X[-1], (G[-1] if G is not None else None), ""
