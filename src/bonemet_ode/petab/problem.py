@@ -110,8 +110,13 @@ class PetabProblem:
     priors : list of Prior or None
         Objective prior of each free parameter.
     gradient_method : str
-        ``"forward sensitivities"`` or ``"finite differences"`` (models with events).
+        ``"forward sensitivities"`` or ``"finite differences"`` (models with events, switch times that move
+        with an estimated parameter).
+    format_version : int
+        1, or 2 for a PEtab v2 problem read by :func:`~bonemet_ode.petab.v2.read_petab_v2`.
     """
+
+    format_version: int = 1
 
     def __init__(self, tables: Any, sbml: SbmlModel, yaml_path: str = "", rtol: float = 1e-8,
                  atol: float = 1e-10) -> None:
