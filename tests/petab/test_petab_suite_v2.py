@@ -19,11 +19,9 @@ REFUSED = {
     "0023": "time=inf",  # steady-state measurements
     "0024": "v2 prior",
     "0025": "v2 prior",
-    "0026": "v2 target expression",  # initial_A1 + initial_A2
-    "0027": "v2 target expression",
     "0028": "v2 mapping table",  # also: a second period whose change reads a state (A + 5.0)
     "0030": "v2 mapping table",
-    "0031": "v2 target expression",  # A + 5.0 at t = 10 (a second period)
+    "0031": "v2 period after start",  # A + 5.0 and B + 3.0 at t = 10
 }
 
 
@@ -52,10 +50,12 @@ def test_suite_case_v2(case):
 
 
 @needs_petab_suite_v2
-@pytest.mark.parametrize("case", ["0009", "0013", "0018", "0032"])
+@pytest.mark.parametrize("case", ["0009", "0013", "0018", "0026", "0027", "0032"])
 def test_v2_gradient_matches_finite_differences(case):
     """Pre-equilibration whose parameter changes persist (0009), a later start time (0018), estimated initial
-    values (0013, 0032): forward-sensitivity gradients against central finite differences."""
+    values (0013, 0032), target values that are expressions of estimated parameters (0026: a/b of initial
+    concentrations, 0027: sums and multiples of offsets): forward-sensitivity gradients against central finite
+    differences."""
     pp = bm.read_petab(SUITE_V2 / case / f"_{case}.yaml")
     rng = np.random.default_rng(5)
     x = np.clip(pp.x_nominal * (1 + 0.1 * rng.standard_normal(len(pp.free))) + 0.05, pp.lower + 0.01,

@@ -44,10 +44,33 @@ def unscale(x: Any, s: str) -> Any:
 
 @dataclass
 class _Source:
-    """How one input is set: a number, or (``index``) the parameter-table entry of that row."""
+    """How one input is set: a number, (``index``) the parameter-table entry of that row, or (``expr``, PEtab v2
+    condition tables) an expression of parameter-table entries."""
 
     value: float = math.nan
-    index: int = -1  # row of the parameter table; -1: the number ``value``
+    index: int = -1  # row of the parameter table; -1: the number ``value`` (or ``expr``)
+    expr: Any = None  # (rows of the parameter table, value function, partial derivative functions)
+
+    def get(self, plin: np.ndarray) -> float:
+        """The value at linear parameter-table values ``plin``."""
+        if self.expr is not None:
+            rows, f, _ = self.expr
+            return float(f(*plin[rows]))
+        return float(plin[self.index]) if self.index >= 0 else self.value
+
+    def partials(self, plin: np.ndarray) -> list[tuple[int, float]]:
+        """``(parameter-table row, d value / d entry)`` of every entry the value reads."""
+        if self.expr is not None:
+            rows, _, dfs = self.expr
+            args = plin[rows]
+            return [(int(r), float(df(*args))) for r, df in zip(rows, dfs)]
+        return [(self.index, 1.0)] if self.index >= 0 else []
+
+    def reads(self) -> set[int]:
+        """Parameter-table rows the value reads."""
+        if self.expr is not None:
+            return {int(r) for r in self.expr[0]}
+        return {self.index} if self.index >= 0 else set()
 
 
 @dataclass
@@ -121,6 +144,7 @@ class PetabProblem:
     def __init__(self, tables: Any, sbml: SbmlModel, yaml_path: str = "", rtol: float = 1e-8,
                  atol: float = 1e-10) -> None:
         self.tables = tables
+        self.format_version = int(getattr(tables, "format_version", 1))
         self.sbml = sbml
         self.yaml_path = str(yaml_path)
         self.rtol, self.atol = float(rtol), float(atol)
@@ -187,6 +211,20 @@ class PetabProblem:
             pass
         if text in self._pindex:
             return _Source(index=self._pindex[text])
+        if self.format_version >= 2:  # v2 condition tables: an expression of parameter-table entries
+            import sympy as sp
+
+            e = parse_formula(text, where)
+            unknown = sorted(x.name for x in e.free_symbols if x.name not in self._pindex)
+            if unknown:
+                raise PetabError(f"{where}: target value {text!r} reads {', '.join(unknown)}, which are not in the "
+                                 "parameter table (target values that read the model's state or other entities are "
+                                 "not supported)", "v2 target expression")
+            syms = sorted(e.free_symbols, key=lambda x: x.name)
+            rows = np.array([self._pindex[x.name] for x in syms], dtype=int)
+            f = sp.lambdify(syms, e, modules=["numpy"])
+            dfs = [sp.lambdify(syms, sp.diff(e, x), modules=["numpy"]) for x in syms]
+            return _Source(expr=(rows, f, dfs))
         raise PetabError(f"{where}: {text!r} is neither a number nor a parameter of the parameter table")
 
     def _read_observables(self) -> None:
@@ -383,11 +421,11 @@ class PetabProblem:
         for c in self.conditions:
             pre |= bool(c.preeq)
             for srcs in (c.p_pre, c.p_sim):
-                K |= {k for k, s in enumerate(srcs) if s.index in est}
+                K |= {k for k, s in enumerate(srcs) if s.reads() & est}
             for xs in (c.x_pre, c.x_sim):
                 for st, (s, vol) in xs.items():
-                    if s is not None and (s.index in est or (vol >= 0 and any(
-                            cc.p_sim[vol].index in est for cc in self.conditions))):
+                    if s is not None and (s.reads() & est or (vol >= 0 and any(
+                            cc.p_sim[vol].reads() & est for cc in self.conditions))):
                         Zov.add(st)
         self._K = sorted(K)
         sn = self.model.state_names
@@ -483,16 +521,17 @@ class PetabProblem:
 
     def _values(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
         """Values of ``srcs``; with ``flags``, the compiled parameter vector (the terms' on-flags appended)."""
-        v = np.array([plin[s.index] if s.index >= 0 else s.value for s in srcs], dtype=float)
+        v = np.array([s.get(plin) for s in srcs], dtype=float)
         return np.concatenate([v, self._on]) if flags else v
 
-    def _dvalues(self, srcs: Sequence[_Source], flags: bool = False) -> np.ndarray:
+    def _dvalues(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
         """d value / d free parameter (linear) of each source: rows x free (zero rows for the on-flags)."""
         D = np.zeros((len(srcs) + (len(self._on) if flags else 0), len(self.free)))
         for k, s in enumerate(srcs):
-            j = self._col.get(s.index)
-            if j is not None:
-                D[k, j] = 1.0
+            for row, d in s.partials(plin):
+                j = self._col.get(row)
+                if j is not None:
+                    D[k, j] += d
         return D
 
     def _initial(self, p: np.ndarray, Dp: np.ndarray, xs: Mapping, plin: np.ndarray, base: tuple | None):
@@ -509,13 +548,14 @@ class PetabProblem:
             if s is None:
                 continue
             i = sn.index(st)
-            v = plin[s.index] if s.index >= 0 else s.value
+            v = s.get(plin)
             size = p[vol] if vol >= 0 else 1.0
             x0[i] = v * size
             V[i] = 0.0
-            j = self._col.get(s.index)
-            if j is not None:
-                V[i, j] += size
+            for row, d in s.partials(plin):
+                j = self._col.get(row)
+                if j is not None:
+                    V[i, j] += size * d
             if vol >= 0:
                 V[i] += v * Dp[vol]
         if base is not None and self.sbml.imp.time_state is not None:
@@ -562,7 +602,7 @@ class PetabProblem:
         """Pre-equilibrate condition ``c``: integrate to the first output time at which the steady-state
         criterion holds (:data:`SS_RTOL`, :data:`SS_ATOL`); ``(x, dx/dfree, failure)``."""
         p = self._values(c.p_pre, plin, True)
-        Dp = self._dvalues(c.p_pre, True)
+        Dp = self._dvalues(c.p_pre, plin, True)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
         p, _ev = self._switched(p, float(SS_TIMES[-1]), True)
@@ -606,7 +646,7 @@ class PetabProblem:
         ds = np.zeros((nrow, len(self.free)))
         for c in self.conditions:
             p = self._values(c.p_sim, plin, True)
-            Dp = self._dvalues(c.p_sim, True)
+            Dp = self._dvalues(c.p_sim, plin, True)
             base = None
             if c.preeq:
                 xss, gss, fail = self.steady_state(c, plin, sensi)
@@ -618,7 +658,7 @@ class PetabProblem:
             if fail:
                 return self._failed(f"condition {c.sim!r}: {fail}", nrow)
             E = self._values(c.extras, plin)
-            DE = self._dvalues(c.extras)
+            DE = self._dvalues(c.extras, plin)
             for o in self.observable_ids:
                 sel = c.rows[self._obs_of_row[c.rows] == o]
                 if not len(sel):

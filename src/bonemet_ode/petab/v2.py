@@ -15,9 +15,10 @@ with the installed ``petab`` library (``petab.v2``) and maps each experiment ont
 * noise distributions ``normal``, ``laplace``, ``log-normal`` and ``log-laplace`` (v1's log
   transformation); placeholders of observable and noise formulas as the measurement table lists them.
 
-Everything else is refused by name (:data:`REFUSED_V2`): condition changes after the simulation has
-started (more than one period after pre-equilibration), target values that are expressions rather
-than a number or a parameter, prior distributions, mapping tables, several models, and models in a
+Target values may be numbers, parameter-table ids or expressions of parameter-table entries (with
+their derivatives for the gradient).  Everything else is refused by name (:data:`REFUSED_V2`):
+condition changes after the simulation has started (more than one period after pre-equilibration),
+target values that read the model's state, prior distributions, mapping tables, several models, and models in a
 language other than SBML.  Parameters are estimated on linear scale (v2 has no parameter scales).
 """
 
@@ -39,7 +40,8 @@ __all__ = ["REFUSED_V2", "read_petab_v2"]
 REFUSED_V2 = {
     "v2 period after start": "experiments that change conditions after the simulation has started "
                              "(more than one period after pre-equilibration)",
-    "v2 target expression": "condition target values that are expressions (only numbers and parameter ids)",
+    "v2 target expression": "condition target values that read anything but parameter-table entries (a state, "
+                            "a model entity)",
     "v2 prior": "prior distributions of the parameter table",
     "v2 mapping table": "mapping tables",
     "v2 model": "problems with several models or a model that is not SBML",
@@ -146,8 +148,6 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
     if cdf is not None:
         for _, row in cdf.iterrows():
             cid, target, value = _text(row["conditionId"]), _text(row["targetId"]), _text(row["targetValue"])
-            if not (_is_number(value) or value in params.index):
-                raise _refuse("v2 target expression", f"condition {cid!r} sets {target!r} to {value!r}")
             changes.setdefault(cid, {})[target] = value
     edf = prob.experiment_df
     periods: dict[str, list[tuple[float, list[str]]]] = {}
@@ -213,8 +213,7 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
                       "noiseParameters": _text(row.get("noiseParameters")) or np.nan})
     measurements = pd.DataFrame(mrows)
     tables = SimpleNamespace(parameter_df=params, observable_df=observables, condition_df=conditions,
-                             measurement_df=measurements)
+                             measurement_df=measurements, format_version=2)
     problem = PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol)
-    problem.format_version = 2
     problem.measurements = mdf  # the v2 table: experiments and times as the user wrote them
     return problem
