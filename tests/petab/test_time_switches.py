@@ -85,3 +85,24 @@ def test_estimated_switch_time_uses_finite_differences(tmp_path):
     _s, dn = _closed_form(pp, k, {"c0": tau - h})
     ev = pp.evaluate(x, gradient=True)
     assert ev.grad_llh[1] == pytest.approx((up - dn) / (2 * h), rel=1e-4)
+
+
+def test_observable_that_reads_a_switch_is_refused_by_name(tmp_path):
+    """An observable of a switched input would need the flag's value at each output time: refused."""
+    model = MODEL.replace("  x = 0;", "  u := piecewise(0, time < tau, 1)\n  x = 0;")
+    (tmp_path / "model.xml").write_text(antimony_to_sbml(model), encoding="utf-8")
+    (tmp_path / "conditions.tsv").write_text("conditionId\nc0\n", encoding="utf-8")
+    (tmp_path / "measurements.tsv").write_text(
+        "observableId\tsimulationConditionId\tmeasurement\ttime\nobs_u\tc0\t1\t2\n", encoding="utf-8")
+    (tmp_path / "observables.tsv").write_text("observableId\tobservableFormula\tnoiseFormula\nobs_u\tu\t1\n",
+                                              encoding="utf-8")
+    (tmp_path / "parameters.tsv").write_text(
+        "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0\t10\t2\t1\n",
+        encoding="utf-8")
+    (tmp_path / "problem.yaml").write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n"
+        "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
+        "  sbml_files: [model.xml]\n", encoding="utf-8")
+    with pytest.raises(bm.errors.PetabError) as err:
+        bm.read_petab(tmp_path / "problem.yaml")
+    assert err.value.feature == "observable reading a time switch"
