@@ -87,14 +87,16 @@ def test_estimated_switch_time_uses_finite_differences(tmp_path):
     assert ev.grad_llh[1] == pytest.approx((up - dn) / (2 * h), rel=1e-4)
 
 
-def test_observable_that_reads_a_switch_is_refused_by_name(tmp_path):
-    """An observable of a switched input would need the flag's value at each output time: refused."""
-    model = MODEL.replace("  x = 0;", "  u := piecewise(0, time < tau, 1)\n  x = 0;")
+def test_observable_that_reads_a_switch(tmp_path):
+    """An observable of a switched input takes the flag's value at each output time (from the switch time on:
+    the value after it, as ``time < tau`` is false at ``tau``)."""
+    model = MODEL.replace("  x = 0;", "  u := 3*piecewise(0, time < tau, 1)\n  x = 0;")
     (tmp_path / "model.xml").write_text(antimony_to_sbml(model), encoding="utf-8")
-    (tmp_path / "conditions.tsv").write_text("conditionId\nc0\n", encoding="utf-8")
+    (tmp_path / "conditions.tsv").write_text("conditionId\ttau\nc0\t2\nc1\t0.5\n", encoding="utf-8")
+    rows = [f"obs_u\t{c}\t1\t{t}" for c in ("c0", "c1") for t in (0.0, 1.0, 2.0, 3.0)]
     (tmp_path / "measurements.tsv").write_text(
-        "observableId\tsimulationConditionId\tmeasurement\ttime\nobs_u\tc0\t1\t2\n", encoding="utf-8")
-    (tmp_path / "observables.tsv").write_text("observableId\tobservableFormula\tnoiseFormula\nobs_u\tu\t1\n",
+        "observableId\tsimulationConditionId\tmeasurement\ttime\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "observables.tsv").write_text("observableId\tobservableFormula\tnoiseFormula\nobs_u\tu + x\t1\n",
                                               encoding="utf-8")
     (tmp_path / "parameters.tsv").write_text(
         "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0\t10\t2\t1\n",
@@ -103,6 +105,14 @@ def test_observable_that_reads_a_switch_is_refused_by_name(tmp_path):
         "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n"
         "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
         "  sbml_files: [model.xml]\n", encoding="utf-8")
-    with pytest.raises(bm.errors.PetabError) as err:
-        bm.read_petab(tmp_path / "problem.yaml")
-    assert err.value.feature == "observable reading a time switch"
+    pp = bm.read_petab(tmp_path / "problem.yaml")
+    m = pp.measurements
+    t = m["time"].to_numpy(float)
+    tau = m["simulationConditionId"].map({"c0": 2.0, "c1": 0.5}).to_numpy(float)
+    k = 2.0
+    expected = 3.0 * (t >= tau) + k * np.maximum(0.0, t - tau)
+    np.testing.assert_allclose(pp.simulations()["simulation"], expected, rtol=1e-8, atol=1e-9)
+    # d/dk of u + x = max(0, t - tau): the gradient of the llh (sigma 1) is sum(r * (t - tau)+)
+    r = 1.0 - expected
+    g = pp.evaluate(np.array([k]), gradient=True).grad_llh[0]
+    assert g == pytest.approx(float(np.sum(r * np.maximum(0.0, t - tau))), rel=1e-6)

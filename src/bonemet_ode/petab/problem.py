@@ -460,13 +460,9 @@ class PetabProblem:
         psyms = list(self.sbml.sym.p)
         self._tau_f = sp.lambdify([psyms], [s.tau for s in sw], modules=["numpy"])
         flags = {psyms[int(i)] for i in self._sw_index}
-        for o in self.observable_ids:
+        for o in self.observable_ids:  # observables that read a switched input: the flag's value per output row
             for f in (self.obs_f[o], self.noise_f[o]):
-                used = flags & f.expr.free_symbols
-                if used:
-                    raise PetabError(f"observable {o!r} reads {', '.join(sorted(s.name for s in used))}, a "
-                                     "comparison of model time with a parameter; observables that switch in time "
-                                     "are not supported", "observable reading a time switch")
+                f.rowwise = bool(flags & f.expr.free_symbols)
         moved = {psyms[k] for k in self._K}
         if any(moved & sp.sympify(s.tau).free_symbols for s in sw):
             # the sensitivities jump at a switch whose time moves with an estimated parameter; the compiled
@@ -495,6 +491,22 @@ class PetabProblem:
         ev = (np.ascontiguousarray(tau[order]), np.full(len(order), EV_SETPAR, dtype=np.int32),
               np.ascontiguousarray(self._sw_index[order]), np.ascontiguousarray(self._sw_after[order]))
         return p, ev
+
+    def _flag_groups(self, p: np.ndarray, t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Rows of output times ``t`` grouped by the time-switch flags' values there, each with ``p`` holding
+        those values (a flag has its "after" value from its switch time on, as the solver reports outputs at
+        an event time after the event)."""
+        if not len(self._sw_index):
+            return [(np.arange(len(t)), p)]
+        tau = np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float))
+        after = (tau[None, :] <= 0.0) | (t[:, None] >= tau[None, :])
+        out = []
+        for pattern in np.unique(after, axis=0):
+            rows = np.flatnonzero((after == pattern).all(axis=1))
+            pr = p.copy()
+            pr[self._sw_index] = np.where(pattern, self._sw_after, self._sw_before)
+            out.append((rows, pr))
+        return out
 
     def _single(self, sim: Any, ev: tuple | None):
         """The simulator's one-member solver, or one with the time switches' events ``ev``."""
@@ -667,19 +679,21 @@ class PetabProblem:
                 t = c.times[ti]
                 Xr = X[ti]
                 qsrc = [self._row_q[int(r)] for r in sel]
-                Q = np.array([[plin[s.index] if s.index >= 0 else s.value for s in q] for q in qsrc],
-                             dtype=float).reshape(len(sel), len(self._ph[o]))
-                for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
-                    out[sel] = f.value(t, Xr, p, E, Q)
-                    if sensi:
-                        fx, fp, fe, fq = f.derivatives(t, Xr, p, E, Q)
-                        d = np.einsum("rn,rnj->rj", fx, G[ti]) + fp @ Dp + fe @ DE
-                        for a in range(Q.shape[1]):
-                            for r_, q in enumerate(qsrc):
-                                j = self._col.get(q[a].index)
-                                if j is not None:
-                                    d[r_, j] += fq[r_, a]
-                        dout[sel] = d
+                Q = np.array([[s.get(plin) for s in q] for q in qsrc], dtype=float).reshape(len(sel), len(self._ph[o]))
+                for rows, pr in self._flag_groups(p, t):
+                    tr, Xg, Qg = t[rows], Xr[rows], Q[rows]
+                    for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
+                        out[sel[rows]] = f.value(tr, Xg, pr, E, Qg)
+                        if sensi and G is not None:
+                            fx, fp, fe, fq = f.derivatives(tr, Xg, pr, E, Qg)
+                            d = np.einsum("rn,rnj->rj", fx, G[ti[rows]]) + fp @ Dp + fe @ DE
+                            for a in range(Qg.shape[1]):
+                                for r_, row in enumerate(rows):
+                                    for prow, dq in qsrc[row][a].partials(plin):
+                                        j = self._col.get(prow)
+                                        if j is not None:
+                                            d[r_, j] += fq[r_, a] * dq
+                            dout[sel[rows]] = d
         llh, chi2, g = self._likelihood(ysim, sigma, dy if sensi else None, ds if sensi else None)
         if g is None:
             return Evaluation(llh, chi2, ysim, sigma)

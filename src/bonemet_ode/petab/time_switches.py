@@ -5,7 +5,8 @@ parameter holds: ``Fsk_level*piecewise(0, (time - Fsk_time) < 0, 1)``.  Integrat
 the right-hand side jumps at ``tau`` inside a step, and the step-size control either crawls
 across the jump or fails there (step size below its minimum).  :func:`split_time_switches`
 finds every comparison of the model time with an expression of parameters only, solves it for
-its switch time ``tau`` and replaces the comparison by a 0/1 flag parameter.  A simulation then
+its switch time ``tau`` and replaces the comparison by one of a 0/1 flag parameter
+(``gt(flag, 0.5)``).  A simulation then
 sets each flag to the comparison's value at time 0 and changes it with a timed parameter event
 at ``tau`` (the compiled solver stops there and restarts), so every step integrates a smooth
 right-hand side.
@@ -105,7 +106,7 @@ def split_time_switches(model: Any, time_state: str | None) -> tuple[Any, tuple[
     ...     terms=(Term("on", "piecewise(0, lt(t_ - tau, 0), 1)", {"x": 1}), Term("clock", "1", {"t_": 1})))])
     >>> m2, sw = split_time_switches(m, "t_")
     >>> m2.terms[0].rate, str(sw[0].tau), sw[0].before, sw[0].after
-    ('piecewise(0, time_switch_0, 1)', 'tau', 1.0, 0.0)
+    ('piecewise(0, gt(time_switch_0, 0.5), 1)', 'tau', 1.0, 0.0)
     """
     import sympy as sp
 
@@ -155,7 +156,7 @@ def split_time_switches(model: Any, time_state: str | None) -> tuple[Any, tuple[
             if key not in found:
                 found[key] = TimeSwitch(flag_name(), tau, 1.0 if below else 0.0, 0.0 if below else 1.0, call)
             out.append(text[pos:m.start()])
-            out.append(found[key].flag)
+            out.append(f"gt({found[key].flag}, 0.5)")  # a comparison again: a bare symbol is no condition
             pos = end
         out.append(text[pos:])
         return "".join(out)
