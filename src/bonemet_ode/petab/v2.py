@@ -18,8 +18,9 @@ with the installed ``petab`` library (``petab.v2``) and maps each experiment ont
 Target values may be numbers, parameter-table ids or expressions of parameter-table entries (with
 their derivatives for the gradient).  Everything else is refused by name (:data:`REFUSED_V2`):
 condition changes after the simulation has started (more than one period after pre-equilibration),
-target values that read the model's state, prior distributions, mapping tables, several models, and models in a
-language other than SBML.  Parameters are estimated on linear scale (v2 has no parameter scales).
+target values that read the model's state, prior distributions, mapping tables that alias ids,
+several models, and models in a language other than SBML.  Parameters are estimated on linear
+scale (v2 has no parameter scales).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ REFUSED_V2 = {
     "v2 target expression": "condition target values that read anything but parameter-table entries (a state, "
                             "a model entity)",
     "v2 prior": "prior distributions of the parameter table",
-    "v2 mapping table": "mapping tables",
+    "v2 mapping table": "mapping tables that map PEtab ids onto other model ids (rows that only name are read)",
     "v2 model": "problems with several models or a model that is not SBML",
     "v2 start time": "a non-zero start time in a model that reads time",
     "v2 noise distribution": "noise distributions other than normal, laplace, log-normal and log-laplace",
@@ -106,8 +107,13 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
             prob = petab2.Problem.from_yaml(str(path))
     except Exception as exc:  # noqa: BLE001 - the petab library raises many kinds
         raise PetabError(f"the petab library cannot read {str(path)!r}: {exc}") from None
-    if prob.mapping_df is not None and len(prob.mapping_df):
-        raise _refuse("v2 mapping table", f"the mapping table of {str(path)!r}")
+    mdf_map = prob.mapping_df
+    if mdf_map is not None and len(mdf_map):  # rows that only name an entity are fine; aliases are refused
+        ids = mdf_map.get("petabEntityId", mdf_map.index)
+        col = mdf_map["modelEntityId"] if "modelEntityId" in mdf_map else [None] * len(mdf_map)
+        aliased = [f"{_text(a)} -> {_text(b)}" for a, b in zip(ids, col) if _text(b) and _text(b) != _text(a)]
+        if aliased:
+            raise _refuse("v2 mapping table", f"the mapping table of {str(path)!r} ({', '.join(aliased)})")
 
     # ---- parameters (linear scale; v2 has none other)
     pdf = prob.parameter_df
