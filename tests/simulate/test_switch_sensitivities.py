@@ -41,3 +41,13 @@ def test_a_switch_at_day_zero_leaves_no_sensitivity():
     m = _logistic().with_switch(0.0, "K", 50.0)
     res = bm.Simulator(m, times=TIMES, options=TIGHT, sensitivities=("K",)).run()
     np.testing.assert_allclose(res.sensitivity("T", "K"), 0.0, atol=1e-12)
+
+
+def test_a_parameter_named_like_a_gate_is_no_gate():
+    """Only the simulator's own gate module gates a forcing: a model parameter that happens to be called
+    sensitivity_gate_K (here 0) leaves dT/dK alone."""
+    base = _logistic()
+    extra = Module("user", parameters=(Parameter(gate_name("K"), 0.0, "1", 0.0, 1.0),))
+    m = base.with_modules(extra)
+    res = bm.Simulator(m, times=TIMES, options=TIGHT, sensitivities=("K",)).run()
+    np.testing.assert_allclose(res.sensitivity("T", "K"), _fd(m, "K", 1e-5 * 100.0), rtol=1e-6)

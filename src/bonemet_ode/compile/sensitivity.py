@@ -22,7 +22,11 @@ from functools import cached_property
 from ..errors import UnknownNameError
 from .symbolic import SymbolicModel, derivative
 
-__all__ = ["SensitivitySymbolic", "check_wrt", "gate_name"]
+__all__ = ["GATE_MODULE", "SensitivitySymbolic", "check_wrt", "gate_name"]
+
+
+#: Name of the module that holds the sensitivity gates (a parameter of that name elsewhere is no gate).
+GATE_MODULE = "sensitivity_gates"
 
 
 def gate_name(parameter: str) -> str:
@@ -66,7 +70,7 @@ class SensitivitySymbolic:
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             forcing = [derivative(e, theta) for e in base.rhs] if theta is not None else [sp.S.Zero] * n
-            if theta is not None and gate_name(name) in pnames:
+            if theta is not None and gate_name(name) in pnames and model.owner(gate_name(name))[1] == GATE_MODULE:
                 gate = base.p[pnames.index(gate_name(name))]
                 forcing = [gate * f for f in forcing]
             for i in range(n):

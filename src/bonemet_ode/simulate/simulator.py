@@ -107,7 +107,7 @@ def gate_switched_targets(model: Model, targets: Sequence[str]) -> Model:
     parameter that a switch overwrites: 1 until the parameter's first switch, 0 from then on, so that the
     parameter's forcing ``df/dtheta`` stops where its value no longer depends on it.
     """
-    from ..compile.sensitivity import gate_name
+    from ..compile.sensitivity import GATE_MODULE, gate_name
     from ..model import Module, Parameter
 
     first: dict[str, float] = {}
@@ -120,7 +120,7 @@ def gate_switched_targets(model: Model, targets: Sequence[str]) -> Model:
         if gate_name(p) in model.parameter_names:
             raise ModelError(f"model {model.name!r} has a parameter named {gate_name(p)!r}, the name of the "
                              f"sensitivity gate of switched parameter {p!r}")
-    gates = Module("sensitivity_gates", parameters=tuple(
+    gates = Module(GATE_MODULE, parameters=tuple(
         Parameter(gate_name(p), 1.0, "1", 0.0, 1.0, f"1 until parameter {p!r} is switched on day {t:g}, then 0")
         for p, t in first.items()), description="forcing gates of switched sensitivity targets")
     out = model.with_modules(gates)
