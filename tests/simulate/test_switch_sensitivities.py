@@ -5,6 +5,7 @@ tight solves."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import bonemet_ode as bm
 from bonemet_ode.compile.sensitivity import gate_name
@@ -43,11 +44,9 @@ def test_a_switch_at_day_zero_leaves_no_sensitivity():
     np.testing.assert_allclose(res.sensitivity("T", "K"), 0.0, atol=1e-12)
 
 
-def test_a_parameter_named_like_a_gate_is_no_gate():
-    """Only the simulator's own gate module gates a forcing: a model parameter that happens to be called
-    sensitivity_gate_K (here 0) leaves dT/dK alone."""
-    base = _logistic()
-    extra = Module("user", parameters=(Parameter(gate_name("K"), 0.0, "1", 0.0, 1.0),))
-    m = base.with_modules(extra)
-    res = bm.Simulator(m, times=TIMES, options=TIGHT, sensitivities=("K",)).run()
-    np.testing.assert_allclose(res.sensitivity("T", "K"), _fd(m, "K", 1e-5 * 100.0), rtol=1e-6)
+def test_a_parameter_named_like_a_gate_is_refused():
+    """A model parameter called sensitivity_gate_K would gate dT/dK: refused by name for target K."""
+    m = _logistic().with_modules(Module("user", parameters=(Parameter(gate_name("K"), 0.0, "1", 0.0, 1.0),)))
+    with pytest.raises(bm.errors.ModelError, match="sensitivity_gate_K"):
+        bm.Simulator(m, times=TIMES, options=TIGHT, sensitivities=("K",))
+    bm.Simulator(m, times=TIMES, options=TIGHT, sensitivities=("r",))  # other targets are fine

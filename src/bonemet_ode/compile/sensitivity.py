@@ -25,7 +25,8 @@ from .symbolic import SymbolicModel, derivative
 __all__ = ["GATE_MODULE", "SensitivitySymbolic", "check_wrt", "gate_name"]
 
 
-#: Name of the module that holds the sensitivity gates (a parameter of that name elsewhere is no gate).
+#: Name of the module that holds the sensitivity gates.  A gate is recognised by its name (the compile
+#: cache keys on names, not modules): the simulator refuses a model whose own parameter has a gate's name.
 GATE_MODULE = "sensitivity_gates"
 
 
@@ -70,7 +71,7 @@ class SensitivitySymbolic:
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             forcing = [derivative(e, theta) for e in base.rhs] if theta is not None else [sp.S.Zero] * n
-            if theta is not None and gate_name(name) in pnames and model.owner(gate_name(name))[1] == GATE_MODULE:
+            if theta is not None and gate_name(name) in pnames:
                 gate = base.p[pnames.index(gate_name(name))]
                 forcing = [gate * f for f in forcing]
             for i in range(n):

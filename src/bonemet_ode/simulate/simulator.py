@@ -110,16 +110,16 @@ def gate_switched_targets(model: Model, targets: Sequence[str]) -> Model:
     from ..compile.sensitivity import GATE_MODULE, gate_name
     from ..model import Module, Parameter
 
+    for p in targets:
+        if gate_name(p) in model.parameter_names:
+            raise ModelError(f"model {model.name!r} has a parameter named {gate_name(p)!r}, the name of the "
+                             f"sensitivity gate of target {p!r} (rename it)")
     first: dict[str, float] = {}
     for sw in model.switches:
         if sw.parameter in targets and sw.parameter in model.parameter_names:
             first[sw.parameter] = min(sw.time, first.get(sw.parameter, sw.time))
     if not first:
         return model
-    for p in first:
-        if gate_name(p) in model.parameter_names:
-            raise ModelError(f"model {model.name!r} has a parameter named {gate_name(p)!r}, the name of the "
-                             f"sensitivity gate of switched parameter {p!r}")
     gates = Module(GATE_MODULE, parameters=tuple(
         Parameter(gate_name(p), 1.0, "1", 0.0, 1.0, f"1 until parameter {p!r} is switched on day {t:g}, then 0")
         for p, t in first.items()), description="forcing gates of switched sensitivity targets")
