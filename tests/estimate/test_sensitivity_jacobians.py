@@ -242,14 +242,22 @@ def test_sensitivity_modes_and_their_errors():
     with pytest.raises(FitError, match="sensitivities"):
         SubjectFitter(growth.gompertz(), data, sensitivities=1)
     assert Fitter(growth.gompertz(), data).problem.uses_sensitivities  # "auto" on for the growth models
+    # a switch that overwrites an estimate: its sensitivity is gated at the switch (Simulator), so exact
     switched = growth.gompertz().with_switch(10.0, "alpha", 0.1)
-    with pytest.raises(FitError, match="parameter switch"):
-        Fitter(switched, data, sensitivities=True)
-    auto = Fitter(switched, data, fixed={"V0": 1.0})
-    assert not auto.problem.uses_sensitivities and "parameter switch" in auto.problem.sensitivity_note
+    assert Fitter(switched, data, sensitivities=True).problem.uses_sensitivities
     noise_only = Fitter(growth.gompertz(), data, fixed={"alpha": 0.8, "beta": 0.09, "V0": 1.0}, options=TIGHT)
     assert noise_only.problem.uses_sensitivities  # noise columns need no solve at all
     assert noise_only.fit().success
+
+
+def test_fit_of_a_switched_estimate_reaches_the_finite_difference_optimum():
+    """alpha is overwritten on day 10 (to 0.1): the exact Jacobian (gated sensitivity) and finite differences
+    reach the same optimum."""
+    t = np.linspace(0.0, 20.0, 11)
+    v = gompertz_curve(np.minimum(t, 10.0), 0.8, 0.09)
+    data = table("m1", "ctrl", t, v * np.exp(0.03 * np.random.default_rng(2).standard_normal(t.size)))
+    fd, ex = fit_both(growth.gompertz().with_switch(10.0, "alpha", 0.1), data, fixed={"V0": 1.0})
+    assert_same_optimum(fd, ex)
 
 
 def test_auto_falls_back_when_the_sensitivity_system_does_not_build(monkeypatch):

@@ -88,10 +88,14 @@ def test_refusals_name_the_feature(tmp_path):
     c.to_csv(y2.parent / "_conditions.tsv", sep="\t", index=False)
     with pytest.raises(PetabError, match="'not_a_thing' is not a parameter, species or compartment"):
         bm.read_petab(y2)
-    y3 = tmp_path / "v2.yaml"
-    y3.write_text("format_version: 2.0.0\nproblems: []\n")
-    with pytest.raises(PetabError, match="format_version '2.0.0' is not supported"):
+    y3 = tmp_path / "v3.yaml"
+    y3.write_text("format_version: 3.0.0\nproblems: []\n")
+    with pytest.raises(PetabError, match="format_version '3.0.0' is not supported"):
         bm.read_petab(y3)
+    y4 = tmp_path / "v2.yaml"
+    y4.write_text("format_version: 2.0.0\nmodel_files:\n  m:\n    language: pysb\n    location: m.py\n")
+    with pytest.raises(PetabError, match="model language 'pysb'"):
+        bm.read_petab(y4)
 
 
 def test_write_petab_round_trip(tmp_path):

@@ -40,7 +40,7 @@ from .cache_files import (
     record_path,
     sha256_of,
 )
-from .codegen import CODEGEN_VERSION, generator_fingerprint, solver_core_source
+from .codegen import CODEGEN_VERSION, generator_fingerprint, generator_settings, solver_core_source
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir", "clear_memory_cache", "NSTATS", "STATUS_MESSAGES"]
 
@@ -172,7 +172,7 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     cached library must load on a machine whose ``$CC`` names another (or no) compiler.
     """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
-    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), core,
+    blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), generator_settings(), core,
                      " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities)])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .sensitivity import SensitivitySymbolic
 
 __all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
-           "generator_fingerprint"]
+           "generator_fingerprint", "generator_settings"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -46,6 +46,12 @@ def generator_fingerprint() -> str:
                  "events.py"):
         h.update(here.joinpath(name).read_bytes())
     return h.hexdigest()[:16]
+
+
+def generator_settings() -> str:
+    """The rewrite switches of this module as text: part of the cache key (a library generated with
+    another setting, by a test or a benchmark comparing the forms, is never reused)."""
+    return f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE}"
 
 
 def solver_core_source() -> str:
@@ -91,6 +97,22 @@ def _printer():
             num, den = expr.args
             return f"(({self._print(num)})/({self._print(den)}))"
 
+        def _print_bm_log(self, expr):  # noqa: N802 - log of a power's base (_log_powers)
+            return f"log({self._print(expr.args[0])})"
+
+        def _print_bm_powlog(self, expr):  # noqa: N802 - a product of powers through logarithms (_log_powers)
+            a = expr.args
+            bases = [self._print(a[k]) for k in range(0, len(a), 3)]
+            exps = [self._print(a[k + 1]) for k in range(0, len(a), 3)]
+            logs = [self._print(a[k + 2]) for k in range(0, len(a), 3)]
+            test = " & ".join(f"bm_normal({b})" for b in bases)
+            fast = " + ".join(f"({e})*({lg})" for e, lg in zip(exps, logs))
+            slow = "*".join(f"bm_pow_c({b}, {e})" for b, e in zip(bases, exps))
+            return f"(({test}) ? exp({fast}) : {slow})"
+
+        def _print_bm_recip(self, expr):  # noqa: N802 - one reciprocal shared by its quotients (_shared_reciprocals)
+            return f"(1.0/({self._print(expr.args[0])}))"
+
         def _print_bm_pow(self, expr):  # noqa: N802 - a power with a symbolic exponent (symbolic.py)
             return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
@@ -115,7 +137,7 @@ def _printer():
 
 
 def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | SensitivitySymbolic, printer,
-           derived: Hoister | None = None, optimizations: str | None = "basic") -> list[str]:
+           derived: Hoister | None = None, optimizations: str | None = "basic", log_powers: bool = False) -> list[str]:
     import sympy as sp
 
     repl = {s: sp.Symbol(f"y[{i}]") for i, s in enumerate(sym.y)}
@@ -124,6 +146,8 @@ def _block(exprs: Sequence, targets: Sequence[str], sym: SymbolicModel | Sensiti
         repl.update({s: sp.Symbol(f"p[{len(sym.p) + k}]") for k, s in enumerate(derived.symbols)})
     exprs = [sp.sympify(e).xreplace(repl) for e in exprs]
     subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c_"), optimizations=optimizations)
+    if log_powers:
+        subs, reduced = _log_powers(subs, reduced)
     lines = [f"    const double {s} = {printer.doprint(e)};" for s, e in subs]
     lines += [f"    {t} = {printer.doprint(e)};" for t, e in zip(targets, reduced)]
     return lines
@@ -168,6 +192,144 @@ def _quotient():
         nargs = 2
 
     return bm_quot
+
+
+@functools.lru_cache(maxsize=1)
+def _reciprocal():
+    """``1/den`` of a state-dependent denominator, computed once and shared (:func:`_shared_reciprocals`)."""
+    import sympy as sp
+
+    class bm_recip(sp.Function):  # noqa: N801 - printed by name
+        nargs = 1
+
+    return bm_recip
+
+
+def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> list:
+    """``exprs`` (after :func:`_one_division`) with every quotient ``num/den`` written as a product with
+    reciprocals: ``num * (1/c) * (1/d)`` for ``den = c*d``, ``c`` the product of its parameter-only factors
+    (a derived parameter, computed once per parameter vector) and ``d`` the rest, whose reciprocal
+    ``bm_recip(d)`` the common-subexpression elimination shares between every term with that ``d``.
+
+    The divider is the bottleneck of a right-hand side with many rational rate laws: bone_metastasis
+    had 33 divisions per evaluation (~5 cycles of throughput each on AVX-512 hardware), among them
+    only 17 distinct state-dependent denominators.  Products with a reciprocal round differently from
+    the quotient (by at most an ulp or so, far below any solver tolerance).
+
+    Applied only where the distinct state-dependent denominators are at most
+    :data:`SHARED_RECIPROCALS_MAX_SHARE` of the quotients: on the reference problem (5 quotients,
+    4 distinct denominators) the rewrite measured ~4 % slower (the order in which the divisions
+    reach the divider matters there more than their count, docs/backend.md)."""
+    import sympy as sp
+
+    quot, recip = _quotient(), _reciprocal()
+
+    def split(den) -> tuple[list, list]:
+        const: list = []
+        var: list = []
+        for f in sp.Mul.make_args(den):
+            (var if f.free_symbols & states else const).append(f)
+        return const, var
+
+    exprs = [sp.sympify(e) for e in exprs]
+    quotients = {q for e in exprs for q in e.atoms(quot)}
+    distinct = {sp.Mul(*split(q.args[1])[1]) for q in quotients} - {sp.S.One}
+    if len(distinct) > SHARED_RECIPROCALS_MAX_SHARE * len(quotients):
+        return exprs  # hardly any denominator shared: the quotients stay
+
+    def rewrite(q):
+        num, den = q.args
+        const, var = split(den)
+        out = num
+        if const:
+            out = out * hoist._register(1 / sp.Mul(*const))
+        if var:
+            out = out * recip(sp.Mul(*var))
+        return out
+
+    return [e.replace(lambda x: isinstance(x, quot), rewrite) for e in exprs]
+
+
+@functools.lru_cache(maxsize=1)
+def _log_functions():
+    """``bm_log(x)`` (printed ``log``) and ``bm_powlog(b1, e1, bm_log(b1), b2, e2, bm_log(b2), ...)``,
+    the product of the powers ``b_k**e_k`` (:func:`_log_powers`)."""
+    import sympy as sp
+
+    class bm_log(sp.Function):  # noqa: N801 - printed by name
+        nargs = 1
+
+    class bm_powlog(sp.Function):  # noqa: N801
+        pass
+
+    return bm_log, bm_powlog
+
+
+def _log_powers(subs: list, reduced: list) -> tuple[list, list]:
+    """The output of ``sympy.cse`` (``subs``: ``(symbol, expression)`` in order, ``reduced``: the outputs)
+    with each product of powers ``b_1**e_1 * b_2**e_2 ...`` whose bases depend on the states and whose
+    exponents do not (``bm_pow``, symbolic.py) written as one ``exp(e_1*log(b_1) + ...)``; a lone such
+    power as ``exp(e*log(b))``.
+
+    The logarithm of each base becomes a subexpression of its own (``l_k``), shared by every power of
+    that base in the function: the Komarova bone model's ``C**g11 * B**g21`` and ``C**g12 * B**g22``
+    need two logs and two exps instead of four calls to ``pow``, whose throughput is about that of a
+    ``log`` and an ``exp`` together on glibc (9.3 against 2.8 + 2.9 ns here).  Rewriting after the
+    elimination of common subexpressions keeps the arrangement of products and sums of the code with
+    ``pow`` (only the powers inside one product are fused), so infinities and NaN arise where they did.
+
+    Semantics: where every base of a product is a normal, positive, finite number (``bm_normal``) the
+    value is ``exp(sum_k e_k log b_k)``, which differs from the product of ``pow`` calls by a few ulp
+    times ``|sum_k e_k log b_k|``; anywhere else (a base zero, negative, subnormal, infinite or NaN) it
+    is the product of C's ``pow(b_k, e_k)``, exactly as before: ``pow(0, 0) = 1``, ``pow(0, 0.5) = 0``,
+    ``pow(0, -0.5) = inf``, ``pow(-2, 2) = 4``, ``pow(-8, 1/3) = NaN``; zero and negative states keep
+    the meaning they had (tests/compile/test_codegen_forms.py).
+    """
+    import sympy as sp
+
+    bm_log, bm_powlog = _log_functions()
+    dep: set = set()  # the subexpression symbols that depend on the states
+
+    def depends(e) -> bool:
+        return any(x.name.startswith("y[") or x in dep for x in e.free_symbols)
+
+    def is_state_pow(f) -> bool:
+        return type(f).__name__ == "bm_pow" and depends(f.args[0]) and not depends(f.args[1])
+
+    logs: dict = {}
+    out: list = []
+
+    def log_of(b):
+        if b not in logs:
+            logs[b] = sp.Symbol(f"l_{len(logs)}", real=True)
+            out.append((logs[b], bm_log(b)))
+        return logs[b]
+
+    def fuse(pows):
+        args = []
+        for f in pows:
+            b, e = f.args
+            args += [b, e, log_of(b)]
+        return bm_powlog(*args)
+
+    def rewrite(e):
+        if e.is_Atom:
+            return e
+        if e.is_Mul and any(is_state_pow(f) for f in e.args):
+            pows = [f for f in e.args if is_state_pow(f)]
+            rest = [rewrite(f) for f in e.args if not is_state_pow(f)]
+            return sp.Mul(*rest, fuse(pows), evaluate=False)
+        if is_state_pow(e):
+            return fuse([e])
+        args = [rewrite(a) for a in e.args]
+        return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
+
+    for sym, e in subs:
+        if depends(e):
+            dep.add(sym)
+        out.append((sym, rewrite(e)))
+    reduced = [rewrite(e) for e in reduced]
+    return out, reduced
 
 
 def _is_call(e) -> bool:
@@ -227,6 +389,14 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
     return lines + ["}", ""]
 
 
+#: Write the right-hand side's quotients with shared reciprocals (:func:`_shared_reciprocals`).
+SHARED_RECIPROCALS = True
+#: ... where at most this share of the quotients have distinct denominators (bone_metastasis: 19 of 37).
+SHARED_RECIPROCALS_MAX_SHARE = 0.75
+
+#: Write products of powers of states through shared logarithms (:func:`_log_powers`).
+LOG_POWERS = True
+
 #: Largest number of equations (model states plus sensitivity equations) the generator accepts.
 #: Code generation and the C compile took 39 s for 1000 equations of the Michaelis–Menten chain on a
 #: shared 2-core machine at load average ~15 (benchmarks/scaling.py, docs/backend.md), growing about
@@ -266,6 +436,11 @@ _HELPERS = (
     " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
     "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
     "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
+    "/* a normal, positive, finite number (NaN: no): a power of it may be computed as exp(e log x) */",
+    "static inline int bm_normal(double x) { return x >= 2.2250738585072014e-308 && x <= 1.7976931348623157e308; }",
+    "/* C's pow, where a power through logarithms does not apply (a name of its own: the lane solver",
+    " * computes the plain pow calls before its loop, lanes.py, and these are needed on rare lanes only) */",
+    "static inline double bm_pow_c(double x, double e) { return pow(x, e); }",
 )
 
 #: First line of each separately compiled unit of a large model (:func:`generate_units`).
@@ -274,7 +449,7 @@ UNIT_MARK = "/* bm_unit "
 
 def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
               sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None,
-              parts: list[str] | None) -> list[str]:
+              parts: list[str] | None, log_powers: bool = False) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one ``static`` body, or (``parts`` given
     and some outputs) parts of at most :data:`CHUNK` outputs each, called in turn.
 
@@ -284,7 +459,7 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
     preprocessing (``factor_terms`` on every output: 75 % of the time of ``cse`` on a large model,
     with about the same subexpressions found on its simple rate laws)."""
     if parts is None or not exprs:
-        return [header, void] + _block(exprs, targets, sym, printer, derived) + ["}", ""]
+        return [header, void] + _block(exprs, targets, sym, printer, derived, log_powers=log_powers) + ["}", ""]
     m = re.match(r"^static (?:inline )?void (bm_\w+)\((.*)\) \{$", header)
     assert m is not None, header  # the headers are written in this module
     name, args = m.group(1), m.group(2)
@@ -348,6 +523,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
     ys = frozenset(sym.y)
     rhs_exprs = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in sym.rhs]
+    if not chunked and SHARED_RECIPROCALS:
+        rhs_exprs = _shared_reciprocals(rhs_exprs, hoist, ys)
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -386,7 +563,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
                      [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, parts)
     rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
     if not chunked:
-        rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist)
+        rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist, log_powers=LOG_POWERS)
         out += [rhs_header, "    (void)y; (void)p;"] + rhs + ["}", ""]
         out += _vector_rhs(n, rhs)
     else:
@@ -397,7 +574,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
                 "    memcpy(dv, d, sizeof d);", "}", ""]
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
-                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts)
+                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS)
     if parts is None:
         out.append(lu_source(n, pattern))
     elif lu_operations(n, pattern) > LU_STRAIGHT_MAX_OPS:

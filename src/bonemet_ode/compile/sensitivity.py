@@ -7,6 +7,11 @@ Jacobian includes the second-derivative terms ``d(J S)/dx``), so the
 compiled Rosenbrock solver integrates states and sensitivities together under
 the same error control and the same dosing events.  Observables gain their
 sensitivities ``do/dtheta = (do/dx) S + do/dtheta``.
+
+A timed switch that overwrites a target parameter ends its forcing: from the switch on the
+parameter holds a constant, so ``dS/dt = J S`` without ``df/dtheta``.  The model then carries a
+gate parameter (:func:`gate_name`, 1 until the first switch of ``theta``, 0 from it on, set by
+the simulator with a switch of its own) that multiplies the forcing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,17 @@ from functools import cached_property
 from ..errors import UnknownNameError
 from .symbolic import SymbolicModel, derivative
 
-__all__ = ["SensitivitySymbolic", "check_wrt"]
+__all__ = ["GATE_MODULE", "SensitivitySymbolic", "check_wrt", "gate_name"]
+
+
+#: Name of the module that holds the sensitivity gates.  A gate is recognised by its name (the compile
+#: cache keys on names, not modules): the simulator refuses a model whose own parameter has a gate's name.
+GATE_MODULE = "sensitivity_gates"
+
+
+def gate_name(parameter: str) -> str:
+    """Name of the gate parameter of sensitivity target ``parameter`` (see the module docstring)."""
+    return f"sensitivity_gate_{parameter}"
 
 
 def check_wrt(model, wrt: Sequence[str]) -> tuple[str, ...]:
@@ -56,6 +71,9 @@ class SensitivitySymbolic:
         for k, name in enumerate(self.wrt):
             theta = base.p[pnames.index(name)] if name in pnames else None
             forcing = [derivative(e, theta) for e in base.rhs] if theta is not None else [sp.S.Zero] * n
+            if theta is not None and gate_name(name) in pnames:
+                gate = base.p[pnames.index(gate_name(name))]
+                forcing = [gate * f for f in forcing]
             for i in range(n):
                 rows.append(sp.Add(forcing[i], *(d * self.S[j][k] for j, d in jrows[i])))
         for k, name in enumerate(self.wrt):

@@ -56,7 +56,13 @@ class Formula:
         """Same as the constructor."""
         return cls(expr, sym, extras, placeholders)
 
+    #: Whether model parameters are passed as one value per row (a parameter that enters a condition of a
+    #: ``Piecewise``, which numpy's ``select`` wants as an array: the time-switch flags).
+    rowwise: bool = False
+
     def _call(self, f, t, X, P, E, Q, n):
+        if self.rowwise:
+            P = [np.full(n, v) for v in P]
         out = f(t, *X.T, *P, *E, *Q.T)
         return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
 

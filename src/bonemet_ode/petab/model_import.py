@@ -7,14 +7,13 @@ the initial amount of every state is kept as a sympy expression of the model's p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UnsupportedFeatureError
-from ..io.sbml_import import SbmlImport
-from ..io.sbml_import.builder import _Builder
-from ..io.sbml_import.events import EVENTS_SUPPORTED
-from ..io.sbml_import.reader import load_document, refuse_unsupported
+from ..io.sbml_import import SbmlImport, import_sbml
+from .time_switches import split_time_switches
 
 __all__ = ["SbmlModel", "load_sbml_model"]
 
@@ -37,6 +36,9 @@ class SbmlModel:
         SBML id of a parameter or compartment that is a model parameter -> its model parameter name.
     sym : SymbolicModel
         The model's sympy form (states ``sym.y``, parameters ``sym.p``).
+    switches : tuple of TimeSwitch
+        Comparisons of model time with parameters, replaced by flag parameters that a simulation
+        switches with timed events (:mod:`bonemet_ode.petab.time_switches`).
     """
 
     imp: SbmlImport
@@ -44,40 +46,11 @@ class SbmlModel:
     species_state: dict
     param_of_id: dict
     sym: Any
+    switches: tuple = ()
 
     @property
     def model(self):
         return self.imp.model
-
-
-def _initial_expressions(b: _Builder) -> dict[str, str]:
-    """Model name -> expression string of its value at time 0 (as the SBML math reads it)."""
-    exprs: dict[str, str] = {b.time_name: "0"}
-    for i in b.name:
-        if i in b.reactions:
-            continue
-        if i in b.init:
-            ia = b.init[i]
-            exprs[b.name[i]] = b.convert(ia.getMath(), f"initial assignment of {i!r}")
-        elif i in b.assign:
-            exprs[b.name[i]] = b.convert(b.assign[i].getMath(), f"assignment rule for {i!r}")
-        elif i in b.comps:
-            c = b.comps[i]
-            exprs[b.name[i]] = repr(float(c.getSize())) if c.isSetSize() else "1.0"
-        elif i in b.params:
-            exprs[b.name[i]] = repr(float(b.params[i].getValue()))
-        elif i in b.srefs:
-            exprs[b.name[i]] = repr(float(b.srefs[i][0].getStoichiometry()))
-        elif i in b.species:
-            s = b.species[i]
-            vol = b.name[s.getCompartment()]
-            if s.isSetInitialAmount():
-                a = repr(float(s.getInitialAmount()))
-                exprs[b.name[i]] = a if b.sem_amount[i] else f"{a}/({vol})"
-            else:
-                c = repr(float(s.getInitialConcentration()))
-                exprs[b.name[i]] = f"{c}*({vol})" if b.sem_amount[i] else c
-    return exprs
 
 
 def load_sbml_model(path: str) -> SbmlModel:
@@ -86,22 +59,21 @@ def load_sbml_model(path: str) -> SbmlModel:
 
     from ..compile.symbolic import SymbolicModel, sympy_functions
 
-    doc = load_document(str(path))
-    sbml = doc.getModel()
-    refuse_unsupported(sbml, events_supported=EVENTS_SUPPORTED)
-    b = _Builder(sbml, None)
-    imp = b.build()
-    model = imp.model
+    imp = import_sbml(str(path))
+    model, switches = split_time_switches(imp.model, imp.time_state)
+    if switches:
+        imp = dataclasses.replace(imp, model=model)
     sym = SymbolicModel(model)
     pnames = set(model.parameter_names)
-    param_of_id = {i: b.name[i] for i in list(b.params) + list(b.comps) if b.name.get(i) in pnames}
-    exprs = _initial_expressions(b)
+    param_of_id = {i: n for i, n in imp.quantity_names.items() if n in pnames}
+    exprs = imp.initial_expressions
+    assigned = set(imp.initially_assigned)
     local: dict[str, Any] = dict(sympy_functions())
     psym = {s.name: s for s in sym.p}
     resolved: dict[str, Any] = {}
 
     def value(n: str, stack: tuple = ()) -> Any:
-        if n in psym and n not in {b.name[i] for i in b.init}:
+        if n in psym and n not in assigned:
             return psym[n]  # a parameter is a leaf: PEtab may set it
         if n in resolved:
             return resolved[n]
@@ -113,33 +85,19 @@ def load_sbml_model(path: str) -> SbmlModel:
         return e
 
     initial: dict[str, Any] = {}
-    species_state: dict[str, tuple] = {}
-    for sid, s in b.species.items():
-        st = b.amount_state.get(sid)
-        if st is None:
-            if sid in b.rate:
-                st = b.name[sid]
-                species_state[sid] = (st, None)
-            continue
-        vol = b.name[s.getCompartment()]
-        if b.sem_amount[sid]:
-            species_state[sid] = (st, None)
-            initial[st] = value(b.name[sid])
-        else:
-            species_state[sid] = (st, vol)
-            initial[st] = value(b.name[sid]) * value(vol)
-    for i in list(b.params) + list(b.comps):  # a rate rule makes a parameter or compartment a state
-        if i in b.rate:
-            species_state[i] = (b.name[i], None)
+    species_state = dict(imp.initial_states)
+    for sid, (st, vol) in imp.initial_states.items():
+        if sid in imp.species_names:  # a species: its amount (the value math reads, times the size)
+            name = imp.species_names[sid]
+            initial[st] = value(name) * value(vol) if vol is not None else value(name)
     for state in model.states:
         if state.name not in initial:
             initial[state.name] = value(state.name) if state.name in exprs else sp.Float(state.initial)
-    for i in b.init:  # parameters set by initial assignments are numbers in the model
-        n = b.name[i]
+    for n in imp.initially_assigned:  # parameters set by initial assignments are numbers in the model
         if n in psym and any(x.name in psym for x in value(n).free_symbols):
             raise UnsupportedFeatureError(
-                f"initial assignment to parameter {i!r} that reads other parameters (PEtab may change them; the "
-                "imported model holds its value as a number)", i)
+                f"initial assignment to parameter {n!r} that reads other parameters (PEtab may change them; the "
+                "imported model holds its value as a number)", n)
     subs = {sp.Symbol(n): psym[n] for n in psym}
     initial = {k: sp.sympify(v).xreplace(subs) for k, v in initial.items()}
-    return SbmlModel(imp, initial, species_state, param_of_id, sym)
+    return SbmlModel(imp, initial, species_state, param_of_id, sym, switches)

@@ -44,10 +44,33 @@ def unscale(x: Any, s: str) -> Any:
 
 @dataclass
 class _Source:
-    """How one input is set: a number, or (``index``) the parameter-table entry of that row."""
+    """How one input is set: a number, (``index``) the parameter-table entry of that row, or (``expr``, PEtab v2
+    condition tables) an expression of parameter-table entries."""
 
     value: float = math.nan
-    index: int = -1  # row of the parameter table; -1: the number ``value``
+    index: int = -1  # row of the parameter table; -1: the number ``value`` (or ``expr``)
+    expr: Any = None  # (rows of the parameter table, value function, partial derivative functions)
+
+    def get(self, plin: np.ndarray) -> float:
+        """The value at linear parameter-table values ``plin``."""
+        if self.expr is not None:
+            rows, f, _ = self.expr
+            return float(f(*plin[rows]))
+        return float(plin[self.index]) if self.index >= 0 else self.value
+
+    def partials(self, plin: np.ndarray) -> list[tuple[int, float]]:
+        """``(parameter-table row, d value / d entry)`` of every entry the value reads."""
+        if self.expr is not None:
+            rows, _, dfs = self.expr
+            args = plin[rows]
+            return [(int(r), float(df(*args))) for r, df in zip(rows, dfs)]
+        return [(self.index, 1.0)] if self.index >= 0 else []
+
+    def reads(self) -> set[int]:
+        """Parameter-table rows the value reads."""
+        if self.expr is not None:
+            return {int(r) for r in self.expr[0]}
+        return {self.index} if self.index >= 0 else set()
 
 
 @dataclass
@@ -110,12 +133,18 @@ class PetabProblem:
     priors : list of Prior or None
         Objective prior of each free parameter.
     gradient_method : str
-        ``"forward sensitivities"`` or ``"finite differences"`` (models with events).
+        ``"forward sensitivities"`` or ``"finite differences"`` (models with events, switch times that move
+        with an estimated parameter).
+    format_version : int
+        1, or 2 for a PEtab v2 problem read by :func:`~bonemet_ode.petab.v2.read_petab_v2`.
     """
+
+    format_version: int = 1
 
     def __init__(self, tables: Any, sbml: SbmlModel, yaml_path: str = "", rtol: float = 1e-8,
                  atol: float = 1e-10) -> None:
         self.tables = tables
+        self.format_version = int(getattr(tables, "format_version", 1))
         self.sbml = sbml
         self.yaml_path = str(yaml_path)
         self.rtol, self.atol = float(rtol), float(atol)
@@ -127,6 +156,7 @@ class PetabProblem:
         self._sims: dict = {}
         self.gradient_method = "finite differences" if self.model.events else "forward sensitivities"
         self._prepare_sensitivities()
+        self._prepare_switches()
 
     # ------------------------------------------------------------------ tables
     def _read_parameters(self) -> None:
@@ -181,6 +211,20 @@ class PetabProblem:
             pass
         if text in self._pindex:
             return _Source(index=self._pindex[text])
+        if self.format_version >= 2:  # v2 condition tables: an expression of parameter-table entries
+            import sympy as sp
+
+            e = parse_formula(text, where)
+            unknown = sorted(x.name for x in e.free_symbols if x.name not in self._pindex)
+            if unknown:
+                raise PetabError(f"{where}: target value {text!r} reads {', '.join(unknown)}, which are not in the "
+                                 "parameter table (target values that read the model's state or other entities are "
+                                 "not supported)", "v2 target expression")
+            syms = sorted(e.free_symbols, key=lambda x: x.name)
+            rows = np.array([self._pindex[x.name] for x in syms], dtype=int)
+            f = sp.lambdify(syms, e, modules=["numpy"])
+            dfs = [sp.lambdify(syms, sp.diff(e, x), modules=["numpy"]) for x in syms]
+            return _Source(expr=(rows, f, dfs))
         raise PetabError(f"{where}: {text!r} is neither a number nor a parameter of the parameter table")
 
     def _read_observables(self) -> None:
@@ -377,11 +421,11 @@ class PetabProblem:
         for c in self.conditions:
             pre |= bool(c.preeq)
             for srcs in (c.p_pre, c.p_sim):
-                K |= {k for k, s in enumerate(srcs) if s.index in est}
+                K |= {k for k, s in enumerate(srcs) if s.reads() & est}
             for xs in (c.x_pre, c.x_sim):
                 for st, (s, vol) in xs.items():
-                    if s is not None and (s.index in est or (vol >= 0 and any(
-                            cc.p_sim[vol].index in est for cc in self.conditions))):
+                    if s is not None and (s.reads() & est or (vol >= 0 and any(
+                            cc.p_sim[vol].reads() & est for cc in self.conditions))):
                         Zov.add(st)
         self._K = sorted(K)
         sn = self.model.state_names
@@ -401,6 +445,79 @@ class PetabProblem:
         self._Z = [sn.index(z) for z in Z]
         self._targets = tuple(pm[k] for k in self._K) + tuple(Z)
 
+    def _prepare_switches(self) -> None:
+        """Time switches (:mod:`.time_switches`): their flags' positions in the parameter vector and the
+        switch times as a function of it."""
+        import sympy as sp
+
+        sw = self.sbml.switches
+        self._sw_index = np.array([self.model.parameter_index(s.flag) for s in sw], dtype=np.int32)
+        self._sw_before = np.array([s.before for s in sw], dtype=float)
+        self._sw_after = np.array([s.after for s in sw], dtype=float)
+        self._solvers: dict = {}
+        if not sw:
+            return
+        psyms = list(self.sbml.sym.p)
+        self._tau_f = sp.lambdify([psyms], [s.tau for s in sw], modules=["numpy"])
+        flags = {psyms[int(i)] for i in self._sw_index}
+        for o in self.observable_ids:  # observables that read a switched input: the flag's value per output row
+            for f in (self.obs_f[o], self.noise_f[o]):
+                f.rowwise = bool(flags & f.expr.free_symbols)
+        moved = {psyms[k] for k in self._K}
+        if any(moved & sp.sympify(s.tau).free_symbols for s in sw):
+            # the sensitivities jump at a switch whose time moves with an estimated parameter; the compiled
+            # forward sensitivities do not add that jump
+            self.gradient_method = "finite differences"
+
+    def _switched(self, p: np.ndarray, t_end: float, preeq: bool) -> tuple[np.ndarray, tuple | None]:
+        """``p`` with each time-switch flag at its value at time 0, and the timed events that change the flags
+        (None when the model has none).  Pre-equilibration holds the flags at their time-0 values (time does
+        not advance in a steady state)."""
+        if not len(self._sw_index):
+            return p, None
+        tau = np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float))
+        if not np.all(np.isfinite(tau)):
+            bad = [self.sbml.switches[k].text for k in np.flatnonzero(~np.isfinite(tau))]
+            raise PetabError(f"switch time of {', '.join(bad)} is not finite")
+        p = p.copy()
+        late = tau > 0.0
+        p[self._sw_index] = np.where(late, self._sw_before, self._sw_after)
+        if preeq:
+            return p, None
+        due = np.flatnonzero(late & (tau <= t_end))
+        order = due[np.argsort(tau[due], kind="stable")]
+        from ..simulate.dosing import EV_SETPAR
+
+        ev = (np.ascontiguousarray(tau[order]), np.full(len(order), EV_SETPAR, dtype=np.int32),
+              np.ascontiguousarray(self._sw_index[order]), np.ascontiguousarray(self._sw_after[order]))
+        return p, ev
+
+    def _flag_groups(self, p: np.ndarray, t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Rows of output times ``t`` grouped by the time-switch flags' values there, each with ``p`` holding
+        those values (a flag has its "after" value from its switch time on, as the solver reports outputs at
+        an event time after the event)."""
+        if not len(self._sw_index):
+            return [(np.arange(len(t)), p)]
+        tau = np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float))
+        after = (tau[None, :] <= 0.0) | (t[:, None] >= tau[None, :])
+        out = []
+        for pattern in np.unique(after, axis=0):
+            rows = np.flatnonzero((after == pattern).all(axis=1))
+            pr = p.copy()
+            pr[self._sw_index] = np.where(pattern, self._sw_after, self._sw_before)
+            out.append((rows, pr))
+        return out
+
+    def _single(self, sim: Any, ev: tuple | None):
+        """The simulator's one-member solver, or one with the time switches' events ``ev``."""
+        if ev is None:
+            return sim._single
+        key = (id(sim), ev[0].tobytes(), ev[2].tobytes())
+        solver = self._solvers.get(key)
+        if solver is None:
+            solver = self._solvers[key] = sim.compiled.single_solver(sim.times, ev, sim.opts, sim.atol)
+        return solver
+
     # ------------------------------------------------------------------ simulation
     def _simulator(self, times: np.ndarray, sensi: bool):
         from ..simulate import Simulator, SolverOptions
@@ -416,16 +533,17 @@ class PetabProblem:
 
     def _values(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
         """Values of ``srcs``; with ``flags``, the compiled parameter vector (the terms' on-flags appended)."""
-        v = np.array([plin[s.index] if s.index >= 0 else s.value for s in srcs], dtype=float)
+        v = np.array([s.get(plin) for s in srcs], dtype=float)
         return np.concatenate([v, self._on]) if flags else v
 
-    def _dvalues(self, srcs: Sequence[_Source], flags: bool = False) -> np.ndarray:
+    def _dvalues(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
         """d value / d free parameter (linear) of each source: rows x free (zero rows for the on-flags)."""
         D = np.zeros((len(srcs) + (len(self._on) if flags else 0), len(self.free)))
         for k, s in enumerate(srcs):
-            j = self._col.get(s.index)
-            if j is not None:
-                D[k, j] = 1.0
+            for row, d in s.partials(plin):
+                j = self._col.get(row)
+                if j is not None:
+                    D[k, j] += d
         return D
 
     def _initial(self, p: np.ndarray, Dp: np.ndarray, xs: Mapping, plin: np.ndarray, base: tuple | None):
@@ -442,13 +560,14 @@ class PetabProblem:
             if s is None:
                 continue
             i = sn.index(st)
-            v = plin[s.index] if s.index >= 0 else s.value
+            v = s.get(plin)
             size = p[vol] if vol >= 0 else 1.0
             x0[i] = v * size
             V[i] = 0.0
-            j = self._col.get(s.index)
-            if j is not None:
-                V[i, j] += size
+            for row, d in s.partials(plin):
+                j = self._col.get(row)
+                if j is not None:
+                    V[i, j] += size * d
             if vol >= 0:
                 V[i] += v * Dp[vol]
         if base is not None and self.sbml.imp.time_state is not None:
@@ -456,9 +575,11 @@ class PetabProblem:
             x0[i], V[i] = 0.0, 0.0
         return x0, V
 
-    def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool):
+    def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool,
+               preeq: bool = False):
         """States (times x n) and, with ``sensi``, their derivatives (times x n x free), or a failure message."""
         sim = self._simulator(times, sensi)
+        p, ev = self._switched(p, float(sim.times[-1]), preeq)
         n = len(x0)
         use = sensi and bool(self._targets)
         if use:
@@ -469,7 +590,8 @@ class PetabProblem:
                 y0[n * (1 + len(self._K) + a) + zi] = 1.0
         else:
             y0 = x0
-        Y, _O, _stats, status, fail_t, fail_state = sim._single.solve(np.ascontiguousarray(y0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, fail_state = self._single(sim, ev).solve(np.ascontiguousarray(y0),
+                                                                                np.ascontiguousarray(p))
         if status != 0:
             from ..simulate.simulator import failure_message
 
@@ -492,9 +614,10 @@ class PetabProblem:
         """Pre-equilibrate condition ``c``: integrate to the first output time at which the steady-state
         criterion holds (:data:`SS_RTOL`, :data:`SS_ATOL`); ``(x, dx/dfree, failure)``."""
         p = self._values(c.p_pre, plin, True)
-        Dp = self._dvalues(c.p_pre, True)
+        Dp = self._dvalues(c.p_pre, plin, True)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
+        p, _ev = self._switched(p, float(SS_TIMES[-1]), True)
         Y, _O, _stats, status, fail_t, _fail = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
         cm = sim.compiled
         reached = -1
@@ -511,7 +634,7 @@ class PetabProblem:
             return None, None, (f"pre-equilibration condition {c.preeq!r} did not reach a steady state ({why}; "
                                 f"criterion |dx/dt| <= {SS_RTOL:g}*|x| + {SS_ATOL:g})")
         T = SS_TIMES[: reached + 1]
-        X, G, fail = self._solve(T, p, Dp, x0, V, sensi)
+        X, G, fail = self._solve(T, p, Dp, x0, V, sensi, preeq=True)
         if fail:
             return None, None, f"pre-equilibration condition {c.preeq!r}: {fail}"
         return X[-1], (G[-1] if G is not None else None), ""
@@ -535,7 +658,7 @@ class PetabProblem:
         ds = np.zeros((nrow, len(self.free)))
         for c in self.conditions:
             p = self._values(c.p_sim, plin, True)
-            Dp = self._dvalues(c.p_sim, True)
+            Dp = self._dvalues(c.p_sim, plin, True)
             base = None
             if c.preeq:
                 xss, gss, fail = self.steady_state(c, plin, sensi)
@@ -547,7 +670,7 @@ class PetabProblem:
             if fail:
                 return self._failed(f"condition {c.sim!r}: {fail}", nrow)
             E = self._values(c.extras, plin)
-            DE = self._dvalues(c.extras)
+            DE = self._dvalues(c.extras, plin)
             for o in self.observable_ids:
                 sel = c.rows[self._obs_of_row[c.rows] == o]
                 if not len(sel):
@@ -556,19 +679,21 @@ class PetabProblem:
                 t = c.times[ti]
                 Xr = X[ti]
                 qsrc = [self._row_q[int(r)] for r in sel]
-                Q = np.array([[plin[s.index] if s.index >= 0 else s.value for s in q] for q in qsrc],
-                             dtype=float).reshape(len(sel), len(self._ph[o]))
-                for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
-                    out[sel] = f.value(t, Xr, p, E, Q)
-                    if sensi:
-                        fx, fp, fe, fq = f.derivatives(t, Xr, p, E, Q)
-                        d = np.einsum("rn,rnj->rj", fx, G[ti]) + fp @ Dp + fe @ DE
-                        for a in range(Q.shape[1]):
-                            for r_, q in enumerate(qsrc):
-                                j = self._col.get(q[a].index)
-                                if j is not None:
-                                    d[r_, j] += fq[r_, a]
-                        dout[sel] = d
+                Q = np.array([[s.get(plin) for s in q] for q in qsrc], dtype=float).reshape(len(sel), len(self._ph[o]))
+                for rows, pr in self._flag_groups(p, t):
+                    tr, Xg, Qg = t[rows], Xr[rows], Q[rows]
+                    for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
+                        out[sel[rows]] = f.value(tr, Xg, pr, E, Qg)
+                        if sensi and G is not None:
+                            fx, fp, fe, fq = f.derivatives(tr, Xg, pr, E, Qg)
+                            d = np.einsum("rn,rnj->rj", fx, G[ti[rows]]) + fp @ Dp + fe @ DE
+                            for a in range(Qg.shape[1]):
+                                for r_, row in enumerate(rows):
+                                    for prow, dq in qsrc[row][a].partials(plin):
+                                        j = self._col.get(prow)
+                                        if j is not None:
+                                            d[r_, j] += fq[r_, a] * dq
+                            dout[sel[rows]] = d
         llh, chi2, g = self._likelihood(ysim, sigma, dy if sensi else None, ds if sensi else None)
         if g is None:
             return Evaluation(llh, chi2, ysim, sigma)

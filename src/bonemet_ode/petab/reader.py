@@ -12,7 +12,7 @@ __all__ = ["REFUSED", "read_petab"]
 
 #: PEtab features refused by name (nothing is simulated in their place).
 REFUSED = {
-    "format_version": "PEtab format versions other than 1 (v2 problems are refused)",
+    "format_version": "PEtab format versions other than 1 and 2",
     "multiple models": "more than one SBML file in a problem",
     "time=inf": "steady-state measurements (time inf)",
     "non-SBML model": "models that are not SBML",
@@ -20,12 +20,13 @@ REFUSED = {
 
 
 def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float = 1e-10) -> PetabProblem:
-    """Read a PEtab v1 problem from its YAML file.
+    """Read a PEtab problem from its YAML file: v1, or v2 where its experiments map onto one simulation each
+    (:mod:`bonemet_ode.petab.v2`; other v2 problems are refused by name).
 
     Parameters
     ----------
     yaml_path : str or path
-        The problem's YAML file (``format_version: 1``).
+        The problem's YAML file (``format_version: 1`` or ``2.0.0``).
     rtol, atol : float
         Solver tolerances of every simulation (defaults as in AMICI's reference values).
 
@@ -57,11 +58,18 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - any YAML error is a bad file
         raise PetabError(f"{str(path)!r} is not a YAML file ({exc})") from None
-    if not isinstance(spec, dict) or "problems" not in spec:
-        raise PetabError(f"{str(path)!r} is not a PEtab problem file (no 'problems' entry)")
+    if not isinstance(spec, dict):
+        raise PetabError(f"{str(path)!r} is not a PEtab problem file (not a YAML mapping)")
     version = str(spec.get("format_version", ""))
+    if version.split(".")[0] == "2":
+        from .v2 import read_petab_v2
+
+        return read_petab_v2(path, rtol, atol)
     if version not in ("1", "1.0.0"):
-        raise PetabError(f"{str(path)!r}: PEtab format_version {version!r} is not supported (only 1)", "format_version")
+        raise PetabError(f"{str(path)!r}: PEtab format_version {version!r} is not supported (only 1 and 2)",
+                         "format_version")
+    if "problems" not in spec:
+        raise PetabError(f"{str(path)!r} is not a PEtab problem file (no 'problems' entry)")
     problems = spec["problems"]
     if len(problems) != 1:
         raise PetabError(f"{str(path)!r}: {len(problems)} problems in one file; only one is supported")

@@ -102,6 +102,33 @@ def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
                             "(or members)")
 
 
+def gate_switched_targets(model: Model, targets: Sequence[str]) -> Model:
+    """``model`` with a sensitivity gate (:func:`~bonemet_ode.compile.sensitivity.gate_name`) for each target
+    parameter that a switch overwrites: 1 until the parameter's first switch, 0 from then on, so that the
+    parameter's forcing ``df/dtheta`` stops where its value no longer depends on it.
+    """
+    from ..compile.sensitivity import GATE_MODULE, gate_name
+    from ..model import Module, Parameter
+
+    for p in targets:
+        if gate_name(p) in model.parameter_names:
+            raise ModelError(f"model {model.name!r} has a parameter named {gate_name(p)!r}, the name of the "
+                             f"sensitivity gate of target {p!r} (rename it)")
+    first: dict[str, float] = {}
+    for sw in model.switches:
+        if sw.parameter in targets and sw.parameter in model.parameter_names:
+            first[sw.parameter] = min(sw.time, first.get(sw.parameter, sw.time))
+    if not first:
+        return model
+    gates = Module(GATE_MODULE, parameters=tuple(
+        Parameter(gate_name(p), 1.0, "1", 0.0, 1.0, f"1 until parameter {p!r} is switched on day {t:g}, then 0")
+        for p, t in first.items()), description="forcing gates of switched sensitivity targets")
+    out = model.with_modules(gates)
+    for p, t in first.items():
+        out = out.with_switch(t, gate_name(p), 0.0)
+    return out
+
+
 def failure_message(model: Model, code: int, t: float, state: int, arm: str) -> str:
     """Readable message for a failed solve."""
     sname = model.state_names[state] if 0 <= state < len(model.state_names) else "?"
@@ -174,6 +201,8 @@ class Simulator:
         self.times = output_times(days, times)
         self.options = options or SolverOptions()
         self.sensitivities: tuple[str, ...] = tuple(sensitivities or ())
+        if self.sensitivities:
+            self.model = gate_switched_targets(self.model, self.sensitivities)
         self.compiled: CompiledModel = compile_model(self.model, sensitivities=self.sensitivities)
         check_output_size(len(self.times), self.compiled.n_states + self.compiled.n_observables, 1)
         self.events = build_events(self.model, self.arm.doses, float(self.times[-1]))

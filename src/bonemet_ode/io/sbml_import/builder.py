@@ -45,6 +45,27 @@ class SbmlImport:
     overflow_states : tuple of str
         States that turn NaN (stopping the solve) when a delayed event has more pending executions
         than :data:`~bonemet_ode.io.sbml_import.events.DELAY_SLOTS`.
+    initial_expressions : dict
+        Model name -> expression (in model names) of its value at time 0 as SBML math reads it
+        (initial assignments, assignment rules, sizes, values, initial amounts or concentrations;
+        the clock is ``"0"``).  The model holds these evaluated at the SBML values; a caller that
+        changes parameters (PEtab conditions, estimates) evaluates them again.
+    initial_states : dict
+        SBML id whose initial value is a state's initial value -> ``(state name, compartment)``:
+        species with an amount state (``compartment`` the model name of its compartment when the
+        id reads a concentration, None when it reads the amount) and ids with a rate rule
+        (``compartment`` None).
+    quantity_names, species_names : dict
+        SBML id of each parameter and compartment / each species -> its model name.
+    initially_assigned : tuple of str
+        Model names of the ids that initial assignments set.
+
+    Examples
+    --------
+    >>> from bonemet_ode.io.sbml_import import import_sbml, antimony_to_sbml
+    >>> imp = import_sbml(antimony_to_sbml("model m; J: S -> ; k*S; S = 2*k; k = 0.5; end"))
+    >>> imp.initial_expressions["S"], imp.initial_states["S"]
+    ('2*k', ('S_amount', 'default_compartment'))
     """
 
     model: Model
@@ -53,6 +74,11 @@ class SbmlImport:
     concentrations: Mapping[str, str] = field(default_factory=dict)
     time_state: str | None = None
     overflow_states: tuple[str, ...] = ()
+    initial_expressions: Mapping[str, str] = field(default_factory=dict)
+    initial_states: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    quantity_names: Mapping[str, str] = field(default_factory=dict)
+    species_names: Mapping[str, str] = field(default_factory=dict)
+    initially_assigned: tuple[str, ...] = ()
 
     def expression(self, sbml_id: str, kind: str | None = None) -> str:
         """Expression of ``sbml_id``: ``kind`` is ``"amount"``, ``"concentration"`` or None (as math reads it)."""
@@ -374,6 +400,7 @@ class _Builder:
             missing = used - set(exprs) - {p.name for p in self.local_params}
             if missing:
                 raise ModelError(f"initial value of {n!r} uses {sorted(missing)[0]!r}, which has no value at time 0")
+        self.t0_exprs = exprs
         order = topological_order(deps, "initial value")
         env: dict[str, float] = {p.name: p.value for p in self.local_params}
         for n in order:
@@ -486,8 +513,22 @@ class _Builder:
         model_name = self.model_name
         model = Model(model_name, [module], description=f"imported from SBML Level {self.level} "
                       f"Version {self.m.getVersion()}")
+        initial_states: dict[str, tuple[str, str | None]] = {}
+        for i, s in self.species.items():
+            held = self.amount_state.get(i)
+            if held is not None:
+                initial_states[i] = (held, None if self.sem_amount[i] else self.name[s.getCompartment()])
+            elif i in self.rate:
+                initial_states[i] = (self.name[i], None)
+        for i in list(self.params) + list(self.comps):
+            if i in self.rate:
+                initial_states[i] = (self.name[i], None)
         return SbmlImport(model=model, values=values, amounts=amounts, concentrations=concs, time_state=time_state,
-                          overflow_states=tuple(self.overflow_states))
+                          overflow_states=tuple(self.overflow_states), initial_expressions=dict(self.t0_exprs),
+                          initial_states=initial_states,
+                          quantity_names={i: self.name[i] for i in list(self.params) + list(self.comps)},
+                          species_names={i: self.name[i] for i in self.species},
+                          initially_assigned=tuple(self.name[i] for i in self.init))
 
 
 def build_model(sbml_model: Any, name: str | None = None) -> SbmlImport:
