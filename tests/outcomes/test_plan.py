@@ -155,6 +155,35 @@ def test_cohort_options_change_only_the_cohorts(drug_model, arms):
         EvaluationContext(drug_model, arms, TOY_OUTCOMES[:1], cohort_options={"rtol": 1e-3})
 
 
+def test_cohort_options_of_one_outcome_change_only_its_cohort(drug_model, arms):
+    """cohort_options_of: the cohort that T4 reads solves at its own tolerance; T5's cohort and the arms keep theirs."""
+    loose, mid = bm.SolverOptions(rtol=1e-3), bm.SolverOptions(rtol=1e-4)
+    ref = EvaluationContext(drug_model, arms, TOY_OUTCOMES, cohort_options=mid, cache_size=0)
+    ctx = EvaluationContext(drug_model, arms, TOY_OUTCOMES, cohort_options=mid, cohort_options_of={"T4": loose},
+                            cache_size=0)
+    rtols = {s.key: float(b.sim.opts[0]) for b in ctx._plan.batches for s in b.sources}
+    want = {k: 1e-6 if isinstance(k, str) else 1e-3 if k.n == 37 else 1e-4 for k in rtols}
+    assert rtols == want and list(rtols.values()).count(1e-3) == 1, rtols
+    ov = {"r": 0.25}
+    runs_a, coh_a, _ = ctx._plan.run(ov)
+    runs_b, coh_b, _ = ref._plan.run(ov)
+    for k in runs_a:
+        np.testing.assert_array_equal(runs_a[k].states, runs_b[k].states)
+    for k in coh_a:
+        if k.n == 37:
+            assert not np.array_equal(coh_a[k].states, coh_b[k].states)
+            np.testing.assert_allclose(coh_a[k].states, coh_b[k].states, rtol=1e-2, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(coh_a[k].states, coh_b[k].states)
+    # an id the context does not hold is passed over; one that reads no cohort, or bad options, are refused
+    other = EvaluationContext(drug_model, arms, TOY_OUTCOMES[4:], cohort_options_of={"T4": loose}, cache_size=0)
+    assert {float(b.sim.opts[0]) for b in other._plan.batches} == {1e-6}
+    with pytest.raises(OutcomeError, match="outcome 'T1', which reads no cohort"):
+        EvaluationContext(drug_model, arms, TOY_OUTCOMES, cohort_options_of={"T1": loose})
+    with pytest.raises(OutcomeError, match=r"cohort_options_of\['T4'\] must be a SolverOptions"):
+        EvaluationContext(drug_model, arms, TOY_OUTCOMES, cohort_options_of={"T4": 1e-3})
+
+
 def test_shared_extremes_equal_one_series_reduction():
     """The readout's per-arm max/min of every column gives Extremum.reduce's number, NaN and inf included."""
     from bonemet_ode.outcomes.context import _ContextReadout

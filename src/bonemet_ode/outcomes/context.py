@@ -181,6 +181,13 @@ class EvaluationContext:
         where a single arm's value would move: a model's catalogue may solve its cohorts with a
         looser ``rtol`` once it has checked that the verdicts do not change (the bone-metastasis
         catalogue does, see :func:`~bonemet_ode.models.bone_metastasis.catalogue.context_options`).
+    cohort_options_of : mapping of str to SolverOptions, optional
+        Solver tolerances of the cohorts that an outcome reads, by outcome id (instead of
+        ``cohort_options``), for a cohort whose statement a model's catalogue has checked at a
+        tolerance of its own.  A key that is the id of an outcome of the context must be one
+        that reads a cohort; ids of outcomes the context does not hold are passed over (a
+        catalogue's options serve contexts of some of its statements).  A cohort read by several
+        outcomes takes the options of those that name it, which must agree.
     variability : mapping of str to Distribution, optional
         Default inter-animal variability of cohorts that give none.
     n_jobs : int, optional
@@ -219,6 +226,7 @@ class EvaluationContext:
         step: float = 0.1,
         options: SolverOptions | None = None,
         cohort_options: SolverOptions | None = None,
+        cohort_options_of: Mapping[str, SolverOptions] | None = None,
         variability: Mapping[str, Distribution] | None = None,
         n_jobs: int | None = None,
         cache_size: int = 8,
@@ -246,6 +254,10 @@ class EvaluationContext:
             if o is not None and not isinstance(o, SolverOptions):
                 raise OutcomeError(f"{what} must be a SolverOptions, got {o!r}")
         self.cohort_options = cohort_options or self.options
+        self.cohort_options_of: dict[str, SolverOptions] = dict(cohort_options_of or {})
+        for key, o in self.cohort_options_of.items():
+            if not isinstance(o, SolverOptions):
+                raise OutcomeError(f"cohort_options_of[{key!r}] must be a SolverOptions, got {o!r}")
         self.variability = dict(variability or {})
         if engine not in ("batched", "legacy"):
             raise OutcomeError(f"engine must be 'batched' or 'legacy', got {engine!r}")
@@ -300,6 +312,21 @@ class EvaluationContext:
             self._arm(n.source if isinstance(n.source, str) else n.source.arm, o.key)
             end = horizon if n.to_horizon else max(n.days, default=0.0)
             ends[n.source] = max(ends.get(n.source, self.step), end)
+        cohort_opts: dict[Any, SolverOptions] = {}
+        held = {o.key for o in self.outcomes}
+        for key, opt in self.cohort_options_of.items():
+            if key not in held:
+                continue
+            read = [n.source for o, n in needs if o.key == key and n.source is not None
+                    and not isinstance(n.source, str)]
+            if not read:
+                readers = sorted({o.key for o, n in needs if n.source is not None and not isinstance(n.source, str)})
+                raise OutcomeError(f"cohort_options_of names outcome {key!r}, which reads no cohort "
+                                   f"(those that do: {', '.join(readers) or 'none'})")
+            for source in read:
+                if cohort_opts.setdefault(source, opt) != opt:
+                    raise OutcomeError(f"cohort_options_of gives {source.to_text()} two different options "
+                                       f"(outcome {key!r} and another outcome that reads it)")
         self._sims: dict[str, Simulator] = {}
         self._runners: dict[str, ArmRunner] = {}
         self._cohorts: dict[CohortSpec, CohortRunner] = {}
@@ -318,7 +345,8 @@ class EvaluationContext:
                 if not var:
                     raise OutcomeError(f"{source.to_text()} gives no variability and the context has no default "
                                        "(write cohort[arm, n=.., seed=.., PARAM~lognormal(0.3)] or pass variability=)")
-                sim = Simulator(self.model, self.arms[arm_name], float(times[-1]), times, self.cohort_options)
+                sim = Simulator(self.model, self.arms[arm_name], float(times[-1]), times,
+                                cohort_opts.get(source, self.cohort_options))
                 runner = ArmRunner(sim, _pinned(self.model, self.arms[arm_name], sim.model))
                 self._cohorts[source] = CohortRunner(self.model, runner, source.n, source.seed, tuple(var.items()),
                                                      self.n_jobs)
