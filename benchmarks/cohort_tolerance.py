@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     outcomes = [o for o in full.outcomes if o.key in args.outcomes.split(",")]
     opts = dict(context_options())
     opts.pop("cohort_options")
+    opts.pop("cohort_options_of", None)
     ctxs = [EvaluationContext(full.model, full.arms, outcomes, cohort_options=bm.SolverOptions(rtol=r),
                               cache_size=0, n_jobs=1, **opts) for r in rtols]
     members = shipped_ensemble().members[: args.members]
