@@ -69,7 +69,7 @@ STATUS_MESSAGES = {
         "than the dense pivoting fallback allows (solver_core.c BM_DENSE_MAX)"),
     7: "out of memory for the solver's work arrays",
     8: ("an event's sensitivity jump is undefined (its trigger touches zero without crossing) or not supported "
-        "(simultaneous events whose values were computed before another of them changed the state)"),
+        "(simultaneous events whose values read states and were computed before another of them changed the state)"),
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a

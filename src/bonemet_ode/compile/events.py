@@ -25,7 +25,9 @@ generates ``BM_EV_SENS``, ``BM_NB`` (model states), ``BM_NS`` (sensitivity targe
     atom ``k``'s root function's derivatives: ``gx[i] = dg/dx_i``, ``gp[s] = dg/dtheta_s``, ``*gt = dg/dt``;
 ``bm_ev_dh(e, t, y, p, hx, hp)``
     event ``e``'s assignment values' derivatives: ``hx[a * BM_NB + i] = dh_a/dx_i``,
-    ``hp[a * BM_NS + s] = dh_a/dtheta_s`` (``a`` counts the event's assignments),
+    ``hp[a * BM_NS + s] = dh_a/dtheta_s`` (``a`` counts the event's assignments);
+``BM_EV_READS_X[e]``
+    whether event ``e``'s assignments read states,
 
 from which the solver core's ``bm_ev_sens_jump`` applies the sensitivities' jump conditions.  The
 cases that need more are refused by name here (:func:`check_event_sensitivities`).
@@ -65,7 +67,7 @@ def check_event_sensitivities(model, wrt) -> None:
     parameters and time; a trigger time that depends on a parameter is accounted for).  Refused with
     :class:`~bonemet_ode.errors.ModelError`: events that assign a parameter (the parameter's forcing
     would have to end at the event) and events with a priority.  A delay is refused by
-    :class:`~bonemet_ode.model.Event` itself; simultaneous events whose values were computed before
+    :class:`~bonemet_ode.model.Event` itself; simultaneous events whose values read states and were computed before
     another event at the same instant changed the state stop the solve with status 8.
     """
     if not wrt:
@@ -119,6 +121,10 @@ def _sens_source(sym: SensitivitySymbolic, atoms: list, block) -> list[str]:
         out += ["    " + ln for ln in block(exprs, targets)]
         out += ["        break;", "    }"]
     out += ["    default: break;", "    }", "}", ""]
+    states = set(base.y)
+    reads = [int(any(base.parse(text).free_symbols & states for text in e.assignment_map.values()))
+             for e in model.events]
+    out += [f"static const int BM_EV_READS_X[BM_NE] = {{{', '.join(map(str, reads))}}};", ""]
     return out
 
 

@@ -754,7 +754,7 @@ static int bm_ev_resolve(double t, double *y, double *p, const double *u, bm_ctx
         if (!(BM_EV_FLAGS[best] & 4)) bm_ev_values(best, t, y, p, val + BM_EV_OFF[best]);
 #ifdef BM_EV_SENS
         /* values from the trigger time after another event changed the state: their jump is not supported */
-        if ((BM_EV_FLAGS[best] & 4) && vat[best] != count - 1) return -2;
+        if ((BM_EV_FLAGS[best] & 4) && BM_EV_READS_X[best] && vat[best] != count - 1) return -2;
         bm_ev_sens_apply(best, t, y, p, u, val, tau, c);
 #endif
         int setp = 0;
