@@ -17,7 +17,7 @@ from scipy.integrate import solve_ivp
 import bonemet_ode as bm
 from bonemet_ode.compile.backend import STATS_NAMES
 from bonemet_ode.compile.lanes import DEFAULT_LANES
-from bonemet_ode.errors import ModelError, SolverError
+from bonemet_ode.errors import SolverError
 from bonemet_ode.model import Event, Model, Module, Parameter, State, Term
 
 TIGHT = bm.SolverOptions(rtol=1e-10, atol=1e-12)

@@ -69,6 +69,23 @@ def check_event_sensitivities(model, wrt) -> None:
     would have to end at the event) and events with a priority.  A delay is refused by
     :class:`~bonemet_ode.model.Event` itself; simultaneous events whose values read states and were computed before
     another event at the same instant changed the state stop the solve with status 8.
+
+    Parameters
+    ----------
+    model : Model
+        The model (its events).
+    wrt : sequence of str
+        The sensitivity targets; nothing is refused without any.
+
+    Raises
+    ------
+    ModelError
+        Naming the first event whose sensitivity jump is not supported.
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> check_event_sensitivities(bm.models.get("bone_metastasis"), ["r_T"])  # state resets: supported
     """
     if not wrt:
         return
