@@ -7,15 +7,14 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ..errors import FitError, ParameterError
 from .problem import PetabProblem
 
-__all__ = ["METHODS", "MultistartResult", "StartResult", "accepted_start_points", "classify", "multistart",
-           "start_points"]
+__all__ = ["METHODS", "MultistartResult", "StartResult", "accepted_start_points", "classify",
+           "levenberg_marquardt", "multistart", "start_points"]
 
 #: A start "never moved" when its end point is within this distance (max norm, parameter scale) of its start.
 UNMOVED_TOL = 1e-6
@@ -213,7 +212,8 @@ def accepted_start_points(problem: PetabProblem, n_starts: int, seed: int, max_r
         else:
             reasons.append(f"start {k}: {problem.evaluate(xs).failure or 'non-finite likelihood'}")
     if len(keep) < n_starts:
-        raise FitError(f"{len(reasons)} start points failed (limit {limit}); last: {reasons[-1] if reasons else 'none'}")
+        last = reasons[-1] if reasons else "none"
+        raise FitError(f"{len(reasons)} start points failed (limit {limit}); last: {last}")
     return np.array(keep).reshape(n_starts, len(problem.free)), reasons
 
 
@@ -230,7 +230,7 @@ def _blas_single_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-METHODS = ("fides", "trf", "dogbox", "lbfgsb")
+METHODS = ("lm", "fides", "trf", "dogbox", "lbfgsb")
 
 
 def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, maxiter: int = 2000,
@@ -259,12 +259,14 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
     x0 : array_like, optional
         Explicit start points (rows) instead of drawn ones (e.g. the same points for another tool).
     method : str
-        ``"fides"``: the fides trust-region optimiser (``pip install fides``) with the Gauss-Newton Hessian
+        ``"lm"``: projected Levenberg-Marquardt (:func:`levenberg_marquardt`) on :meth:`PetabProblem.residuals`
+        and their forward-sensitivity Jacobian (sum-of-squares problems only); ``"fides"``: the fides
+        trust-region optimiser (``pip install fides``) with the Gauss-Newton Hessian
         ``JᵀJ`` of :meth:`PetabProblem.residuals` (the Fisher information, as AMICI + pyPESTO use it) for
         sum-of-squares problems, and fides' BFGS update otherwise; ``"trf"``: scipy's trust-region reflective
         least squares on the residuals; ``"lbfgsb"``: scipy's L-BFGS-B on the objective and its gradient;
-        ``"auto"`` (default): fides when it imports, else L-BFGS-B.  ``benchmarks/petab_fits.py`` compares
-        them (see docs/petab.md).
+        ``"auto"`` (default): ``"lm"`` for sum-of-squares problems, else ``"lbfgsb"``.
+        ``benchmarks/petab_fits.py`` compares them with AMICI + pyPESTO (see docs/petab.md).
 
     Returns
     -------
@@ -276,16 +278,12 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
     >>> # res = multistart(bm.read_petab("Boehm_JProteomeRes2014.yaml"), 20, seed=0)
     >>> # res.best.fval, res.counts()
     """
-    if method == "auto":
-        try:
-            import fides  # noqa: F401
-            method = "fides"
-        except ImportError:
-            method = "lbfgsb"
-    if method not in METHODS:
+    if method not in METHODS + ("auto",):
         raise ParameterError(f"method must be one of {METHODS + ('auto',)}, got {method!r}")
     ls = problem.least_squares_form()
-    if method in ("trf", "dogbox") and not ls:
+    if method == "auto":
+        method = "lm" if ls else "lbfgsb"
+    if method in ("trf", "dogbox", "lm") and not ls:
         raise ParameterError("method 'trf' needs a sum-of-squares objective (normal noise, forward sensitivities, "
                              "no priors other than parameterScaleNormal); use 'lbfgsb' or 'fides'")
     if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
@@ -304,7 +302,8 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
                 raise FitError(f"none of the {len(ok)} given start points can be evaluated; {reasons[0]}")
         else:
             pts, reasons = accepted_start_points(problem, n_starts, seed, max_resample)
-        run = {"fides": _run_fides, "trf": _run_trf, "dogbox": _run_dogbox, "lbfgsb": _run_lbfgsb}[method]
+        run = {"lm": _run_lm, "fides": _run_fides, "trf": _run_trf, "dogbox": _run_dogbox,
+               "lbfgsb": _run_lbfgsb}[method]
         out: list[StartResult] = []
         for xs in pts:
             t0 = time.perf_counter()
@@ -372,6 +371,112 @@ def _run_lbfgsb(problem, xs, maxiter, gtol, ftol, ls):
     out = minimize(fun, xs, jac=True, method="L-BFGS-B", bounds=list(zip(problem.lower, problem.upper)),
                    options={"maxiter": maxiter, "gtol": gtol, "ftol": ftol, "maxfun": 5 * maxiter})
     return out.x, int(out.nit), int(out.nfev), str(out.message), bool(out.success)
+
+
+def _run_lm(problem, xs, maxiter, gtol, ftol, ls):
+    return levenberg_marquardt(problem.residuals, xs, problem.lower, problem.upper, maxiter=maxiter, gtol=gtol,
+                               size=lambda x: abs(float(problem.objective(x, gradient=False))))
+
+
+def levenberg_marquardt(residuals: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], x0: Sequence[float],
+                        lower: Sequence[float], upper: Sequence[float], *, maxiter: int = 1000, gtol: float = 1e-6,
+                        ftol: float = 1e-8, size: Callable[[np.ndarray], float] | None = None
+                        ) -> tuple[np.ndarray, int, int, str, bool]:
+    """Projected Levenberg-Marquardt minimisation of ``0.5|r(x)|²`` within the box ``[lower, upper]``.
+
+    Gauss-Newton steps ``(JᵀJ + μ·diag(JᵀJ)) d = -Jᵀr`` on the parameters that no active bound holds (at a
+    bound with the gradient pointing out), projected onto the box; the damping ``μ`` follows the ratio of
+    actual to predicted decrease (Nielsen's update).  A failed evaluation (non-finite residuals) is a rejected
+    step.  The test passes when the projected gradient is at most ``gtol`` in every component, or an accepted
+    step changes ``0.5|r|²`` by less than ``ftol·(1 + |f|)`` (fides' default tolerances) while the projected
+    gradient is at most half :data:`CONVERGED_GRAD` ``·max(1, size(x))``; 50 such small steps with a larger
+    gradient end the run unconverged.
+
+    Parameters
+    ----------
+    residuals : callable
+        ``x -> (r, J)``: residual vector and its Jacobian (rows: residuals).
+    x0, lower, upper : array_like
+        Start point and bounds.
+    maxiter : int
+        Accepted-step limit (evaluations are limited to ``5 * maxiter``).
+    gtol, ftol : float
+        Tolerances of the test above.
+    size : callable, optional
+        ``x -> |objective|`` that scales the gradient test (default ``0.5|r|²``; :func:`multistart` passes the
+        −log posterior, which differs from ``0.5|r|²`` by the noise residuals' offset).
+
+    Returns
+    -------
+    tuple
+        ``(x, iterations, evaluations, message, test_passed)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 5); y = 2 * np.exp(-t)
+    >>> fun = lambda p: (p[0] * np.exp(-p[1] * t) - y,
+    ...                  np.column_stack([np.exp(-p[1] * t), -p[0] * t * np.exp(-p[1] * t)]))
+    >>> x, *_, ok = levenberg_marquardt(fun, [1.0, 3.0], [0, 0], [10, 10])
+    >>> np.round(x, 6).tolist(), ok
+    ([2.0, 1.0], True)
+    """
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    x = np.clip(np.asarray(x0, float), lo, hi)
+    r, J = residuals(x)
+    nfev = 1
+    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
+        return x, 0, nfev, "residuals not finite at the start", False
+    f = 0.5 * float(r @ r)
+    g, H = J.T @ r, J.T @ J
+    mu, nu = 1e-3, 2.0
+    span = hi - lo
+    small = 0
+    for it in range(1, maxiter + 1):
+        held = ((x - lo <= 1e-10 * span) & (g > 0)) | ((hi - x <= 1e-10 * span) & (g < 0))
+        free = ~held
+        if np.max(np.abs(g[free]), initial=0.0) <= gtol:
+            return x, it, nfev, "projected gradient below gtol", True
+        Hf = H[np.ix_(free, free)]
+        dg = np.maximum(np.diag(Hf), 1e-12 * max(1.0, float(np.max(np.diag(Hf), initial=0.0))))
+        while True:
+            d = np.zeros_like(x)
+            A = Hf + mu * np.diag(dg)
+            try:
+                d[free] = np.linalg.solve(A, -g[free])
+            except np.linalg.LinAlgError:
+                d[free] = np.linalg.lstsq(A, -g[free], rcond=None)[0]
+            xn = np.clip(x + d, lo, hi)
+            s = xn - x
+            if np.max(np.abs(s)) <= 1e-14 * (1 + np.max(np.abs(x))):
+                return x, it, nfev, "step below machine precision", False
+            pred = -(g @ s + 0.5 * s @ H @ s)
+            rn, Jn = residuals(xn)
+            nfev += 1
+            ok = bool(np.all(np.isfinite(rn)) and np.all(np.isfinite(Jn)))
+            fn = 0.5 * float(rn @ rn) if ok else math.inf
+            rho = (f - fn) / pred if pred > 0 else -1.0
+            if ok and rho > 1e-4:
+                mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                nu = 2.0
+                break
+            mu *= nu
+            nu *= 2.0
+            if mu > 1e16 or nfev >= 5 * maxiter:
+                return x, it, nfev, "damping grew without a decrease", False
+        df = f - fn
+        x, r, J, f = xn, rn, Jn, fn
+        g, H = J.T @ r, J.T @ J
+        if df <= ftol * (1.0 + abs(f)):
+            held = ((x - lo <= 1e-10 * span) & (g > 0)) | ((hi - x <= 1e-10 * span) & (g < 0))
+            if np.max(np.abs(g[~held]), initial=0.0) <= 0.5 * CONVERGED_GRAD * max(1.0, f if size is None else size(x)):
+                return x, it, nfev, "objective change below ftol*(1 + |f|)", True
+            small += 1  # slow progress with a gradient that is not small: keep going, but not for ever
+            if small >= 50:
+                return x, it, nfev, "objective change below ftol*(1 + |f|) for 50 steps; gradient not small", False
+        else:
+            small = 0
+    return x, maxiter, nfev, "iteration limit", False
 
 
 def _run_fides(problem, xs, maxiter, gtol, ftol, ls):
