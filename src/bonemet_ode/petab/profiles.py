@@ -46,8 +46,9 @@ def _reoptimise(problem: PetabProblem, x: np.ndarray, j: int, ls: bool) -> tuple
     return y, float(problem.objective(y, gradient=False))
 
 
-def petab_profiles(problem: PetabProblem, x_best: Sequence[float] | np.ndarray, parameters: Sequence[str] | None = None, *,
-                   level: float = 0.95, max_steps: int = 15, flat_tol: float = 0.05,
+def petab_profiles(problem: PetabProblem, x_best: Sequence[float] | np.ndarray,
+                   parameters: Sequence[str] | None = None, *, level: float = 0.95, max_steps: int = 15,
+                   flat_tol: float = 0.05,
                    span: float = 3.0) -> dict[str, ProfileResult]:
     """Likelihood profiles of the free parameters of a PEtab problem around the fit ``x_best``.
 
