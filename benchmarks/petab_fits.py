@@ -7,26 +7,28 @@ Usage::
                                     [--timeout 900] [--llh-only] [--csv FILE]
 
 Reads ``../shared/data/petab`` beside the repository (``$BONEMET_ODE_SHARED_DATA`` overrides the ``data``
-folder).  Each problem runs in its own process (``spawn``) with a wall-clock limit (``--timeout`` seconds); both
-tools run inside that process, one after the other, from the same start points:
+folder).  Each problem runs in its own process (``spawn``) with a wall-clock limit (``--timeout`` seconds,
+compiles included).  Inside that process both tools fit from the same start points, start by start in
+alternation (so that a change of the shared machine's load hits both alike):
 
-* the start points are PEtab's ``sample_parameter_startpoints`` (seeded) with the points where our objective
-  cannot be evaluated skipped and counted (:func:`bonemet_ode.petab.multistart.accepted_start_points`);
-* bonemet_ode: :func:`bonemet_ode.petab.multistart` (``--method``; default fides with the Gauss-Newton Hessian
-  of the forward-sensitivity residual Jacobian), solver rtol 1e-8, atol 1e-10;
+* start points: PEtab's ``sample_parameter_startpoints`` (seeded), skipping points where our objective cannot
+  be evaluated (counted; :func:`bonemet_ode.petab.multistart.accepted_start_points`);
+* bonemet_ode: :func:`bonemet_ode.petab.multistart` with one start (``--method``; default ``auto``: projected
+  Levenberg-Marquardt on the forward-sensitivity residual Jacobian), solver rtol 1e-8, atol 1e-10; its time
+  includes its own start and end evaluations and verdict;
 * AMICI + pyPESTO: ``pypesto.petab.PetabImporter`` -> AMICI model (forward sensitivities, rtol = atol = 1e-8),
-  ``pypesto.optimize.FidesOptimizer`` with pyPESTO's default Hessian for AMICI objectives (the Fisher
-  information, ``HybridFixed``), the same ``--maxiter``.  Its model compile time is reported separately
-  (compiled models are kept in ``--amici-dir`` and reused).
+  ``pypesto.optimize.minimize`` with ``FidesOptimizer`` and pyPESTO's default Hessian for AMICI objectives
+  (Fisher information, ``HybridFixed``), the same ``--maxiter``.  Its model compile time is reported
+  separately (compiled models are kept in ``--amici-dir`` and reused; the first compile's time is kept).
 
-Both sides' end points get the same verdict (:func:`bonemet_ode.petab.multistart.classify`): "converged" means
-the optimiser's own test passed *and* the projected gradient of the objective at the end point is at most
-1e-3 * max(1, |f|).  Per problem it prints the best objective (-log posterior; -llh when there are no priors)
-of each tool, the objective at the collection's nominal (published) parameters, Data2Dynamics' best value of
-1000 starts (``d2d_multistart_1000_starts.csv``, for reference only: its constants differ on some problems),
-the starts within 0.1 of the best value known (the smaller of the nominal objective and anything either tool
-found), the converged starts, the wall time per converged start and the ratio AMICI / ours.  The machine's
-``uptime`` load average is printed before and after each problem.
+Both tools' end points get the same verdict (:func:`bonemet_ode.petab.multistart.classify`, evaluated outside
+AMICI's timing): "converged" needs the optimiser's own test (pyPESTO: exit flag > 0) *and* a projected gradient of
+the objective at the end point of at most 1e-3 * max(1, |f|).  Per problem it prints the best objective (-log
+posterior; -llh without priors) of each tool, the objective at the collection's nominal (published) parameters,
+Data2Dynamics' best of 1000 starts (``d2d_multistart_1000_starts.csv``; for reference only, its constants differ
+on some problems), the starts within 0.1 of the best value known (the smaller of the nominal objective and
+anything either tool found in this run), the converged starts, wall and CPU time per converged start and the
+ratios AMICI / ours.  The ``uptime`` load average is printed before and after each problem.
 
 The environment is set to one BLAS/OpenMP thread for both tools (``--blas-threads``): with OpenBLAS's default
 pool, on the shared 2-core machine, the optimisers' tiny dense linear algebra spends most of its time waking
@@ -73,86 +75,111 @@ def _load() -> str:
     return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def _ours(pp, X, method: str, maxiter: int) -> dict:
-    from bonemet_ode.petab import multistart
+class _Ours:
+    """bonemet_ode's side: one :func:`multistart` call per start point."""
 
-    res = multistart(pp, len(X), 0, x0=X, method=method, maxiter=maxiter)
-    by_start = sorted(res.starts, key=lambda s: s.index)
-    return {"method": res.method, "wall_s": res.wall_s, "n_converged": res.n_converged(), "counts": res.counts(),
-            "fvals": [s.fval for s in by_start], "n_fev": [s.n_fev for s in by_start],
-            "best_x": res.best.x.tolist()}
+    def __init__(self, pp, method: str, maxiter: int) -> None:
+        self.pp, self.method, self.maxiter = pp, method, maxiter
+
+    def run(self, x0) -> tuple[float, int, str, str]:
+        from bonemet_ode.petab import multistart
+
+        res = multistart(self.pp, 1, 0, x0=[x0], method=self.method, maxiter=self.maxiter)
+        s = res.starts[0]
+        return s.fval, s.n_fev, s.status, res.method
 
 
-def _amici(pp, yaml: Path, X, amici_dir: Path, maxiter: int) -> dict:
-    import logging
+class _Amici:
+    """AMICI + pyPESTO's side: the model imported (and compiled, or loaded from ``amici_dir``) once; one
+    ``pypesto.optimize.minimize`` call per start point, given as its ``x_guesses``."""
 
+    def __init__(self, pp, yaml: Path, amici_dir: Path, maxiter: int) -> None:
+        import logging
+
+        os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # swig
+        import pypesto.optimize as optimize
+        import pypesto.petab
+
+        folder = amici_dir / yaml.parent.name
+        stamp = folder / "bonemet_compile_s.json"
+        if folder.exists() and not stamp.exists():  # compiled by something else, or interrupted: compile afresh
+            import shutil
+
+            shutil.rmtree(folder)
+        t0 = time.perf_counter()
+        importer = pypesto.petab.PetabImporter.from_yaml(str(yaml), output_folder=str(folder),
+                                                        model_name=yaml.parent.name)
+        problem = importer.create_problem(verbose=False)
+        for name in list(logging.root.manager.loggerDict):
+            if name.split(".")[0] in ("amici", "pypesto", "fides", "petab"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+        dt = time.perf_counter() - t0
+        if stamp.exists():
+            self.compile_s = json.loads(stamp.read_text())["compile_s"]
+            self.compile_note = f"cached; load {dt:.1f} s"
+        else:
+            stamp.write_text(json.dumps({"compile_s": dt}))
+            self.compile_s, self.compile_note = dt, "compiled in this run"
+        solver = problem.objective.amici_solver
+        solver.set_relative_tolerance(1e-8)
+        solver.set_absolute_tolerance(1e-8)
+        import amici.sim.sundials as asd
+
+        solver.set_sensitivity_method(asd.SensitivityMethod.forward)
+        names = list(problem.x_names)
+        self.free_idx = list(problem.x_free_indices)
+        self.col = {names[i]: k for k, i in enumerate(self.free_idx)}
+        if set(self.col) != set(pp.free):
+            raise RuntimeError(f"free parameters differ: pyPESTO {sorted(self.col)} vs ours {sorted(pp.free)}")
+        self.order = [pp.free.index(names[i]) for i in self.free_idx]
+        self.names, self.pp, self.problem, self.optimize = names, pp, problem, optimize
+        self.opt = optimize.FidesOptimizer(verbose=logging.WARNING, options={"maxiter": maxiter})
+
+    def run(self, x0):
+        """One pyPESTO start from ``x0`` (our parameter order): end point (our order), exit flag > 0, evaluations."""
+        import numpy as np
+
+        p = self.problem
+        p.set_x_guesses(np.array([p.get_full_vector(np.asarray(x0)[self.order])]))
+        result = self.optimize.minimize(p, optimizer=self.opt, n_starts=1, progress_bar=False, filename=None)
+        r = result.optimize_result.list[0]
+        xf = np.asarray(r.x, float)
+        xf = xf[self.free_idx] if len(xf) == len(self.names) else xf
+        x = np.array([xf[self.col[q]] for q in self.pp.free])
+        return x, r.exitflag is not None and int(r.exitflag) > 0, int(r.n_fval or 0)
+
+
+def _fit_both(pp, X, sides: dict) -> dict:
+    """Run the sides start by start, alternating, so that a change of the shared machine's load hits both alike.
+    Wall and CPU time of each side are summed over the starts.  Our side's time includes its own verdicts
+    (:func:`classify`, inside :func:`multistart`); AMICI's end points get the same verdict outside its timing."""
     import numpy as np
-
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")  # swig, cmake
-    import pypesto
-    import pypesto.optimize as optimize
-    import pypesto.petab
 
     from bonemet_ode.petab.multistart import classify
 
-    out: dict = {}
-    folder = amici_dir / yaml.parent.name
-    stamp = folder / "bonemet_compile_s.json"
-    if folder.exists() and not stamp.exists():  # compiled by something else, or interrupted: compile afresh
-        import shutil
-
-        shutil.rmtree(folder)
-    t0 = time.perf_counter()
-    importer = pypesto.petab.PetabImporter.from_yaml(str(yaml), output_folder=str(folder),
-                                                    model_name=yaml.parent.name)
-    problem = importer.create_problem(verbose=False)
-    for name in list(logging.root.manager.loggerDict):
-        if name.split(".")[0] in ("amici", "pypesto", "fides", "petab"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    dt = time.perf_counter() - t0
-    if stamp.exists():
-        out["compile_s"] = json.loads(stamp.read_text())["compile_s"]
-        out["compile_note"] = f"cached; load {dt:.1f} s"
-    else:
-        stamp.write_text(json.dumps({"compile_s": dt}))
-        out["compile_s"] = dt
-        out["compile_note"] = "compiled in this run"
-    obj = problem.objective
-    solver = obj.amici_solver
-    solver.set_relative_tolerance(1e-8)
-    solver.set_absolute_tolerance(1e-8)
-    import amici.sim.sundials as asd
-
-    solver.set_sensitivity_method(asd.SensitivityMethod.forward)
-    names = list(problem.x_names)
-    free_idx = list(problem.x_free_indices)
-    col = {names[i]: k for k, i in enumerate(free_idx)}
-    if set(col) != set(pp.free):
-        raise RuntimeError(f"free parameters differ: pyPESTO {sorted(col)} vs ours {sorted(pp.free)}")
-    order = [pp.free.index(names[i]) for i in free_idx]
-    problem.set_x_guesses(np.array([problem.get_full_vector(x[order]) for x in X]))  # fixed ones: their values
-    opt = optimize.FidesOptimizer(verbose=logging.WARNING, options={"maxiter": maxiter})
-    t0 = time.perf_counter()
-    result = optimize.minimize(problem, optimizer=opt, n_starts=len(X), progress_bar=False, filename=None)
-    out["wall_s"] = time.perf_counter() - t0
-    statuses, fvals, theirs = {}, [None] * len(X), []
-    for r in result.optimize_result.list:
-        xf = np.asarray(r.x, float)
-        xf = xf[free_idx] if len(xf) == len(names) else xf
-        x0f = np.asarray(r.x0, float)
-        x0f = x0f[free_idx] if len(x0f) == len(names) else x0f
-        x = np.array([xf[col[p]] for p in pp.free])
-        x0 = np.array([x0f[col[p]] for p in pp.free])
-        k = int(np.argmin(np.max(np.abs(X - x0), axis=1)))  # which of our start points this was
-        f0 = float(pp.objective(x0, gradient=False))
-        ok = r.exitflag is not None and int(r.exitflag) > 0
-        status, f, _ = classify(pp, x0, f0, x, ok)
-        statuses[status] = statuses.get(status, 0) + 1
-        fvals[k] = f
-        theirs.append(float(r.fval) if r.fval is not None else math.nan)
-    out.update(n_converged=sum(v for s, v in statuses.items() if s.startswith("converged")), counts=statuses,
-               fvals=fvals, n_fev=[int(r.n_fval or 0) for r in result.optimize_result.list],
-               their_best_fval=min(theirs))
+    out = {k: {"wall_s": 0.0, "cpu_s": 0.0, "fvals": [], "n_fev": [], "counts": {}} for k in sides}
+    for x0 in X:
+        for k, side in sides.items():
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                if k == "ours":
+                    f, nfev, status, out[k]["method"] = side.run(x0)
+                    dw, dc = time.perf_counter() - w, time.process_time() - c
+                else:
+                    x, ok, nfev = side.run(x0)
+                    dw, dc = time.perf_counter() - w, time.process_time() - c
+                    f0 = float(pp.objective(x0, gradient=False))
+                    status, f, _ = classify(pp, np.asarray(x0, float), f0, x, ok)
+            except Exception as exc:  # noqa: BLE001 - a start that crashes counts as failed
+                dw, dc = time.perf_counter() - w, time.process_time() - c
+                f, nfev, status = math.inf, 0, f"failed ({type(exc).__name__}: {str(exc)[:80]})"
+            out[k]["wall_s"] += dw
+            out[k]["cpu_s"] += dc
+            out[k]["fvals"].append(f)
+            out[k]["n_fev"].append(nfev)
+            out[k]["counts"][status] = out[k]["counts"].get(status, 0) + 1
+    for v in out.values():
+        v["n_converged"] = sum(n for st, n in v["counts"].items() if st.startswith("converged"))
     return out
 
 
@@ -177,12 +204,16 @@ def _one(name: str, starts: int, seed: int, llh_only: bool, method: str, amici: 
         if not llh_only:
             X, reasons = accepted_start_points(pp, starts, seed)
             row["resampled"] = len(reasons)
-            row["ours"] = _ours(pp, X, method, maxiter)
+            sides: dict = {"ours": _Ours(pp, method, maxiter)}
             if amici:
                 try:
-                    row["amici"] = _amici(pp, yaml, X, Path(amici_dir), maxiter)
+                    sides["amici"] = _Amici(pp, yaml, Path(amici_dir), maxiter)
                 except Exception as exc:  # noqa: BLE001 - reported per problem
                     row["amici"] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+            res = _fit_both(pp, X, sides)
+            row.update(res)
+            if "amici" in sides:
+                row["amici"].update(compile_s=sides["amici"].compile_s, compile_note=sides["amici"].compile_note)
     except Exception as exc:  # noqa: BLE001 - reported per problem
         row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     q.put(row)
@@ -208,9 +239,11 @@ def _side(row: dict, key: str, ref: float) -> str:
     s["within"] = sum(v <= ref + 0.1 for v in f)
     per = s["wall_s"] / s["n_converged"] if s["n_converged"] else math.inf
     s["per_converged_s"] = per
+    s["cpu_per_converged_s"] = s["cpu_s"] / s["n_converged"] if s["n_converged"] else math.inf
     extra = f", compile {s['compile_s']:.0f} s ({s['compile_note']})" if "compile_s" in s else ""
     return (f"best {min(f):.4f}; {s['within']} within 0.1; {s['n_converged']} converged; {s['wall_s']:.1f} s "
-            f"({per:.3f} s per converged start); median {sorted(s['n_fev'])[len(s['n_fev']) // 2]} evaluations; "
+            f"wall, {s['cpu_s']:.1f} s CPU ({per:.3f} s wall, {s['cpu_per_converged_s']:.3f} s CPU per converged "
+            f"start); median {sorted(s['n_fev'])[len(s['n_fev']) // 2]} evaluations; "
             f"{s['counts']}{extra}")
 
 
@@ -290,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
                 am, us = row.get("amici", {}), row["ours"]
                 if "per_converged_s" in am and us["per_converged_s"] < math.inf:
                     row["ratio"] = am["per_converged_s"] / us["per_converged_s"]
-                    line += f"\n{'':4s}time per converged start, AMICI+pyPESTO / bonemet_ode: {row['ratio']:.2f}x"
+                    row["cpu_ratio"] = am["cpu_per_converged_s"] / us["cpu_per_converged_s"]
+                    line += (f"\n{'':4s}time per converged start, AMICI+pyPESTO / bonemet_ode: "
+                             f"{row['ratio']:.2f}x wall, "
+                             f"{row['cpu_ratio']:.2f}x CPU")
             line += f"\n{'':4s}({row['load_before']} before, {row['load_after']} after; {row['wall_s']:.0f} s)"
         print(line, flush=True)
     ratios = sorted(r["ratio"] for r in rows if r.get("ratio") is not None and math.isfinite(r["ratio"]))

@@ -201,20 +201,29 @@ def accepted_start_points(problem: PetabProblem, n_starts: int, seed: int, max_r
     >>> # X, reasons = accepted_start_points(problem, 20, seed=0)
     """
     limit = 10 * n_starts if max_resample is None else int(max_resample)
-    pool = start_points(problem, n_starts + limit, seed)
-    keep: list[np.ndarray] = []
-    reasons: list[str] = []
-    for k, xs in enumerate(pool):
-        if len(keep) == n_starts:
-            break
-        if np.isfinite(problem.objective(xs, gradient=False)):
-            keep.append(xs)
-        else:
-            reasons.append(f"start {k}: {problem.evaluate(xs).failure or 'non-finite likelihood'}")
-    if len(keep) < n_starts:
+    X, reasons, _f0 = _accept(problem, start_points(problem, n_starts + limit, seed), n_starts)
+    if len(X) < n_starts:
         last = reasons[-1] if reasons else "none"
         raise FitError(f"{len(reasons)} start points failed (limit {limit}); last: {last}")
-    return np.array(keep).reshape(n_starts, len(problem.free)), reasons
+    return X, reasons
+
+
+def _accept(problem: PetabProblem, pool: np.ndarray, n: int) -> tuple[np.ndarray, list[str], list[float]]:
+    """The first ``n`` points of ``pool`` where the objective is finite, the reasons for the others skipped on
+    the way, and the objective at each accepted point."""
+    keep: list[np.ndarray] = []
+    f0s: list[float] = []
+    reasons: list[str] = []
+    for k, xs in enumerate(pool):
+        if len(keep) == n:
+            break
+        f0 = float(problem.objective(xs, gradient=False))
+        if np.isfinite(f0):
+            keep.append(xs)
+            f0s.append(f0)
+        else:
+            reasons.append(f"start {k}: {problem.evaluate(xs).failure or 'non-finite likelihood'}")
+    return np.array(keep).reshape(len(keep), len(problem.free)), reasons, f0s
 
 
 def _blas_single_thread():
@@ -293,21 +302,21 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
     t_all = time.perf_counter()
     with _blas_single_thread():
         if x0 is not None:
-            pts = np.asarray(x0, dtype=float).reshape(-1, len(problem.free))
-            ok = [np.isfinite(problem.objective(p, gradient=False)) for p in pts]
-            reasons = [f"start {k}: {problem.evaluate(p).failure or 'non-finite likelihood'}"
-                       for k, (p, o) in enumerate(zip(pts, ok)) if not o]
-            pts = pts[np.array(ok, dtype=bool)][:n_starts]
+            given = np.asarray(x0, dtype=float).reshape(-1, len(problem.free))
+            pts, reasons, f0s = _accept(problem, given, n_starts)
             if not len(pts):
-                raise FitError(f"none of the {len(ok)} given start points can be evaluated; {reasons[0]}")
+                raise FitError(f"none of the {len(given)} given start points can be evaluated; {reasons[0]}")
         else:
-            pts, reasons = accepted_start_points(problem, n_starts, seed, max_resample)
+            limit = 10 * n_starts if max_resample is None else int(max_resample)
+            pts, reasons, f0s = _accept(problem, start_points(problem, n_starts + limit, seed), n_starts)
+            if len(pts) < n_starts:
+                last = reasons[-1] if reasons else "none"
+                raise FitError(f"{len(reasons)} start points failed (limit {limit}); last: {last}")
         run = {"lm": _run_lm, "fides": _run_fides, "trf": _run_trf, "dogbox": _run_dogbox,
                "lbfgsb": _run_lbfgsb}[method]
         out: list[StartResult] = []
-        for xs in pts:
+        for xs, f0 in zip(pts, f0s):
             t0 = time.perf_counter()
-            f0 = float(problem.objective(xs, gradient=False))
             try:
                 x, nit, nfev, msg, success = run(problem, xs, maxiter, gtol, ftol, ls)
             except Exception as exc:  # noqa: BLE001 - a start that crashes is reported, not fatal
