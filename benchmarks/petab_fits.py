@@ -49,7 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("BONEMET_ODE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "petab"
-DEFAULT_PROBLEMS = ("Boehm_JProteomeRes2014", "Fujita_SciSignal2010", "Brannmark_JBC2010", "Bruno_JExpBot2016")
+DEFAULT_PROBLEMS = ("Boehm_JProteomeRes2014", "Bruno_JExpBot2016")
 #: Names of the same problems in ``d2d_multistart_1000_starts.csv`` where they differ.
 D2D_NAMES = {"Bruno_JExpBot2016": "Bruno_Carotines_JExpBio2016",
              "Crauste_CellSystems2017": "Crauste_ImmuneCells_CellSystems2017",
@@ -247,6 +247,14 @@ def _side(row: dict, key: str, ref: float) -> str:
             f"{s['counts']}{extra}")
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--problems", default=",".join(DEFAULT_PROBLEMS),
@@ -329,18 +337,14 @@ def main(argv: list[str] | None = None) -> int:
                              f"{row['cpu_ratio']:.2f}x CPU")
             line += f"\n{'':4s}({row['load_before']} before, {row['load_after']} after; {row['wall_s']:.0f} s)"
         print(line, flush=True)
+        if a.csv:  # after every problem, so that an interrupted run keeps what it measured
+            _write_csv(a.csv, rows)
     ratios = sorted(r["ratio"] for r in rows if r.get("ratio") is not None and math.isfinite(r["ratio"]))
     if ratios:
         med = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] +
                                                                        ratios[len(ratios) // 2])
         print(f"median ratio (AMICI+pyPESTO / bonemet_ode time per converged start) over {len(ratios)} problems: "
               f"{med:.2f}x; smallest {ratios[0]:.2f}x")
-    if a.csv:
-        with open(a.csv, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()})
     return 0
 
 
