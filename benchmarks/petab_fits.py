@@ -339,12 +339,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         if a.csv:  # after every problem, so that an interrupted run keeps what it measured
             _write_csv(a.csv, rows)
-    ratios = sorted(r["ratio"] for r in rows if r.get("ratio") is not None and math.isfinite(r["ratio"]))
-    if ratios:
-        med = ratios[len(ratios) // 2] if len(ratios) % 2 else 0.5 * (ratios[len(ratios) // 2 - 1] +
-                                                                       ratios[len(ratios) // 2])
-        print(f"median ratio (AMICI+pyPESTO / bonemet_ode time per converged start) over {len(ratios)} problems: "
-              f"{med:.2f}x; smallest {ratios[0]:.2f}x")
+    for key, what in (("ratio", "wall"), ("cpu_ratio", "CPU")):
+        ratios = sorted(r[key] for r in rows if r.get(key) is not None and math.isfinite(r[key]))
+        if ratios:
+            k = len(ratios) // 2
+            med = ratios[k] if len(ratios) % 2 else 0.5 * (ratios[k - 1] + ratios[k])
+            print(f"median ratio (AMICI+pyPESTO / bonemet_ode {what} time per converged start) over {len(ratios)} "
+                  f"problems: {med:.2f}x; smallest {ratios[0]:.2f}x")
     return 0
 
 
