@@ -189,7 +189,8 @@ def classify(problem: PetabProblem, x0: np.ndarray, f0: float, x: np.ndarray, op
 
 def accepted_start_points(problem: PetabProblem, n_starts: int, seed: int, max_resample: int | None = None
                           ) -> tuple[np.ndarray, list[str]]:
-    """The first ``n_starts`` seeded start points (:func:`start_points`) at which the objective can be evaluated,
+    """The first ``n_starts`` seeded start points (:func:`start_points`) at which the objective can be evaluated
+    (with its gradient, for forward sensitivities: their integration can fail where the states' alone does not),
     and why each skipped one was skipped (a failed integration or a non-finite likelihood).
 
     At most ``max_resample`` (default ``10 * n_starts``) points are skipped; beyond that a
@@ -209,20 +210,26 @@ def accepted_start_points(problem: PetabProblem, n_starts: int, seed: int, max_r
 
 
 def _accept(problem: PetabProblem, pool: np.ndarray, n: int) -> tuple[np.ndarray, list[str], list[float]]:
-    """The first ``n`` points of ``pool`` where the objective is finite, the reasons for the others skipped on
-    the way, and the objective at each accepted point."""
+    """The first ``n`` points of ``pool`` where the objective (and, with forward sensitivities, its gradient) is
+    finite, the reasons for the others skipped on the way, and the objective at each accepted point."""
     keep: list[np.ndarray] = []
     f0s: list[float] = []
     reasons: list[str] = []
+    sensi = problem.gradient_method == "forward sensitivities"
     for k, xs in enumerate(pool):
         if len(keep) == n:
             break
-        f0 = float(problem.objective(xs, gradient=False))
-        if np.isfinite(f0):
-            keep.append(xs)
-            f0s.append(f0)
+        if sensi:  # the sensitivity system can fail where the states alone integrate
+            f0, g0 = problem.objective(xs, gradient=True)
+            ok = bool(np.isfinite(f0) and np.all(np.isfinite(g0)))
         else:
-            reasons.append(f"start {k}: {problem.evaluate(xs).failure or 'non-finite likelihood'}")
+            f0 = problem.objective(xs, gradient=False)
+            ok = bool(np.isfinite(f0))
+        if ok:
+            keep.append(xs)
+            f0s.append(float(f0))
+        else:
+            reasons.append(f"start {k}: {problem.evaluate(xs, gradient=sensi).failure or 'non-finite likelihood'}")
     return np.array(keep).reshape(len(keep), len(problem.free)), reasons, f0s
 
 
