@@ -265,8 +265,9 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
     seed : int
         Seed of the start points (the run is reproducible).
     maxiter, gtol, ftol : float
-        Optimiser settings: iteration limit; gradient and relative objective-change tolerances (fides keeps its
-        own objective-change tolerances, ``fatol = frtol = 1e-8``, as pyPESTO runs it).
+        Optimiser settings: iteration limit; gradient and relative objective-change tolerances (``ftol`` is for
+        lbfgsb, trf and dogbox; lm and fides use an objective-change tolerance of 1e-8, fides' default, as
+        pyPESTO runs it).
     max_resample : int, optional
         Most start points that may be replaced because the objective fails there (default ``10 * n_starts``);
         beyond it a :class:`~bonemet_ode.errors.FitError` is raised.
