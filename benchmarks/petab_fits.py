@@ -173,6 +173,7 @@ def _fit_both(pp, X, sides: dict) -> dict:
             except Exception as exc:  # noqa: BLE001 - a start that crashes counts as failed
                 dw, dc = time.perf_counter() - w, time.process_time() - c
                 f, nfev, status = math.inf, 0, f"failed ({type(exc).__name__}: {str(exc)[:80]})"
+                # (AMICI: pyPESTO returns no end point for a start whose simulation failed -> a TypeError here)
             out[k]["wall_s"] += dw
             out[k]["cpu_s"] += dc
             out[k]["fvals"].append(f)
@@ -313,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         if "error" in row:
             print(f"{name:28s} REFUSED/FAILED  {row['error']}  ({row['wall_s']:.0f} s)", flush=True)
+            if a.csv:
+                _write_csv(a.csv, rows)
             continue
         r = row["reference_llh"]
         diff = f"{row['llh'] - r:+.2e}" if r is not None else "n/a"
