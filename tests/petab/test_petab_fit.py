@@ -116,7 +116,10 @@ def test_write_petab_round_trip(tmp_path):
                            initial={"alpha": 0.3, "K": 300, "V0": 1.5})
     path = bm.write_petab(ep, tmp_path / "out")
     pp = bm.read_petab(path)
-    assert pp.gradient_method == "finite differences"  # events: no compiled sensitivities yet
+    assert pp.gradient_method == "forward sensitivities"  # the doses are events: their sensitivity jumps
+    ev = pp.evaluate(pp.x_nominal, gradient=True)
+    fd = pp._evaluate_fd(pp.x_nominal)
+    np.testing.assert_allclose(ev.grad_llh, fd.grad_llh, rtol=1e-4, atol=1e-4 * np.abs(fd.grad_llh).max())
     vals = {p.name: p.value for p in ep.fit_parameters}
     nll = ep.compile().nll(vals)
     assert abs(-pp.llh() - nll) < 1e-5 * abs(nll)
@@ -146,8 +149,13 @@ def test_cli_fit_writes_summary(tmp_path):
     s = json.loads((tmp_path / "fit" / "summary.json").read_text())
     assert "best_llh" in s and "n_converged" in s and s["n_starts"] == 3
     assert s["best_llh"] >= -4.09983582520606  # at least the nominal value's likelihood
-    for f in ("waterfall.png", "fit_obs_a.png", "estimates.tsv", "starts.csv", "simulations.tsv"):
+    for f in ("waterfall.png", "fit_obs_a.png", "estimates.tsv", "starts.csv", "simulations.tsv", "profiles.tsv"):
         assert (tmp_path / "fit" / f).is_file()
+    iv = s["intervals_95"]
+    assert set(iv) == {"k1", "k2"} and all(d["verdict"] for d in iv.values())
+    for d in iv.values():  # an interval end is a number beside the estimate, or null where the profile stays low
+        assert d["lower"] is None or d["lower"] <= d["estimate"]
+        assert d["upper"] is None or d["upper"] >= d["estimate"]
 
 
 @needs_benchmarks
@@ -161,3 +169,55 @@ def test_boehm_100_starts_reach_the_best_known_value(tmp_path):
     s = json.loads((tmp_path / "boehm" / "summary.json").read_text())
     assert -s["best_llh"] <= 138.23, s
     print(f"Boehm 100 starts: {time.perf_counter() - t:.0f} s, {s['n_converged']} converged")
+
+
+def test_levenberg_marquardt_matches_scipy_with_an_active_bound():
+    """Projected Levenberg-Marquardt against scipy's least_squares (trf, tight): an exponential decay fitted
+    freely, and with the rate's upper bound below the free optimum (the solution sits on that bound)."""
+    from scipy.optimize import least_squares
+
+    from bonemet_ode.petab.multistart import levenberg_marquardt
+
+    t = np.linspace(0.0, 4.0, 9)
+    y = 3.0 * np.exp(-0.7 * t) + 0.05 * np.sin(5 * t)
+
+    def fun(p):
+        e = np.exp(-p[1] * t)
+        return p[0] * e - y, np.column_stack([e, -p[0] * t * e])
+
+    for upper in ([10.0, 10.0], [10.0, 0.5]):
+        x, _nit, _nfev, msg, ok = levenberg_marquardt(fun, [1.0, 0.1], [0.0, 0.0], upper)
+        ref = least_squares(lambda p: fun(p)[0], [1.0, 0.1], jac=lambda p: fun(p)[1], bounds=([0, 0], upper),
+                            xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        assert ok, msg
+        np.testing.assert_allclose(x, ref.x, rtol=1e-6)
+    assert x[1] == 0.5  # on the bound
+
+
+def test_petab_profiles_match_the_estimation_problems_profiles(tmp_path):
+    """The PEtab profile of a problem written by write_petab gives the same 95 % interval as
+    bonemet_ode.estimate.profile_likelihood on the EstimationProblem it came from (different code: the Fitter's
+    optimiser on the model's own objective)."""
+    from bonemet_ode.data import DataTable
+    from bonemet_ode.estimate import EstimationProblem, profile_likelihood
+    from bonemet_ode.models.growth import logistic
+    from bonemet_ode.petab.profiles import petab_profiles
+
+    rng = np.random.default_rng(0)
+    t = np.arange(1.0, 15.0)
+    truth = 2.0 * np.exp(0.3 * t) / (1 + 2.0 * (np.exp(0.3 * t) - 1) / 100)
+    rows = [pd.DataFrame({"subject": f"m{s}", "arm": "control", "time": t, "observable": "V",
+                          "value": truth + 2 + rng.standard_normal(len(t))}) for s in range(3)]
+    ep = EstimationProblem(logistic(), DataTable(pd.concat(rows)), noise="additive",
+                           arms={"control": bm.Arm("control")},
+                           bounds={"alpha": (0.01, 2.0), "K": (10, 1e4), "V0": (0.1, 10)},
+                           initial={"alpha": 0.3, "K": 100, "V0": 2})
+    pp = bm.read_petab(bm.write_petab(ep, tmp_path / "out"))
+    assert pp.least_squares_form()
+    res = multistart(pp, 3, seed=0)
+    assert res.n_converged() == 3, res.counts()
+    ours = petab_profiles(pp, res.best.x, ["alpha"])["alpha"]
+    ref = profile_likelihood(ep, parameters=["alpha"])["alpha"]
+    assert ours.verdict == ref.verdict == "identifiable"
+    np.testing.assert_allclose([ours.estimate, ours.lower, ours.upper], [ref.estimate, ref.lower, ref.upper],
+                               rtol=2e-4)

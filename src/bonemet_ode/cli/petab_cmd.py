@@ -22,9 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="with --llh: print one JSON object (llh, chi2, simulations)")
     p.add_argument("--starts", type=int, default=100, help="number of starts (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start points (default 0)")
-    p.add_argument("--method", choices=("lbfgsb", "trf"), default="lbfgsb",
-                   help="optimiser: L-BFGS-B on the objective and its gradient (default), or trf (least-squares "
-                        "trust region; normal noise only)")
+    p.add_argument("--method", choices=("auto", "lm", "fides", "trf", "dogbox", "lbfgsb"), default="auto",
+                   help="optimiser (default auto: projected Levenberg-Marquardt on the residuals for normal noise, "
+                        "else L-BFGS-B); fides needs `pip install fides`")
+    p.add_argument("--no-profiles", action="store_true",
+                   help="with --fit: skip the profile-likelihood intervals of the best fit")
     p.add_argument("--out", type=Path, help="output folder for --fit")
     p.set_defaults(func=run)
 
@@ -86,6 +88,16 @@ def _fit(pp, args: argparse.Namespace, out: Path, prog) -> int:
             "on_bound": p in best.on_bound} for p, s, v in zip(pp.free, pp.scales, best.x)]
     import pandas as pd
 
+    if not args.no_profiles:
+        from ..estimate.profile import identifiability_table
+        from ..petab.profiles import petab_profiles
+
+        prog("profile likelihood of the best fit")
+        prof = petab_profiles(pp, best.x)
+        identifiability_table(prof).to_csv(out / "profiles.tsv", sep="\t")
+        for d in est:
+            pr = prof[d["parameterId"]]
+            d.update(profile_lower_95=pr.lower, profile_upper_95=pr.upper, identifiability=pr.verdict)
     pd.DataFrame(est).to_csv(out / "estimates.tsv", sep="\t", index=False)
     ev = pp.evaluate(best.x)
     sims = pp.simulations(best.x)
@@ -106,9 +118,27 @@ def _fit(pp, args: argparse.Namespace, out: Path, prog) -> int:
         "resample_reasons": res.resample_reasons, "wall_s": wall,
         "wall_s_per_converged_start": wall / res.n_converged() if res.n_converged() else None,
         "gradient_method": pp.gradient_method, "best_on_bound": list(best.on_bound),
+        "method": res.method,
         "estimates": {d["parameterId"]: d["estimate"] for d in est},
+        "intervals_95": None if args.no_profiles else {
+            d["parameterId"]: {"estimate": d["estimate"], "lower": _num(d["profile_lower_95"]),
+                               "upper": _num(d["profile_upper_95"]), "verdict": d["identifiability"]}
+            for d in est},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"best llh {ev.llh:.6f} (chi2 {ev.chi2:.6g}); {res.n_converged()} of {args.starts} starts converged; "
-          f"{res.resampled} start points resampled; wrote {out}")
+    print(f"best llh {ev.llh:.6f} (chi2 {ev.chi2:.6g}); {res.n_converged()} of {args.starts} starts converged "
+          f"({res.counts()}); {res.resampled} start points resampled; wrote {out}")
+    if summary["intervals_95"]:
+        print("parameter\testimate\t95% profile interval\tverdict")
+        for p, d in summary["intervals_95"].items():
+            print(f"{p}\t{d['estimate']:.6g}\t[{_fmt(d['lower'])}, {_fmt(d['upper'])}]\t{d['verdict']}")
     return 0
+
+
+def _num(v: float) -> float | None:
+    """JSON has no NaN: an interval end that the profile did not reach is null."""
+    return float(v) if math.isfinite(v) else None
+
+
+def _fmt(v: float | None) -> str:
+    return "open" if v is None else f"{v:.6g}"

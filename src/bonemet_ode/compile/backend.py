@@ -68,6 +68,8 @@ STATUS_MESSAGES = {
     6: ("no safe pivot for the sparse LU in its static order at any step size, and the model has more states "
         "than the dense pivoting fallback allows (solver_core.c BM_DENSE_MAX)"),
     7: "out of memory for the solver's work arrays",
+    8: ("an event's sensitivity jump is undefined (its trigger touches zero without crossing) or not supported "
+        "(simultaneous events whose values read states and were computed before another of them changed the state)"),
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a
@@ -224,11 +226,6 @@ def compile_model(
     if not isinstance(model, Model):
         raise CompileError(f"compile_model: model must be a bonemet_ode Model, got {type(model).__name__}")
     sensitivities = tuple(sensitivities)
-    if model.events and sensitivities:
-        from ..errors import ModelError
-
-        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: forward sensitivities "
-                         "across state-triggered events are not supported (they jump at each event)")
     if model.events and not EVENTS_COMPILED:
         from ..errors import ModelError
 
@@ -238,6 +235,10 @@ def compile_model(
         from .sensitivity import check_wrt
 
         check_wrt(model, sensitivities)
+        if model.events:
+            from .events import check_event_sensitivities
+
+            check_event_sensitivities(model, sensitivities)
     key = _cache_key(model, sensitivities)
     with _lock:
         if not force and key in _loaded:

@@ -50,6 +50,11 @@ class Formula:
         self._f = _lambdify(self._args, expr)
         self.used = [i for i, a in enumerate(self._args) if a in expr.free_symbols]
         self._d = [(i, _lambdify(self._args, sp.diff(expr, self._args[i]))) for i in self.used if i > 0]
+        # all derivatives in one generated function (one Python call per evaluation instead of one per symbol;
+        # common subexpressions computed once)
+        self._d_idx = [i - 1 for i, _ in self._d]
+        self._d_all = (sp.lambdify(self._args, [sp.diff(expr, self._args[i]) for i, _ in self._d],
+                                   modules=["numpy"], cse=True) if self._d else None)
 
     @classmethod
     def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
@@ -79,10 +84,11 @@ class Formula:
         dP = np.zeros((n, self.n_p))
         dE = np.zeros((n, len(self.extras)))
         dQ = np.zeros((n, len(self.placeholders)))
+        if self._d_all is None:
+            return dX, dP, dE, dQ
         with np.errstate(all="ignore"):
-            for i, f in self._d:
-                v = self._call(f, t, X, P, E, Q, n)
-                k = i - 1
+            vals = self._d_all(t, *X.T, *P, *E, *Q.T)
+            for k, v in zip(self._d_idx, vals):
                 if k < self.n_x:
                     dX[:, k] = v
                 elif k < self.n_x + self.n_p:
