@@ -477,6 +477,29 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
     return out + [header] + calls + ["}", ""]
 
 
+def _sensitivity_blocks(sym: SymbolicModel | SensitivitySymbolic, pattern: set[tuple[int, int]]) -> int:
+    """The number of model states ``n`` of a forward-sensitivity system whose Jacobian pattern is block lower
+    triangular with every diagonal block the pattern of ``df/dx`` (the solver's dense fallback then factors
+    one ``n x n`` block, solver_core.c ``BM_SENS_N``); 0 for a plain model or any other pattern."""
+    base = getattr(sym, "base", None)
+    if base is None:
+        return 0
+    n = len(base.y)
+    if n == 0 or len(sym.y) % n or len(sym.y) == n:
+        return 0
+    inner = set(base.jacobian_entries)
+    for i, j in pattern:
+        bi, bj = divmod(i, n), divmod(j, n)
+        if bj[0] == 0 and (bi[0] > 0 or (i, j) in inner):
+            continue  # the states' block, or a sensitivity block's coupling to the states
+        if bi[0] != bj[0] or (bi[1], bj[1]) not in inner:
+            return 0
+    blocks = len(sym.y) // n
+    if sum(1 for i, j in pattern if i // n == j // n) != blocks * len(inner):
+        return 0  # a diagonal block lacks an entry of df/dx
+    return n
+
+
 def check_size(name: str, n: int) -> None:
     """Refuse, with a :class:`~bonemet_ode.errors.CompileError`, a system of more than :data:`MAX_STATES` states."""
     from ..errors import CompileError
@@ -533,6 +556,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         raise CompileError(
             f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
             f"{len(eslot)} entries after fill-in, more than the {MAX_LU_ENTRIES} the code generator handles")
+    sens_n = _sensitivity_blocks(sym, pattern)
     jac_exprs = [hoist(entries[e]) for e in nz]
     obs_exprs = [hoist(o) for o in sym.observables]
     nq = len(hoist)
@@ -548,6 +572,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         f"#define BM_NNZJ {len(nz)}",
         f"#define BM_NJ {max(len(nz), 1)}",
         f"#define BM_NLU {len(eslot)}",
+        *([f"/* forward sensitivities of {sens_n} states: block lower-triangular Jacobian (solver_core.c) */",
+            f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
         "#include <string.h>",
         *_HELPERS,
