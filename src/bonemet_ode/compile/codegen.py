@@ -551,12 +551,22 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
-    jslot, eslot = layout(n, pattern)
+    # a large forward-sensitivity system solves with the sparse LU of its states' block (BM_SENS_N)
+    sens_n = _sensitivity_blocks(sym, pattern) if chunked else 0
+    if sens_n:
+        inner = set(sym.base.jacobian_entries)  # type: ignore[union-attr]
+        if lu_operations(sens_n, inner) > LU_STRAIGHT_MAX_OPS:
+            sens_n = 0
+    if sens_n:
+        jslot = {e: k for k, e in enumerate(nz)}
+        eslot = layout(sens_n, inner)[1]
+        coupling = [(i, j, jslot[(i, j)]) for i, j in nz if i >= sens_n and j < sens_n]
+    else:
+        jslot, eslot = layout(n, pattern)
     if len(eslot) > MAX_LU_ENTRIES:
         raise CompileError(
             f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
             f"{len(eslot)} entries after fill-in, more than the {MAX_LU_ENTRIES} the code generator handles")
-    sens_n = _sensitivity_blocks(sym, pattern)
     jac_exprs = [hoist(entries[e]) for e in nz]
     obs_exprs = [hoist(o) for o in sym.observables]
     nq = len(hoist)
@@ -571,7 +581,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         f"/* stored entries: {len(nz)} of the Jacobian (BM_NNZJ), {len(eslot)} of the LU factors (BM_NLU) */",
         f"#define BM_NNZJ {len(nz)}",
         f"#define BM_NJ {max(len(nz), 1)}",
-        f"#define BM_NLU {len(eslot)}",
+        *([f"#define BM_NLU_X {len(eslot)}", f"#define BM_NSC {len(coupling)}",
+            f"#define BM_NLU (BM_NLU_X + BM_NSC)"] if sens_n else [f"#define BM_NLU {len(eslot)}"]),
         *([f"/* forward sensitivities of {sens_n} states: block lower-triangular Jacobian (solver_core.c) */",
             f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
@@ -582,6 +593,12 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
         f"static const int bm_jrow[BM_NJ] = {{{', '.join(str(i) for i, _ in nz) or '0'}}};",
         f"static const int bm_jcol[BM_NJ] = {{{', '.join(str(j) for _, j in nz) or '0'}}};",
+        *([f"/* coupling of the sensitivities to the states: J[bm_sc_k[s]] = df_bm_sc_row/dy_bm_sc_col, row >= BM_SENS_N, "
+            "col < BM_SENS_N */",
+            f"static const int bm_sc_row[BM_NSC] = {{{', '.join(str(i) for i, _, _ in coupling)}}};",
+            f"static const int bm_sc_col[BM_NSC] = {{{', '.join(str(j) for _, j, _ in coupling)}}};",
+            f"static const int bm_sc_k[BM_NSC] = {{{', '.join(str(k) for _, _, k in coupling)}}};"]
+          if sens_n else []),
         "",
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
     ]
@@ -601,7 +618,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
                      jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS)
-    if parts is None:
+    if sens_n:  # straight-line code of the states' block (solver_core.c solves block by block)
+        out.append(lu_source(sens_n, inner))
+    elif parts is None:
         out.append(lu_source(n, pattern))
     elif lu_operations(n, pattern) > LU_STRAIGHT_MAX_OPS:
         # index tables: straight-line code of this many operations would dominate the compile
@@ -614,7 +633,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
             out.append(f"{PART_ATTR} {decl};")
         parts.append(f"{UNIT_MARK}bm_lu */\n#include <math.h>\n" + "\n".join(f"{PART_ATTR} {d};" for d in _LU_FUNCTIONS)
                      + "\n" + lu)
-    inverse = use_inverse(n, pattern)
+    inverse = not sens_n and use_inverse(n, pattern)
     if inverse:
         out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]
     out += _function("static void bm_obs(const double *y, const double *p, double *o) {",

@@ -16,6 +16,8 @@
  *   static void bm_obs(const double *y, const double *p, double *o);
  *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py;
  *                                       the factors packed in BM_NLU entries)
+ * (a forward-sensitivity system with BM_SENS_N defined: the LU of its states' block only, BM_NLU_X
+ *  entries, and the coupling entries bm_sc_row, bm_sc_col, bm_sc_k, BM_NSC of them; see bm_lu_sens)
  * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
  * stage solves become matrix-vector products).  It also defines BM_NV, the 4-wide vector type
  * bm_v4 and bm_rhs_vec: the one-member solver holds every state-sized array as BM_NV vectors
@@ -279,7 +281,7 @@ static void bm_lusolve_sens(const double *A, const int *piv, double *b) {
 }
 /* the dense fallback's storage: the factored state block, then a copy of the packed Jacobian (coupling) */
 #define BM_DENSE_DIM BM_SENS_N
-#define BM_DENSE_DOUBLES (BM_SENS_N * BM_SENS_N + BM_NJ)
+#define BM_DENSE_DOUBLES (BM_SENS_N * BM_SENS_N + BM_NSC)
 #else
 #define BM_DENSE_DIM BM_N
 #define BM_DENSE_DOUBLES (BM_N * BM_N)
@@ -531,6 +533,11 @@ static double *bm_dense_buffer(double **D) {
  * from its diagonal entry (sparse_lu.PIVOT_GROWTH), the dense LU with partial pivoting in *D.
  * Returns 0 (sparse), 1 (dense), 2 (singular) or 3 (no safe static pivot and no dense fallback). */
 static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4 *X, int *piv, double **D) {
+#ifdef BM_SENS_N
+    /* the state block's sparse LU (its packed Jacobian is J's first entries), and the coupling
+     * entries of J copied after the factors for the block solve (bm_factor_solve) */
+    for (int k = 0; k < BM_NSC; ++k) E[BM_NLU_X + k] = J[bm_sc_k[k]];
+#endif
     bm_build_E(J, fac, E);
     if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
 #ifdef BM_HAVE_INV
@@ -546,7 +553,7 @@ static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4
     memset(A, 0, sizeof(double) * BM_SENS_N * BM_SENS_N);
     for (int k = 0; k < BM_NNZJ; ++k)
         if (bm_jrow[k] < BM_SENS_N) A[bm_jrow[k] * BM_SENS_N + bm_jcol[k]] = -J[k];
-    memcpy(A + BM_SENS_N * BM_SENS_N, J, sizeof(double) * BM_NNZJ);
+    for (int k = 0; k < BM_NSC; ++k) A[BM_SENS_N * BM_SENS_N + k] = J[bm_sc_k[k]];
     for (int i = 0; i < BM_SENS_N; ++i) A[i * BM_SENS_N + i] += fac;
     return bm_lu_sens(A, piv) ? 2 : 1;
 #else
@@ -565,9 +572,17 @@ static inline void bm_factor_solve(int path, const double *E, const double *dinv
         double *b = (double *)v;
         const double *Jc = D + BM_SENS_N * BM_SENS_N;
         bm_lusolve_sens(D, piv, b);
-        for (int k = 0; k < BM_NNZJ; ++k)
-            if (bm_jrow[k] >= BM_SENS_N && bm_jcol[k] < BM_SENS_N) b[bm_jrow[k]] += Jc[k] * b[bm_jcol[k]];
+        for (int k = 0; k < BM_NSC; ++k) b[bm_sc_row[k]] += Jc[k] * b[bm_sc_col[k]];
         for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_lusolve_sens(D, piv, b + s);
+        return;
+    }
+    {
+        double *b = (double *)v;
+        const double *Jc = E + BM_NLU_X;
+        (void)X;
+        bm_solve_fast(E, dinv, b);
+        for (int k = 0; k < BM_NSC; ++k) b[bm_sc_row[k]] += Jc[k] * b[bm_sc_col[k]];
+        for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_solve_fast(E, dinv, b + s);
         return;
     }
 #else
