@@ -51,7 +51,8 @@ def generator_fingerprint() -> str:
 def generator_settings() -> str:
     """The rewrite switches of this module as text: part of the cache key (a library generated with
     another setting, by a test or a benchmark comparing the forms, is never reused)."""
-    return f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE}"
+    return (f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE},"
+            f"sensitivity_blocks={SENSITIVITY_BLOCKS}")
 
 
 def solver_core_source() -> str:
@@ -394,6 +395,11 @@ SHARED_RECIPROCALS = True
 #: ... where at most this share of the quotients have distinct denominators (bone_metastasis: 19 of 37).
 SHARED_RECIPROCALS_MAX_SHARE = 0.75
 
+#: Solve a large forward-sensitivity system block by block with the LU of its states' block
+#: (:func:`_sensitivity_blocks`, solver_core.c ``BM_SENS_N``); False: one sparse LU of the whole system, whose
+#: dense fallback exists up to solver_core.c's BM_DENSE_MAX equations only (benchmarks/sensitivity_blocks.py).
+SENSITIVITY_BLOCKS = True
+
 #: Write products of powers of states through shared logarithms (:func:`_log_powers`).
 LOG_POWERS = True
 
@@ -552,7 +558,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     nz = sorted(entries)
     pattern = set(nz)
     # a large forward-sensitivity system solves with the sparse LU of its states' block (BM_SENS_N)
-    sens_n = _sensitivity_blocks(sym, pattern) if chunked else 0
+    sens_n = _sensitivity_blocks(sym, pattern) if chunked and SENSITIVITY_BLOCKS else 0
     if sens_n:
         inner = set(sym.base.jacobian_entries)  # type: ignore[union-attr]
         if lu_operations(sens_n, inner) > LU_STRAIGHT_MAX_OPS:
@@ -582,7 +588,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         f"#define BM_NNZJ {len(nz)}",
         f"#define BM_NJ {max(len(nz), 1)}",
         *([f"#define BM_NLU_X {len(eslot)}", f"#define BM_NSC {len(coupling)}",
-            f"#define BM_NLU (BM_NLU_X + BM_NSC)"] if sens_n else [f"#define BM_NLU {len(eslot)}"]),
+            "#define BM_NLU (BM_NLU_X + BM_NSC)"] if sens_n else [f"#define BM_NLU {len(eslot)}"]),
         *([f"/* forward sensitivities of {sens_n} states: block lower-triangular Jacobian (solver_core.c) */",
             f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
@@ -593,8 +599,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
         f"static const int bm_jrow[BM_NJ] = {{{', '.join(str(i) for i, _ in nz) or '0'}}};",
         f"static const int bm_jcol[BM_NJ] = {{{', '.join(str(j) for _, j in nz) or '0'}}};",
-        *([f"/* coupling of the sensitivities to the states: J[bm_sc_k[s]] = df_bm_sc_row/dy_bm_sc_col, row >= BM_SENS_N, "
-            "col < BM_SENS_N */",
+        *(["/* coupling of the sensitivities to the states: J[bm_sc_k[s]] = df_bm_sc_row/dy_bm_sc_col, "
+            "row >= BM_SENS_N, col < BM_SENS_N */",
             f"static const int bm_sc_row[BM_NSC] = {{{', '.join(str(i) for i, _, _ in coupling)}}};",
             f"static const int bm_sc_col[BM_NSC] = {{{', '.join(str(j) for _, j, _ in coupling)}}};",
             f"static const int bm_sc_k[BM_NSC] = {{{', '.join(str(k) for _, _, k in coupling)}}};"]
