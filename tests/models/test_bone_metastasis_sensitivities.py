@@ -1,8 +1,8 @@
 """Forward sensitivities of bone_metastasis through its kinks (``max(osteoclasts - oc_steady, 0)``, ``max(bone_mass,
 0)``): their derivatives hold ``Heaviside`` and, in the sensitivity system's Jacobian, ``DiracDelta`` (printed as 0:
 zero almost everywhere).  Checked against central finite differences of tight solves, on the model without its
-two extinction events (forward sensitivities do not cross state-triggered events; with them the fitters and
-PEtab problems use finite differences - see docs/fitting.md)."""
+two extinction events, and with them (the sensitivities jump at each event: solver_core.c bm_ev_sens_*), in
+settings where the extinctions fire at different times."""
 
 from __future__ import annotations
 
@@ -41,6 +41,38 @@ def test_kink_sensitivities_match_central_differences(no_events):
     assert np.abs(res.sensitivity("bone_mass", "k1")).max() > 10.0  # the kink term is active
 
 
-def test_model_with_events_refuses_forward_sensitivities_by_name():
-    with pytest.raises(bm.errors.ModelError, match="forward sensitivities across state-triggered events"):
-        bm.Simulator(bm.models.get("bone_metastasis"), times=T, sensitivities=("k1",))
+#: (parameter values, outputs whose derivatives are compared); T = days 7, 14, 28, 42, 60.
+#: default: extinction_dormant fires between days 28 and 42, the lesion grows (tumor at day 28 ~1e7 cells);
+#: k_kill 5e-4: the lesion is below one cell at day 28 (0.12 cells, not extinct while dormant cells remain) and is
+#: set to 0 when dormant crosses 1 (both events at one instant; tumor and its sensitivities exactly 0 after);
+#: (there bone_mass is left out: the kink of bone_resorption crosses near day 34, and central differences of
+#: d bone_mass / d k_kill change by 1.5e-5 between steps of 1e-3 and 1e-4 while the sensitivity stays put);
+#: r_T 0.1: the lesion itself crosses one cell between days 42 and 60 (the tumor atom fixes the event time).
+SETTINGS = [({}, ("tumor", "dormant", "bone_mass")),
+            ({"k_kill": 5e-4}, ("tumor", "osteoclasts", "tams", "cd8_eff")),
+            ({"r_T": 0.1}, ("tumor", "bone_mass", "cd8_eff"))]
+
+
+@pytest.mark.parametrize("values, outputs", SETTINGS, ids=["dormant_extinct", "both_at_once", "tumor_crosses"])
+def test_sensitivities_across_extinction_events_match_central_differences(values, outputs):
+    m = bm.models.get("bone_metastasis")
+    wrt = ("r_T", "k_kill", "d_dorm")
+    res = bm.Simulator(m, times=T, options=TIGHT, sensitivities=wrt).run(values)
+    base = bm.Simulator(m, times=T, options=TIGHT)
+    n_events = base.run(values).stats["events"]
+    assert res.stats["events"] == n_events == (1 if not values else 2)
+    for w in wrt:
+        v = values.get(w, m.parameter(w).value)
+        h = 1e-4 * abs(v)
+        up, down = base.run({**values, w: v + h}), base.run({**values, w: v - h})
+        assert up.stats["events"] == down.stats["events"] == n_events
+        for name in outputs:
+            fd = (up[name] - down[name]) / (2 * h)
+            noise = 1e-12 * np.abs(res[name]).max() / h  # central differences of solves at rtol 1e-10
+            np.testing.assert_allclose(res.sensitivity(name, w), fd, rtol=1e-5, atol=1e-6 * np.abs(fd).max() + noise,
+                                       err_msg=f"d {name} / d {w} at {values}")
+    if values:  # once extinct the lesion stays 0 and so do its sensitivities
+        gone = res["tumor"] == 0.0
+        assert gone[-1] and not gone[2]
+        for w in wrt:
+            assert np.all(res.sensitivity("tumor", w)[gone] == 0.0)

@@ -124,3 +124,120 @@ def test_catalogue_batched_equals_legacy(catalogue_pair):
         assert _same(a, b), (a.report(), b.report())
         assert dict(a.failures) == dict(b.failures)
     assert new._plan.n_members == len(new.arm_names) + sum(c.n for c in new.cohorts)
+
+
+def test_cohort_options_change_only_the_cohorts(drug_model, arms):
+    """cohort_options: cohorts solve at their own tolerance, arms keep theirs bit for bit."""
+    loose = bm.SolverOptions(rtol=1e-3)
+    ref = EvaluationContext(drug_model, arms, TOY_OUTCOMES, cache_size=0)
+    ctx = EvaluationContext(drug_model, arms, TOY_OUTCOMES, cohort_options=loose, cache_size=0)
+    assert ctx.cohort_options is loose and ctx.options == ref.options
+    rtols = {str(s.key): float(b.sim.opts[0]) for b in ctx._plan.batches for s in b.sources}
+    assert all(v == (1e-3 if "virtual" in k else 1e-6) for k, v in rtols.items()), rtols
+    a, b = ctx.evaluate({"r": 0.25}), ref.evaluate({"r": 0.25})
+    cohort = {"T4", "T5"}
+    for x, y in zip(a.results, b.results):
+        assert x.satisfied == y.satisfied
+        if x.id in cohort:
+            assert x.margin == pytest.approx(y.margin, abs=1e-2)
+        else:
+            assert x.margin == y.margin and x.value == y.value
+    # the cohorts' trajectories moved (within the looser tolerance), the arms' did not
+    ov = {"r": 0.25}
+    runs_a, coh_a, _ = ctx._plan.run(ov)
+    runs_b, coh_b, _ = ref._plan.run(ov)
+    for k in runs_a:
+        np.testing.assert_array_equal(runs_a[k].states, runs_b[k].states)
+    for k in coh_a:
+        assert not np.array_equal(coh_a[k].states, coh_b[k].states)
+        np.testing.assert_allclose(coh_a[k].states, coh_b[k].states, rtol=1e-2, atol=1e-6)
+    with pytest.raises(OutcomeError, match="cohort_options must be a SolverOptions"):
+        EvaluationContext(drug_model, arms, TOY_OUTCOMES[:1], cohort_options={"rtol": 1e-3})
+
+
+def test_shared_extremes_equal_one_series_reduction():
+    """The readout's per-arm max/min of every column gives Extremum.reduce's number, NaN and inf included."""
+    from bonemet_ode.outcomes.context import _ContextReadout
+    from bonemet_ode.outcomes.runner import ArmTrajectory
+
+    rng = np.random.default_rng(5)
+    times = np.linspace(0.0, 10.0, 41)
+    states = rng.standard_normal((41, 4))
+    states[7, 1] = np.inf      # in the window: NaN result
+    states[2, 2] = -np.inf     # before the window: ignored
+    states[30, 3] = np.nan
+    obs = rng.standard_normal((41, 2))
+    columns = {"a": (0, 0), "b": (0, 1), "c": (0, 2), "d": (0, 3), "o": (1, 0), "q": (1, 1)}
+    data = _ContextReadout(10.0, {"X": ArmTrajectory(times, states, obs, columns)}, {}, {})
+    for name in columns:
+        for stat in ("max", "min"):
+            for start, end in ((0.0, 10.0), (1.0, 6.0), (2.5, 10.0)):
+                q = bm.outcomes.Extremum(name, stat, start, end, "X")
+                t, y = data.series("X", name)
+                want = float(q.reduce(t, y, 10.0))
+                got = q.evaluate(data)
+                assert got == want or (math.isnan(got) and math.isnan(want)), (name, stat, start, end)
+    assert math.isnan(bm.outcomes.Extremum("b", "max", 0, 10, "X").evaluate(data))
+    assert not math.isnan(bm.outcomes.Extremum("c", "min", 2.5, 10, "X").evaluate(data))
+
+
+def _initial_model() -> bm.Model:
+    from bonemet_ode.model import Model, Module, Parameter, State, Term
+
+    return Model("toy_initial", [Module(
+        "m",
+        states=(State("T", "T0", "cells"), State("S", "1/(c - 2)", "cells"), State("U", "2*ke + T0", "cells")),
+        parameters=(Parameter("T0", 1.0, "cells", 0.0, 100.0), Parameter("c", 3.0, "1", 0.0, 10.0),
+                    Parameter("ke", 0.3, "1/day", 0.01, 10.0), Parameter("r", 0.1, "1/day", 0.0, 1.0)),
+        terms=(Term("grow", "r*T", {"T": 1}), Term("decay", "ke*S", {"S": -1}), Term("u", "ke*U", {"U": -1})),
+    )])
+
+
+def test_initial_rows_equal_initial_row_by_row():
+    """Cohort initial states: only the expressions of varied parameters per member, same numbers and errors."""
+    from bonemet_ode.outcomes.runner import ArmFailure, ArmRunner
+
+    model = _initial_model()
+    runner = ArmRunner(bm.Simulator(model, bm.Arm("x"), 5.0, np.linspace(0, 5, 6)))
+    assert runner.initial_depends_on(["T0"]) and runner.initial_depends_on(["c"])
+    assert not runner.initial_depends_on(["r"])
+    rng = np.random.default_rng(1)
+    P = np.repeat(runner.base[None, :], 9, axis=0)
+    i0, ic = runner.index["T0"], runner.index["c"]
+    P[:, i0] = rng.uniform(0.5, 5.0, 9)
+    np.testing.assert_array_equal(runner.initial_rows(P, ["T0"]), np.array([runner.initial(p) for p in P]))
+    # an error in member 4 only: the same ArmFailure as row by row
+    P[:, ic] = 3.0
+    P[4, ic] = 2.0
+    with pytest.raises(ArmFailure) as row_by_row:
+        [runner.initial(p) for p in P]
+    with pytest.raises(ArmFailure) as rows:
+        runner.initial_rows(P, ["T0", "c"])
+    assert str(rows.value) == str(row_by_row.value) and "'S'" in str(rows.value)
+    for bad_value_row, error_row in ((4, 6), (6, 4)):  # S = -1 < 0 in one member, 1/0 in another
+        P[:, ic] = 3.0
+        P[bad_value_row, ic], P[error_row, ic] = 1.0, 2.0
+        with pytest.raises(ArmFailure) as row_by_row:
+            [runner.initial(p) for p in P]
+        with pytest.raises(ArmFailure) as rows:
+            runner.initial_rows(P, ["T0", "c"])
+        assert str(rows.value) == str(row_by_row.value)
+        assert ("-1.0" in str(rows.value)) == (bad_value_row < error_row)
+
+
+def test_solve_batch_out_arrays(drug_model, arms):
+    """solve_batch(out=...) writes the same numbers into the caller's arrays; bad arrays are refused."""
+    sim = bm.Simulator(drug_model, arms["A"], 28.0, np.linspace(0, 28, 57))
+    cm = sim.compiled
+    P = np.repeat(drug_model.parameter_vector()[None, :], 3, axis=0)
+    P[:, drug_model.parameter_names.index("r")] = [0.1, 0.2, 0.3]
+    Y0 = np.repeat(np.array([1.0, 0.0, 0.0])[None, :], 3, axis=0)
+    ref = cm.solve_batch(Y0, P, sim.times, sim.events, sim.opts, sim.atol)
+    Y = np.full((3, 57, cm.n_states), -1.0)
+    O = np.full((3, 57, max(cm.n_observables, 1)), -1.0)
+    got = cm.solve_batch(Y0, P, sim.times, sim.events, sim.opts, sim.atol, out=(Y, O))
+    assert got[0] is Y and got[1] is O
+    np.testing.assert_array_equal(Y, ref[0])
+    np.testing.assert_array_equal(O, ref[1])
+    with pytest.raises(ValueError, match="out arrays"):
+        cm.solve_batch(Y0, P, sim.times, sim.events, sim.opts, sim.atol, out=(Y[:, :10], None))

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from petab_data import SUITE_V1, needs_petab_suite
+from petab_data import BENCHMARK, SUITE_V1, needs_benchmarks, needs_petab_suite
 
 import bonemet_ode as bm
 
@@ -53,3 +53,19 @@ def test_conversion_reaction_closed_form():
     assert abs(pp.llh(x) - llh) < 1e-7
     assert abs(pp.chi2(x) - float(r @ r)) < 1e-7
     np.testing.assert_allclose(pp.simulations(x)["simulation"], A, rtol=1e-7)
+
+
+@needs_benchmarks
+@pytest.mark.slow
+def test_gradient_across_a_state_event_matches_finite_differences():
+    """Liu_IFACPapersOnLine2025: its event sets the target cells U to 0 once below 1e-8 (it fires in every
+    condition); the forward-sensitivity gradient crosses it (jump conditions in the compiled solver)."""
+    name = "Liu_IFACPapersOnLine2025"
+    pp = bm.read_petab(BENCHMARK / name / f"{name}.yaml")
+    assert [e.assignment_map for e in pp.model.events] == [{"U": "0"}]
+    assert pp.gradient_method == "forward sensitivities"
+    fired = bm.Simulator(pp.model, times=np.array([0.0, 50.0])).run()
+    assert fired.stats["events"] == 1 and fired["U"][-1] == 0.0
+    ev = pp.evaluate(pp.x_nominal, gradient=True)
+    g = _fd(pp, pp.x_nominal)
+    np.testing.assert_allclose(ev.grad_llh, g, rtol=1e-5, atol=1e-6 * np.abs(g).max())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-conflicts", action="store_true", help="skip the conflict analysis")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar on stderr (default: yes, unless --quiet)")
-    p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    p.add_argument("--n-jobs", type=int, default=os.cpu_count() or 1,
+                   help="threads for the simulations of each evaluation (default: every core)")
     p.add_argument("--out", type=Path, required=True, help="output JSON file")
     e = p.add_argument_group("ensemble", "with --ensemble N: sample N distinct parameter sets, each satisfying every "
                                          "outcome, uniformly over the region where they all hold (hit-and-run slice "

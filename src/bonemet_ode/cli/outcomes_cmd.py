@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also print the ablation matrix (bonemet_ode.models.bone_metastasis.ablation.ablation_matrix)")
     p.add_argument("--member", type=int, metavar="K",
                    help="with --params ENSEMBLE.json: evaluate member K of the ensemble")
-    p.add_argument("--n-jobs", type=int, default=1, help="threads for cohort simulations (default 1)")
+    p.add_argument("--n-jobs", type=int, default=os.cpu_count() or 1,
+                   help="threads for the simulations of each evaluation (default: every core)")
     x = p.add_argument_group("explain", "--explain: which outcomes the mechanism explains (structural / predicted / "
                                         "fitted / in tension; docs/calibration.md)")
     x.add_argument("--explain", nargs="?", const="", default=None, metavar="FILE",

@@ -68,6 +68,8 @@ STATUS_MESSAGES = {
     6: ("no safe pivot for the sparse LU in its static order at any step size, and the model has more states "
         "than the dense pivoting fallback allows (solver_core.c BM_DENSE_MAX)"),
     7: "out of memory for the solver's work arrays",
+    8: ("an event's sensitivity jump is undefined (its trigger touches zero without crossing) or not supported "
+        "(simultaneous events whose values read states and were computed before another of them changed the state)"),
 }
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a
@@ -224,11 +226,6 @@ def compile_model(
     if not isinstance(model, Model):
         raise CompileError(f"compile_model: model must be a bonemet_ode Model, got {type(model).__name__}")
     sensitivities = tuple(sensitivities)
-    if model.events and sensitivities:
-        from ..errors import ModelError
-
-        raise ModelError(f"model {model.name!r} has events {[e.name for e in model.events]}: forward sensitivities "
-                         "across state-triggered events are not supported (they jump at each event)")
     if model.events and not EVENTS_COMPILED:
         from ..errors import ModelError
 
@@ -238,6 +235,10 @@ def compile_model(
         from .sensitivity import check_wrt
 
         check_wrt(model, sensitivities)
+        if model.events:
+            from .events import check_event_sensitivities
+
+            check_event_sensitivities(model, sensitivities)
     key = _cache_key(model, sensitivities)
     with _lock:
         if not force and key in _loaded:
@@ -550,18 +551,31 @@ class CompiledModel:
         *,
         t0: float = 0.0,
         observables: bool = True,
+        out: tuple[np.ndarray, np.ndarray | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Integrate ``len(Y0)`` problems sharing times and events, in compiled code.
 
         Arrays must be C-contiguous float64 (int32 for event kinds and
         indices); the caller validates them.  Returns ``(Y, O, stats, status,
         fail_t, fail_state)`` with ``Y`` of shape (members, times, states).
-        The GIL is released while the C code runs.
+        ``out=(Y, O)`` writes into those arrays instead of new ones (C-contiguous float64
+        of shapes (members, times, states) and (members, times, max(observables, 1)), or
+        ``O=None`` for no observables).  The GIL is released while the C code runs.
         """
         m, nt = Y0.shape[0], tout.shape[0]
         # the C code writes every output (NaN after a failure)
-        Y = np.empty((m, nt, self.n_states))
-        O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        if out is None:
+            Y = np.empty((m, nt, self.n_states))
+            O = np.empty((m, nt, max(self.n_observables, 1))) if observables and self.n_observables else None
+        else:
+            Y, O = out
+            if O is not None and not self.n_observables:
+                O = None
+            for a, width in ((Y, self.n_states), (O, max(self.n_observables, 1))):
+                if a is not None and (a.shape != (m, nt, width) or a.dtype != np.float64
+                                      or not a.flags.c_contiguous or not a.flags.writeable):
+                    raise ValueError(f"out arrays must be writeable C-contiguous float64 of shape {(m, nt, width)}, "
+                                     f"got {a.shape} {a.dtype}")
         stats = np.zeros((m, NSTATS), dtype=np.int64)
         status = np.zeros(m, dtype=np.int32)
         fail_t = np.zeros(m)

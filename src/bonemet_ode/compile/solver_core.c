@@ -53,6 +53,7 @@
 #endif
 #define BM_ERR_PIVOT 6  /* no safe pivot in the static order at any step size, no dense fallback */
 #define BM_ERR_NOMEM 7  /* the work arrays could not be allocated */
+#define BM_ERR_EVSENS 8 /* an event's sensitivity jump is undefined (tangential trigger) or not supported */
 
 #define BM_NSTATS 7 /* steps, accepted, rejected, rhs evals, jacobian evals, LU decompositions, events executed */
 /* (1e-2)^BM_ERR_EXP, the floor of the stored error power of Gustafsson's controller */
@@ -178,6 +179,7 @@ typedef struct {
 #if BM_NE > 0
     double eg[BM_NG]; /* the triggers' root functions at the current (t, y) */
     int eb[BM_NE];    /* the triggers' values at the current (t, y) (before a located event: just before it) */
+    int ev_atom;      /* the atom whose located crossing stopped the step (-1: none; events then at a fixed time) */
 #endif
 } bm_ctx;
 
@@ -734,7 +736,7 @@ static double bm_ev_locate(const double *K, int ldk, const double *y, const doub
         bm_ev_truth(g, b);
         int on = 0;
         for (int e = 0; e < BM_NE; ++e) on |= b[e] && !c->eb[e];
-        if (on) return x;
+        if (on) { c->ev_atom = kmin; return x; }
         memcpy(c->eb, b, sizeof b);
     }
     memcpy(c->eg, g1, sizeof g1);
@@ -745,7 +747,58 @@ static double bm_ev_locate(const double *K, int ldk, const double *y, const doub
 /* Trigger values before t0: each event's initial value. */
 static void bm_ev_init(bm_ctx *c) {
     for (int e = 0; e < BM_NE; ++e) c->eb[e] = (BM_EV_FLAGS[e] >> 1) & 1;
+    c->ev_atom = -1;
 }
+
+#ifdef BM_EV_SENS
+/* ---- forward sensitivities across events (events.py generates bm_ev_dg, bm_ev_dh) ----------------
+ * y holds the BM_NB model states, then the sensitivities S_s = dx/dtheta_s (s < BM_NS, BM_NB each).
+ * At an event located at a crossing of atom k (root function g), the event time moves with theta:
+ *     tau_s = dt_e/dtheta_s = -(dg/dx S_s + dg/dtheta_s) / (dg/dx f + dg/dt)      (f: before the event),
+ * and 0 for events at a fixed time (doses, the start).  An event x+ = h(x-, theta) then maps
+ *     S_s+ = dh/dx (S_s- + f- tau_s) + dh/dtheta_s - f+ tau_s
+ * (h the identity for the states it does not assign).  Simultaneous events compose: each applies the
+ * map with the instant's tau and its own f- and f+. */
+static int bm_ev_sens_tau(double t, const double *y, const double *p, const double *u, const bm_ctx *c,
+                          double *tau) {
+    for (int s = 0; s < BM_NS; ++s) tau[s] = 0.0;
+    if (c->ev_atom < 0) return 0;
+    double gx[BM_NB], gp[BM_NS], gt = 0.0, f[BM_N];
+    bm_ev_dg(c->ev_atom, t, y, p, gx, gp, &gt);
+    bm_f_uncounted(y, p, u, f, c);
+    double den = gt;
+    for (int i = 0; i < BM_NB; ++i) den += gx[i] * f[i];
+    if (!(fabs(den) > 0.0) || !isfinite(den)) return -1; /* the trigger touches zero: dt_e/dtheta undefined */
+    for (int s = 0; s < BM_NS; ++s) {
+        double num = gp[s];
+        for (int i = 0; i < BM_NB; ++i) num += gx[i] * y[BM_NB + s * BM_NB + i];
+        tau[s] = -num / den;
+    }
+    return 0;
+}
+
+/* Event e's assignments (values val) applied to y with the sensitivities' jump. */
+static void bm_ev_sens_apply(int e, double t, double *y, const double *p, const double *u, const double *val,
+                             const double *tau, const bm_ctx *c) {
+    enum { NA_E = BM_NA > 0 ? BM_NA : 1 };
+    double hx[NA_E * BM_NB], hp[NA_E * BM_NS], fm[BM_N], fp[BM_N], snew[NA_E];
+    bm_ev_dh(e, t, y, p, hx, hp);
+    bm_f_uncounted(y, p, u, fm, c);
+    const int off = BM_EV_OFF[e], na = BM_EV_OFF[e + 1] - off;
+    for (int j = 0; j < na; ++j) y[BM_EV_TGT[off + j]] = val[off + j];
+    bm_f_uncounted(y, p, u, fp, c);
+    for (int s = 0; s < BM_NS; ++s) {
+        double *S = y + BM_NB + s * BM_NB;
+        for (int a = 0; a < na; ++a) {
+            double acc = hp[a * BM_NS + s];
+            for (int i = 0; i < BM_NB; ++i) acc += hx[a * BM_NB + i] * (S[i] + fm[i] * tau[s]);
+            snew[a] = acc;
+        }
+        for (int i = 0; i < BM_NB; ++i) S[i] += (fm[i] - fp[i]) * tau[s];
+        for (int a = 0; a < na; ++a) S[BM_EV_TGT[off + a]] = snew[a] - fp[BM_EV_TGT[off + a]] * tau[s];
+    }
+}
+#endif /* BM_EV_SENS */
 
 /*
  * Execute the state events at time t (after the timed events of t): those whose trigger turned
@@ -755,9 +808,15 @@ static void bm_ev_init(bm_ctx *c) {
  * dropped.  Returns the number executed (then c->eg, c->eb are the final state's), or -1 after
  * BM_EV_MAXCHAIN executions.
  */
-static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
+static int bm_ev_resolve(double t, double *y, double *p, const double *u, bm_ctx *c) {
     double g[BM_NG], val[BM_NA > 0 ? BM_NA : 1];
     int b[BM_NE], pend[BM_NE], npend = 0, count = 0;
+#ifdef BM_EV_SENS
+    int vat[BM_NE]; /* the number of executions at this instant when event e's values were computed */
+    double tau[BM_NS];
+#else
+    (void)u;
+#endif
     bm_ev_g(t, y, p, g);
     bm_ev_truth(g, b);
     for (int e = 0; e < BM_NE; ++e) {
@@ -765,9 +824,16 @@ static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
         if (pend[e]) {
             npend++;
             if (BM_EV_FLAGS[e] & 4) bm_ev_values(e, t, y, p, val + BM_EV_OFF[e]);
+#ifdef BM_EV_SENS
+            vat[e] = 0;
+#endif
         }
         c->eb[e] = b[e];
     }
+#ifdef BM_EV_SENS
+    if (npend > 0 && bm_ev_sens_tau(t, y, p, u, c, tau) < 0) { c->ev_atom = -1; return -2; }
+#endif
+    c->ev_atom = -1;
     while (npend > 0) {
         int best = -1, bhas = 0;
         double bpr = 0.0;
@@ -781,6 +847,11 @@ static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
         npend--;
         if (++count > BM_EV_MAXCHAIN) return -1;
         if (!(BM_EV_FLAGS[best] & 4)) bm_ev_values(best, t, y, p, val + BM_EV_OFF[best]);
+#ifdef BM_EV_SENS
+        /* values from the trigger time after another event changed the state: their jump is not supported */
+        if ((BM_EV_FLAGS[best] & 4) && BM_EV_READS_X[best] && vat[best] != count - 1) return -2;
+        bm_ev_sens_apply(best, t, y, p, u, val, tau, c);
+#endif
         int setp = 0;
         for (int j = BM_EV_OFF[best]; j < BM_EV_OFF[best + 1]; ++j) {
             int tg = BM_EV_TGT[j];
@@ -796,6 +867,9 @@ static int bm_ev_resolve(double t, double *y, double *p, bm_ctx *c) {
                 pend[e] = 1;
                 npend++;
                 if (BM_EV_FLAGS[e] & 4) bm_ev_values(e, t, y, p, val + BM_EV_OFF[e]);
+#ifdef BM_EV_SENS
+                vat[e] = count;
+#endif
             } else if (!b[e] && pend[e] && !(BM_EV_FLAGS[e] & 1)) {
                 pend[e] = 0;
                 npend--;
@@ -1014,13 +1088,13 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
         }
 #if BM_NE > 0
         {
-            int nex = bm_ev_resolve(t, y, p, c);
+            int nex = bm_ev_resolve(t, y, p, u, c);
             if (nex < 0) {
                 c->fail_t = t;
                 for (long i = (long)iout * BM_N; i < (long)nout * BM_N; ++i) yout[i] = NAN;
                 if (oout)
                     for (long i = (long)iout * BM_NOTOT; i < (long)nout * BM_NOTOT; ++i) oout[i] = NAN;
-                return BM_ERR_EVENTS;
+                return nex == -2 ? BM_ERR_EVSENS : BM_ERR_EVENTS;
             }
             if (nex > 0) hacc = 0.0;
         }

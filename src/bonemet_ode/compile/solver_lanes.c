@@ -107,7 +107,7 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
         }
 #if BM_NE > 0
         { /* state events at t, as bm_solve_one */
-            int nex = bm_ev_resolve(L->t, y, L->p, &L->c);
+            int nex = bm_ev_resolve(L->t, y, L->p, L->u, &L->c);
             if (nex < 0) return 2; /* the scalar solver reproduces the failure */
             if (nex > 0) { L->hacc = 0.0; changed = 1; }
         }

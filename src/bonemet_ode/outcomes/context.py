@@ -31,6 +31,7 @@ from .plan import EvaluationPlan
 from .results import OutcomeResult, format_results
 from .runner import ArmFailure, ArmRunner, ArmTrajectory, CohortRunner, CohortTrajectories
 from .statements import Outcome
+from .trajectory import day_index
 
 __all__ = ["EvaluationContext", "Evaluation", "evaluate_outcomes", "PRE_DOSE_OFFSET"]
 
@@ -92,6 +93,25 @@ class _ContextReadout(Readout):
                  failures: Mapping[Any, str]) -> None:
         self.horizon = horizon
         self._runs, self._cohorts, self._failures = runs, cohorts, failures
+        self._extremes: dict[tuple[str, str, float, float, int], np.ndarray] = {}
+
+    def extreme(self, arm: str, name: str, stat: str, start: float, end: float) -> float | None:
+        """``max``/``min`` of ``name`` over days ``[start, end]`` of ``arm``, as :class:`~.trajectory.Extremum`
+        reduces it, from one reduction per arm, window and kind of column (states, observables) shared by
+        every name; None when the arm failed (the caller then raises through :meth:`series`)."""
+        res = self._runs.get(arm)
+        if res is None:
+            return None
+        which, j = res.columns[name]
+        key = (arm, stat, start, end, which)
+        col = self._extremes.get(key)
+        if col is None:
+            i, k = day_index(res.times, start), day_index(res.times, end)
+            window = np.asarray(res.states if which == 0 else res.observables, dtype=float)[i:k + 1]
+            window = np.where(np.isinf(window), np.nan, window)
+            col = np.max(window, axis=0) if stat == "max" else np.min(window, axis=0)
+            self._extremes[key] = col
+        return float(col[j])
 
     def series(self, arm: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         if arm not in self._runs:
@@ -155,6 +175,12 @@ class EvaluationContext:
         state sees both sides of the jump.
     options : SolverOptions, optional
         Solver tolerances.
+    cohort_options : SolverOptions, optional
+        Solver tolerances of the virtual cohorts (default: ``options``).  Cohort statements read
+        fractions and rank correlations of many members, which coarser steps leave unchanged
+        where a single arm's value would move: a model's catalogue may solve its cohorts with a
+        looser ``rtol`` once it has checked that the verdicts do not change (the bone-metastasis
+        catalogue does, see :func:`~bonemet_ode.models.bone_metastasis.catalogue.context_options`).
     variability : mapping of str to Distribution, optional
         Default inter-animal variability of cohorts that give none.
     n_jobs : int, optional
@@ -192,6 +218,7 @@ class EvaluationContext:
         days: float | None = None,
         step: float = 0.1,
         options: SolverOptions | None = None,
+        cohort_options: SolverOptions | None = None,
         variability: Mapping[str, Distribution] | None = None,
         n_jobs: int | None = None,
         cache_size: int = 8,
@@ -215,6 +242,10 @@ class EvaluationContext:
             raise OutcomeError(f"step must be a positive number of days, got {step!r}")
         self.step = float(step)
         self.options = options or SolverOptions()
+        for what, o in (("options", self.options), ("cohort_options", cohort_options)):
+            if o is not None and not isinstance(o, SolverOptions):
+                raise OutcomeError(f"{what} must be a SolverOptions, got {o!r}")
+        self.cohort_options = cohort_options or self.options
         self.variability = dict(variability or {})
         if engine not in ("batched", "legacy"):
             raise OutcomeError(f"engine must be 'batched' or 'legacy', got {engine!r}")
@@ -287,7 +318,7 @@ class EvaluationContext:
                 if not var:
                     raise OutcomeError(f"{source.to_text()} gives no variability and the context has no default "
                                        "(write cohort[arm, n=.., seed=.., PARAM~lognormal(0.3)] or pass variability=)")
-                sim = Simulator(self.model, self.arms[arm_name], float(times[-1]), times, self.options)
+                sim = Simulator(self.model, self.arms[arm_name], float(times[-1]), times, self.cohort_options)
                 runner = ArmRunner(sim, _pinned(self.model, self.arms[arm_name], sim.model))
                 self._cohorts[source] = CohortRunner(self.model, runner, source.n, source.seed, tuple(var.items()),
                                                      self.n_jobs)

@@ -6,12 +6,18 @@ prepared arms (:class:`~bonemet_ode.outcomes.runner.ArmRunner`) and cohorts
 
 * writes every arm's parameter vector and every cohort member's draws into the rows of a few
   matrices, one per *batch*: the sources that share a compiled library, an end day, a dosing
-  schedule and tolerances (the untreated arms, the variants and the control cohort solve together);
+  schedule and tolerances (the untreated arms and the variants solve together; each cohort fills
+  its own batch);
 * solves each batch through the lane solver (``bm_solve_batch`` with several members: ``BM_L``
   members side by side in SIMD lanes), in chunks of whole lane groups spread over ``n_jobs``
   threads of one pool kept for the context's life (the compiled solver releases the GIL);
 * outputs only the days the outcomes read (their :class:`~bonemet_ode.outcomes.base.Need`\\ s):
-  read-out days, and the whole grid only up to the last day of an integral or threshold search.
+  read-out days, and the whole grid only up to the last day of an integral or threshold search;
+  observables only in batches where some outcome reads one;
+* has the solver write straight into one array per batch, which the trajectories handed to the
+  outcomes view without copies;
+* evaluates a cohort's initial states once, and per member only the initial values that read a
+  varied parameter (:meth:`~bonemet_ode.outcomes.runner.ArmRunner.initial_rows`).
 
 Results are those of the one-source-at-a-time path (``engine="legacy"``) bit for bit: the step
 sequence of a solve depends on its parameters, initial state, dosing schedule and last output
@@ -22,7 +28,6 @@ both paths.
 
 from __future__ import annotations
 
-import ast
 import math
 import os
 import threading
@@ -58,18 +63,6 @@ def output_days(times: np.ndarray, needs: Sequence[Any], horizon: float) -> np.n
     return times[keep]
 
 
-def _initial_names(runner: ArmRunner) -> frozenset[str]:
-    """Parameter names that the expression initial values of ``runner`` read (all of them if unsure)."""
-    names: set[str] = set()
-    for s in runner.sim.model.states:
-        if isinstance(s.initial, str):
-            try:
-                names |= {n.id for n in ast.walk(ast.parse(s.initial, mode="eval")) if isinstance(n, ast.Name)}
-            except SyntaxError:
-                return frozenset(runner.parameter_names)
-    return frozenset(names)
-
-
 @dataclass
 class _Source:
     """One arm or cohort in a batch: its rows and the batch output times it reads."""
@@ -81,6 +74,7 @@ class _Source:
     cols: np.ndarray         # indices of its output times in the batch's times
     times: np.ndarray        # its output times (days)
     shared_initial: bool     # cohort members share the initial state (no varied parameter in it)
+    full: bool               # reads every output time of the batch (its arrays are views, not copies)
 
 
 @dataclass
@@ -91,7 +85,8 @@ class _Batch:
     times: np.ndarray
     sources: list[_Source]
     n: int
-    cost: float              # relative cost per member (for ordering the chunks)
+    cost: float              # steps per member in the last evaluation (for cutting and ordering the chunks)
+    observables: bool        # some need of a source reads an observable (else the solver computes none)
 
 
 class EvaluationPlan:
@@ -108,8 +103,9 @@ class EvaluationPlan:
     n_jobs : int
         Threads (``None`` or 0: the CPU count).
     chunk : int, optional
-        Members per call into compiled code (default: enough lane groups of
-        ``BM_L`` members to give each thread about four chunks).
+        Members per call into compiled code (default: one call per batch with one thread; with
+        several, whole lane groups of ``BM_L`` members cut so that each thread gets about four
+        calls' worth of the last evaluation's steps).
     """
 
     def __init__(self, arms: Mapping[str, tuple[ArmRunner, Sequence[Any]]],
@@ -135,15 +131,19 @@ class EvaluationPlan:
         for gkey in order:
             members = groups[gkey]
             union = np.unique(np.concatenate([t for *_, t in members]))
-            sources, row = [], 0
+            sources, row, obs = [], 0, False
             for key, runner, cohort, times in members:
                 n = cohort.n if cohort is not None else 1
                 cols = np.searchsorted(union, times)
-                shared = cohort is None or not (_initial_names(runner) & {name for name, _ in cohort.variability})
-                sources.append(_Source(key, runner, cohort, slice(row, row + n), cols, times, shared))
+                shared = cohort is None or not runner.initial_depends_on(name for name, _ in cohort.variability)
+                sources.append(_Source(key, runner, cohort, slice(row, row + n), cols, times, shared,
+                                       len(cols) == len(union)))
                 row += n
+                needs = arms[key][1] if cohort is None else cohorts[key][1]
+                obs = obs or any(runner.columns.get(nd.name, (0, 0))[0] == 1 for nd in needs)
             sim = members[0][1].sim
-            self.batches.append(_Batch(sim, union, sources, row, 1.0 + len(sim.events[0])))
+            self.batches.append(_Batch(sim, union, sources, row, 1.0 + len(sim.events[0]),
+                                       obs and sim.compiled.n_observables > 0))
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.threaded = self.n_jobs > 1
@@ -154,13 +154,24 @@ class EvaluationPlan:
         return sum(b.n for b in self.batches)
 
     def _chunks(self) -> list[tuple[int, int, int]]:
-        """``(batch, start, stop)`` of every call into compiled code, the costliest first."""
+        """``(batch, start, stop)`` of every call into compiled code, the costliest first.
+
+        A batch's cost per member is its mean number of steps in the last evaluation (before the
+        first: one plus its number of dose events); with ``chunk`` unset, batches are cut into
+        whole lane groups so that no call costs more than about a quarter of a thread's share.
+        With one thread every batch is one call.
+        """
         lanes = DEFAULT_LANES
-        total = self.n_members
-        size = self.chunk or max(lanes, lanes * math.ceil(total / (4 * self.n_jobs * lanes)))
+        if self.n_jobs == 1 and not self.chunk:
+            return [(i, 0, b.n) for i, b in enumerate(self.batches)]
+        total = sum(b.n * b.cost for b in self.batches)
+        target = total / (4 * self.n_jobs)
         out = []
         for i, b in enumerate(self.batches):
-            k = max(1, math.ceil(b.n / size))
+            if self.chunk:
+                k = max(1, math.ceil(b.n / self.chunk))
+            else:
+                k = max(1, min(math.ceil(b.n / lanes), math.ceil(b.n * b.cost / target)))
             step = lanes * math.ceil(b.n / (k * lanes)) if b.n > lanes else b.n
             out += [(i, a, min(b.n, a + step)) for a in range(0, b.n, step)]
         out.sort(key=lambda c: -(c[2] - c[1]) * self.batches[c[0]].cost)
@@ -210,7 +221,7 @@ class EvaluationPlan:
                     if s.shared_initial:
                         Y0[s.rows] = r.initial(P[s.rows.start])
                     else:
-                        Y0[s.rows] = [r.initial(P[i]) for i in range(s.rows.start, s.rows.stop)]
+                        Y0[s.rows] = r.initial_rows(P[s.rows], (name for name, _ in s.cohort.variability))
                 except ArmFailure as exc:
                     failures[s.key] = str(exc)
                     ok[s.rows] = False
@@ -231,22 +242,23 @@ class EvaluationPlan:
         """
         failures: dict[Any, str] = {}
         inputs = self._inputs(params, failures)
-        results: list[list[Any]] = [[None] * 5 for _ in self.batches]
+        results: list[tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]] = []
         for i, b in enumerate(self.batches):
-            nt, ns, no = len(b.times), inputs[i][1].shape[1], b.sources[0].runner.n_obs
-            results[i] = [np.empty((b.n, nt, ns)), np.empty((b.n, nt, max(no, 1))), np.zeros(b.n, dtype=np.int32),
-                          np.zeros(b.n), np.zeros(b.n, dtype=np.int32)]
+            nt, ns, no = len(b.times), inputs[i][1].shape[1], b.sim.compiled.n_observables
+            results.append((np.empty((b.n, nt, ns)), np.empty((b.n, nt, max(no, 1))) if b.observables else None,
+                            np.zeros(b.n, dtype=np.int32), np.zeros(b.n), np.zeros(b.n, dtype=np.int32)))
+
+        steps: dict[tuple[int, int, int], float] = {}  # steps taken per chunk (for the next cut)
 
         def work(c: tuple[int, int, int]) -> None:
             i, a, z = c
             b, (P, Y0, _ok) = self.batches[i], inputs[i]
-            sim = b.sim
-            Y, O, _st, ss, ft, fs = sim.compiled.solve_batch(Y0[a:z], P[a:z], b.times, sim.events, sim.opts, sim.atol)
-            res = results[i]
-            res[0][a:z] = Y
-            if O is not None:
-                res[1][a:z] = O
+            sim, res = b.sim, results[i]
+            _Y, _O, st, ss, ft, fs = sim.compiled.solve_batch(
+                Y0[a:z], P[a:z], b.times, sim.events, sim.opts, sim.atol, observables=b.observables,
+                out=(res[0][a:z], None if res[1] is None else res[1][a:z]))
             res[2][a:z], res[3][a:z], res[4][a:z] = ss, ft, fs
+            steps[c] = float(st[:, 0].sum())
 
         chunks = self._chunks()
         pool = self.pool()
@@ -255,6 +267,8 @@ class EvaluationPlan:
                 work(c)
         else:
             list(pool.map(work, chunks))
+        for i, b in enumerate(self.batches):
+            b.cost = max(1.0, sum(v for c, v in steps.items() if c[0] == i) / b.n)
         runs: dict[str, ArmTrajectory] = {}
         cohorts: dict[Any, CohortTrajectories] = {}
         for i, b in enumerate(self.batches):
@@ -264,14 +278,19 @@ class EvaluationPlan:
                 if s.key in failures:
                     continue
                 r, rows = s.runner, s.rows
+                no = r.n_obs if O is not None else 0
                 if s.cohort is None:
                     k = rows.start
                     if status[k] != 0:
                         failures[s.key] = failure_message(r.sim.model, int(status[k]), float(fail_t[k]),
                                                           int(fail_state[k]), r.sim.arm.name)
                         continue
-                    obs = O[k][s.cols, : r.n_obs] if r.n_obs else np.empty((len(s.times), 0))
-                    runs[s.key] = ArmTrajectory(s.times, Y[k][s.cols], obs, r.columns)
+                    Yk = Y[k] if s.full else Y[k][s.cols]
+                    if O is not None and no:
+                        obs = O[k, :, :no] if s.full else O[k][s.cols, :no]
+                    else:
+                        obs = np.empty((len(s.times), 0))
+                    runs[s.key] = ArmTrajectory(s.times, Yk, obs, r.columns)
                     continue
                 good = (status[rows] == 0) & ok[rows]
                 if not good.any():
@@ -280,8 +299,12 @@ class EvaluationPlan:
                                              int(fail_state[rows][bad[0]]), r.sim.arm.name) if bad.size else "unknown")
                     failures[s.key] = f"no member of the cohort solved ({first})"
                     continue
-                idx = np.flatnonzero(good) + rows.start
-                Ys = Y[idx][:, s.cols]
-                Os = O[idx][:, s.cols, : r.n_obs] if r.n_obs else np.empty((len(idx), len(s.times), 0))
+                if good.all() and s.full:
+                    Ys = Y[rows]
+                    Os = O[rows, :, :no] if O is not None and no else np.empty((s.cohort.n, len(s.times), 0))
+                else:
+                    idx = np.flatnonzero(good) + rows.start
+                    Ys = Y[idx][:, s.cols]
+                    Os = O[idx][:, s.cols, :no] if O is not None and no else np.empty((len(idx), len(s.times), 0))
                 cohorts[s.key] = CohortTrajectories(s.times, Ys, Os, r.columns, s.cohort.n)
         return runs, cohorts, failures

@@ -16,8 +16,9 @@ Parameter values must be checked by the caller
 
 from __future__ import annotations
 
+import ast
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +30,15 @@ from ..simulate.cohort import Distribution
 from ..simulate.simulator import Simulator, failure_message
 
 __all__ = ["ArmRunner", "ArmTrajectory", "ArmFailure", "CohortRunner", "CohortTrajectories"]
+
+
+def _names_in(expr: str, parameters: Mapping[str, int]) -> frozenset[str] | None:
+    """The parameters (keys of ``parameters``) that expression ``expr`` reads; None if it cannot be parsed."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in parameters)
 
 
 @dataclass(frozen=True)
@@ -73,10 +83,13 @@ class ArmRunner:
         self.n_obs = len(model.observable_names)
         self.nonnegative = np.array([s.nonnegative for s in model.states])
         self._init: list[tuple[int, Callable[[Mapping[str, float]], float]]] = []
+        #: parameter names each expression initial value reads (None: unknown, take all)
+        self._init_names: list[frozenset[str] | None] = []
         y0 = np.empty(len(model.states))
         for i, s in enumerate(model.states):
             if isinstance(s.initial, str):
                 self._init.append((i, compile_expression(s.initial, f"initial value of {s.name!r}")))
+                self._init_names.append(_names_in(s.initial, self.index))
                 y0[i] = np.nan
             else:
                 y0[i] = s.initial
@@ -113,6 +126,56 @@ class ArmRunner:
             raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state {self.sim.model.state_names[i]!r} "
                              f"is {y0[i]!r}")
         return y0
+
+    def initial_depends_on(self, names: Iterable[str]) -> bool:
+        """Whether some expression initial value reads one of the parameters ``names``."""
+        names = frozenset(names)
+        return any(n is None or n & names for n in self._init_names)
+
+    def initial_rows(self, P: np.ndarray, varied: Iterable[str]) -> np.ndarray:
+        """Day-0 states of the parameter vectors ``P`` (rows) that differ only in the parameters ``varied``.
+
+        The same numbers and the same :class:`ArmFailure` (first failing row, first failing state) as
+        :meth:`initial` row by row, but the initial values that read no parameter of ``varied`` are
+        evaluated once, for the first row.
+        """
+        varied = frozenset(varied)
+        first = self.initial(P[0])
+        Y0 = np.repeat(first[None, :], len(P), axis=0)
+        dep = [(i, f, names) for (i, f), names in zip(self._init, self._init_names) if names is None or names & varied]
+        if not dep or len(P) == 1:
+            return Y0
+        if any(names is None for *_, names in dep):
+            return np.array([self.initial(P[k]) for k in range(len(P))])
+        exc_row = len(P)
+        exc: tuple[int, Exception] | None = None
+        for i, f, names in dep:
+            assert names is not None  # unknown names were handled above
+            expr = self.sim.model.states[i].initial
+            if isinstance(expr, str) and expr.strip() in self.index:
+                # a bare parameter name: float(eval(name)) is the parameter's value
+                Y0[1:, i] = P[1:, self.index[expr.strip()]]
+                continue
+            order, idx = tuple(names), [self.index[n] for n in names]
+            for k, row in enumerate(P[1:exc_row, idx].tolist(), start=1):
+                try:
+                    Y0[k, i] = f(dict(zip(order, row)))
+                except (ZeroDivisionError, ValueError, OverflowError) as err:
+                    # row by row, the first row with an error fails at its first failing expression
+                    exc_row, exc = k, (i, err)
+                    break
+        rows = Y0[1:exc_row]
+        bad = ~np.isfinite(rows) | (self.nonnegative & (rows < 0))
+        if bad.any():  # a bad value in a row before the first error is reported first, as row by row
+            k = int(np.flatnonzero(bad.any(axis=1))[0])
+            i = int(np.flatnonzero(bad[k])[0])
+            raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state {self.sim.model.state_names[i]!r} "
+                             f"is {rows[k, i]!r}")
+        if exc is not None:
+            i, first_error = exc
+            raise ArmFailure(f"arm {self.sim.arm.name!r}: initial value of state "
+                             f"{self.sim.model.state_names[i]!r} cannot be evaluated ({first_error})") from None
+        return Y0
 
     def run(self, params: Mapping[str, float]) -> ArmTrajectory:
         """Solve with ``params`` (already checked against the bounds).

@@ -338,6 +338,15 @@ class Extremum(TrajectoryQuantity):
     def member_needs(self) -> Need:
         return Need(None, self.name, (self.start, self.end))
 
+    def evaluate(self, data: Readout, censored: bool = False) -> float:
+        # a readout that reduces whole arms at once (the evaluation context's) gives the same number
+        shared = getattr(data, "extreme", None)
+        if shared is not None and self.arm is not None:
+            v = shared(self.arm, self.name, self.stat, self.start, self.end)
+            if v is not None:
+                return float(v)
+        return super().evaluate(data, censored)
+
     def reduce(self, times: np.ndarray, values: np.ndarray, horizon: float, censored: bool = False) -> np.ndarray:
         i, j = day_index(times, self.start), day_index(times, self.end)
         window = np.asarray(values, dtype=float)[..., i:j + 1]

@@ -158,7 +158,8 @@ def multistart(problem: PetabProblem, n_starts: int = 100, seed: int = 0, *, max
                progress: Callable[[int, StartResult], None] | None = None,
                x0: Sequence[Sequence[float]] | None = None, method: str = "lbfgsb") -> MultistartResult:
     """Minimise the problem's −log posterior from ``n_starts`` seeded start points within the bounds, on the
-    parameter scales, with forward-sensitivity derivatives (finite differences for models with events).
+    parameter scales, with forward-sensitivity derivatives (finite differences for the events and switches
+    that the compiled sensitivities refuse).
 
     Parameters
     ----------

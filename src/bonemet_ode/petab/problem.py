@@ -133,7 +133,8 @@ class PetabProblem:
     priors : list of Prior or None
         Objective prior of each free parameter.
     gradient_method : str
-        ``"forward sensitivities"`` or ``"finite differences"`` (models with events, switch times that move
+        ``"forward sensitivities"`` or ``"finite differences"`` (events that assign parameters or have
+        priorities, see :func:`~bonemet_ode.compile.events.check_event_sensitivities`; switch times that move
         with an estimated parameter).
     format_version : int
         1, or 2 for a PEtab v2 problem read by :func:`~bonemet_ode.petab.v2.read_petab_v2`.
@@ -154,8 +155,16 @@ class PetabProblem:
         self._read_observables()
         self._read_conditions()
         self._sims: dict = {}
-        self.gradient_method = "finite differences" if self.model.events else "forward sensitivities"
+        self.gradient_method = "forward sensitivities"
         self._prepare_sensitivities()
+        if self.model.events:
+            from ..compile.events import check_event_sensitivities
+            from ..errors import ModelError
+
+            try:  # the events whose sensitivity jumps the compiled solver applies (compile/events.py)
+                check_event_sensitivities(self.model, self._targets)
+            except ModelError:
+                self.gradient_method = "finite differences"
         self._prepare_switches()
 
     # ------------------------------------------------------------------ tables
@@ -798,8 +807,8 @@ class PetabProblem:
         return (total if np.isfinite(total) else math.nan), float((res ** 2).sum()), g
 
     def _evaluate_fd(self, xs: np.ndarray, h: float = 1e-5) -> Evaluation:
-        """Central finite differences of llh on parameter scale (models whose events the compiled sensitivities
-        do not handle); step ``h`` on parameter scale, kept inside the bounds."""
+        """Central finite differences of llh on parameter scale (models whose events or switches the compiled
+        sensitivities do not handle); step ``h`` on parameter scale, kept inside the bounds."""
         ev = self.evaluate(xs)
         if ev.failure:
             return ev

@@ -107,7 +107,7 @@ def _context_options(context: Any) -> dict[str, Any]:
             return {}
         return dict(context_options(include_plausibility=False))
     return {"days": context.horizon, "step": context.step, "options": context.options,
-            "variability": context.variability, "n_jobs": context.n_jobs}
+            "cohort_options": context.cohort_options, "variability": context.variability, "n_jobs": context.n_jobs}
 
 
 def ablation_matrix(model: Model | None = None, arms: Any = None, outcomes: Sequence[Any] | None = None,
