@@ -51,7 +51,8 @@ def generator_fingerprint() -> str:
 def generator_settings() -> str:
     """The rewrite switches of this module as text: part of the cache key (a library generated with
     another setting, by a test or a benchmark comparing the forms, is never reused)."""
-    return f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE}"
+    return (f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE},"
+            f"sensitivity_blocks={SENSITIVITY_BLOCKS}")
 
 
 def solver_core_source() -> str:
@@ -394,6 +395,11 @@ SHARED_RECIPROCALS = True
 #: ... where at most this share of the quotients have distinct denominators (bone_metastasis: 19 of 37).
 SHARED_RECIPROCALS_MAX_SHARE = 0.75
 
+#: Solve a large forward-sensitivity system block by block with the LU of its states' block
+#: (:func:`_sensitivity_blocks`, solver_core.c ``BM_SENS_N``); False: one sparse LU of the whole system, whose
+#: dense fallback exists up to solver_core.c's BM_DENSE_MAX equations only (benchmarks/sensitivity_blocks.py).
+SENSITIVITY_BLOCKS = True
+
 #: Write products of powers of states through shared logarithms (:func:`_log_powers`).
 LOG_POWERS = True
 
@@ -477,6 +483,29 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
     return out + [header] + calls + ["}", ""]
 
 
+def _sensitivity_blocks(sym: SymbolicModel | SensitivitySymbolic, pattern: set[tuple[int, int]]) -> int:
+    """The number of model states ``n`` of a forward-sensitivity system whose Jacobian pattern is block lower
+    triangular with every diagonal block the pattern of ``df/dx`` (the solver's dense fallback then factors
+    one ``n x n`` block, solver_core.c ``BM_SENS_N``); 0 for a plain model or any other pattern."""
+    base = getattr(sym, "base", None)
+    if base is None:
+        return 0
+    n = len(base.y)
+    if n == 0 or len(sym.y) % n or len(sym.y) == n:
+        return 0
+    inner = set(base.jacobian_entries)
+    for i, j in pattern:
+        bi, bj = divmod(i, n), divmod(j, n)
+        if bj[0] == 0 and (bi[0] > 0 or (i, j) in inner):
+            continue  # the states' block, or a sensitivity block's coupling to the states
+        if bi[0] != bj[0] or (bi[1], bj[1]) not in inner:
+            return 0
+    blocks = len(sym.y) // n
+    if sum(1 for i, j in pattern if i // n == j // n) != blocks * len(inner):
+        return 0  # a diagonal block lacks an entry of df/dx
+    return n
+
+
 def check_size(name: str, n: int) -> None:
     """Refuse, with a :class:`~bonemet_ode.errors.CompileError`, a system of more than :data:`MAX_STATES` states."""
     from ..errors import CompileError
@@ -528,7 +557,18 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
-    jslot, eslot = layout(n, pattern)
+    # a large forward-sensitivity system solves with the sparse LU of its states' block (BM_SENS_N)
+    sens_n = _sensitivity_blocks(sym, pattern) if chunked and SENSITIVITY_BLOCKS else 0
+    if sens_n:
+        inner = set(sym.base.jacobian_entries)  # type: ignore[union-attr]
+        if lu_operations(sens_n, inner) > LU_STRAIGHT_MAX_OPS:
+            sens_n = 0
+    if sens_n:
+        jslot = {e: k for k, e in enumerate(nz)}
+        eslot = layout(sens_n, inner)[1]
+        coupling = [(i, j, jslot[(i, j)]) for i, j in nz if i >= sens_n and j < sens_n]
+    else:
+        jslot, eslot = layout(n, pattern)
     if len(eslot) > MAX_LU_ENTRIES:
         raise CompileError(
             f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
@@ -547,7 +587,10 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         f"/* stored entries: {len(nz)} of the Jacobian (BM_NNZJ), {len(eslot)} of the LU factors (BM_NLU) */",
         f"#define BM_NNZJ {len(nz)}",
         f"#define BM_NJ {max(len(nz), 1)}",
-        f"#define BM_NLU {len(eslot)}",
+        *([f"#define BM_NLU_X {len(eslot)}", f"#define BM_NSC {len(coupling)}",
+            "#define BM_NLU (BM_NLU_X + BM_NSC)"] if sens_n else [f"#define BM_NLU {len(eslot)}"]),
+        *([f"/* forward sensitivities of {sens_n} states: block lower-triangular Jacobian (solver_core.c) */",
+            f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
         "#include <string.h>",
         *_HELPERS,
@@ -556,6 +599,12 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
         f"static const int bm_jrow[BM_NJ] = {{{', '.join(str(i) for i, _ in nz) or '0'}}};",
         f"static const int bm_jcol[BM_NJ] = {{{', '.join(str(j) for _, j in nz) or '0'}}};",
+        *(["/* coupling of the sensitivities to the states: J[bm_sc_k[s]] = df_bm_sc_row/dy_bm_sc_col, "
+            "row >= BM_SENS_N, col < BM_SENS_N */",
+            f"static const int bm_sc_row[BM_NSC] = {{{', '.join(str(i) for i, _, _ in coupling)}}};",
+            f"static const int bm_sc_col[BM_NSC] = {{{', '.join(str(j) for _, j, _ in coupling)}}};",
+            f"static const int bm_sc_k[BM_NSC] = {{{', '.join(str(k) for _, _, k in coupling)}}};"]
+          if sens_n else []),
         "",
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
     ]
@@ -575,7 +624,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
                      jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS)
-    if parts is None:
+    if sens_n:  # straight-line code of the states' block (solver_core.c solves block by block)
+        out.append(lu_source(sens_n, inner))
+    elif parts is None:
         out.append(lu_source(n, pattern))
     elif lu_operations(n, pattern) > LU_STRAIGHT_MAX_OPS:
         # index tables: straight-line code of this many operations would dominate the compile
@@ -588,7 +639,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
             out.append(f"{PART_ATTR} {decl};")
         parts.append(f"{UNIT_MARK}bm_lu */\n#include <math.h>\n" + "\n".join(f"{PART_ATTR} {d};" for d in _LU_FUNCTIONS)
                      + "\n" + lu)
-    inverse = use_inverse(n, pattern)
+    inverse = not sens_n and use_inverse(n, pattern)
     if inverse:
         out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]
     out += _function("static void bm_obs(const double *y, const double *p, double *o) {",

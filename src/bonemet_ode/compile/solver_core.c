@@ -16,6 +16,8 @@
  *   static void bm_obs(const double *y, const double *p, double *o);
  *   static void bm_build_E, bm_lu_fast, bm_solve_fast   (sparse LU of I/(h gamma) - J, sparse_lu.py;
  *                                       the factors packed in BM_NLU entries)
+ * (a forward-sensitivity system with BM_SENS_N defined: the LU of its states' block only, BM_NLU_X
+ *  entries, and the coupling entries bm_sc_row, bm_sc_col, bm_sc_k, BM_NSC of them; see bm_lu_sens)
  * and, when BM_HAVE_INV is defined, bm_inv_fast, bm_matvec and bm_matvec_vec (explicit inverse:
  * stage solves become matrix-vector products).  It also defines BM_NV, the 4-wide vector type
  * bm_v4 and bm_rhs_vec: the one-member solver holds every state-sized array as BM_NV vectors
@@ -227,6 +229,65 @@ static int bm_lu(double *A, int *piv) {
     }
     return 0;
 }
+
+#ifdef BM_SENS_N
+/* A forward-sensitivity system (sensitivity.py): y = [x, S_1, ..., S_m] with BM_SENS_N states x.  Its
+ * Jacobian is block lower triangular, every diagonal block the states' Jacobian df/dx (codegen checks the
+ * pattern), so the dense fallback factors only that BM_SENS_N x BM_SENS_N block (bm_lu_sens) and solves
+ * block by block: (fac I - J_x) v_0 = b_0, then (fac I - J_x) v_k = b_k + (dJ S_k/dx) v_0.  Factoring the
+ * whole BM_N x BM_N matrix would cost (m + 1)^3 times as much, and beyond BM_DENSE_MAX states there would
+ * be no fallback at all (the step then shrinks until the static pivots are safe: a pre-equilibration of
+ * Isensee_JCB2018, 1508 equations, took > 200000 steps). */
+static int bm_lu_sens(double *A, int *piv) {
+    const int n = BM_SENS_N;
+    for (int k = 0; k < n; ++k) {
+        int m = k;
+        double amax = fabs(A[k * n + k]);
+        for (int i = k + 1; i < n; ++i) {
+            double a = fabs(A[i * n + k]);
+            if (a > amax) { amax = a; m = i; }
+        }
+        piv[k] = m;
+        if (amax == 0.0 || !isfinite(amax)) return 1;
+        if (m != k) {
+            for (int j = 0; j < n; ++j) { double t = A[k * n + j]; A[k * n + j] = A[m * n + j]; A[m * n + j] = t; }
+        }
+        double inv = 1.0 / A[k * n + k];
+        for (int i = k + 1; i < n; ++i) {
+            double l = A[i * n + k];
+            if (l != 0.0) {
+                l *= inv;
+                A[i * n + k] = l;
+                for (int j = k + 1; j < n; ++j) A[i * n + j] -= l * A[k * n + j];
+            }
+        }
+    }
+    return 0;
+}
+
+static void bm_lusolve_sens(const double *A, const int *piv, double *b) {
+    const int n = BM_SENS_N;
+    for (int k = 0; k < n; ++k) {
+        int m = piv[k];
+        if (m != k) { double t = b[k]; b[k] = b[m]; b[m] = t; }
+    }
+    for (int k = 0; k < n; ++k) {
+        double bk = b[k];
+        if (bk != 0.0) for (int i = k + 1; i < n; ++i) b[i] -= A[i * n + k] * bk;
+    }
+    for (int k = n - 1; k >= 0; --k) {
+        double s = b[k];
+        for (int j = k + 1; j < n; ++j) s -= A[k * n + j] * b[j];
+        b[k] = s / A[k * n + k];
+    }
+}
+/* the dense fallback's storage: the factored state block, then a copy of the packed Jacobian (coupling) */
+#define BM_DENSE_DIM BM_SENS_N
+#define BM_DENSE_DOUBLES (BM_SENS_N * BM_SENS_N + BM_NSC)
+#else
+#define BM_DENSE_DIM BM_N
+#define BM_DENSE_DOUBLES (BM_N * BM_N)
+#endif
 
 static void bm_lusolve(const double *A, const int *piv, double *b) {
     /* rows were swapped whole during factorisation (P A = L U): permute b first, then substitute */
@@ -446,7 +507,7 @@ typedef struct {
     int piv[BM_N];
 } bm_work;
 #define BM_STACK_WORK_DOUBLES 8192
-#if BM_NJ + BM_NLU + 2 * BM_N + (BM_S + 3) * BM_NVP + 4 * BM_NX + BM_N * BM_N <= BM_STACK_WORK_DOUBLES
+#if BM_NJ + BM_NLU + 2 * BM_N + (BM_S + 3) * BM_NVP + 4 * BM_NX + BM_DENSE_DOUBLES <= BM_STACK_WORK_DOUBLES
 #define BM_WORK_ON_STACK 1
 #endif
 
@@ -460,8 +521,8 @@ static bm_work *bm_work_alloc(void) {
 
 /* The dense matrix of the fallback (*D), allocated on first use; NULL when the model is too large. */
 static double *bm_dense_buffer(double **D) {
-#if BM_N <= BM_DENSE_MAX
-    if (!*D) *D = (double *)malloc(sizeof(double) * BM_N * BM_N);
+#if BM_DENSE_DIM <= BM_DENSE_MAX
+    if (!*D) *D = (double *)malloc(sizeof(double) * BM_DENSE_DOUBLES);
     return *D;
 #else
     (void)D;
@@ -474,6 +535,11 @@ static double *bm_dense_buffer(double **D) {
  * from its diagonal entry (sparse_lu.PIVOT_GROWTH), the dense LU with partial pivoting in *D.
  * Returns 0 (sparse), 1 (dense), 2 (singular) or 3 (no safe static pivot and no dense fallback). */
 static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4 *X, int *piv, double **D) {
+#ifdef BM_SENS_N
+    /* the state block's sparse LU (its packed Jacobian is J's first entries), and the coupling
+     * entries of J copied after the factors for the block solve (bm_factor_solve) */
+    for (int k = 0; k < BM_NSC; ++k) E[BM_NLU_X + k] = J[bm_sc_k[k]];
+#endif
     bm_build_E(J, fac, E);
     if (!bm_lu_fast(E, dinv, 1e-10 * fac)) {
 #ifdef BM_HAVE_INV
@@ -485,16 +551,45 @@ static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4
     }
     double *A = bm_dense_buffer(D);
     if (!A) return 3;
+#ifdef BM_SENS_N
+    memset(A, 0, sizeof(double) * BM_SENS_N * BM_SENS_N);
+    for (int k = 0; k < BM_NNZJ; ++k)
+        if (bm_jrow[k] < BM_SENS_N) A[bm_jrow[k] * BM_SENS_N + bm_jcol[k]] = -J[k];
+    for (int k = 0; k < BM_NSC; ++k) A[BM_SENS_N * BM_SENS_N + k] = J[bm_sc_k[k]];
+    for (int i = 0; i < BM_SENS_N; ++i) A[i * BM_SENS_N + i] += fac;
+    return bm_lu_sens(A, piv) ? 2 : 1;
+#else
     memset(A, 0, sizeof(double) * BM_N * BM_N);
     for (int k = 0; k < BM_NNZJ; ++k) A[bm_jrow[k] * BM_N + bm_jcol[k]] = -J[k];
     for (int i = 0; i < BM_N; ++i) A[i * BM_N + i] += fac;
     return bm_lu(A, piv) ? 2 : 1;
+#endif
 }
 
 /* Solve with the factors of bm_factor (path 0 or 1), in place. */
 static inline void bm_factor_solve(int path, const double *E, const double *dinv, const bm_v4 *X, const int *piv,
                                    const double *D, bm_v4 *v) {
+#ifdef BM_SENS_N
+    if (path) {
+        double *b = (double *)v;
+        const double *Jc = D + BM_SENS_N * BM_SENS_N;
+        bm_lusolve_sens(D, piv, b);
+        for (int k = 0; k < BM_NSC; ++k) b[bm_sc_row[k]] += Jc[k] * b[bm_sc_col[k]];
+        for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_lusolve_sens(D, piv, b + s);
+        return;
+    }
+    {
+        double *b = (double *)v;
+        const double *Jc = E + BM_NLU_X;
+        (void)X;
+        bm_solve_fast(E, dinv, b);
+        for (int k = 0; k < BM_NSC; ++k) b[bm_sc_row[k]] += Jc[k] * b[bm_sc_col[k]];
+        for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_solve_fast(E, dinv, b + s);
+        return;
+    }
+#else
     if (path) { bm_lusolve(D, piv, (double *)v); return; }
+#endif
 #ifdef BM_HAVE_INV
     (void)dinv;
     bm_matvec_vec(X, v);
@@ -933,7 +1028,7 @@ static int bm_segment(double *t, double tstop, bm_v4 *y, const double *p, const 
                       double *hacc, double *erracc, long *naccept) {
 #ifdef BM_WORK_ON_STACK
     bm_work w;
-    double Dst[BM_N * BM_N], *D = Dst;
+    double Dst[BM_DENSE_DOUBLES], *D = Dst;
     return bm_segment_work(t, tstop, y, p, u, h, tout, nout, iout, yout, oout, c, hacc, erracc, naccept, &w, &D);
 #else
     bm_work *w = bm_work_alloc();
