@@ -55,6 +55,9 @@ class Formula:
         self._d_idx = [i - 1 for i, _ in self._d]
         self._d_all = (sp.lambdify(self._args, [sp.diff(expr, self._args[i]) for i, _ in self._d],
                                    modules=["numpy"], cse=True) if self._d else None)
+        #: states and model parameters the formula reads (positions in ``X``'s and ``P``'s columns)
+        self.x_used = np.array([i - 1 for i in self.used if 1 <= i <= self.n_x], dtype=int)
+        self.p_used = np.array([i - 1 - self.n_x for i in self.used if self.n_x < i <= self.n_x + self.n_p], dtype=int)
 
     @classmethod
     def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
@@ -66,19 +69,20 @@ class Formula:
     rowwise: bool = False
 
     def _call(self, f, t, X, P, E, Q, n):
-        if self.rowwise:
+        if self.rowwise and not (isinstance(P, np.ndarray) and P.ndim == 2):
             P = [np.full(n, v) for v in P]
-        out = f(t, *X.T, *P, *E, *Q.T)
+        out = f(t, *X.T, *_columns(P), *_columns(E), *Q.T)
         return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
 
     def value(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray, Q: np.ndarray) -> np.ndarray:
-        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition), ``Q`` (rows x
-        placeholders)."""
+        """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition, or rows x
+        parameters / extras), ``Q`` (rows x placeholders)."""
         with np.errstate(all="ignore"):
             return self._call(self._f, t, X, P, E, Q, len(t))
 
     def derivatives(self, t, X, P, E, Q) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(d/dX (rows x n_x), d/dP (rows x n_p), d/dE (rows x n_e), d/dQ (rows x n_q))``."""
+        """``(d/dX (rows x n_x), d/dP (rows x n_p), d/dE (rows x n_e), d/dQ (rows x n_q))``; arguments as for
+        :meth:`value`."""
         n = len(t)
         dX = np.zeros((n, self.n_x))
         dP = np.zeros((n, self.n_p))
@@ -87,7 +91,7 @@ class Formula:
         if self._d_all is None:
             return dX, dP, dE, dQ
         with np.errstate(all="ignore"):
-            vals = self._d_all(t, *X.T, *P, *E, *Q.T)
+            vals = self._d_all(t, *X.T, *_columns(P), *_columns(E), *Q.T)
             for k, v in zip(self._d_idx, vals):
                 if k < self.n_x:
                     dX[:, k] = v
@@ -98,6 +102,11 @@ class Formula:
                 else:
                     dQ[:, k - self.n_x - self.n_p - len(self.extras)] = v
         return dX, dP, dE, dQ
+
+
+def _columns(A: Any) -> Any:
+    """The per-row columns of a rows x k array, or a per-condition vector as it is."""
+    return A.T if isinstance(A, np.ndarray) and A.ndim == 2 else A
 
 
 def parse_formula(text: Any, where: str) -> Any:

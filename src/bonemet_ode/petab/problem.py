@@ -73,6 +73,74 @@ class _Source:
         return {self.index} if self.index >= 0 else set()
 
 
+class _Vec:
+    """A list of :class:`_Source` evaluated at once: numbers and parameter-table entries by fancy indexing,
+    v2 expressions (rare) one by one; the derivative matrix of the entries is fixed and built once."""
+
+    def __init__(self, srcs: Sequence[_Source], col: Mapping[int, int], nfree: int, extra_rows: int = 0,
+                 tail: np.ndarray | None = None) -> None:
+        n = len(srcs)
+        self.const = np.array([s.value if s.index < 0 and s.expr is None else 0.0 for s in srcs] +
+                              ([] if tail is None else list(tail)), dtype=float)
+        self.at = np.array([k for k, s in enumerate(srcs) if s.expr is None and s.index >= 0], dtype=int)
+        self.rows = np.array([srcs[k].index for k in self.at], dtype=int)
+        self.exprs = [(k, s) for k, s in enumerate(srcs) if s.expr is not None]
+        self.col = col
+        self.D0 = np.zeros((n + extra_rows, nfree))
+        for k in self.at:
+            j = col.get(int(srcs[k].index))
+            if j is not None:
+                self.D0[k, j] += 1.0
+
+    def get(self, plin: np.ndarray) -> np.ndarray:
+        v = self.const.copy()
+        v[self.at] = plin[self.rows]
+        for k, s in self.exprs:
+            v[k] = s.get(plin)
+        return v
+
+    def d(self, plin: np.ndarray) -> np.ndarray:
+        if not self.exprs:
+            return self.D0
+        D = self.D0.copy()
+        for k, s in self.exprs:
+            for row, dv in s.partials(plin):
+                j = self.col.get(row)
+                if j is not None:
+                    D[k, j] += dv
+        return D
+
+
+@dataclass
+class _ObsRows:
+    """The measurement rows of one observable over all conditions, in condition order: their condition
+    (``ci``), stacked output-time index (``gi``: row of the conditions' stacked states), time, and the
+    placeholders' sources as arrays (``Q = plin[qidx]`` where ``qidx >= 0``, else ``qconst``; ``(qr, qa, qj)``:
+    row, placeholder and free column of every placeholder an estimated parameter sets; ``qexpr``: the rare
+    v2 expressions, ``(row, placeholder, _Source)``)."""
+
+    o: str
+    rows: np.ndarray
+    ci: np.ndarray
+    gi: np.ndarray
+    t: np.ndarray
+    qconst: np.ndarray
+    qidx: np.ndarray
+    qmask: np.ndarray
+    qexpr: list
+    qr: np.ndarray
+    qa: np.ndarray
+    qj: np.ndarray
+
+    def q(self, plin: np.ndarray) -> np.ndarray:
+        """The placeholders' values (rows x placeholders) at linear parameter-table values ``plin``."""
+        Q = self.qconst.copy()
+        Q[self.qmask] = plin[self.qidx[self.qmask]]
+        for r, a, s in self.qexpr:
+            Q[r, a] = s.get(plin)
+        return Q
+
+
 @dataclass
 class _Condition:
     preeq: str
@@ -85,6 +153,7 @@ class _Condition:
     x_pre: dict = field(default_factory=dict)  # state -> (_Source, vol param index or -1)
     x_sim: dict = field(default_factory=dict)
     extras: list = field(default_factory=list)  # _Source per extra symbol
+    fast: Any = None  # (_Vec p_sim, _Vec p_pre or None, _Vec extras)
 
 
 @dataclass
@@ -166,6 +235,7 @@ class PetabProblem:
             except ModelError:
                 self.gradient_method = "finite differences"
         self._prepare_switches()
+        self._prepare_fast()
 
     # ------------------------------------------------------------------ tables
     def _read_parameters(self) -> None:
@@ -501,22 +571,6 @@ class PetabProblem:
               np.ascontiguousarray(self._sw_index[order]), np.ascontiguousarray(self._sw_after[order]))
         return p, ev
 
-    def _flag_groups(self, p: np.ndarray, t: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Rows of output times ``t`` grouped by the time-switch flags' values there, each with ``p`` holding
-        those values (a flag has its "after" value from its switch time on, as the solver reports outputs at
-        an event time after the event)."""
-        if not len(self._sw_index):
-            return [(np.arange(len(t)), p)]
-        tau = np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float))
-        after = (tau[None, :] <= 0.0) | (t[:, None] >= tau[None, :])
-        out = []
-        for pattern in np.unique(after, axis=0):
-            rows = np.flatnonzero((after == pattern).all(axis=1))
-            pr = p.copy()
-            pr[self._sw_index] = np.where(pattern, self._sw_after, self._sw_before)
-            out.append((rows, pr))
-        return out
-
     def _single(self, sim: Any, ev: tuple | None):
         """The simulator's one-member solver, or one with the time switches' events ``ev``."""
         if ev is None:
@@ -526,6 +580,74 @@ class PetabProblem:
         if solver is None:
             solver = self._solvers[key] = sim.compiled.single_solver(sim.times, ev, sim.opts, sim.atol)
         return solver
+
+    def _prepare_fast(self) -> None:
+        """Everything :meth:`evaluate` needs that does not depend on the parameter values, built once: per
+        condition its sources as :class:`_Vec`, per observable its rows over all conditions
+        (:class:`_ObsRows`), and per row the transformation and noise model as index arrays."""
+        nf = len(self.free)
+        for c in self.conditions:
+            c.fast = (_Vec(c.p_sim, self._col, nf, len(self._on), self._on),
+                      _Vec(c.p_pre, self._col, nf, len(self._on), self._on) if c.preeq else None,
+                      _Vec(c.extras, self._col, nf))
+        off = np.cumsum([0] + [len(c.times) for c in self.conditions])
+        self._obs_rows: list[_ObsRows] = []
+        for o in self.observable_ids:
+            rows, ci, gi = [], [], []
+            for k, c in enumerate(self.conditions):
+                sel = c.rows[self._obs_of_row[c.rows] == o]
+                rows.append(sel)
+                ci.append(np.full(len(sel), k, dtype=int))
+                gi.append(off[k] + c.tindex[np.searchsorted(c.rows, sel)])
+            sel = np.concatenate(rows).astype(int)
+            if not len(sel):
+                continue
+            ci_, gi_ = np.concatenate(ci), np.concatenate(gi)
+            t = np.concatenate([c.times for c in self.conditions])[gi_]
+            nq = len(self._ph[o])
+            qconst = np.zeros((len(sel), nq))
+            qidx = np.full((len(sel), nq), -1, dtype=int)
+            qexpr: list = []
+            qr, qa, qj = [], [], []
+            for r, row in enumerate(sel):
+                for a_, src in enumerate(self._row_q[int(row)]):
+                    if src.expr is not None:
+                        qexpr.append((r, a_, src))
+                    elif src.index >= 0:
+                        qidx[r, a_] = src.index
+                        if src.index in self._col:
+                            qr.append(r)
+                            qa.append(a_)
+                            qj.append(self._col[src.index])
+                    else:
+                        qconst[r, a_] = src.value
+            self._obs_rows.append(_ObsRows(o, sel, ci_, gi_, t, qconst, qidx, qidx >= 0, qexpr,
+                                           np.array(qr, dtype=int), np.array(qa, dtype=int), np.array(qj, dtype=int)))
+        tr = np.array([self.transform[o] for o in self._obs_of_row], dtype=object)
+        self._rows_log = np.flatnonzero(tr == LOG)
+        self._rows_log10 = np.flatnonzero(tr == LOG10)
+        self._rows_of_obs = [r for r in (np.flatnonzero(self._obs_of_row == o) for o in self.observable_ids) if len(r)]
+        self._laplace = np.array([self.distribution[o] != "normal" for o in self._obs_of_row], dtype=bool)
+        self._slog = np.array([s_ == LOG for s_ in self.scales], dtype=bool)
+        self._slog10 = np.array([s_ == LOG10 for s_ in self.scales], dtype=bool)
+        psyms = list(self.sbml.sym.p)
+        reads = set().union(*(e.free_symbols for e in self._x0_exprs)) if self._x0_exprs else set()
+        self._x0_reads = np.array([k for k, s_ in enumerate(psyms) if s_ in reads], dtype=int)
+        self._x0_cache: dict = {}
+
+    def _transformed(self, y: np.ndarray):
+        """Measurements, simulations, d transformed simulation / d simulation and the density's constant, each on
+        the row's observable transformation."""
+        m = self._meas
+        mt, yt, dyt, const = m.copy(), y.copy(), np.ones(len(m)), np.zeros(len(m))
+        a, b = self._rows_log, self._rows_log10
+        with np.errstate(all="ignore"):
+            if len(a):
+                mt[a], yt[a], dyt[a], const[a] = np.log(m[a]), np.log(y[a]), 1.0 / y[a], np.log(m[a])
+            if len(b):
+                mt[b], yt[b] = np.log10(m[b]), np.log10(y[b])
+                dyt[b], const[b] = 1.0 / (y[b] * math.log(10)), np.log(m[b] * math.log(10))
+        return mt, yt, dyt, const
 
     # ------------------------------------------------------------------ simulation
     def _simulator(self, times: np.ndarray, sensi: bool):
@@ -540,28 +662,20 @@ class PetabProblem:
                                         sensitivities=self._targets if (sensi and self._targets) else None)
         return self._sims[key]
 
-    def _values(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
-        """Values of ``srcs``; with ``flags``, the compiled parameter vector (the terms' on-flags appended)."""
-        v = np.array([s.get(plin) for s in srcs], dtype=float)
-        return np.concatenate([v, self._on]) if flags else v
-
-    def _dvalues(self, srcs: Sequence[_Source], plin: np.ndarray, flags: bool = False) -> np.ndarray:
-        """d value / d free parameter (linear) of each source: rows x free (zero rows for the on-flags)."""
-        D = np.zeros((len(srcs) + (len(self._on) if flags else 0), len(self.free)))
-        for k, s in enumerate(srcs):
-            for row, d in s.partials(plin):
-                j = self._col.get(row)
-                if j is not None:
-                    D[k, j] += d
-        return D
-
     def _initial(self, p: np.ndarray, Dp: np.ndarray, xs: Mapping, plin: np.ndarray, base: tuple | None):
         """Initial state and its derivative (states x free): the model's initial values at ``p`` (or ``base``,
         the pre-equilibrated state), with the condition's species overrides."""
         sn = self.model.state_names
         if base is None:
-            x0 = np.asarray(self._x0_f(list(p)), dtype=float).reshape(-1)
-            J0 = np.asarray(self._x0_jac_f(list(p)), dtype=float).reshape(len(sn), len(p))
+            key = p[self._x0_reads].tobytes()  # the initial values and their Jacobian read only these entries
+            hit = self._x0_cache.get(key)
+            if hit is None:
+                if len(self._x0_cache) > 64:
+                    self._x0_cache.clear()
+                hit = self._x0_cache[key] = (
+                    np.asarray(self._x0_f(list(p)), dtype=float).reshape(-1),
+                    np.asarray(self._x0_jac_f(list(p)), dtype=float).reshape(len(sn), len(p)))
+            x0, J0 = hit[0].copy(), hit[1]
             V = J0 @ Dp
         else:
             x0, V = base[0].copy(), base[1].copy()
@@ -622,8 +736,8 @@ class PetabProblem:
     def steady_state(self, c: _Condition, plin: np.ndarray, sensi: bool):
         """Pre-equilibrate condition ``c``: integrate to the first output time at which the steady-state
         criterion holds (:data:`SS_RTOL`, :data:`SS_ATOL`); ``(x, dx/dfree, failure)``."""
-        p = self._values(c.p_pre, plin, True)
-        Dp = self._dvalues(c.p_pre, plin, True)
+        pre = c.fast[1]
+        p, Dp = pre.get(plin), pre.d(plin)
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
         p, _ev = self._switched(p, float(SS_TIMES[-1]), True)
@@ -648,6 +762,80 @@ class PetabProblem:
             return None, None, f"pre-equilibration condition {c.preeq!r}: {fail}"
         return X[-1], (G[-1] if G is not None else None), ""
 
+    def _plin(self, xs: np.ndarray) -> np.ndarray:
+        """Linear values of every parameter-table entry, the free ones at ``xs`` (parameter scale)."""
+        plin = self._nominal_all.astype(float).copy()
+        xl = xs.copy()
+        xl[self._slog] = np.exp(xs[self._slog])
+        xl[self._slog10] = np.power(10.0, xs[self._slog10])
+        plin[self._est_rows] = xl
+        return plin
+
+    def _simulate(self, xs: np.ndarray, sensi: bool):
+        """Simulations and noise parameters per measurement row and (``sensi``) their derivatives w.r.t. the
+        free parameters on linear scale (rows x free): ``(y, sigma, dy, dsigma, failure)``."""
+        plin = self._plin(xs)
+        nrow = len(self._meas)
+        Xs, Gs, Ps, Dps, Es, DEs = [], [], [], [], [], []
+        for c in self.conditions:
+            vp, _vpre, ve = c.fast
+            p, Dp = vp.get(plin), vp.d(plin)
+            base = None
+            if c.preeq:
+                xss, gss, fail = self.steady_state(c, plin, sensi)
+                if fail:
+                    return None, None, None, None, fail
+                base = (xss, gss if gss is not None else np.zeros((len(xss), len(self.free))))
+            x0, V = self._initial(p, Dp, c.x_sim, plin, base)
+            X, G, fail = self._solve(c.times, p, Dp, x0, V, sensi)
+            if fail:
+                return None, None, None, None, f"condition {c.sim!r}: {fail}"
+            Xs.append(X)
+            Gs.append(G)
+            Ps.append(p)
+            Dps.append(Dp)
+            Es.append(ve.get(plin))
+            DEs.append(ve.d(plin))
+        Xall = np.concatenate(Xs)
+        Pall, Eall = np.stack(Ps), np.stack(Es)
+        ysim = np.full(nrow, np.nan)
+        sigma = np.full(nrow, np.nan)
+        dy = np.zeros((nrow, len(self.free))) if sensi else None
+        ds = np.zeros((nrow, len(self.free))) if sensi else None
+        if sensi:
+            Gall, Dpall, DEall = np.concatenate(Gs), np.stack(Dps), np.stack(DEs)
+        tau = (np.stack([np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float)) for p in Ps])
+               if len(self._sw_index) else None)
+        for ob in self._obs_rows:
+            P = Pall[ob.ci]
+            if tau is not None:  # each time-switch flag at its value at the row's output time
+                tr = tau[ob.ci]
+                after = (tr <= 0.0) | (ob.t[:, None] >= tr)
+                P[:, self._sw_index] = np.where(after, self._sw_after, self._sw_before)
+            X, E, Q = Xall[ob.gi], Eall[ob.ci], ob.q(plin)
+            for f, out, dout in ((self.obs_f[ob.o], ysim, dy), (self.noise_f[ob.o], sigma, ds)):
+                out[ob.rows] = f.value(ob.t, X, P, E, Q)
+                if dout is None:
+                    continue
+                fx, fp, fe, fq = f.derivatives(ob.t, X, P, E, Q)
+                d = np.zeros((len(ob.rows), len(self.free)))
+                xu, pu = f.x_used, f.p_used
+                if len(xu):
+                    d += np.einsum("rn,rnj->rj", fx[:, xu], Gall[ob.gi[:, None], xu[None, :]])
+                if len(pu):
+                    d += np.einsum("rp,rpj->rj", fp[:, pu], Dpall[ob.ci[:, None], pu[None, :]])
+                if fe.shape[1]:
+                    d += np.einsum("re,rej->rj", fe, DEall[ob.ci])
+                if len(ob.qr):
+                    np.add.at(d, (ob.qr, ob.qj), fq[ob.qr, ob.qa])
+                for r, a, src in ob.qexpr:
+                    for prow, dq in src.partials(plin):
+                        j = self._col.get(prow)
+                        if j is not None:
+                            d[r, j] += fq[r, a] * dq
+                dout[ob.rows] = d
+        return ysim, sigma, dy, ds, ""
+
     def evaluate(self, x: Sequence[float] | np.ndarray | None = None, gradient: bool = False) -> Evaluation:
         """Simulate every condition at free parameters ``x`` (parameter scale; default the nominal values) and
         compute llh, chi2, simulations and (``gradient=True``) the llh gradient on parameter scale."""
@@ -657,59 +845,14 @@ class PetabProblem:
         sensi = gradient and self.gradient_method == "forward sensitivities"
         if gradient and not sensi:
             return self._evaluate_fd(xs)
-        plin = self._nominal_all.astype(float).copy()
-        xl = np.array([unscale(v, s) for v, s in zip(xs, self.scales)], dtype=float)
-        plin[self._est_rows] = xl
-        nrow = len(self._meas)
-        ysim = np.full(nrow, np.nan)
-        sigma = np.full(nrow, np.nan)
-        dy = np.zeros((nrow, len(self.free)))
-        ds = np.zeros((nrow, len(self.free)))
-        for c in self.conditions:
-            p = self._values(c.p_sim, plin, True)
-            Dp = self._dvalues(c.p_sim, plin, True)
-            base = None
-            if c.preeq:
-                xss, gss, fail = self.steady_state(c, plin, sensi)
-                if fail:
-                    return self._failed(fail, nrow)
-                base = (xss, gss if gss is not None else np.zeros((len(xss), len(self.free))))
-            x0, V = self._initial(p, Dp, c.x_sim, plin, base)
-            X, G, fail = self._solve(c.times, p, Dp, x0, V, sensi)
-            if fail:
-                return self._failed(f"condition {c.sim!r}: {fail}", nrow)
-            E = self._values(c.extras, plin)
-            DE = self._dvalues(c.extras, plin)
-            for o in self.observable_ids:
-                sel = c.rows[self._obs_of_row[c.rows] == o]
-                if not len(sel):
-                    continue
-                ti = c.tindex[np.searchsorted(c.rows, sel)]
-                t = c.times[ti]
-                Xr = X[ti]
-                qsrc = [self._row_q[int(r)] for r in sel]
-                Q = np.array([[s.get(plin) for s in q] for q in qsrc], dtype=float).reshape(len(sel), len(self._ph[o]))
-                for rows, pr in self._flag_groups(p, t):
-                    tr, Xg, Qg = t[rows], Xr[rows], Q[rows]
-                    for f, out, dout in ((self.obs_f[o], ysim, dy), (self.noise_f[o], sigma, ds)):
-                        out[sel[rows]] = f.value(tr, Xg, pr, E, Qg)
-                        if sensi and G is not None:
-                            fx, fp, fe, fq = f.derivatives(tr, Xg, pr, E, Qg)
-                            d = np.einsum("rn,rnj->rj", fx, G[ti[rows]]) + fp @ Dp + fe @ DE
-                            for a in range(Qg.shape[1]):
-                                for r_, row in enumerate(rows):
-                                    for prow, dq in qsrc[row][a].partials(plin):
-                                        j = self._col.get(prow)
-                                        if j is not None:
-                                            d[r_, j] += fq[r_, a] * dq
-                            dout[sel[rows]] = d
-        llh, chi2, g = self._likelihood(ysim, sigma, dy if sensi else None, ds if sensi else None)
+        ysim, sigma, dy, ds, fail = self._simulate(xs, sensi)
+        if fail:
+            return self._failed(fail, len(self._meas))
+        llh, chi2, g = self._likelihood(ysim, sigma, dy, ds)
         if g is None:
             return Evaluation(llh, chi2, ysim, sigma)
         sc = self._dlin_dx(xs)
-        g = g * sc
-        dy, ds = dy * sc, ds * sc
-        return Evaluation(llh, chi2, ysim, sigma, g, dsim=dy, dsigma=ds)
+        return Evaluation(llh, chi2, ysim, sigma, g * sc, dsim=dy * sc, dsigma=ds * sc)
 
     #: Offset ``C`` of the noise residuals ``sqrt(log(2 pi sigma^2) + C)`` of :meth:`residuals`.
     SIGMA_OFFSET = 100.0
@@ -729,27 +872,23 @@ class PetabProblem:
         parameter-scale normal prior.  Only for :meth:`least_squares_form` problems.
         """
         xs = np.asarray(x, dtype=float)
-        ev = self.evaluate(xs, gradient=True)
         n = len(self._meas)
-        if ev.failure or not np.all(np.isfinite(ev.simulation)) or ev.dsim is None or ev.dsigma is None:
+        if xs.shape != (len(self.free),):
+            raise PetabError(f"parameter vector has shape {xs.shape}; expected ({len(self.free)},) for {self.free}")
+        y, s, dy, ds, fail = self._simulate(xs, True)
+        if fail or not np.all(np.isfinite(y)) or dy is None or ds is None:
             return np.full(n, np.nan), np.full((n, len(xs)), np.nan)
-        m, y, s = self._meas, ev.simulation, ev.sigma
-        dyt = np.ones(n)
-        mt, yt = m.copy(), y.copy()
+        sc = self._dlin_dx(xs)
+        dsim, dsigma = dy * sc, ds * sc
+        mt, yt, dyt, _const = self._transformed(y)
         with np.errstate(all="ignore"):
-            for o in self.observable_ids:
-                sel = self._obs_of_row == o
-                if self.transform[o] == LOG:
-                    mt[sel], yt[sel], dyt[sel] = np.log(m[sel]), np.log(y[sel]), 1.0 / y[sel]
-                elif self.transform[o] == LOG10:
-                    mt[sel], yt[sel], dyt[sel] = np.log10(m[sel]), np.log10(y[sel]), 1.0 / (y[sel] * math.log(10))
             r = (mt - yt) / s
-            J = -(dyt / s)[:, None] * ev.dsim - (r / s)[:, None] * ev.dsigma
+            J = -(dyt / s)[:, None] * dsim - (r / s)[:, None] * dsigma
             parts, jacs = [r], [J]
-            if np.any(ev.dsigma != 0):
+            if np.any(dsigma != 0):
                 rs = np.sqrt(np.log(2 * np.pi * s ** 2) + self.SIGMA_OFFSET)
                 parts.append(rs)
-                jacs.append((1.0 / (s * rs))[:, None] * ev.dsigma)
+                jacs.append((1.0 / (s * rs))[:, None] * dsigma)
             for j, pr in enumerate(self.priors):
                 if pr is not None:
                     e = np.zeros((1, len(xs)))
@@ -759,12 +898,10 @@ class PetabProblem:
         return np.concatenate(parts), np.vstack(jacs)
 
     def _dlin_dx(self, xs: np.ndarray) -> np.ndarray:
+        """d linear value / d parameter-scale value of each free parameter."""
         out = np.ones(len(xs))
-        for j, (v, s) in enumerate(zip(xs, self.scales)):
-            if s == LOG:
-                out[j] = math.exp(v)
-            elif s == LOG10:
-                out[j] = 10.0 ** v * math.log(10.0)
+        out[self._slog] = np.exp(xs[self._slog])
+        out[self._slog10] = np.power(10.0, xs[self._slog10]) * math.log(10.0)
         return out
 
     def _failed(self, why: str, nrow: int) -> Evaluation:
@@ -772,39 +909,24 @@ class PetabProblem:
                           np.full(len(self.free), np.nan), why)
 
     def _likelihood(self, y, sigma, dy, ds):
-        m = self._meas
-        llh = np.zeros(len(m))
-        res = np.zeros(len(m))
-        g = np.zeros(len(self.free)) if dy is not None else None
+        """llh, chi2 and (``dy``, ``ds`` given) the llh gradient w.r.t. the free parameters on linear scale."""
+        mt, yt, dyt, const = self._transformed(y)
+        lap = self._laplace
         with np.errstate(all="ignore"):
-            for o in self.observable_ids:
-                sel = self._obs_of_row == o
-                if not sel.any():
-                    continue
-                tr, dist = self.transform[o], self.distribution[o]
-                mo, yo, so = m[sel], y[sel], sigma[sel]
-                if tr == LIN:
-                    mt, yt, dyt, const = mo, yo, np.ones_like(yo), 0.0
-                elif tr == LOG:
-                    mt, yt, dyt, const = np.log(mo), np.log(yo), 1.0 / yo, np.log(mo)
-                else:
-                    mt, yt, dyt, const = np.log10(mo), np.log10(yo), 1.0 / (yo * math.log(10)), \
-                        np.log(mo * math.log(10))
-                r = (mt - yt) / so
-                res[sel] = r
-                if dist == "normal":
-                    llh[sel] = -0.5 * np.log(2 * np.pi * so ** 2) - const - 0.5 * r ** 2
-                    if g is not None:
-                        # d llh = -dsigma/sigma - r dr,  dr = -dyt*dy/sigma - r dsigma/sigma
-                        dr = -(dyt / so)[:, None] * dy[sel] - (r / so)[:, None] * ds[sel]
-                        g += (-(1.0 / so)[:, None] * ds[sel] - r[:, None] * dr).sum(axis=0)
-                else:
-                    llh[sel] = -np.log(2 * so) - const - np.abs(r)
-                    if g is not None:
-                        dr = -(dyt / so)[:, None] * dy[sel] - (r / so)[:, None] * ds[sel]
-                        g += (-(1.0 / so)[:, None] * ds[sel] - np.sign(r)[:, None] * dr).sum(axis=0)
+            r = (mt - yt) / sigma
+            llh = np.where(lap, -np.log(2 * sigma) - const - np.abs(r),
+                           -0.5 * np.log(2 * np.pi * sigma ** 2) - const - 0.5 * r ** 2)
+            g = None
+            if dy is not None:
+                # d llh = -dsigma/sigma - w dr,  dr = -dyt*dy/sigma - r dsigma/sigma; w = r (normal), sign(r) (laplace)
+                dr = -(dyt / sigma)[:, None] * dy - (r / sigma)[:, None] * ds
+                w = np.where(lap, np.sign(r), r)
+                terms = -(1.0 / sigma)[:, None] * ds - w[:, None] * dr
+                g = np.zeros(len(self.free))
+                for rows in self._rows_of_obs:  # summed per observable, in the observable table's order
+                    g += terms[rows].sum(axis=0)
         total = float(llh.sum())
-        return (total if np.isfinite(total) else math.nan), float((res ** 2).sum()), g
+        return (total if np.isfinite(total) else math.nan), float((r ** 2).sum()), g
 
     def _evaluate_fd(self, xs: np.ndarray, h: float = 1e-5) -> Evaluation:
         """Central finite differences of llh on parameter scale (models whose events or switches the compiled
