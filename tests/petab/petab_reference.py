@@ -75,6 +75,7 @@ def _likelihood(pp: Any, y, sigma, dy, ds):
     llh = np.zeros(len(m))
     res = np.zeros(len(m))
     g = np.zeros(len(pp.free)) if dy is not None else None
+    gabs = np.zeros(len(pp.free))
     with np.errstate(all="ignore"):
         for o in pp.observable_ids:
             sel = pp._obs_of_row == o
@@ -98,13 +99,17 @@ def _likelihood(pp: Any, y, sigma, dy, ds):
                 llh[sel] = -np.log(2 * so) - const - np.abs(r)
             if g is not None:
                 dr = -(dyt / so)[:, None] * dy[sel] - (r / so)[:, None] * ds[sel]
-                g += (-(1.0 / so)[:, None] * ds[sel] - w[:, None] * dr).sum(axis=0)
+                terms = -(1.0 / so)[:, None] * ds[sel] - w[:, None] * dr
+                g += terms.sum(axis=0)
+                gabs += np.abs(terms).sum(axis=0)
     total = float(llh.sum())
-    return (total if np.isfinite(total) else math.nan), float((res ** 2).sum()), g
+    return (total if np.isfinite(total) else math.nan), float((res ** 2).sum()), g, gabs
 
 
 def evaluate_reference(pp: Any, x: Any = None, gradient: bool = False) -> Evaluation:
-    """``pp.evaluate(x, gradient)`` computed row by row (forward-sensitivity problems only)."""
+    """``pp.evaluate(x, gradient)`` computed row by row (forward-sensitivity problems only); with
+    ``gradient``, ``grad_scale`` holds per parameter the sum over rows of the absolute gradient terms (the size
+    that rounding in a different summation order is relative to)."""
     xs = pp.x_nominal if x is None else np.asarray(x, dtype=float)
     sensi = gradient
     plin = pp._nominal_all.astype(float).copy()
@@ -147,12 +152,14 @@ def evaluate_reference(pp: Any, x: Any = None, gradient: bool = False) -> Evalua
                                     if j is not None:
                                         d[r_, j] += fq[r_, a] * dq
                         dout[sel[rows]] = d
-    llh, chi2, g = _likelihood(pp, ysim, sigma, dy if sensi else None, ds if sensi else None)
+    llh, chi2, g, gabs = _likelihood(pp, ysim, sigma, dy if sensi else None, ds if sensi else None)
     if g is None:
         return Evaluation(llh, chi2, ysim, sigma)
     sc = np.array([1.0 if s == LIN else (math.exp(v) if s == LOG else 10.0 ** v * math.log(10.0))
                    for v, s in zip(xs, pp.scales)])
-    return Evaluation(llh, chi2, ysim, sigma, g * sc, dsim=dy * sc, dsigma=ds * sc)
+    ev = Evaluation(llh, chi2, ysim, sigma, g * sc, dsim=dy * sc, dsigma=ds * sc)
+    ev.grad_scale = gabs * sc  # type: ignore[attr-defined]  # sum over rows of |each row's gradient term|
+    return ev
 
 
 def residuals_reference(pp: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:

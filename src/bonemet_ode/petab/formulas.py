@@ -55,9 +55,19 @@ class Formula:
         self._d_idx = [i - 1 for i, _ in self._d]
         self._d_all = (sp.lambdify(self._args, [sp.diff(expr, self._args[i]) for i, _ in self._d],
                                    modules=["numpy"], cse=True) if self._d else None)
-        #: states and model parameters the formula reads (positions in ``X``'s and ``P``'s columns)
+        #: states, model parameters, extras and placeholders the formula reads (positions in ``X``'s, ``P``'s,
+        #: ``E``'s and ``Q``'s columns), the column order of :meth:`value_and_derivatives`' derivatives
+        n_xp, n_e = self.n_x + self.n_p, len(self.extras)
         self.x_used = np.array([i - 1 for i in self.used if 1 <= i <= self.n_x], dtype=int)
-        self.p_used = np.array([i - 1 - self.n_x for i in self.used if self.n_x < i <= self.n_x + self.n_p], dtype=int)
+        self.p_used = np.array([i - 1 - self.n_x for i in self.used if self.n_x < i <= n_xp], dtype=int)
+        self.e_used = np.array([i - 1 - n_xp for i in self.used if n_xp < i <= n_xp + n_e], dtype=int)
+        self.q_used = np.array([i - 1 - n_xp - n_e for i in self.used if i > n_xp + n_e], dtype=int)
+        #: position of the placeholder when the formula is that placeholder alone (a common noise formula),
+        #: else None
+        self.just_placeholder = (list(placeholders).index(expr) if isinstance(expr, sp.Symbol) and
+                                 expr in list(placeholders) else None)
+        self._vd = sp.lambdify(self._args, [expr, *(sp.diff(expr, self._args[i]) for i, _ in self._d)],
+                               modules=["numpy"], cse=True)
 
     @classmethod
     def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
@@ -71,8 +81,35 @@ class Formula:
     def _call(self, f, t, X, P, E, Q, n):
         if self.rowwise and not (isinstance(P, np.ndarray) and P.ndim == 2):
             P = [np.full(n, v) for v in P]
-        out = f(t, *X.T, *_columns(P), *_columns(E), *Q.T)
-        return np.broadcast_to(np.asarray(out, dtype=float), (n,)).copy()
+        return _rows(f(t, *X.T, *_columns(P), *_columns(E), *Q.T), n)
+
+    def value_and_derivatives(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray,
+                              Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Values and derivatives at rows in one generated function (common subexpressions computed once):
+        ``(value, d/dX[:, x_used], d/dP[:, p_used], d/dE[:, e_used], d/dQ[:, q_used])``; ``P`` and ``E`` rows x
+        parameters / extras (one row per output row), the rest as for :meth:`value`.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> from types import SimpleNamespace
+        >>> x, k, q = sp.symbols("x k q")
+        >>> f = Formula(k * x + q, SimpleNamespace(y=[x], p=[k]), [], [q])
+        >>> v, fx, fp, fe, fq = f.value_and_derivatives(np.array([0.0, 1.0]), np.array([[2.0], [3.0]]),
+        ...                                             np.array([[10.0], [10.0]]), np.zeros((2, 0)),
+        ...                                             np.array([[1.0], [1.0]]))
+        >>> v.tolist(), fx[:, 0].tolist(), fp[:, 0].tolist(), fq[:, 0].tolist()
+        ([21.0, 31.0], [10.0, 10.0], [2.0, 3.0], [1.0, 1.0])
+        """
+        n = len(t)
+        with np.errstate(all="ignore"):
+            vals = self._vd(t, *X.T, *P.T, *E.T, *Q.T)
+        D = np.empty((n, len(vals) - 1))
+        for k in range(1, len(vals)):
+            D[:, k - 1] = vals[k]
+        a, b, c = len(self.x_used), len(self.x_used) + len(self.p_used), len(self.x_used) + len(self.p_used) + \
+            len(self.e_used)
+        return _rows(vals[0], n), D[:, :a], D[:, a:b], D[:, b:c], D[:, c:]
 
     def value(self, t: np.ndarray, X: np.ndarray, P: np.ndarray, E: np.ndarray, Q: np.ndarray) -> np.ndarray:
         """Values at rows: ``t`` (rows), ``X`` (rows x states), ``P``, ``E`` (per condition, or rows x
@@ -102,6 +139,12 @@ class Formula:
                 else:
                     dQ[:, k - self.n_x - self.n_p - len(self.extras)] = v
         return dX, dP, dE, dQ
+
+
+def _rows(out: Any, n: int) -> np.ndarray:
+    """A formula's result as a fresh float array of ``n`` rows (constants broadcast)."""
+    out = np.asarray(out, dtype=float)
+    return out.copy() if out.shape == (n,) else np.full(n, out)
 
 
 def _columns(A: Any) -> Any:

@@ -224,6 +224,7 @@ class PetabProblem:
         self._read_observables()
         self._read_conditions()
         self._sims: dict = {}
+        self._sim_of: dict = {}  # (condition index, sensi) -> simulator of its output times
         self.gradient_method = "forward sensitivities"
         self._prepare_sensitivities()
         if self.model.events:
@@ -634,6 +635,15 @@ class PetabProblem:
         reads = set().union(*(e.free_symbols for e in self._x0_exprs)) if self._x0_exprs else set()
         self._x0_reads = np.array([k for k, s_ in enumerate(psyms) if s_ in reads], dtype=int)
         self._x0_cache: dict = {}
+        self._K_idx, self._Z_idx = np.array(self._K, dtype=int), np.array(self._Z, dtype=int)
+        n = len(self.model.state_names)  # d x_z(0) / d x_z(0) = 1 in the sensitivity block of each state target z
+        self._y0_ones = n * (1 + len(self._K) + np.arange(len(self._Z))) + self._Z_idx
+        # d (parameters, extras) / d free of every condition, when no (v2) expression makes them vary
+        self._Dp_const = (np.stack([c.fast[0].D0 for c in self.conditions])
+                          if not any(c.fast[0].exprs for c in self.conditions) else None)
+        self._DE_const = (np.stack([c.fast[2].D0 for c in self.conditions])
+                          if not any(c.fast[2].exprs for c in self.conditions) else None)
+        self._state_names = list(self.model.state_names)
 
     def _transformed(self, y: np.ndarray):
         """Measurements, simulations, d transformed simulation / d simulation and the density's constant, each on
@@ -665,7 +675,7 @@ class PetabProblem:
     def _initial(self, p: np.ndarray, Dp: np.ndarray, xs: Mapping, plin: np.ndarray, base: tuple | None):
         """Initial state and its derivative (states x free): the model's initial values at ``p`` (or ``base``,
         the pre-equilibrated state), with the condition's species overrides."""
-        sn = self.model.state_names
+        sn = self._state_names
         if base is None:
             key = p[self._x0_reads].tobytes()  # the initial values and their Jacobian read only these entries
             hit = self._x0_cache.get(key)
@@ -699,9 +709,11 @@ class PetabProblem:
         return x0, V
 
     def _solve(self, times: np.ndarray, p: np.ndarray, Dp: np.ndarray, x0: np.ndarray, V: np.ndarray, sensi: bool,
-               preeq: bool = False):
-        """States (times x n) and, with ``sensi``, their derivatives (times x n x free), or a failure message."""
-        sim = self._simulator(times, sensi)
+               preeq: bool = False, sim: Any = None):
+        """States (times x n) and, with ``sensi``, their derivatives (times x n x free), or a failure message
+        (``sim``: the simulator of ``times``, when the caller holds it)."""
+        if sim is None:
+            sim = self._simulator(times, sensi)
         p, ev = self._switched(p, float(sim.times[-1]), preeq)
         n = len(x0)
         use = sensi and bool(self._targets)
@@ -709,8 +721,7 @@ class PetabProblem:
             m = len(self._targets)
             y0 = np.zeros(n * (1 + m))
             y0[:n] = x0
-            for a, zi in enumerate(self._Z):
-                y0[n * (1 + len(self._K) + a) + zi] = 1.0
+            y0[self._y0_ones] = 1.0
         else:
             y0 = x0
         Y, _O, _stats, status, fail_t, fail_state = self._single(sim, ev).solve(np.ascontiguousarray(y0),
@@ -723,15 +734,14 @@ class PetabProblem:
         X = Y[:, :n]
         if not sensi:
             return X[:len(times)], None, ""
-        G = np.zeros((nt, n, len(self.free)))
-        if use:
-            S = Y[:, n:].reshape(nt, m, n)
-            nk = len(self._K)
-            if nk:
-                G += np.einsum("tkn,kj->tnj", S[:, :nk], Dp[self._K])
-            if self._Z:
-                G += np.einsum("tzn,zj->tnj", S[:, nk:], V[self._Z])
-        return X[:len(times)], G[:len(times)], ""
+        if not use:
+            return X[:len(times)], np.zeros((len(times), n, len(self.free))), ""
+        # d x / d free = sum over targets of d x / d target * d target / d free (model parameters K: Dp; initial
+        # values Z: V), one matrix product over all output times
+        nt = len(times)
+        S = Y[:nt, n:].reshape(nt, m, n).transpose(0, 2, 1).reshape(nt * n, m)
+        W = np.concatenate([Dp[self._K_idx], V[self._Z_idx]])
+        return X[:nt], (S @ W).reshape(nt, n, len(self.free)), ""
 
     def steady_state(self, c: _Condition, plin: np.ndarray, sensi: bool):
         """Pre-equilibrate condition ``c``: integrate to the first output time at which the steady-state
@@ -777,7 +787,7 @@ class PetabProblem:
         plin = self._plin(xs)
         nrow = len(self._meas)
         Xs, Gs, Ps, Dps, Es, DEs = [], [], [], [], [], []
-        for c in self.conditions:
+        for k, c in enumerate(self.conditions):
             vp, _vpre, ve = c.fast
             p, Dp = vp.get(plin), vp.d(plin)
             base = None
@@ -787,7 +797,10 @@ class PetabProblem:
                     return None, None, None, None, fail
                 base = (xss, gss if gss is not None else np.zeros((len(xss), len(self.free))))
             x0, V = self._initial(p, Dp, c.x_sim, plin, base)
-            X, G, fail = self._solve(c.times, p, Dp, x0, V, sensi)
+            sim = self._sim_of.get((k, sensi))
+            if sim is None:
+                sim = self._sim_of[(k, sensi)] = self._simulator(c.times, sensi)
+            X, G, fail = self._solve(c.times, p, Dp, x0, V, sensi, sim=sim)
             if fail:
                 return None, None, None, None, f"condition {c.sim!r}: {fail}"
             Xs.append(X)
@@ -803,7 +816,9 @@ class PetabProblem:
         dy = np.zeros((nrow, len(self.free))) if sensi else None
         ds = np.zeros((nrow, len(self.free))) if sensi else None
         if sensi:
-            Gall, Dpall, DEall = np.concatenate(Gs), np.stack(Dps), np.stack(DEs)
+            Gall = np.concatenate(Gs)
+            Dpall = self._Dp_const if self._Dp_const is not None else np.stack(Dps)
+            DEall = self._DE_const if self._DE_const is not None else np.stack(DEs)
         tau = (np.stack([np.atleast_1d(np.asarray(self._tau_f(list(p)), dtype=float)) for p in Ps])
                if len(self._sw_index) else None)
         for ob in self._obs_rows:
@@ -814,18 +829,28 @@ class PetabProblem:
                 P[:, self._sw_index] = np.where(after, self._sw_after, self._sw_before)
             X, E, Q = Xall[ob.gi], Eall[ob.ci], ob.q(plin)
             for f, out, dout in ((self.obs_f[ob.o], ysim, dy), (self.noise_f[ob.o], sigma, ds)):
-                out[ob.rows] = f.value(ob.t, X, P, E, Q)
-                if dout is None:
+                if f.just_placeholder is not None:  # the formula is one placeholder: its values, d/dq = 1
+                    out[ob.rows] = Q[:, f.just_placeholder]
+                    if dout is None:
+                        continue
+                    d = np.zeros((len(ob.rows), len(self.free)))
+                    fq = np.zeros(Q.shape)
+                    fq[:, f.just_placeholder] = 1.0
+                elif dout is None:
+                    out[ob.rows] = f.value(ob.t, X, P, E, Q)
                     continue
-                fx, fp, fe, fq = f.derivatives(ob.t, X, P, E, Q)
-                d = np.zeros((len(ob.rows), len(self.free)))
-                xu, pu = f.x_used, f.p_used
-                if len(xu):
-                    d += np.einsum("rn,rnj->rj", fx[:, xu], Gall[ob.gi[:, None], xu[None, :]])
-                if len(pu):
-                    d += np.einsum("rp,rpj->rj", fp[:, pu], Dpall[ob.ci[:, None], pu[None, :]])
-                if fe.shape[1]:
-                    d += np.einsum("re,rej->rj", fe, DEall[ob.ci])
+                else:
+                    out[ob.rows], fx, fp, fe, fq_used = f.value_and_derivatives(ob.t, X, P, E, Q)
+                    d = np.zeros((len(ob.rows), len(self.free)))
+                    xu, pu, eu = f.x_used, f.p_used, f.e_used
+                    if len(xu):
+                        d += np.einsum("rn,rnj->rj", fx, Gall[ob.gi[:, None], xu[None, :]])
+                    if len(pu):
+                        d += np.einsum("rp,rpj->rj", fp, Dpall[ob.ci[:, None], pu[None, :]])
+                    if len(eu):
+                        d += np.einsum("re,rej->rj", fe, DEall[ob.ci[:, None], eu[None, :]])
+                    fq = np.zeros(Q.shape)
+                    fq[:, f.q_used] = fq_used
                 if len(ob.qr):
                     np.add.at(d, (ob.qr, ob.qj), fq[ob.qr, ob.qa])
                 for r, a, src in ob.qexpr:
