@@ -225,6 +225,7 @@ class PetabProblem:
         self._read_conditions()
         self._sims: dict = {}
         self._sim_of: dict = {}  # (condition index, sensi) -> simulator of its output times
+        self._overrides: dict = {}  # id of a condition's species-override dict -> (dict, states, _Vec, volumes)
         self.gradient_method = "forward sensitivities"
         self._prepare_sensitivities()
         if self.model.events:
@@ -689,20 +690,21 @@ class PetabProblem:
             V = J0 @ Dp
         else:
             x0, V = base[0].copy(), base[1].copy()
-        for st, (s, vol) in xs.items():
-            if s is None:
-                continue
-            i = sn.index(st)
-            v = s.get(plin)
-            size = p[vol] if vol >= 0 else 1.0
-            x0[i] = v * size
-            V[i] = 0.0
-            for row, d in s.partials(plin):
-                j = self._col.get(row)
-                if j is not None:
-                    V[i, j] += size * d
-            if vol >= 0:
-                V[i] += v * Dp[vol]
+        ov = self._overrides.get(id(xs))
+        if ov is None or ov[0] is not xs:  # the condition's species overrides as index arrays, built once
+            set_ = [(sn.index(st), s_, vol) for st, (s_, vol) in xs.items() if s_ is not None]
+            ov = self._overrides[id(xs)] = (xs, np.array([i for i, _, _ in set_], dtype=int),
+                                            _Vec([s_ for _, s_, _ in set_], self._col, len(self.free)),
+                                            np.array([vol for _, _, vol in set_], dtype=int))
+        _xs, idx, vec, vol = ov
+        if len(idx):
+            v = vec.get(plin)
+            has_vol = vol >= 0
+            size = np.where(has_vol, p[np.maximum(vol, 0)], 1.0)
+            x0[idx] = v * size
+            V[idx] = size[:, None] * vec.d(plin)
+            if has_vol.any():
+                V[idx[has_vol]] += v[has_vol, None] * Dp[vol[has_vol]]
         if base is not None and self.sbml.imp.time_state is not None:
             i = sn.index(self.sbml.imp.time_state)
             x0[i], V[i] = 0.0, 0.0
