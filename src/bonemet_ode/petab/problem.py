@@ -574,14 +574,14 @@ class PetabProblem:
         return p, ev
 
     def _single(self, sim: Any, ev: tuple | None):
-        """The simulator's one-member solver, or one with the time switches' events ``ev``."""
-        if ev is None:
-            return sim._single
-        key = (id(sim), ev[0].tobytes(), ev[2].tobytes())
-        solver = self._solvers.get(key)
-        if solver is None:
-            solver = self._solvers[key] = sim.compiled.single_solver(sim.times, ev, sim.opts, sim.atol)
-        return solver
+        """A one-member solver of the simulator's times and options, with its events or (``ev``) the time
+        switches' events; without the compiled model's observables (the states are all this class reads)."""
+        key = (id(sim), None, None) if ev is None else (id(sim), ev[0].tobytes(), ev[2].tobytes())
+        hit = self._solvers.get(key)
+        if hit is None or hit[0] is not sim:
+            hit = self._solvers[key] = (sim, sim.compiled.single_solver(sim.times, sim.events if ev is None else ev,
+                                                                        sim.opts, sim.atol, observables=False))
+        return hit[1]
 
     def _prepare_fast(self) -> None:
         """Everything :meth:`evaluate` needs that does not depend on the parameter values, built once: per
@@ -753,7 +753,8 @@ class PetabProblem:
         x0, V = self._initial(p, Dp, c.x_pre, plin, None)
         sim = self._simulator(SS_TIMES, False)
         p, _ev = self._switched(p, float(SS_TIMES[-1]), True)
-        Y, _O, _stats, status, fail_t, _fail = sim._single.solve(np.ascontiguousarray(x0), np.ascontiguousarray(p))
+        Y, _O, _stats, status, fail_t, _fail = self._single(sim, None).solve(np.ascontiguousarray(x0),
+                                                                             np.ascontiguousarray(p))
         cm = sim.compiled
         reached = -1
         for k in range(1, len(SS_TIMES)):
