@@ -3,7 +3,13 @@
 * cold: an empty cache directory (``$BONEMET_ODE_CACHE``), so the model is a
   structure never seen there: sympy import + code generation + cc + load.
 * cached: a new process whose cache holds the library: from ``import
-  bonemet_ode`` to the first finished solve of the reference problem.
+  bonemet_ode`` to the first finished solve of the reference problem.  The
+  children keep their bytecode in a private ``PYTHONPYCACHEPREFIX`` (written
+  by a warm-up run), as an installed package has its ``.pyc`` files, whatever
+  ``PYTHONDONTWRITEBYTECODE`` says here.  Each repeat also runs with
+  ``PYTHONDONTWRITEBYTECODE=1`` and no prefix, reported beside it: a checkout
+  without ``__pycache__`` folders then compiles bonemet_ode's ~120 modules
+  from source in every process.
 """
 
 from __future__ import annotations
@@ -45,8 +51,20 @@ print(json.dumps({"import_to_first_solve_s": t1 - t0, "built": sim.compiled.was_
 """
 
 
-def _run(code: str, cache: str, *args: str) -> dict[str, Any]:
+def _run(code: str, cache: str, *args: str, pycache: str | None = None, write_bytecode: bool | None = None
+         ) -> dict[str, Any]:
+    """Run ``code`` in a new interpreter.  ``pycache``: the child keeps its bytecode in that directory
+    (``PYTHONPYCACHEPREFIX``; "" for none: next to the sources); ``write_bytecode`` False sets
+    ``PYTHONDONTWRITEBYTECODE=1``, True clears it; left at None, both follow this environment."""
     env = dict(os.environ, BONEMET_ODE_CACHE=cache)
+    if pycache == "":
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    elif pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    if write_bytecode is True:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    elif write_bytecode is False:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"timing subprocess failed:\n{proc.stderr[-2000:]}")
@@ -66,18 +84,29 @@ def cold_compile(model_name: str, repeats: int) -> dict[str, Any]:
 
 
 def cached_first_solve(cache: str, repeats: int) -> dict[str, Any]:
-    """Median time (s) from ``import bonemet_ode`` to the first solve in new processes with a warm cache."""
-    _run(_CACHED, cache)  # make sure the reference library is in this cache
-    runs, wall, outs = [], [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = _run(_CACHED, cache)
-        wall.append(time.perf_counter() - t0)
-        runs.append(out["import_to_first_solve_s"])
-        outs.append(out)
+    """Median time (s) from ``import bonemet_ode`` to the first solve in new processes with a warm cache.
+
+    ``median_s``: with the bytecode of every module cached (an installed package; a private
+    ``PYTHONPYCACHEPREFIX`` written by a warm-up run).  ``no_bytecode_write_median_s``: the same with
+    ``PYTHONDONTWRITEBYTECODE=1`` and no prefix, so a checkout without ``__pycache__`` folders compiles
+    bonemet_ode from source in every process (installed packages keep their ``.pyc`` files).
+    """
+    with tempfile.TemporaryDirectory(prefix="bonemet_bench_pyc_") as pycache:
+        # the reference library in this cache, every module's bytecode in `pycache`
+        _run(_CACHED, cache, pycache=pycache, write_bytecode=True)
+        runs, wall, outs, nowrite_runs = [], [], [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = _run(_CACHED, cache, pycache=pycache, write_bytecode=True)
+            wall.append(time.perf_counter() - t0)
+            runs.append(out["import_to_first_solve_s"])
+            nowrite = _run(_CACHED, cache, pycache="", write_bytecode=False)
+            nowrite_runs.append(nowrite["import_to_first_solve_s"])
+            outs += [out, nowrite]
     if any(o["built"] for o in outs):
         raise RuntimeError("the cached first solve compiled the model: the cache was not used")
     return {"median_s": statistics.median(runs), "runs_s": runs, "process_wall_s": statistics.median(wall),
+            "no_bytecode_write_median_s": statistics.median(nowrite_runs), "no_bytecode_write_runs_s": nowrite_runs,
             "sympy_imported": any(o["sympy_imported"] for o in outs)}
 
 

@@ -36,7 +36,8 @@ def test_shipped_ensemble_and_defaults():
     assert np.all(ens.margins[:, [ens.outcome_ids.index(o) for o in ens.required]] >= 0)
     if DEFAULT_MEMBER is not None:
         for name, value in ens.member(DEFAULT_MEMBER).items():
-            assert model.parameter(name).value == pytest.approx(value, rel=1e-5), name
+            # the model files hold the member rounded to 4 significant figures
+            assert model.parameter(name).value == pytest.approx(value, rel=5.01e-4), name
     else:  # the defaults are the chains' common start: inside the prior box of the ensemble
         for f in ens.free:
             assert f.lower <= model.parameter(f.name).value <= f.upper

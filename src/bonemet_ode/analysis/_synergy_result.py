@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..data import DataTable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["VERDICTS", "SynergyResult", "verdict_of"]
 

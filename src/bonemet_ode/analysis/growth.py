@@ -30,13 +30,16 @@ per arm and bootstrapped over subjects within arm by
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
 
 from ..data import DataTable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RATE_METHODS", "subject_growth_rates", "bootstrap_arm_means", "resolve_observable"]
 
@@ -124,6 +127,7 @@ def subject_growth_rates(
         and when left-censored values are used at their limit of
         quantification (this biases rates towards zero growth).
     """
+    import pandas as pd
     if not isinstance(data, DataTable):
         raise DataError(f"data: expected a DataTable, got {type(data).__name__}")
     if method not in RATE_METHODS:

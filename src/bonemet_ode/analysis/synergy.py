@@ -26,9 +26,9 @@ See :func:`synergy` for the formulas of each metric.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from bonemet_ode.analysis._synergy_result import VERDICTS, SynergyResult, verdict_of
 from bonemet_ode.analysis.growth import (
@@ -40,6 +40,9 @@ from bonemet_ode.analysis.growth import (
 from bonemet_ode.errors import DataError
 
 from ..data import DataTable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["METRICS", "VERDICTS", "SynergyResult", "synergy", "expected_fraction"]
 
@@ -263,6 +266,7 @@ def synergy(
     invivoSyn).  A call of synergy at ``ci_level=0.95`` therefore corresponds
     to a one-sided bootstrap test at 2.5%.
     """
+    import pandas as pd
     singles = _single_agents(drug_a, drug_b, drugs)
     roles = {"control": control, **{f"drug_{_letter(i)}": d for i, d in enumerate(singles)},
              "combination": combination}
@@ -397,6 +401,7 @@ def _row(
 def _arm_table(
     rates: dict[str, np.ndarray], boot: dict[str, np.ndarray], roles: dict[str, str], ci_level: float
 ) -> pd.DataFrame:
+    import pandas as pd
     rows = []
     for role, arm in roles.items():
         values = rates[arm]

@@ -42,15 +42,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, stats
 
 from ..data import DataTable
 from ..errors import DataError
 from ._synergy_result import verdict_of
 from .growth import resolve_observable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LMM_METRICS", "MixedModelFit", "SynergyLMMResult", "fit_growth_lmm", "synergy_lmm"]
 
@@ -95,6 +97,7 @@ class MixedModelFit:
 
     def table(self) -> pd.DataFrame:
         """``arm, rate, se`` (1/day)."""
+        import pandas as pd
         return pd.DataFrame({"arm": list(self.arms), "rate": self.rates,
                              "se": np.sqrt(np.diag(self.covariance)), "unit": "1/day"})
 
@@ -139,6 +142,7 @@ def fit_growth_lmm(data: DataTable, arms: Sequence[str], *, observable: str | No
         Unknown arms, an arm without subjects with two measurements,
         non-positive volumes.
     """
+    from scipy import optimize
     obs = resolve_observable(data, observable)
     unknown = [a for a in arms if a not in data.arms]
     if unknown:
@@ -320,6 +324,9 @@ def synergy_lmm(
     See ``docs/synergy.md``; the numbers agree with statsmodels' ``MixedLM``
     (REML, random slope) to optimiser precision (tests/analysis/test_synergy_lmm.py).
     """
+    import pandas as pd
+    from scipy import stats
+
     from .synergy import _single_agents
 
     singles = _single_agents(drug_a, drug_b, drugs)

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from ..errors import FitError
 from ..outcomes.context import EvaluationContext
@@ -37,6 +36,7 @@ __all__ = ["Calibrator", "calibrate", "CalibrationResult", "CalibrationSettings"
 
 
 def _latin_hypercube(d: int, n: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
     rng = np.random.default_rng(seed)
     try:
         sampler = qmc.LatinHypercube(d, rng=rng)

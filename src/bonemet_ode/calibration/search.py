@@ -10,14 +10,15 @@ chosen subset of outcomes, stopping as soon as that subset holds.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lmfit
 import numpy as np
-from lmfit.minimizer import AbortFitException
 
 from ..outcomes.context import EvaluationContext
 from .space import CalibrationSettings, ParameterSpace, residual_matrix
+
+if TYPE_CHECKING:
+    import lmfit
 
 __all__ = ["Search"]
 
@@ -94,6 +95,8 @@ class Search:
         outcomes with margins ``>= stop_safety`` (the search stops there), or
         ``None`` when ``max_nfev`` evaluations found none.
         """
+        import lmfit
+        from lmfit.minimizer import AbortFitException
         s = self.settings
         mask = self.leaf_mask(outcomes)
         sw = np.sqrt(self.weights[mask])

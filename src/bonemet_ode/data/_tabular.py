@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bonemet_ode.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RawTable", "load_raw", "numeric_column", "text_column", "require_columns", "MISSING_MARKERS",
            "check_missing", "is_marker"]
@@ -60,6 +62,7 @@ def check_missing(missing: object) -> frozenset[str]:
 
 def is_marker(item: Any, markers: frozenset[str]) -> bool:
     """Whether a cell is missing: NaN/None, or a string whose stripped, case-folded text is a marker."""
+    import pandas as pd
     if item is None:
         return True
     if isinstance(item, float) and np.isnan(item):
@@ -168,6 +171,7 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
     DataError
         If the file does not exist, is empty, or ``path_or_df`` has the wrong type.
     """
+    import pandas as pd
     if isinstance(path_or_df, pd.DataFrame):
         if path_or_df.empty:
             raise DataError("path_or_df: the DataFrame has no rows; expected at least one measurement")
@@ -268,6 +272,7 @@ def numeric_column(raw: RawTable, column: str, *, allow_nan: bool) -> np.ndarray
         On a non-numeric or infinite cell (row, column and value are named), or
         a missing cell when ``allow_nan`` is false.
     """
+    import pandas as pd
     series = raw.frame[column]
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     was_missing = series.isna().to_numpy()

@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
 
@@ -49,7 +48,10 @@ from .table import COLUMNS, DEFAULT_OBSERVABLE, DROPPED_COLUMNS, DataTable, chec
 
 __all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
 
-PathOrFrame = str | os.PathLike[str] | pd.DataFrame
+if TYPE_CHECKING:
+    import pandas as pd
+
+    PathOrFrame = str | os.PathLike[str] | pd.DataFrame
 
 
 def _check_col_arg(name: str, value: Any, optional: bool = False) -> None:
@@ -145,6 +147,7 @@ def read_long(
     >>> len(table), table.dropped[["row", "reason"]].values.tolist()
     (2, [[2, "value is 'Not measured' (a missing-value marker)"]])
     """
+    import pandas as pd
     for name, value in (("subject_col", subject_col), ("arm_col", arm_col), ("time_col", time_col),
                         ("value_col", value_col)):
         _check_col_arg(name, value)
@@ -183,6 +186,7 @@ def read_long(
 def _drop_missing(raw: RawTable, columns: list[str], subject_col: str,
                   time_col: str) -> tuple[RawTable, pd.DataFrame]:
     """Drop rows with a missing required cell; return the rest and one report row per dropped row."""
+    import pandas as pd
     frame = raw.frame
     na = {col: frame[col].isna().to_numpy() for col in columns}
     miss = np.zeros(len(frame), dtype=bool)
@@ -272,6 +276,7 @@ def read_wide(
         non-numeric cells (row, day column and value named), negative days,
         duplicate subjects.
     """
+    import pandas as pd
     _check_col_arg("arm_col", arm_col)
     _check_col_arg("subject_col", subject_col)
     if not isinstance(observable, str) or not observable.strip():

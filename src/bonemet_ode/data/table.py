@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from bonemet_ode.errors import BonemetWarning, DataError
 
 from ._tabular import RawTable, numeric_column, text_column
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "DROPPED_COLUMNS", "DataTable", "check_lloq"]
 
@@ -97,6 +99,7 @@ class DataTable:
         source: str = "<DataFrame>",
         dropped: pd.DataFrame | None = None,
     ) -> None:
+        import pandas as pd
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"frame: expected a pandas DataFrame, got {type(frame).__name__}")
         if isinstance(blanks_skipped, bool) or not isinstance(blanks_skipped, (int, np.integer)) or blanks_skipped < 0:
@@ -234,16 +237,19 @@ class DataTable:
     @property
     def arms(self) -> tuple[str, ...]:
         """Arm names in order of first appearance."""
+        import pandas as pd
         return tuple(pd.unique(self._frame["arm"]))
 
     @property
     def subjects(self) -> tuple[str, ...]:
         """Subject identifiers in order of first appearance."""
+        import pandas as pd
         return tuple(pd.unique(self._frame["subject"]))
 
     @property
     def observables(self) -> tuple[str, ...]:
         """Observable names in order of first appearance."""
+        import pandas as pd
         return tuple(pd.unique(self._frame["observable"]))
 
     @property
@@ -271,6 +277,7 @@ class DataTable:
         -------
         tuple of str
         """
+        import pandas as pd
         self._check_names("arm", [arm], self.arms)
         return tuple(pd.unique(self._frame.loc[self._frame["arm"] == arm, "subject"]))
 
@@ -356,6 +363,7 @@ class DataTable:
         DataError
             If ``observable`` is None with several observables, or unknown.
         """
+        import pandas as pd
         if observable is None:
             if len(self.observables) > 1:
                 raise DataError(
@@ -383,6 +391,7 @@ class DataTable:
             Index ``arm``; columns ``n_subjects, n_values, n_censored,
             time_min, time_max`` (days).
         """
+        import pandas as pd
         grouped = self._frame.groupby("arm", sort=False)
         return pd.DataFrame(
             {

@@ -12,14 +12,17 @@ solve per member (sensitivities of the random-effect parameters only).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
 from ..model.expressions import symbols_in
 from ..simulate import Simulator
 from .problem import FitProblem, sensitivity_simulator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SubjectBatch", "dense_curves"]
 
@@ -36,6 +39,7 @@ class SubjectBatch:
     """
 
     def __init__(self, problem: FitProblem, random: Sequence[str]) -> None:
+        import pandas as pd
         self.pb = problem
         fr = problem.frame
         self.subjects: tuple[str, ...] = tuple(pd.unique(fr["subject"]))
@@ -226,6 +230,8 @@ def dense_curves(batch: SubjectBatch, phi: np.ndarray, values: Mapping[str, floa
     pandas.DataFrame
         Columns ``subject, arm, observable, time, value``.
     """
+    import pandas as pd
+
     from ..simulate import Simulator
 
     pb = batch.pb

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..data.readers import DataTable
 from ..errors import DataError
@@ -60,6 +59,7 @@ class RowLayout:
 
 def row_layout(data: DataTable, noise: Mapping[str, NoiseModel]) -> RowLayout:
     """The :class:`RowLayout` of ``data`` with the noise model of each observable (raises :class:`DataError`)."""
+    import pandas as pd
     fr = data.frame
     obs_names = tuple(noise)
     arm_names = tuple(str(a) for a in pd.unique(fr["arm"]))

@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import InitVar, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import lmfit
 import numpy as np
 
 from ..data.readers import DataTable
@@ -45,6 +44,8 @@ from .parameters import (
 from .problem_derivatives import check_sensitivity_mode
 
 if TYPE_CHECKING:  # pragma: no cover
+    import lmfit
+
     from .problem import FitProblem
 
 __all__ = [
@@ -130,6 +131,7 @@ def parameters_from_lmfit(params: lmfit.Parameters, model: Model) -> dict[str, A
     FitError
         For an entry with ``expr``, or a non-finite value.
     """
+    import lmfit
     if not isinstance(params, lmfit.Parameters):
         raise FitError(f"parameters: expected lmfit.Parameters, got {type(params).__name__}")
     free: list[str] = []
@@ -161,6 +163,7 @@ def parameters_from_lmfit(params: lmfit.Parameters, model: Model) -> dict[str, A
 def to_lmfit(parameters: Sequence[FitParameter], values: Mapping[str, float],
              stderr: Mapping[str, float] | None = None) -> lmfit.Parameters:
     """:class:`lmfit.Parameters` with each parameter's value, bounds, ``vary`` (and ``stderr`` when given)."""
+    import lmfit
     out = lmfit.Parameters()
     for p in parameters:
         out.add(p.name, value=float(values[p.name]), min=p.lower, max=p.upper, vary=p.vary)
@@ -269,6 +272,7 @@ class EstimationProblem:
     _cache: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self, parameters: lmfit.Parameters | None) -> None:
+        import lmfit
         if not isinstance(self.model, Model):
             raise FitError(f"model: expected a Model, got {type(self.model).__name__}")
         if not isinstance(self.data, DataTable):

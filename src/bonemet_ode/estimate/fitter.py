@@ -32,9 +32,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-import lmfit
 import numpy as np
-from scipy.optimize import least_squares
 
 from ..data.readers import DataTable
 from ..errors import BonemetError, FitError
@@ -45,6 +43,7 @@ from .problem import FitProblem
 from .result import FitResult, SubjectFits
 
 if TYPE_CHECKING:  # pragma: no cover
+    import lmfit
     from typing_extensions import Unpack
 
     from .estimation_problem import ProblemOptions
@@ -237,6 +236,7 @@ class Fitter:
 
     def local_fit(self, start: Mapping[str, float], hold: Sequence[str] = ()) -> LocalFit:
         """One local optimisation from ``start`` (see :meth:`minimize`), with its outcome."""
+        import lmfit
         unknown = [n for n in hold if n not in self.problem.by_name]
         if unknown:
             raise FitError(f"hold: unknown parameter(s) {unknown}; the fit has {list(self.problem.by_name)}")
@@ -272,6 +272,7 @@ class Fitter:
         the Jacobian at the point it last evaluated, so it is reused without
         another solve.
         """
+        from scipy.optimize import least_squares
         pb = self.problem
         lower = np.array([pb.by_name[n].lower for n in names], dtype=float)
         upper = np.array([pb.by_name[n].upper for n in names], dtype=float)

@@ -15,16 +15,19 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lmfit
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
 from ..simulate import Simulator
 from .estimation_problem import EstimationProblem
 from .fitter import Fitter, resolve_fit
 from .result import FitResult
+
+if TYPE_CHECKING:
+    import lmfit
+    import pandas as pd
 
 __all__ = ["PosteriorSample", "PredictiveBand", "sample_posterior", "posterior_predictive"]
 
@@ -129,6 +132,7 @@ def sample_posterior(
     -------
     PosteriorSample
     """
+    import lmfit
     fitter, result = resolve_fit(source, result, "sample_posterior")
     for name, v, lo in (("steps", steps, 1), ("burn", burn, 0), ("thin", thin, 1), ("seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -204,6 +208,7 @@ def posterior_predictive(
     seed : int
         Seed for choosing draws and noise.
     """
+    import pandas as pd
     if not 0 < level < 1:
         raise FitError(f"level: expected a number in (0, 1), got {level!r}")
     if isinstance(source, FitResult):

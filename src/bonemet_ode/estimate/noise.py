@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import log_ndtr
 
 from ..errors import FitError
 from ..model import Parameter
@@ -259,6 +258,7 @@ def point_nll(ty: np.ndarray, mu: np.ndarray, s: np.ndarray, censored: np.ndarra
     censored : ndarray of bool
         Left-censored points (M3: ``-log Phi((T(L) - mu)/s)``).
     """
+    from scipy.special import log_ndtr
     z = (ty - mu) / s
     out = 0.5 * z * z + np.log(s) + 0.5 * _LOG_2PI
     if np.any(censored):
@@ -268,6 +268,7 @@ def point_nll(ty: np.ndarray, mu: np.ndarray, s: np.ndarray, censored: np.ndarra
 
 def _mills(z: np.ndarray) -> np.ndarray:
     """Inverse Mills ratio ``phi(z)/Phi(z)``, stable for very negative ``z``."""
+    from scipy.special import log_ndtr
     return np.exp(-0.5 * z * z - 0.5 * _LOG_2PI - log_ndtr(z))
 
 
@@ -323,6 +324,7 @@ def residual_vector(ty: np.ndarray, mu: np.ndarray, s: np.ndarray, censored: np.
     censored points give ``sqrt(-2 log Phi(z))``.  ``offset`` is a number or
     one value per point.
     """
+    from scipy.special import log_ndtr
     z = (ty - mu) / s
     obs = ~censored
     off = np.broadcast_to(np.asarray(offset, dtype=float), s.shape)[obs]

@@ -69,8 +69,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import minimize
 
 from ..data.readers import DataTable
 from ..errors import FitError
@@ -238,6 +236,7 @@ class PopulationFitter:
         shared values (a generalised EM step); noise parameters maximise it at
         the fixed modes (no solves needed).
         """
+        from scipy.optimize import minimize
         structural = [n for n in self.psi_names if self.problem.by_name[n].role != "noise"]
         noise = [n for n in self.psi_names if self.problem.by_name[n].role == "noise"]
         values = dict(values)
@@ -377,6 +376,7 @@ class PopulationFitter:
 
     def _result(self, est: dict, mu: np.ndarray, omega: np.ndarray, values: dict, objective: float,
                 history: list[float], converged: bool, iterations: int, wall: float) -> PopulationResult:
+        import pandas as pd
         n, d = est["phi"].shape
         oi = np.linalg.inv(omega)
         fisher_mu = np.zeros((d, d))

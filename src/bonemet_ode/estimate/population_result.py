@@ -8,9 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import lmfit
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
 from ..io import json_values as _json
@@ -19,6 +17,9 @@ from .result import STATUSES
 from .selection import criteria
 
 if TYPE_CHECKING:  # pragma: no cover
+    import lmfit
+    import pandas as pd
+
     from .estimation_problem import EstimationProblem
 
 __all__ = ["PopulationResult"]
@@ -169,6 +170,7 @@ class PopulationResult:
 
     def table(self) -> pd.DataFrame:
         """Population parameters: typical values, omegas (sd of log), shared parameters, with SEs."""
+        import pandas as pd
         se = self.stderr
         units = {p.name: p.unit for p in self.parameters}
         rows = []

@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..data.readers import DataTable
 from ..errors import FitError, SolverError
@@ -54,6 +53,7 @@ from .problem_derivatives import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
     from typing_extensions import Unpack
 
     from .estimation_problem import ProblemOptions
@@ -338,6 +338,7 @@ class FitProblem:
 
     def curves(self, values: Mapping[str, float], n_times: int = 121) -> pd.DataFrame:
         """Dense predictions (columns ``unit, arm, observable, time, value``) from day 0 to the last datum."""
+        import pandas as pd
         rows = []
         t_end = float(self.frame["time"].max())
         times = np.linspace(0.0, t_end if t_end > 0 else 1.0, n_times)

@@ -22,7 +22,6 @@ from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
-from scipy.special import log_ndtr
 
 from ..errors import FitError, SolverError
 from ..model import Model, Parameter
@@ -240,6 +239,7 @@ class ObjectiveDerivatives:
         r : ndarray (m,)
         jac : ndarray (m, len(names)) or None
         """
+        from scipy.special import log_ndtr
         names = self._check_names(names)
         exact = self.uses_sensitivities and all(self._exact_capable(n) for n in names)
         out = self._exact_moments(values, names) if exact else None

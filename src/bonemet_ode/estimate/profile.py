@@ -24,14 +24,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
 from .estimation_problem import EstimationProblem
 from .fitter import Fitter, resolve_fit
 from .result import FitResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ProfileResult", "profile_likelihood", "identifiability_table", "CHI2_95", "VERDICTS"]
 
@@ -232,6 +235,7 @@ def profile_likelihood(
 
 def identifiability_table(profiles: Mapping[str, ProfileResult]) -> pd.DataFrame:
     """One row per profiled parameter: estimate, interval, verdict, largest Delta explored."""
+    import pandas as pd
     rows = [{"parameter": n, "estimate": p.estimate, "lower": p.lower, "upper": p.upper, "unit": p.unit,
              "verdict": p.verdict, "max_delta": float(np.max(p.delta)), "range_min": float(p.values.min()),
              "range_max": float(p.values.max())} for n, p in profiles.items()]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
 from .population_result import PopulationResult
 from .profile import ProfileResult, identifiability_table
 from .result import FitResult, SubjectFits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["fit_report"]
 
@@ -48,6 +51,7 @@ def _fit_lines(r: FitResult, corr_flag: float) -> list[str]:
 
 
 def _subject_lines(fits: SubjectFits) -> list[str]:
+    import pandas as pd
     n_all = len(fits.fits) + len(fits.failed)
     lines = [f"model {fits.model}: per-subject fits, {len(fits.converged)}/{n_all} converged, "
              f"{len(fits.failed)} failed ({fits.wall_time:.1f} s)",
@@ -75,6 +79,7 @@ def _subject_lines(fits: SubjectFits) -> list[str]:
 
 
 def _population_lines(p: PopulationResult) -> list[str]:
+    import pandas as pd
     lines = [f"model {p.model}: population fit, {p.n_subjects} subjects, {p.n_observations} points; {p.message}",
              f"method: {p.method}",
              f"-2LL {_fmt(p.objective)}  AIC {_fmt(p.aic)}  BIC {_fmt(p.bic)}  ({p.n_parameters} population "
@@ -111,6 +116,7 @@ def fit_report(
     -------
     str
     """
+    import pandas as pd
     if isinstance(result, FitResult):
         lines = _fit_lines(result, correlation_flag)
     elif isinstance(result, SubjectFits):

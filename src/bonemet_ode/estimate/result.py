@@ -13,10 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import lmfit
 import numpy as np
-import pandas as pd
-from scipy.stats import norm
 
 from ..errors import FitError
 from ..io import json_values as _json
@@ -24,6 +21,9 @@ from .parameters import FitParameter
 from .selection import criteria
 
 if TYPE_CHECKING:  # pragma: no cover
+    import lmfit
+    import pandas as pd
+
     from .estimation_problem import EstimationProblem
 
 __all__ = ["FitResult", "SubjectFits", "FORMAT_VERSION", "STATUSES"]
@@ -149,6 +149,7 @@ class FitResult:
     @property
     def correlation(self) -> pd.DataFrame:
         """Correlation matrix of the estimated parameters."""
+        import pandas as pd
         c = self.covariance
         d = np.sqrt(np.diag(c)) if c.size else np.zeros(0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -176,6 +177,8 @@ class FitResult:
         Log-scaled parameters get intervals on the log scale,
         ``exp(log x +- z*SE/x)``, so they stay positive.
         """
+        import pandas as pd
+        from scipy.stats import norm
         z = float(norm.ppf(0.5 + level / 2))
         se = self.stderr
         rows = []
@@ -332,16 +335,19 @@ class SubjectFits:
     @property
     def points(self) -> pd.DataFrame:
         """Data rows of all subjects with predictions and residuals."""
+        import pandas as pd
         return pd.concat([r.points for r in self.fits.values()], ignore_index=True)
 
     @property
     def curves(self) -> pd.DataFrame:
         """Dense predictions of all subjects."""
+        import pandas as pd
         return pd.concat([r.curves for r in self.fits.values()], ignore_index=True)
 
     def table(self) -> pd.DataFrame:
         """One row per subject: ``subject, arm, success, status, nll, n_observations``, each parameter and
         ``<param>_se``."""
+        import pandas as pd
         rows = []
         for s, r in self.fits.items():
             arm = r.points["arm"].iat[0] if len(r.points) else ""

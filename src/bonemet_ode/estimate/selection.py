@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["criteria", "information_criteria", "Scored"]
 
@@ -71,6 +73,7 @@ def information_criteria(candidates: Mapping[str, Scored], sort_by: str = "aic")
         No candidates, an unknown ``sort_by``, or candidates fitted to
         different numbers of points.
     """
+    import pandas as pd
     if not candidates:
         raise FitError("information_criteria: no candidate fits given")
     if sort_by not in ("aic", "aicc", "bic"):

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FitError, SavedFileError
 from .envelope import Fields
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["encode", "decode_float", "frame_to_json", "frame_from_json", "array_to_json", "array_from_json",
            "write_json", "read_json", "array_field", "frame_field"]
@@ -68,6 +70,7 @@ def array_from_json(d: dict[str, Any]) -> np.ndarray:
 
 def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     """Columns with their kinds (``float``, ``int``, ``bool``, ``str``; text columns keep their pandas dtype)."""
+    import pandas as pd
     cols: dict[str, dict[str, Any]] = {}
     for c in frame.columns:
         s = frame[c]
@@ -88,6 +91,7 @@ def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
 
 def frame_from_json(d: dict[str, Any]) -> pd.DataFrame:
     """Inverse of :func:`frame_to_json`."""
+    import pandas as pd
     out = {}
     for c, spec in d["columns"].items():
         kind, data = spec["kind"], spec["data"]
@@ -151,6 +155,7 @@ def frame_field(f: Fields, key: str, *, required: tuple[str, ...] = ()) -> pd.Da
     Every column needs ``kind`` (float, int, bool or str) and ``data`` of that
     kind; all columns the same length; ``required`` columns present.
     """
+    import pandas as pd
     cols = f.obj(key).obj("columns")
     out: dict[str, Any] = {}
     length = None

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from matplotlib import ticker
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from ..errors import FitError
 from .fits import PALETTE, arm_palette, new_axes
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_profile", "plot_profiles", "plot_posterior_band", "plot_correlation"]
 
@@ -30,6 +30,7 @@ def plot_profile(profile: Any, ax: Axes | None = None) -> Axes:
     ax : Axes, optional
         Where to draw.
     """
+    from matplotlib import ticker
     for attr in ("values", "delta", "threshold", "verdict", "parameter"):
         if not hasattr(profile, attr):
             raise FitError(f"profile: expected a ProfileResult, got {type(profile).__name__}")
@@ -57,6 +58,7 @@ def plot_profile(profile: Any, ax: Axes | None = None) -> Axes:
 
 def plot_profiles(profiles: Mapping[str, Any], axes: Sequence[Axes] | None = None, ncols: int = 3) -> np.ndarray:
     """One panel per profiled parameter (see :func:`plot_profile`); returns the Axes."""
+    from matplotlib.figure import Figure
     names = list(profiles)
     if not names:
         raise FitError("profiles: nothing to plot")
@@ -94,6 +96,7 @@ def plot_posterior_band(band: Any, ax: Axes | None = None, *, points: pd.DataFra
     log : bool
         Logarithmic value axis.
     """
+    import pandas as pd
     frame = getattr(band, "frame", None)
     if not isinstance(frame, pd.DataFrame):
         raise FitError(f"band: expected a PredictiveBand, got {type(band).__name__}")
@@ -132,6 +135,7 @@ def plot_correlation(result: Any, ax: Axes | None = None) -> Axes:
     ax : Axes, optional
         Where to draw.
     """
+    import pandas as pd
     corr = result if isinstance(result, pd.DataFrame) else getattr(result, "correlation", None)
     if not isinstance(corr, pd.DataFrame) or corr.shape[0] != corr.shape[1]:
         raise FitError(f"result: expected a FitResult or a square correlation DataFrame, got {type(result).__name__}")

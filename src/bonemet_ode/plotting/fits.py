@@ -10,14 +10,15 @@ Censored points are drawn as open downward triangles at their limit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from ..errors import FitError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = ["new_axes", "arm_palette", "plot_fits", "plot_subject_grid", "plot_residuals", "plot_parameter_scatter"]
 
@@ -27,6 +28,8 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#5
 
 def new_axes(ax: Axes | None, size: tuple[float, float] = (5.5, 4.0)) -> Axes:
     """``ax`` itself, or the Axes of a new (pyplot-free) figure."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     if ax is None:
         return Figure(figsize=size, layout="constrained").add_subplot()
     if not isinstance(ax, Axes):
@@ -43,6 +46,7 @@ def _tables(result: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
 
 
 def _observable(points: pd.DataFrame, observable: str | None) -> str:
+    import pandas as pd
     names = list(pd.unique(points["observable"]))
     if observable is None:
         if len(names) > 1:
@@ -98,6 +102,7 @@ def plot_fits(
     -------
     Axes
     """
+    import pandas as pd
     points, curves, units = _tables(result)
     ax = new_axes(ax)
     obs = _observable(points, observable)
@@ -155,6 +160,8 @@ def plot_subject_grid(
     -------
     ndarray of Axes
     """
+    import pandas as pd
+    from matplotlib.figure import Figure
     points, curves, units = _tables(result)
     obs = _observable(points, observable)
     subjects = list(subjects) if subjects is not None else list(pd.unique(points["subject"]))[:30]
@@ -202,6 +209,7 @@ def plot_residuals(result: Any, ax: Axes | None = None, *, against: str = "time"
     against : {"time", "predicted"}
         Horizontal axis.
     """
+    import pandas as pd
     if against not in ("time", "predicted"):
         raise FitError(f"against: expected 'time' or 'predicted', got {against!r}")
     points, _, units = _tables(result)

@@ -8,13 +8,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from bonemet_ode.analysis.gsa import GSAResult
 from bonemet_ode.errors import BonemetError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["INDEX_COLORS", "INDEX_LABELS", "plot_gsa"]
 
@@ -55,6 +57,8 @@ def plot_gsa(
     --------
     >>> ax = plot_gsa(result)  # doctest: +SKIP
     """
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     if not isinstance(result, GSAResult):
         raise BonemetError(f"result: expected a GSAResult from sobol() or morris(), got {type(result).__name__}")
     if ax is None:

@@ -6,13 +6,16 @@ Each function takes plain arrays or tables and an optional Axes and returns the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from matplotlib.axes import Axes
 
 from ..errors import FitError
 from .fits import PALETTE, new_axes
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_observable_fit", "plot_waterfall"]
 

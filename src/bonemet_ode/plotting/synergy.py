@@ -10,13 +10,15 @@ Arms keep the same colour in every panel (:func:`arm_colors`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib import ticker
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from bonemet_ode.analysis._synergy_result import SynergyResult
 from bonemet_ode.errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["ROLE_COLORS", "VERDICT_COLORS", "arm_colors", "plot_arm_growth", "plot_synergy_scores", "plot_synergy"]
 
@@ -44,6 +46,8 @@ def _check_result(result: object) -> SynergyResult:
 
 
 def _axes(ax: Axes | None) -> Axes:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     if ax is None:
         ax = Figure(figsize=(5.5, 4.0), layout="constrained").add_subplot()
     elif not isinstance(ax, Axes):
@@ -101,6 +105,7 @@ def plot_arm_growth(
     subjects measured that day; days with one subject show no error bar.
     The legend gives each arm's number of subjects.
     """
+    from matplotlib import ticker
     result = _check_result(result)
     ax = _axes(ax)
     colors = arm_colors(result)
@@ -196,6 +201,8 @@ def plot_synergy(
     tuple of matplotlib.axes.Axes
         ``(growth_ax, score_ax)``.
     """
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     result = _check_result(result)
     if axes is None:
         fig = Figure(figsize=(11.0, 4.2), layout="constrained")

@@ -20,7 +20,7 @@ TAM = "TAM"
 #: 2025 overview: hijacked macrophages and neutrophils help cells break free and spread.
 TME = "TME"
 #: The value came out of the qualitative calibration of the outcome catalogue.
-CAL = "calibrated on O1-O21 (examples/calibrate_bone_metastasis.py)"
+CAL = "calibrated on O1-O21 and P1-P6 (member 11 of the shipped ensemble, examples/ensemble_bone_metastasis.py)"
 #: The value is a modelling choice (order of magnitude reasoned in the description), open to calibration.
 CHOICE = "modelling choice"
 #: Komarova SV, Smith RJ, Dixon SJ, Sims SM, Wahl LM. Mathematical model predicts a critical role for

@@ -70,7 +70,7 @@ def macrophage_er() -> Module:
         parameters=(
             Parameter("k_er0", 0.01, "1/day", 0.0, 1.0, "tumour-independent ERα activation",
                       f"{CHOICE}: ~5 % ERα-active macrophages in tumour-free bone"),
-            Parameter("k_er", 2.405, "1/day", 0.0, 10.0, "largest fatty-acid-driven ERα activation rate",
+            Parameter("k_er", 2.168, "1/day", 0.0, 10.0, "largest fatty-acid-driven ERα activation rate",
                       f"{ER}: metabolic switch on fatty-acid uptake; {CHOICE}, {CAL}"),
             Parameter("h_ev", 1.0, "a.u.", 1e-3, 1e3, "fatty-acid load of half-maximal activation",
                       f"{CHOICE}: half-maximal at a ~1e6-cell lesion", True),

@@ -55,7 +55,7 @@ def cd8_priming() -> Module:
         "cd8_priming",
         states=(State("cd8_priming", 0.0, "1", "priming of tumour-specific CD8 T cells (delayed antigen signal)"),),
         parameters=(
-            Parameter("k_prime", 0.07673, "1/day", 0.01, 10.0, "rate of priming and of its decay",
+            Parameter("k_prime", 0.09478, "1/day", 0.01, 10.0, "rate of priming and of its decay",
                       f"{CHOICE}, {CAL}: priming builds and fades over ~2 weeks (1/k_prime = 13 days)", True),
         ),
         terms=(
@@ -85,15 +85,15 @@ def cd8_infiltration() -> Module:
             State("cd8_exh", 0.0, "cells", "PD-1-exhausted CD8 T cells in the lesion"),
         ),
         parameters=(
-            Parameter("s_C0", 4.911, "cells/day", 0.1, 1e6, "tumour-independent CD8 trafficking through the niche",
+            Parameter("s_C0", 4.493, "cells/day", 0.1, 1e6, "tumour-independent CD8 trafficking through the niche",
                       f"{CHOICE}, {CAL}: ~60 CD8 cells in the tumour-free niche", True),
-            Parameter("s_C", 8694.0, "cells/day", 1.0, 1e7, "largest tumour-driven CD8 entry",
+            Parameter("s_C", 6459.0, "cells/day", 1.0, 1e7, "largest tumour-driven CD8 entry",
                       f"{CHOICE}, {CAL}: tumour-antigen-driven recruitment", True),
-            Parameter("X_er", 1.782e4, "cells", 1.0, 1e8, "ERα-active macrophages halving CD8 entry",
+            Parameter("X_er", 15370.0, "cells", 1.0, 1e8, "ERα-active macrophages halving CD8 entry",
                       f"{ER}: physical barrier; {CHOICE}, {CAL}", True),
-            Parameter("d_C", 0.08616, "1/day", 0.05, 1.0, "death or egress of functional CD8 cells",
+            Parameter("d_C", 0.08383, "1/day", 0.05, 1.0, "death or egress of functional CD8 cells",
                       f"{CHOICE}, {CAL}: effector lifespan of days in tissue", True),
-            Parameter("d_ex_extra", 0.1026, "1/day", 0.0, 0.5,
+            Parameter("d_ex_extra", 0.09554, "1/day", 0.0, 0.5,
                       "extra death of exhausted CD8 cells beyond that of functional cells (d_C)",
                       "Paley et al., Science 2012; Im et al., Nature 2016: terminally exhausted cells do not "
                       f"divide and are short-lived; {CHOICE}, {CAL}"),
@@ -129,11 +129,12 @@ def cd8_activation() -> Module:
     return Module(
         "cd8_activation",
         parameters=(
-            Parameter("r_C", 3.0, "1/day", 0.1, 3.0, "largest antigen-driven CD8 expansion rate",
-                      f"{CHOICE}, {CAL}: at its upper bound, a doubling every ~6 h, the fastest in-vivo CD8 expansion"),
-            Parameter("X_tam", 1.731e4, "cells", 1.0, 1e9, "TAMs halving CD8 activation and cytotoxicity",
+            Parameter("r_C", 2.97, "1/day", 0.1, 3.0, "largest antigen-driven CD8 expansion rate",
+                      f"{CHOICE}, {CAL}: within 1 % of its upper bound 3/day (a doubling every ~5.6 h, the "
+                      "fastest in-vivo CD8 expansion)"),
+            Parameter("X_tam", 30390.0, "cells", 1.0, 1e9, "TAMs halving CD8 activation and cytotoxicity",
                       f"{TAM}: TAMs turn off CD8 cells; {CHOICE}, {CAL}", True),
-            Parameter("d_C_tam", 0.6477, "1/day", 0.0, 5.0, "largest extra loss of CD8 cells due to TAMs",
+            Parameter("d_C_tam", 0.8135, "1/day", 0.0, 5.0, "largest extra loss of CD8 cells due to TAMs",
                       f"{TAM}: fewer TAMs, more CD8 cells in the tumour; Peranzoni et al., PNAS 2018: "
                       f"macrophages trap and remove CD8 cells whatever their PD-1 state; {CHOICE}, {CAL}"),
         ),
@@ -166,16 +167,16 @@ def pd1_exhaustion() -> Module:
     return Module(
         "pd1_exhaustion",
         parameters=(
-            Parameter("k_ex", 0.4175, "1/day", 0.0, 10.0, "largest PD-1-mediated exhaustion rate",
+            Parameter("k_ex", 0.4107, "1/day", 0.0, 10.0, "largest PD-1-mediated exhaustion rate",
                       f"{CHOICE}, {CAL}: chronic antigen exhausts CD8 cells within days"),
-            Parameter("w_pdl1_mac", 0.95, "1", 0.0, 0.95, "share of PD-1 engagement due to ERα-active macrophages",
-                      f"{ER}: chemical barrier read as PD-1 ligation; {CAL}, at its upper bound "
+            Parameter("w_pdl1_mac", 0.9351, "1", 0.0, 0.95, "share of PD-1 engagement due to ERα-active macrophages",
+                      f"{ER}: chemical barrier read as PD-1 ligation; {CAL}, near its upper bound 0.95 "
                       "(tumour PD-L1 keeps >= 5 %)"),
-            Parameter("X_pdl1", 8615.0, "cells", 1.0, 1e8, "ERα-active macrophages of half-maximal PD-1 engagement",
+            Parameter("X_pdl1", 8969.0, "cells", 1.0, 1e8, "ERα-active macrophages of half-maximal PD-1 engagement",
                       f"{CHOICE}, {CAL}", True),
-            Parameter("EC50_pd1", 5.42, "mg/kg", 1e-3, 1e3, "anti-PD-1 exposure of half-maximal PD-1 blockade",
+            Parameter("EC50_pd1", 5.461, "mg/kg", 1e-3, 1e3, "anti-PD-1 exposure of half-maximal PD-1 blockade",
                       f"{CHOICE}, {CAL}: 10 mg/kg every 3 days keeps 57-77 % of PD-1 blocked", True),
-            Parameter("k_reinv", 0.1995, "1/day", 0.0, 5.0, "largest reinvigoration of exhausted cells by anti-PD-1",
+            Parameter("k_reinv", 0.2947, "1/day", 0.0, 5.0, "largest reinvigoration of exhausted cells by anti-PD-1",
                       f"{CHOICE}, {CAL}"),
         ),
         terms=(
@@ -207,7 +208,7 @@ def cd8_killing() -> Module:
     return Module(
         "cd8_killing",
         parameters=(
-            Parameter("k_kill", 5.376e-5, "1/(cell·day)", 1e-8, 1.0, "kill rate constant per functional CD8 T cell",
+            Parameter("k_kill", 4.951e-05, "1/(cell·day)", 1e-8, 1.0, "kill rate constant per functional CD8 T cell",
                       f"{KUZNETSOV} form; {CHOICE}, {CAL}: effective killing including cytokine (IFN-γ) bystander "
                       "effects, set so that untreated lesions escape", True),
             Parameter("h_kill", 1e8, "cells", 1e4, 1e11, "lesion size above which killing per CD8 saturates",

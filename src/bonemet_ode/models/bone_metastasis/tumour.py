@@ -25,15 +25,15 @@ def bone_tumour() -> Module:
         "bone_tumour",
         states=(State("tumor", 0.0, "cells", "cancer cells in bone (all lesions)"),),
         parameters=(
-            Parameter("r_T", 0.2631, "1/day", 0.05, 2.0, "proliferation rate of cancer cells in bone",
+            Parameter("r_T", 0.2527, "1/day", 0.05, 2.0, "proliferation rate of cancer cells in bone",
                       f"{CHOICE}, {CAL}: doubling ~2.6 days before immune control", True),
             Parameter("K_T", 5e8, "cells", 1e7, 1e10, "carrying capacity of the bone-marrow space", CHOICE, True),
             Parameter("r_vc", 0.01, "1/day", 0.0, 1.0,
                       "extra proliferation per unit of relative osteoclast excess (released TGF-beta, IGF)",
                       f"{MUNDY}: vicious cycle; {CHOICE}"),
-            Parameter("h_ag", 5.046e4, "cells", 1e3, 1e9, "lesion size of half-maximal antigen signal to T cells",
+            Parameter("h_ag", 88560.0, "cells", 1e3, 1e9, "lesion size of half-maximal antigen signal to T cells",
                       f"{CHOICE}, {CAL}", True),
-            Parameter("h_my", 1.215e4, "cells", 1e2, 1e9, "lesion size of half-maximal myeloid recruitment signal",
+            Parameter("h_my", 11700.0, "cells", 1e2, 1e9, "lesion size of half-maximal myeloid recruitment signal",
                       f"{CHOICE}, {CAL}: chemokines (CCL2, G-CSF) act at smaller lesion sizes than antigen", True),
         ),
         terms=(
