@@ -1,18 +1,18 @@
 """Fujita_SciSignal2010: forward sensitivities at start points where they used to fail.
 
 The two start points are draws 8 and 12 of PEtab's ``sample_parameter_startpoints`` (seed 0, 110 points: what
-``accepted_start_points(problem, 10, seed=0)`` draws), written out so that the test does not depend on the
-sampler.  Before commit 7ec945c, the states at point 12 failed with a step-size underflow at t = 3600, where the
-input ``EGF = piecewise(EGF_0, time <= EGF_end, 0)`` switches off (EGF_end = 3600, the last measurement time);
-moving EGF_end to 3601 removed every such failure, and the time switches (integration split at the switch time)
-removed them for the problem as given.  Before commit aeb8e16, point 8 integrated without sensitivities but the
-sensitivity system stopped at t = 105.6 after the maximum number of steps (189480 steps to t = 100, 79517 of them
-rejected, against 3009 and 164 now): the dense pivoting fallback of the stage solves factored the whole
-block lower-triangular system ``fac*I - J`` (180 x 180) with row pivoting, which swaps rows of the sensitivity
-blocks (coupling entries up to 1e17) into the states' rows, and its sensitivity components then had errors of
-500-2200 times the error test's tolerance (against 0.03-0.2 with the block-by-block solve).  The checks below:
-that solve against an extended-precision reference, in units of the error test's tolerance, and the gradient
-at both points against central finite differences of the objective.
+``accepted_start_points(problem, 10, seed=0)`` draws), written out so that the test does not depend on the sampler.
+Before commit 7ec945c, the states at point 12 failed with a step-size underflow at t = 3600, where the input ``EGF =
+piecewise(EGF_0, time <= EGF_end, 0)`` switches off (EGF_end = 3600, the last measurement time); moving EGF_end to
+3601 removed every such failure among the first 25 draws, and the time switches (integration split at the switch
+time) removed them for the problem as given.  Before commit aeb8e16, point 8 integrated without sensitivities but
+the sensitivity system stopped at t = 105.6 after the maximum number of steps (189480 steps to t = 100, 79517 of
+them rejected, against 3009 and 164 now).  Its dense pivoting fallback of the stage solves factored the whole block
+lower-triangular ``fac*I - J`` (200 x 200: 10 states, 19 targets; entries up to 1e17) with partial pivoting over all
+rows, and the sensitivity components of its solutions had errors of 500-2200 times the error test's tolerance
+(0.03-0.2 with the block-by-block solve).  The checks below: that solve against an extended-precision reference, in
+units of the error test's tolerance, and the gradient at both points against central finite differences of the
+objective.
 """
 
 from __future__ import annotations
