@@ -100,8 +100,7 @@ def test_dense_fallback_solve_of_the_sensitivity_system_is_within_the_error_tole
     plin = pp._nominal_all.astype(float).copy()
     plin[pp._est_rows] = [unscale(v, s) for v, s in zip(START_8, pp.scales)]
     c = next(c for c in pp.conditions if c.sim == "condition_step_00_1")
-    p = pp._values(c.p_sim, plin, True)
-    Dp = pp._dvalues(c.p_sim, plin, True)
+    p, Dp = c.fast[0].get(plin), c.fast[0].d(plin)  # the condition's parameter vector and d/d free parameters
     x0, _V = pp._initial(p, Dp, c.x_sim, plin, None)
     times = np.array([0.0, 20.0, 40.0, 60.0])
     sim = pp._simulator(times, True)
