@@ -479,7 +479,8 @@ static int bm_worst(const double *v, const double *y, bm_ctx *c) {
 
 /* A step size too small to make progress at time t (relative to max(|t|, 1) days). */
 static inline int bm_below_hmin(double h, double t) {
-    return h < 1e-13 * (fabs(t) > 1.0 ? fabs(t) : 1.0);
+    /* written so that a NaN or infinite step size counts as too small: halving it never ends */
+    return !(h >= 1e-13 * (fabs(t) > 1.0 ? fabs(t) : 1.0) && h < HUGE_VAL);
 }
 
 /* Vectors in the stored inverse: BM_N columns of BM_NV (zero where structurally zero; cleared by the caller). */
@@ -905,7 +906,13 @@ static int bm_segment_work(double *t, double tstop, bm_v4 *y, const double *p, c
         }
         double hh = *h, h_try;
         int last = 0;
-        if (!have_f0) { bm_fv(y, p, u, f0, c); have_f0 = 1; }
+        if (!have_f0) {
+            bm_fv(y, p, u, f0, c); have_f0 = 1;
+            /* a right-hand side that is not finite here (e.g. a power of a state at 0 with a negative
+             * exponent) cannot be integrated: fail at once instead of shrinking a NaN step */
+            for (int i = 0; i < BM_N; ++i)
+                if (!isfinite(((const double *)f0)[i])) { c->fail_t = *t; c->fail_state = i; return BM_ERR_NONFINITE; }
+        }
         bm_jac(yd, p, J);
         c->stats[4]++;
         if (c->curv_pre >= 0.0 && !reject && *hacc == 0.0)

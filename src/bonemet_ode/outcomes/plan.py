@@ -63,6 +63,10 @@ def output_days(times: np.ndarray, needs: Sequence[Any], horizon: float) -> np.n
     return times[keep]
 
 
+#: Solver status given to rows whose inputs could not be built (the solver's BM_ERR_BADINPUT).
+_INPUT_FAILED = 4
+
+
 @dataclass
 class _Source:
     """One arm or cohort in a batch: its rows and the batch output times it reads."""
@@ -252,13 +256,29 @@ class EvaluationPlan:
 
         def work(c: tuple[int, int, int]) -> None:
             i, a, z = c
-            b, (P, Y0, _ok) = self.batches[i], inputs[i]
+            b, (P, Y0, ok) = self.batches[i], inputs[i]
             sim, res = b.sim, results[i]
-            _Y, _O, st, ss, ft, fs = sim.compiled.solve_batch(
-                Y0[a:z], P[a:z], b.times, sim.events, sim.opts, sim.atol, observables=b.observables,
-                out=(res[0][a:z], None if res[1] is None else res[1][a:z]))
-            res[2][a:z], res[3][a:z], res[4][a:z] = ss, ft, fs
-            steps[c] = float(st[:, 0].sum())
+            if ok[a:z].all():
+                _Y, _O, st, ss, ft, fs = sim.compiled.solve_batch(
+                    Y0[a:z], P[a:z], b.times, sim.events, sim.opts, sim.atol, observables=b.observables,
+                    out=(res[0][a:z], None if res[1] is None else res[1][a:z]))
+                res[2][a:z], res[3][a:z], res[4][a:z] = ss, ft, fs
+                steps[c] = float(st[:, 0].sum())
+                return
+            # rows whose inputs failed (their source is already reported failed) are not solved: their
+            # placeholder inputs (zeros) are no initial state of the model
+            rows = a + np.flatnonzero(ok[a:z])
+            res[0][a:z] = np.nan
+            res[2][a:z], res[3][a:z], res[4][a:z] = _INPUT_FAILED, 0.0, -1
+            steps[c] = 0.0
+            if rows.size:
+                Yk, Ok, st, ss, ft, fs = sim.compiled.solve_batch(
+                    Y0[rows], P[rows], b.times, sim.events, sim.opts, sim.atol, observables=b.observables)
+                res[0][rows] = Yk
+                if res[1] is not None and Ok is not None:
+                    res[1][rows] = Ok
+                res[2][rows], res[3][rows], res[4][rows] = ss, ft, fs
+                steps[c] = float(st[:, 0].sum())
 
         chunks = self._chunks()
         pool = self.pool()
