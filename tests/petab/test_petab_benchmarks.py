@@ -19,7 +19,8 @@ SUPPORTED = ["Bachmann_MSB2011", "Beer_MolBioSystems2014", "Boehm_JProteomeRes20
 #: Problems that run but whose value differs from the reference by more than 1e-3, with the measured bound:
 #: Crauste: ours is converged (-190.963978 at rtol 1e-8, 1e-10 and 1e-12; its states agree with scipy DOP853 and
 #: Radau at rtol 1e-13 to 3e-8), AMICI's reference at rtol = atol = 1e-8 is 1.24e-3 lower;
-#: Smith: -888198.438973 vs -888198.436541 (2.7e-9 relative; events, finite-difference gradients).
+#: Smith: -888198.438973 vs -888198.436541 (2.7e-9 relative; events, finite-difference gradients); ours is
+#: converged: -888198.43889 / -888198.43895 / -888198.43895 at rtol = atol 1e-8 / 1e-10 / 1e-12.
 CLOSE = {"Crauste_CellSystems2017": 1.3e-3, "Smith_BMCSystBiol2013": 3e-3}
 #: Problems whose reference value is not reproduced although the simulations agree with the collection's own
 #: simulatedData table (another tool's simulation at the nominal parameters), with the relative tolerance of that
