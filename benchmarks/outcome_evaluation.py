@@ -57,10 +57,11 @@ _CHILD = r"""
 import json, sys, time
 from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context
 ctx = catalogue_context(cache_size=0)
-ctx.evaluate()
-print("ready", flush=True)
+ev0 = ctx.evaluate()
+known = {p.name for p in ctx.model.parameters}
+print("ready", json.dumps({"statements": len(ev0.results), "parameters": sorted(known)}), flush=True)
 for line in sys.stdin:
-    params = json.loads(line)
+    params = {k: v for k, v in json.loads(line).items() if k in known}
     t0, c0 = time.perf_counter(), time.process_time()
     ev = ctx.evaluate(params)
     print(json.dumps([time.perf_counter() - t0, time.process_time() - c0, ev.margins().tolist()]), flush=True)
@@ -96,8 +97,12 @@ class Baseline:
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env)
         line = self.proc.stdout.readline()
-        if line.strip() != "ready":
+        if not line.startswith("ready"):
             raise RuntimeError(f"baseline at {ref} did not start: {line!r}")
+        #: How many statements the library at ``ref`` evaluates (its own catalogue); a parameter it does
+        #: not have is left out of its parameter sets (an older model may lack one of today's free parameters).
+        info = json.loads(line[len("ready"):])
+        self.statements, self.parameters = int(info["statements"]), set(info["parameters"])
         self.ref = ref
 
     def evaluate(self, params: dict[str, float]) -> tuple[float, float, list[float]]:
@@ -194,6 +199,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{args.rounds} interleaved rounds")
     print(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after: "
           f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    if baseline:
+        dropped = sorted(set(free_parameters()) - baseline.parameters)
+        print(f"{bname} evaluates its own catalogue ({baseline.statements} statements); free parameters its "
+              f"model lacks, left out of its sets: {', '.join(dropped) or 'none'}")
     print(f"\n| path | wall ms / evaluation | CPU ms / evaluation (all threads) | speed-up vs {base} (wall) "
           f"| speed-up vs {base} (CPU) |")
     print("|---|---|---|---|---|")
