@@ -26,6 +26,28 @@ def _lambdify(args: list, expr: Any):
     return lambda *a: c
 
 
+def integer_powers(expr: Any) -> Any:
+    """``expr`` with every power whose exponent is a whole float (``x**2.0``, as PEtab's ``x^2`` reads)
+    written with an integer exponent.
+
+    The value is the same; the derivative is not: sympy differentiates ``(x/c)**2.0`` to
+    ``2.0*(x/c)**2.0/x``, which is NaN at ``x = 0``, and ``(x/c)**2`` to ``2*x/c**2``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x", real=True)
+    >>> sp.diff(integer_powers(x**sp.Float(2.0)), x)
+    2*x
+    """
+    import sympy as sp
+
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(lambda e: e.is_Pow and e.exp.is_Float and float(e.exp).is_integer(),
+                        lambda e: sp.Pow(e.base, sp.Integer(int(float(e.exp)))))
+
+
 class Formula:
     """One formula ``f(t, x, p, e, q)``: time, states, model parameters, extra symbols (PEtab parameters
     outside the model), placeholders; :meth:`value` and :meth:`derivatives` broadcast over rows.
@@ -42,6 +64,7 @@ class Formula:
     def __init__(self, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> None:
         import sympy as sp
 
+        expr = integer_powers(expr)
         self.expr = expr
         self.n_x, self.n_p = len(sym.y), len(sym.p)
         self.extras = tuple(s.name for s in extras)
