@@ -187,8 +187,12 @@ def test_explain_classifies_closed_form_cases():
     free = [FREE[0], FreeParameter("kA", 0.0, 0.5)]
     full = calibrate_ensemble(ctx, free, n=40, seed=1, starts=[{**START[0], "kA": 0.3}], settings=SETTINGS,
                               progress=False)
+    lines: list[str] = []
     ex = explain_outcomes(ctx, full, n_prior=400, n_left_out=150, seed=2,
-                          settings=EnsembleSettings(n_chains=3, n_burn=30, thin=3), progress=False)
+                          settings=EnsembleSettings(n_chains=3, n_burn=30, thin=3), progress=False, log=lines.append)
+    prior_lines = [x for x in lines if x.startswith("prior box:")]
+    assert [x.split(";")[0] for x in prior_lines] == [f"prior box: {k}/400 points" for k in [*range(32, 400, 32), 400]]
+    assert sum(x.startswith(f"{k + 1}/") for k, x in enumerate(lines[len(prior_lines):])) == len(ex.rows)
     # prior box: ln r uniform on [ln 0.01, ln 2], kA uniform on [0, 5]
     def u(r):
         return math.log(r / 0.01) / math.log(200)

@@ -202,8 +202,9 @@ class Explanation:
 
 
 def prior_fractions(context: EvaluationContext, free: Sequence[str | FreeParameter], n: int = 256, seed: int = 0,
-                    progress: bool | None = None) -> tuple[tuple[str, ...], np.ndarray]:
-    """``(outcome ids, (n x outcomes) verdicts)`` on a seeded Latin hypercube of the prior box."""
+                    progress: bool | None = None, log: Any = None) -> tuple[tuple[str, ...], np.ndarray]:
+    """``(outcome ids, (n x outcomes) verdicts)`` on a seeded Latin hypercube of the prior box; ``log``
+    (a callable taking a line) hears every 32 points and the end."""
     from .calibrator import _latin_hypercube
 
     space = ParameterSpace(context.model, free)
@@ -211,11 +212,14 @@ def prior_fractions(context: EvaluationContext, free: Sequence[str | FreeParamet
     ids = tuple(o.key for o in context.outcomes)
     S = np.zeros((len(U), len(ids)), dtype=bool)
     bar = _bar(progress, len(U), "prior box")
+    t0 = time.perf_counter()
     for k, u in enumerate(U):
         ev = context.evaluate(space.to_params(u))
         S[k] = [r.satisfied for r in ev.results]
         if bar is not None:
             bar.update(1)
+        if log is not None and ((k + 1) % 32 == 0 or k + 1 == len(U)):
+            log(f"prior box: {k + 1}/{len(U)} points; {time.perf_counter() - t0:.0f} s")
     if bar is not None:
         bar.close()
     return ids, S
@@ -308,7 +312,7 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
     t0 = time.perf_counter()
     n0 = context.n_evaluations
     if prior is None:
-        _, S = prior_fractions(context, ensemble.free, n_prior, seed, progress)
+        _, S = prior_fractions(context, ensemble.free, n_prior, seed, progress, log=log)
     else:
         if tuple(prior[0]) != ids:
             raise FitError("prior: its outcome ids differ from the context's")
