@@ -203,43 +203,10 @@ static inline void bm_fv(const bm_v4 *y, const double *p, const bm_v4 *u, bm_v4 
     c->stats[3]++;
 }
 
-/* LU with partial pivoting of the BM_N x BM_N matrix A (in place). Returns 0, or 1 if singular. */
-static int bm_lu(double *A, int *piv) {
-    for (int k = 0; k < BM_N; ++k) {
-        int m = k;
-        double amax = fabs(A[k * BM_N + k]);
-        for (int i = k + 1; i < BM_N; ++i) {
-            double a = fabs(A[i * BM_N + k]);
-            if (a > amax) { amax = a; m = i; }
-        }
-        piv[k] = m;
-        if (amax == 0.0 || !isfinite(amax)) return 1;
-        if (m != k) {
-            for (int j = 0; j < BM_N; ++j) { double t = A[k * BM_N + j]; A[k * BM_N + j] = A[m * BM_N + j]; A[m * BM_N + j] = t; }
-        }
-        double inv = 1.0 / A[k * BM_N + k];
-        for (int i = k + 1; i < BM_N; ++i) {
-            double l = A[i * BM_N + k];
-            if (l != 0.0) {
-                l *= inv;
-                A[i * BM_N + k] = l;
-                for (int j = k + 1; j < BM_N; ++j) A[i * BM_N + j] -= l * A[k * BM_N + j];
-            }
-        }
-    }
-    return 0;
-}
-
-#ifdef BM_SENS_N
-/* A forward-sensitivity system (sensitivity.py): y = [x, S_1, ..., S_m] with BM_SENS_N states x.  Its
- * Jacobian is block lower triangular, every diagonal block the states' Jacobian df/dx (codegen checks the
- * pattern), so the dense fallback factors only that BM_SENS_N x BM_SENS_N block (bm_lu_sens) and solves
- * block by block: (fac I - J_x) v_0 = b_0, then (fac I - J_x) v_k = b_k + (dJ S_k/dx) v_0.  Factoring the
- * whole BM_N x BM_N matrix would cost (m + 1)^3 times as much, and beyond BM_DENSE_MAX states there would
- * be no fallback at all (the step then shrinks until the static pivots are safe: a pre-equilibration of
- * Isensee_JCB2018, 1508 equations, took > 200000 steps). */
-static int bm_lu_sens(double *A, int *piv) {
-    const int n = BM_SENS_N;
+/* LU with partial pivoting of the n x n matrix A (in place; rows swapped whole, P A = L U). Returns 0, or 1 if
+ * singular.  Called with a compile-time n (BM_N, or BM_SENS_N for a sensitivity system's state block), so
+ * each use is specialised when inlined. */
+static inline int bm_lu_n(double *A, int *piv, const int n) {
     for (int k = 0; k < n; ++k) {
         int m = k;
         double amax = fabs(A[k * n + k]);
@@ -265,8 +232,8 @@ static int bm_lu_sens(double *A, int *piv) {
     return 0;
 }
 
-static void bm_lusolve_sens(const double *A, const int *piv, double *b) {
-    const int n = BM_SENS_N;
+/* Solve with the factors of bm_lu_n: permute b first, then substitute. */
+static inline void bm_lusolve_n(const double *A, const int *piv, double *b, const int n) {
     for (int k = 0; k < n; ++k) {
         int m = piv[k];
         if (m != k) { double t = b[k]; b[k] = b[m]; b[m] = t; }
@@ -281,6 +248,15 @@ static void bm_lusolve_sens(const double *A, const int *piv, double *b) {
         b[k] = s / A[k * n + k];
     }
 }
+
+#ifdef BM_SENS_N
+/* A forward-sensitivity system (sensitivity.py): y = [x, S_1, ..., S_m] with BM_SENS_N states x.  Its
+ * Jacobian is block lower triangular, every diagonal block the states' Jacobian df/dx (codegen checks the
+ * pattern), so the dense fallback factors only that BM_SENS_N x BM_SENS_N block (bm_lu_n) and solves
+ * block by block: (fac I - J_x) v_0 = b_0, then (fac I - J_x) v_k = b_k + (dJ S_k/dx) v_0.  Factoring the
+ * whole BM_N x BM_N matrix would cost (m + 1)^3 times as much, and beyond BM_DENSE_MAX states there would
+ * be no fallback at all (the step then shrinks until the static pivots are safe: a pre-equilibration of
+ * Isensee_JCB2018, 1508 equations, took > 200000 steps). */
 /* the dense fallback's storage: the factored state block, then a copy of the packed Jacobian (coupling) */
 #define BM_DENSE_DIM BM_SENS_N
 #define BM_DENSE_DOUBLES (BM_SENS_N * BM_SENS_N + BM_NSC)
@@ -288,23 +264,6 @@ static void bm_lusolve_sens(const double *A, const int *piv, double *b) {
 #define BM_DENSE_DIM BM_N
 #define BM_DENSE_DOUBLES (BM_N * BM_N)
 #endif
-
-static void bm_lusolve(const double *A, const int *piv, double *b) {
-    /* rows were swapped whole during factorisation (P A = L U): permute b first, then substitute */
-    for (int k = 0; k < BM_N; ++k) {
-        int m = piv[k];
-        if (m != k) { double t = b[k]; b[k] = b[m]; b[m] = t; }
-    }
-    for (int k = 0; k < BM_N; ++k) {
-        double bk = b[k];
-        if (bk != 0.0) for (int i = k + 1; i < BM_N; ++i) b[i] -= A[i * BM_N + k] * bk;
-    }
-    for (int k = BM_N - 1; k >= 0; --k) {
-        double s = b[k];
-        for (int j = k + 1; j < BM_N; ++j) s -= A[k * BM_N + j] * b[j];
-        b[k] = s / A[k * BM_N + k];
-    }
-}
 
 /* Mean square of v scaled by the tolerances at y0 (and y1): the square of the RMS error norm. */
 static double bm_norm2(const double *v, const double *y0, const double *y1, bm_ctx *c) {
@@ -558,12 +517,12 @@ static int bm_factor(const double *J, double fac, double *E, double *dinv, bm_v4
         if (bm_jrow[k] < BM_SENS_N) A[bm_jrow[k] * BM_SENS_N + bm_jcol[k]] = -J[k];
     for (int k = 0; k < BM_NSC; ++k) A[BM_SENS_N * BM_SENS_N + k] = J[bm_sc_k[k]];
     for (int i = 0; i < BM_SENS_N; ++i) A[i * BM_SENS_N + i] += fac;
-    return bm_lu_sens(A, piv) ? 2 : 1;
+    return bm_lu_n(A, piv, BM_SENS_N) ? 2 : 1;
 #else
     memset(A, 0, sizeof(double) * BM_N * BM_N);
     for (int k = 0; k < BM_NNZJ; ++k) A[bm_jrow[k] * BM_N + bm_jcol[k]] = -J[k];
     for (int i = 0; i < BM_N; ++i) A[i * BM_N + i] += fac;
-    return bm_lu(A, piv) ? 2 : 1;
+    return bm_lu_n(A, piv, BM_N) ? 2 : 1;
 #endif
 }
 
@@ -574,9 +533,9 @@ static inline void bm_factor_solve(int path, const double *E, const double *dinv
     if (path) {
         double *b = (double *)v;
         const double *Jc = D + BM_SENS_N * BM_SENS_N;
-        bm_lusolve_sens(D, piv, b);
+        bm_lusolve_n(D, piv, b, BM_SENS_N);
         for (int k = 0; k < BM_NSC; ++k) b[bm_sc_row[k]] += Jc[k] * b[bm_sc_col[k]];
-        for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_lusolve_sens(D, piv, b + s);
+        for (int s = BM_SENS_N; s < BM_N; s += BM_SENS_N) bm_lusolve_n(D, piv, b + s, BM_SENS_N);
         return;
     }
     {
@@ -589,7 +548,7 @@ static inline void bm_factor_solve(int path, const double *E, const double *dinv
         return;
     }
 #else
-    if (path) { bm_lusolve(D, piv, (double *)v); return; }
+    if (path) { bm_lusolve_n(D, piv, (double *)v, BM_N); return; }
 #endif
 #ifdef BM_HAVE_INV
     (void)dinv;
