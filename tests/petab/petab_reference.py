@@ -174,17 +174,5 @@ def residuals_reference(pp: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
             mt[sel], yt[sel], dyt[sel] = np.log(m[sel]), np.log(y[sel]), 1.0 / y[sel]
         elif pp.transform[o] != LIN:
             mt[sel], yt[sel], dyt[sel] = np.log10(m[sel]), np.log10(y[sel]), 1.0 / (y[sel] * math.log(10))
-    r = (mt - yt) / s
-    parts = [r]
-    jacs = [-(dyt / s)[:, None] * ev.dsim - (r / s)[:, None] * ev.dsigma]
-    if np.any(ev.dsigma != 0):
-        rs = np.sqrt(np.log(2 * np.pi * s ** 2) + pp.SIGMA_OFFSET)
-        parts.append(rs)
-        jacs.append((1.0 / (s * rs))[:, None] * ev.dsigma)
-    for j, pr in enumerate(pp.priors):
-        if pr is not None:
-            e = np.zeros((1, len(xs)))
-            e[0, j] = 1.0 / pr.b
-            parts.append(np.array([(xs[j] - pr.a) / pr.b]))
-            jacs.append(e)
-    return np.concatenate(parts), np.vstack(jacs)
+    # the stacking of residual terms is shared (it did not change); what is compared is everything before it
+    return pp.stack_residuals(xs, mt, yt, dyt, s, ev.dsim, ev.dsigma)

@@ -909,6 +909,14 @@ class PetabProblem:
         sc = self._dlin_dx(xs)
         dsim, dsigma = dy * sc, ds * sc
         mt, yt, dyt, _const = self._transformed(y)
+        return self.stack_residuals(xs, mt, yt, dyt, s, dsim, dsigma)
+
+    def stack_residuals(self, xs: np.ndarray, mt: np.ndarray, yt: np.ndarray, dyt: np.ndarray, s: np.ndarray,
+                        dsim: np.ndarray, dsigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residual vector and Jacobian from transformed measurements ``mt``, simulations ``yt`` (with
+        ``dyt`` = d transformed / d simulated), sigmas ``s`` and the parameter-scale derivatives of the
+        simulations and sigmas: weighted residuals, one sigma term per row where sigmas move, one term
+        per normal prior (see :meth:`residuals`)."""
         with np.errstate(all="ignore"):
             r = (mt - yt) / s
             J = -(dyt / s)[:, None] * dsim - (r / s)[:, None] * dsigma
