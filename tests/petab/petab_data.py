@@ -24,3 +24,19 @@ def suite_cases() -> list[str]:
 
 def suite_cases_v2() -> list[str]:
     return sorted(p.name for p in SUITE_V2.iterdir() if p.is_dir()) if SUITE_V2.is_dir() else []
+
+
+def write_problem(folder, antimony: str, conditions: str, measurements: str, observables: str,
+                  parameters: str):
+    """Write a small PEtab v1 problem (an Antimony model and the four tables, TSV text with headers) into
+    ``folder`` and return the path of its YAML file."""
+    from bonemet_ode.io.sbml_import import antimony_to_sbml
+
+    files = {"model.xml": antimony_to_sbml(antimony), "conditions.tsv": conditions,
+             "measurements.tsv": measurements, "observables.tsv": observables, "parameters.tsv": parameters,
+             "problem.yaml": "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n"
+                             "- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+                             "  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n"}
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder / "problem.yaml"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from petab_data import BENCHMARK, SUITE_V1, needs_benchmarks, needs_petab_suite
+from petab_data import BENCHMARK, SUITE_V1, needs_benchmarks, needs_petab_suite, write_problem
 from petab_reference import evaluate_reference, residuals_reference
 
 import bonemet_ode as bm
@@ -75,7 +75,6 @@ def test_benchmark_matches_the_row_by_row_reference(name):
 def test_fast_evaluation_of_a_switched_observable_matches_the_reference(tmp_path):
     """An observable that reads a time-switch flag, two conditions with different switch times: the per-row
     flags of the vectorised path against the reference's groups of output times."""
-    from bonemet_ode.io.sbml_import import antimony_to_sbml
 
     model = """
 model switched
@@ -84,23 +83,14 @@ model switched
   x = 0; k = 2; tau = 1.5
 end
 """
-    (tmp_path / "model.xml").write_text(antimony_to_sbml(model), encoding="utf-8")
-    (tmp_path / "conditions.tsv").write_text("conditionId\ttau\nc0\t2\nc1\t0.5\n", encoding="utf-8")
     rows = [f"obs_u\t{c}\t{1 + t}\t{t}\t{s}" for c, s in (("c0", "s1"), ("c1", "0.7")) for t in (0.0, 1.0, 2.0, 3.0)]
-    (tmp_path / "measurements.tsv").write_text(
+    yaml = write_problem(
+        tmp_path, model, "conditionId\ttau\nc0\t2\nc1\t0.5\n",
         "observableId\tsimulationConditionId\tmeasurement\ttime\tnoiseParameters\n" + "\n".join(rows) + "\n",
-        encoding="utf-8")
-    (tmp_path / "observables.tsv").write_text(
         "observableId\tobservableFormula\tnoiseFormula\nobs_u\tu * x + x * x\tnoiseParameter1_obs_u\n",
-        encoding="utf-8")
-    (tmp_path / "parameters.tsv").write_text(
         "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
-        "k\tlog10\t0.01\t10\t2\t1\ns1\tlog\t0.01\t10\t0.5\t1\n", encoding="utf-8")
-    (tmp_path / "problem.yaml").write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n"
-        "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
-        "  sbml_files: [model.xml]\n", encoding="utf-8")
-    pp = bm.read_petab(tmp_path / "problem.yaml")
+        "k\tlog10\t0.01\t10\t2\t1\ns1\tlog\t0.01\t10\t0.5\t1\n")
+    pp = bm.read_petab(yaml)
     assert len(pp._sw_index) and pp.obs_f["obs_u"].rowwise
     for x in _points(pp, 3, seed=2):
         _compare(pp, x)

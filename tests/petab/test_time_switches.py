@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from petab_data import write_problem
 
 import bonemet_ode as bm
-from bonemet_ode.io.sbml_import import antimony_to_sbml
 
 MODEL = """
 model switched
@@ -22,26 +22,18 @@ TIMES = (0.5, 1.0, 1.5, 2.0, 3.25, 5.0)
 
 
 def _problem(tmp_path, tau_estimated: bool) -> bm.PetabProblem:
-    (tmp_path / "model.xml").write_text(antimony_to_sbml(MODEL), encoding="utf-8")
-    (tmp_path / "conditions.tsv").write_text("conditionId\ttau\nearly\t0.75\nlate\t2.5\nbefore\t-1\n"
-                                             if not tau_estimated else "conditionId\nc0\n", encoding="utf-8")
+    conditions = "conditionId\ttau\nearly\t0.75\nlate\t2.5\nbefore\t-1\n" if not tau_estimated else "conditionId\nc0\n"
     conds = ("early", "late", "before") if not tau_estimated else ("c0",)
     rows = ["observableId\tsimulationConditionId\tmeasurement\ttime"]
     for c in conds:
         for t in TIMES:
             rows += [f"obs_x\t{c}\t{0.3 * t}\t{t}", f"obs_y\t{c}\t{0.2 * t}\t{t}"]
-    (tmp_path / "measurements.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "observables.tsv").write_text(
-        "observableId\tobservableFormula\tnoiseFormula\nobs_x\tx\t0.5\nobs_y\ty\t0.5\n", encoding="utf-8")
     prow = "tau\tlin\t0\t10\t1.5\t1\n" if tau_estimated else ""
-    (tmp_path / "parameters.tsv").write_text(
+    return bm.read_petab(write_problem(
+        tmp_path, MODEL, conditions, "\n".join(rows) + "\n",
+        "observableId\tobservableFormula\tnoiseFormula\nobs_x\tx\t0.5\nobs_y\ty\t0.5\n",
         "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
-        "k\tlog10\t0.01\t100\t2\t1\n" + prow, encoding="utf-8")
-    (tmp_path / "problem.yaml").write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n"
-        "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
-        "  sbml_files: [model.xml]\n", encoding="utf-8")
-    return bm.read_petab(tmp_path / "problem.yaml")
+        "k\tlog10\t0.01\t100\t2\t1\n" + prow))
 
 
 def _closed_form(pp, k: float, taus: dict) -> tuple[np.ndarray, float]:
@@ -91,21 +83,12 @@ def test_observable_that_reads_a_switch(tmp_path):
     """An observable of a switched input takes the flag's value at each output time (from the switch time on:
     the value after it, as ``time < tau`` is false at ``tau``)."""
     model = MODEL.replace("  x = 0;", "  u := 3*piecewise(0, time < tau, 1)\n  x = 0;")
-    (tmp_path / "model.xml").write_text(antimony_to_sbml(model), encoding="utf-8")
-    (tmp_path / "conditions.tsv").write_text("conditionId\ttau\nc0\t2\nc1\t0.5\n", encoding="utf-8")
     rows = [f"obs_u\t{c}\t1\t{t}" for c in ("c0", "c1") for t in (0.0, 1.0, 2.0, 3.0)]
-    (tmp_path / "measurements.tsv").write_text(
-        "observableId\tsimulationConditionId\tmeasurement\ttime\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "observables.tsv").write_text("observableId\tobservableFormula\tnoiseFormula\nobs_u\tu + x\t1\n",
-                                              encoding="utf-8")
-    (tmp_path / "parameters.tsv").write_text(
-        "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0\t10\t2\t1\n",
-        encoding="utf-8")
-    (tmp_path / "problem.yaml").write_text(
-        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n"
-        "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
-        "  sbml_files: [model.xml]\n", encoding="utf-8")
-    pp = bm.read_petab(tmp_path / "problem.yaml")
+    pp = bm.read_petab(write_problem(
+        tmp_path, model, "conditionId\ttau\nc0\t2\nc1\t0.5\n",
+        "observableId\tsimulationConditionId\tmeasurement\ttime\n" + "\n".join(rows) + "\n",
+        "observableId\tobservableFormula\tnoiseFormula\nobs_u\tu + x\t1\n",
+        "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0\t10\t2\t1\n"))
     m = pp.measurements
     t = m["time"].to_numpy(float)
     tau = m["simulationConditionId"].map({"c0": 2.0, "c1": 0.5}).to_numpy(float)
