@@ -107,7 +107,7 @@ def _likelihood(pp: Any, y, sigma, dy, ds):
 
 
 def evaluate_reference(pp: Any, x: Any = None, gradient: bool = False) -> Evaluation:
-    """``pp.evaluate(x, gradient)`` computed row by row (forward-sensitivity problems only); with
+    """``pp.evaluate(x, gradient)`` computed row by row (the gradient: forward-sensitivity problems only); with
     ``gradient``, ``grad_scale`` holds per parameter the sum over rows of the absolute gradient terms (the size
     that rounding in a different summation order is relative to)."""
     xs = pp.x_nominal if x is None else np.asarray(x, dtype=float)
