@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from bonemet_ode.compile import backend
+from bonemet_ode.compile import backend, toolchain
 from bonemet_ode.compile.codegen import _one_division
 from bonemet_ode.compile.sparse_lu import _pruned_tree_sum
 from bonemet_ode.compile.symbolic import SymbolicModel
@@ -49,22 +49,22 @@ def test_pruned_tree_keeps_the_full_trees_pairs():
 
 
 def test_isa_settings(monkeypatch):
-    monkeypatch.setattr(backend, "_cpu", lambda: ("Test CPU", "fpu sse2 avx avx2 fma bmi1 bmi2 movbe f16c abm"))
+    monkeypatch.setattr(toolchain, "_cpu", lambda: ("Test CPU", "fpu sse2 avx avx2 fma bmi1 bmi2 movbe f16c abm"))
     monkeypatch.delenv("BONEMET_ODE_ISA", raising=False)
-    assert backend.isa_flags() == ("-march=native",)
-    native_key = backend.isa_key()
+    assert toolchain.isa_flags() == ("-march=native",)
+    native_key = toolchain.isa_key()
     assert native_key.startswith("native:")
     monkeypatch.setenv("BONEMET_ODE_ISA", "v3")
-    assert backend.isa_flags() == ("-march=x86-64-v3",)
+    assert toolchain.isa_flags() == ("-march=x86-64-v3",)
     monkeypatch.setenv("BONEMET_ODE_ISA", "baseline")
-    assert backend.isa_flags() == () and backend.isa_key() == ""
+    assert toolchain.isa_flags() == () and toolchain.isa_key() == ""
     # another CPU with the same instructions' names but another model gets another key
     monkeypatch.delenv("BONEMET_ODE_ISA")
-    monkeypatch.setattr(backend, "_cpu", lambda: ("Other CPU", "fpu sse2 avx avx2 fma bmi1 bmi2 movbe f16c abm"))
-    assert backend.isa_key() != native_key
+    monkeypatch.setattr(toolchain, "_cpu", lambda: ("Other CPU", "fpu sse2 avx avx2 fma bmi1 bmi2 movbe f16c abm"))
+    assert toolchain.isa_key() != native_key
     # without AVX2+FMA: the portable build
-    monkeypatch.setattr(backend, "_cpu", lambda: ("Old CPU", "fpu sse2 avx"))
-    assert backend.isa_flags() == ()
+    monkeypatch.setattr(toolchain, "_cpu", lambda: ("Old CPU", "fpu sse2 avx"))
+    assert toolchain.isa_flags() == ()
 
 
 def _powers_model():

@@ -189,9 +189,9 @@ def _asan_env() -> dict[str, str] | None:
 
 
 _ASAN_BUILD = textwrap.dedent('''
-    import bonemet_ode.compile.backend as be
-    be.CFLAGS = ("-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer") + tuple(
-        f for f in be.CFLAGS if f not in ("-O3",))
+    import bonemet_ode.compile.toolchain as tc
+    tc.CFLAGS = ("-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer") + tuple(
+        f for f in tc.CFLAGS if f not in ("-O3",))
 ''')
 
 
