@@ -235,3 +235,16 @@ def test_singular_iteration_matrix_on_a_forced_first_step():
     t = np.linspace(0.0, 8.0, 33)
     res = simulate(model, times=t, options=bm.SolverOptions(rtol=1e-8, h0=4.0, hmax=4.0))
     assert_close(res["x"], np.exp(t), 1e-6, "growth after a singular first step")
+
+
+def test_expression_initial_values_follow_overrides_between_default_runs():
+    """Simulator.run keeps the default initial state of expression initials after the first run: runs with
+    overrides in between must still start from their own values, and the default runs from the defaults."""
+    mod = Module("m", states=(State("x", "s/d"),), parameters=(Parameter("s", 2.0), Parameter("d", 0.5)),
+                 terms=(Term("supply", "s", {"x": 1}), Term("loss", "d*x", {"x": -1})))
+    sim = bm.Simulator(Model("steady", [mod]), days=3.0)
+    for params, x0 in ((None, 4.0), ({"s": 3.0}, 6.0), (None, 4.0), ({"d": 1.0}, 2.0), ({}, 4.0)):
+        res = sim.run(params)
+        # x0 = s/d is the steady state: the solution starts at, and stays at, its own parameters' value
+        np.testing.assert_allclose(res["x"], x0, rtol=1e-9)
+        assert res.params["s"] / res.params["d"] == x0
