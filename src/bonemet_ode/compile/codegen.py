@@ -52,7 +52,7 @@ def generator_settings() -> str:
     """The rewrite switches of this module as text: part of the cache key (a library generated with
     another setting, by a test or a benchmark comparing the forms, is never reused)."""
     return (f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE},"
-            f"sensitivity_blocks={SENSITIVITY_BLOCKS}")
+            f"sensitivity_blocks={SENSITIVITY_BLOCKS},hoist_rhs={HOIST_RHS}")
 
 
 def solver_core_source() -> str:
@@ -206,7 +206,7 @@ def _reciprocal():
     return bm_recip
 
 
-def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> list:
+def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> tuple[list, bool]:
     """``exprs`` (after :func:`_one_division`) with every quotient ``num/den`` written as a product with
     reciprocals: ``num * (1/c) * (1/d)`` for ``den = c*d``, ``c`` the product of its parameter-only factors
     (a derived parameter, computed once per parameter vector) and ``d`` the rest, whose reciprocal
@@ -220,7 +220,9 @@ def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> l
     Applied only where the distinct state-dependent denominators are at most
     :data:`SHARED_RECIPROCALS_MAX_SHARE` of the quotients: on the reference problem (5 quotients,
     4 distinct denominators) the rewrite measured ~4 % slower (the order in which the divisions
-    reach the divider matters there more than their count, docs/backend.md)."""
+    reach the divider matters there more than their count, docs/backend.md).
+
+    Returns the expressions and whether they were rewritten."""
     import sympy as sp
 
     quot, recip = _quotient(), _reciprocal()
@@ -236,7 +238,7 @@ def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> l
     quotients = {q for e in exprs for q in e.atoms(quot)}
     distinct = {sp.Mul(*split(q.args[1])[1]) for q in quotients} - {sp.S.One}
     if len(distinct) > SHARED_RECIPROCALS_MAX_SHARE * len(quotients):
-        return exprs  # hardly any denominator shared: the quotients stay
+        return exprs, False  # hardly any denominator shared: the quotients stay
 
     def rewrite(q):
         num, den = q.args
@@ -248,7 +250,7 @@ def _shared_reciprocals(exprs: Sequence, hoist: Hoister, states: frozenset) -> l
             out = out * recip(sp.Mul(*var))
         return out
 
-    return [e.replace(lambda x: isinstance(x, quot), rewrite) for e in exprs]
+    return [e.replace(lambda x: isinstance(x, quot), rewrite) for e in exprs], True
 
 
 @functools.lru_cache(maxsize=1)
@@ -394,6 +396,13 @@ def _vector_rhs(n: int, rhs: list[str]) -> list[str]:
 SHARED_RECIPROCALS = True
 #: ... where at most this share of the quotients have distinct denominators (bone_metastasis: 19 of 37).
 SHARED_RECIPROCALS_MAX_SHARE = 0.75
+
+#: Where the right-hand side is in the shared-reciprocal form, also replace its parameter-only products and sums
+#: by derived parameters (``hoist.py``, as the Jacobian's and the observables' are): bone_metastasis's right-hand
+#: side drops from 203 to 146 multiplications per evaluation, ~2800 evaluations per solve (one solve ~6 % faster,
+#: benchmarks/rhs_forms.py).  Not in the quotient form: there the order in which the divisions reach the divider
+#: matters more than the multiplications saved (perf_reference ~2 % slower, docs/backend.md).
+HOIST_RHS = True
 
 #: Solve a large forward-sensitivity system block by block with the LU of its states' block
 #: (:func:`_sensitivity_blocks`, solver_core.c ``BM_SENS_N``); False: one sparse LU of the whole system, whose
@@ -553,7 +562,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     ys = frozenset(sym.y)
     rhs_exprs = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in sym.rhs]
     if not chunked and SHARED_RECIPROCALS:
-        rhs_exprs = _shared_reciprocals(rhs_exprs, hoist, ys)
+        rhs_exprs, reciprocal_form = _shared_reciprocals(rhs_exprs, hoist, ys)
+        if reciprocal_form and HOIST_RHS:
+            rhs_exprs = [hoist(e) for e in rhs_exprs]
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
