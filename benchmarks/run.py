@@ -11,7 +11,8 @@ kA = 2e4, kF = 350) and the bone_metastasis model's last default arm, on
 
 * bonemet_ode (``Simulator.run``; cohort: ``simulate_cohort`` with 2 threads),
 * plain scipy (a hand-written Python RHS, ``solve_ivp`` LSODA restarted at each
-  dose; cohort: 2 processes),
+  dose and at each of the model's state events, which ``solve_ivp`` locates;
+  cohort: 2 processes),
 * libRoadRunner on the SBML that bonemet_ode exports, doses as SBML events
   (cohort: 2 processes; optional, ``pip install libroadrunner``),
 * numbalsoda, DOP853 and LSODA, on a numba cfunc of the reference problem,
@@ -25,8 +26,9 @@ plus cold and cached compile times measured in fresh processes.  numbalsoda and
 diffrax run the reference problem only (their stiff and bone_metastasis columns
 are n/a); the ``numbalsoda`` entries of the JSON mappings are the faster of
 DOP853 and LSODA (single solve and cohort chosen apart, ``numbalsoda_method``).  Accuracy is
-scored against scipy Radau at rtol 1e-10, atol 1e-12 (restarted at each dose),
-computed here, and against the published T(60) = 7.660515e8.  Single solves are
+scored against scipy Radau at rtol 1e-10, atol 1e-12 (restarted at each dose and
+state event: bone_metastasis's extinction events), computed here, and against the
+published T(60) = 7.660515e8.  Single solves are
 timed in interleaved rounds (every tool in every round) and cohorts alternate
 between tools, so load from other processes falls on all tools alike.  ``--quick``
 solves fewer repeats and extrapolates the scipy and libRoadRunner cohorts from
@@ -59,6 +61,7 @@ import _compile_timing as ct  # noqa: E402
 import _workers as wk  # noqa: E402
 from _scipy_user import (  # noqa: E402
     REFERENCE_PARAMETERS,
+    StateEvents,
     bolus_schedule,
     reference_rhs,
     solve_with_doses,
@@ -105,7 +108,10 @@ def worst_state_error(y: np.ndarray, ref: np.ndarray) -> float:
 
 
 class Case:
-    """One problem: a model under an arm, with its plain-scipy form and a tight Radau reference."""
+    """One problem: a model under an arm, with its plain-scipy form and a tight Radau reference.
+
+    Both scipy solves execute the model's state-triggered events (:class:`_scipy_user.StateEvents`).
+    """
 
     def __init__(self, label: str, model: bm.Model, arm: bm.Arm, hand_written: bool) -> None:
         self.label, self.model, self.arm = label, model, arm
@@ -119,11 +125,17 @@ class Case:
         self.index = {n: i for i, n in enumerate(names)}
         self.y0 = applied.initial_values()
         self.schedule = bolus_schedule(applied, arm, DAYS)
+        # the model's state events (bone_metastasis: extinction), located by solve_ivp; untranslatable ones refused
+        self.events = StateEvents(applied, names)
+        #: (day, event) of each event execution in the reference solve
+        self.reference_events: list[tuple[float, str]] = []
         self.reference, _ = solve_with_doses(self.rhs, self.y0, self.args, TIMES, self.schedule, method="Radau",
-                                             rtol=1e-10, atol=1e-12)
+                                             rtol=1e-10, atol=1e-12, events=self.events,
+                                             fired=self.reference_events)
 
     def scipy_solve(self) -> tuple[np.ndarray, int]:
-        return solve_with_doses(self.rhs, self.y0, self.args, TIMES, self.schedule, rtol=RTOL, atol=ATOL)
+        return solve_with_doses(self.rhs, self.y0, self.args, TIMES, self.schedule, rtol=RTOL, atol=ATOL,
+                                events=self.events)
 
 
 # ----------------------------------------------------------------------------- tools
@@ -417,6 +429,7 @@ def summarise(results: dict[str, dict | None], cases: dict[str, Case], cohort_re
         "bone_metastasis_worst_state_rel_err": _per_tool(
             results, lambda e: worst_state_error(e["y"], bmet.reference), "bone_metastasis"),
         "bone_metastasis_rhs_evals": _per_tool(results, lambda e: e["rhs_evals"], "bone_metastasis"),
+        "bone_metastasis_reference_events": [[day, name] for day, name in bmet.reference_events],
         "radau_reference_t60": float(ref.reference[-1, 0]),
         "radau_reference_t60_rel_err_vs_published": abs(float(ref.reference[-1, 0]) / PERF_REFERENCE_T60 - 1),
     }
@@ -475,6 +488,8 @@ def print_table(s: dict[str, Any], meta: dict[str, Any]) -> None:
               ("bone_met (ms)", "bone_metastasis_single_solve_ms", ".3g"),
               ("bone_met worst", "bone_metastasis_worst_state_rel_err", ".1e"),
               ("bone_met RHS", "bone_metastasis_rhs_evals", "d")], ("bonemet_ode", "libroadrunner", "scipy"))
+    fired = ", ".join(f"{name} at day {day:.4g}" for day, name in s["bone_metastasis_reference_events"])
+    print(f"  bone_met worst: against the Radau reference with the model's state events ({fired or 'none fired'})")
     method = s["numbalsoda_method"]
     print(f"\nbonemet_ode speed-up (other tool's time / ours, same run; numbalsoda: the faster method, "
           f"{method['single_solve'] or 'n/a'} for one solve, {method['cohort_10k'] or 'n/a'} for the cohort):")
