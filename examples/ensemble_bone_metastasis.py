@@ -69,13 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("ensemble_bone_metastasis.json"))
     parser.add_argument("--n", type=int, default=N, help=f"members (default {N})")
     parser.add_argument("--install", action="store_true", help="copy the ensemble into the package data")
+    parser.add_argument("--screen-all", action="store_true",
+                        help="screen every member, not the first 120 and every 10th after them (~11 min more)")
     args = parser.parse_args(argv)
     context = catalogue_context(cache_size=0, n_jobs=1)
     ens = calibrate_ensemble(context, ensemble_prior(), args.n, seed=SEED, out=args.out, starts=[PRE_ENSEMBLE],
                              settings=SETTINGS, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(ens.summary())
     names = list(ens.names)
-    candidates = list(range(min(120, len(ens)))) + list(range(120, len(ens), 10))
+    candidates = (list(range(len(ens))) if args.screen_all
+                  else list(range(min(120, len(ens)))) + list(range(120, len(ens), 10)))
     screen = jitter_factors(len(names), 0.07, 16, 2024)
     scores = {}
     for c in candidates:
