@@ -98,3 +98,45 @@ def test_ablation_flag(stand_in, monkeypatch, capsys):
     main(["outcomes", "--ablation", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert doc["ablation"][2] == {"outcome": "O3", "without_drug": False}
+
+
+def test_robustness_counts_match_the_analytic_window(stand_in, capsys, tmp_path):
+    """Toy control: T(28) = exp(28 r), so O1 (T >= 300) holds iff r >= ln(300)/28 and O2 (T <= 400) iff
+    r <= ln(400)/28, whatever the solver; the draws failing each follow from the jitter factors alone."""
+    import numpy as np
+
+    from bonemet_ode.calibration.robustness import jitter_factors
+
+    r0 = 0.2088
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"r": r0}), encoding="utf-8")
+    assert main(["outcomes", "--params", str(path), "--robustness", "0", "0.03", "--draws", "60", "--jitter", "r",
+                 "--json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["names"] == ["r"] and doc["seed"] == 1
+    zero, wide = doc["results"]
+    lo, hi = np.log(300) / 28, np.log(400) / 28
+    assert lo < r0 < hi
+    o3 = zero["failing"].get("O3", 0)  # O3 does not depend on r: it holds in every draw or in none
+    assert zero["kept"] == (60 if o3 == 0 else 0) and o3 in (0, 60)
+    r = r0 * jitter_factors(1, 0.03, 60, 1)[:, 0]
+    assert wide["failing"].get("O1", 0) == int(np.sum(r < lo)) > 0
+    assert wide["failing"].get("O2", 0) == int(np.sum(r > hi)) > 0
+    expected_kept = int(np.sum((r >= lo) & (r <= hi))) if o3 == 0 else 0
+    assert wide["kept"] == expected_kept and wide["share"] == expected_kept / 60
+
+
+def test_robustness_default_names_table_and_bad_input(stand_in, capsys):
+    assert main(["outcomes", "--robustness", "0.01", "--draws", "3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Joint log-normal jitters of 2 parameters (seed 1)" in out  # the stand-in's free_parameters(): r, kA
+    assert "sigma 0.01:" in out and "of 3 draws keep every outcome" in out
+    for argv, needle in ((["--robustness", "-0.1"], "finite number >= 0"),
+                         (["--robustness", "nan"], "finite number >= 0"),
+                         (["--robustness", "0.1", "--draws", "0"], "--draws must be an integer >= 1"),
+                         (["--robustness", "0.1", "--jitter", "nope"], "'nope': not a parameter"),
+                         (["--robustness", "0.1", "--ablation"], "cannot be combined with --ablation"),
+                         (["--robustness", "0.1", "--explain"], "cannot be combined with --explain")):
+        assert main(["outcomes", *argv]) == 2, argv
+        assert needle in capsys.readouterr().err, argv
+

@@ -57,6 +57,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="outcomes to leave out (repeatable; default: every source outcome O1-O21)")
     x.add_argument("--seed", type=int, default=0, help="seed of the explanation (default 0)")
     x.add_argument("--out", type=Path, metavar="FILE", help="write the computed explanation (JSON)")
+    r = p.add_argument_group("robustness", "--robustness: share of joint log-normal jitters of the calibrated "
+                                           "parameters that keep every outcome (docs/calibration.md §4)")
+    r.add_argument("--robustness", type=float, nargs="+", metavar="SIGMA",
+                   help="log-normal sigma(s) of the joint jitters, e.g. 0.05 0.1 (of --params or the defaults)")
+    r.add_argument("--draws", type=int, default=200, help="jitters per sigma (default 200)")
+    r.add_argument("--jitter-seed", type=int, default=1, help="seed of the jitters (default 1, as in the docs)")
+    r.add_argument("--jitter", action="append", default=[], metavar="NAME",
+                   help="parameter to jitter (repeatable; default: the catalogue's calibrated parameters, "
+                        "free_parameters())")
     p.set_defaults(func=run)
 
 
@@ -220,6 +229,66 @@ def _explain(args: argparse.Namespace, progress: Any) -> int:
     return 0
 
 
+def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: dict[str, float]) -> int:
+    """``--robustness SIGMA ...``: jitter the calibrated parameters jointly; count the draws keeping every outcome."""
+    import math
+    from collections import Counter
+
+    from ..calibration.robustness import jitter_factors, robustness
+    from ..errors import ParameterError, UnknownNameError
+
+    for sigma in args.robustness:
+        if not (math.isfinite(sigma) and sigma >= 0):
+            raise ParameterError(f"--robustness: each sigma must be a finite number >= 0, got {sigma!r}")
+    if args.draws < 1:
+        raise ParameterError(f"--draws must be an integer >= 1, got {args.draws}")
+    if args.ablation:
+        raise ParameterError("--robustness cannot be combined with --ablation (run them apart)")
+    if args.jitter:
+        names = list(dict.fromkeys(args.jitter))
+    else:
+        from ..models.bone_metastasis import catalogue
+
+        free = getattr(catalogue, "free_parameters", None)
+        if not callable(free):
+            raise ParameterError("--robustness: the catalogue defines no free_parameters(); name the parameters "
+                                 "to jitter with --jitter NAME")
+        names = list(free())
+    model = context.model
+    for n in names:
+        if n not in model.parameter_names:
+            raise UnknownNameError(f"--jitter {n!r}: not a parameter of {model.name!r}")
+    values = model.resolve_parameters(params)
+    point = {**params, **{n: values[n] for n in names}}
+    centre = context.evaluate(point)
+    progress.note(f"{len(names)} parameters jittered jointly, {args.draws} draws per sigma, seed {args.jitter_seed}; "
+                  f"the point itself keeps {'every outcome' if centre.all_satisfied else 'NOT every outcome'}")
+    results = []
+    chunk = 25
+    for sigma in args.robustness:
+        factors = jitter_factors(len(names), sigma, args.draws, args.jitter_seed)
+        kept, broken = 0, Counter[str]()
+        for start in range(0, args.draws, chunk):
+            share, b = robustness(context, point, names, factors[start:start + chunk])
+            kept += round(share * len(factors[start:start + chunk]))
+            broken.update(b)
+            progress.note(f"sigma {sigma:g}: {min(start + chunk, args.draws)} of {args.draws} draws")
+        results.append({"sigma": sigma, "draws": args.draws, "kept": kept, "share": kept / args.draws,
+                        "failing": dict(broken.most_common())})
+    if args.json:
+        json.dump({"names": names, "seed": args.jitter_seed, "point_keeps_every_outcome": centre.all_satisfied,
+                   "results": results}, sys.stdout, indent=1)
+        print()
+        return 0
+    print(f"Joint log-normal jitters of {len(names)} parameters (seed {args.jitter_seed}); the point itself "
+          f"{'keeps every outcome' if centre.all_satisfied else 'does NOT keep every outcome'}:")
+    for r in results:
+        failing = ", ".join(f"{k} {v}" for k, v in r["failing"].items()) or "none"
+        print(f"  sigma {r['sigma']:g}: {r['kept']} of {r['draws']} draws keep every outcome ({r['share']:.1%}); "
+              f"outcomes failing, in how many draws: {failing}")
+    return 0
+
+
 def _jsonable(obj: Any) -> Any:
     if hasattr(obj, "to_dict"):
         try:
@@ -236,6 +305,10 @@ def run(args: argparse.Namespace) -> int:
 
     progress = progress_of(args)
     if args.explain is not None:
+        if args.robustness is not None:
+            from ..errors import ParameterError
+
+            raise ParameterError("--robustness cannot be combined with --explain (run them apart)")
         return _explain(args, progress)
     model, arms, outcomes, options = load_scenario()
     if args.member is not None and not args.params:
@@ -245,6 +318,8 @@ def run(args: argparse.Namespace) -> int:
     params = read_params(args.params, model, member=args.member) if args.params else {}
     options.setdefault("n_jobs", args.n_jobs)
     context = EvaluationContext(model, arms, outcomes, **options)
+    if args.robustness is not None:
+        return _robustness(args, progress, context, params)
     progress.note(f"evaluating {len(context.outcomes)} outcomes on {model.name}")
     ev = context.evaluate(params)
     keyed = {o.key: o for o in context.outcomes}
