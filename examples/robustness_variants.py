@@ -77,13 +77,12 @@ import argparse
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
-from unittest import mock
 
 from bonemet_ode.calibration.evolve import evolve
 from bonemet_ode.calibration.robustness import jitter_factors, robustness
 from bonemet_ode.model import Model, Module, Parameter
 from bonemet_ode.models import get
-from bonemet_ode.models.bone_metastasis import catalogue, tcells
+from bonemet_ode.models.bone_metastasis import tcells
 from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context, free_parameters
 from bonemet_ode.models.bone_metastasis.cohort import cohort_variability
 from bonemet_ode.models.bone_metastasis.model import MODULE_FACTORIES, with_extinction
@@ -135,14 +134,9 @@ VARIANTS: dict[str, tuple[Callable[[], Model], dict[str, float], dict[str, LogNo
 
 
 def variant_context(model: Model, fixed: Mapping[str, float], variability: Mapping[str, LogNormal], n_jobs: int):
-    """The catalogue's evaluation context on ``model``; ``variability`` replaces distributions of the cohorts.
-
-    The catalogue writes each cohort's distributions into its text from
-    :func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`; this swaps that function while the
-    catalogue is built (an experiment, not an option of the library)."""
-    wide = {**cohort_variability(), **variability}
-    with mock.patch.object(catalogue, "cohort_variability", lambda: dict(wide)):
-        return catalogue_context(model, params=dict(fixed), n_jobs=n_jobs, cache_size=0)
+    """The catalogue's evaluation context on ``model``; ``variability`` replaces distributions of the cohorts."""
+    return catalogue_context(model, params=dict(fixed), n_jobs=n_jobs, cache_size=0,
+                             variability={**cohort_variability(), **variability})
 
 
 def main(argv: list[str] | None = None) -> int:

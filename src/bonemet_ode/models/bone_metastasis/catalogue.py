@@ -49,8 +49,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 }
 
 
-def _cohort(arm: str, n: int, seed: int) -> str:
-    var = ", ".join(f"{name}~{distribution_text(d)}" for name, d in cohort_variability().items())
+def _cohort(arm: str, n: int, seed: int, variability: Mapping[str, Any] | None = None) -> str:
+    var = ", ".join(f"{name}~{distribution_text(d)}"
+                    for name, d in (cohort_variability() if variability is None else variability).items())
     quoted = arm if all(c.isalnum() or c in "-_" for c in arm) else f"'{arm}'"
     return f"cohort[{quoted}, n={n}, seed={seed}, {var}]"
 
@@ -79,7 +80,8 @@ P4_COHORT_RTOL = 1e-3
 ARM_RTOL = 1e-4
 
 
-def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = COHORT_SEED) -> list[str]:
+def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = COHORT_SEED,
+                   variability: Mapping[str, Any] | None = None) -> list[str]:
     """The 21 outcomes as text lines (``id (source): statement # description``).
 
     Parameters
@@ -88,6 +90,9 @@ def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = CO
         Overrides of :data:`DEFAULT_THRESHOLDS`.
     seed : int
         Seed of the virtual cohorts (O16, O18).
+    variability : mapping of str to Distribution, optional
+        Inter-mouse variability of those cohorts, written into their text (default
+        :func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`).
 
     Returns
     -------
@@ -97,7 +102,7 @@ def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = CO
     t = dict(DEFAULT_THRESHOLDS)
     t.update(thresholds or {})
     n = int(t["cohort_n"])
-    combo, ctrl, pd1 = (_cohort(a, n, seed) for a in ("anti-DKK1 + anti-PD-1", "control", "anti-PD-1"))
+    combo, ctrl, pd1 = (_cohort(a, n, seed, variability) for a in ("anti-DKK1 + anti-PD-1", "control", "anti-PD-1"))
     elim = f"tumor@42 < {t['elimination']:g}"
     lo, hi = 1.0 - t["O6_bone"], 1.0 + t["O6_bone"]
     plo, phi = 1.0 - t["O19_primary"], 1.0 + t["O19_primary"]
@@ -156,7 +161,8 @@ def catalogue_text(thresholds: Mapping[str, float] | None = None, seed: int = CO
 
 
 def default_catalogue(thresholds: Mapping[str, float] | None = None, seed: int = COHORT_SEED,
-                      include_plausibility: bool = True) -> list[Outcome]:
+                      include_plausibility: bool = True, variability: Mapping[str, Any] | None = None
+                      ) -> list[Outcome]:
     """O1–O21 (see :func:`catalogue_text`) and, by default, the plausibility statements P1–P6.
 
     Parameters
@@ -169,6 +175,9 @@ def default_catalogue(thresholds: Mapping[str, float] | None = None, seed: int =
         Append :func:`~.plausibility.plausibility_catalogue` (default True: every
         calibration and ``bonemet-ode outcomes`` enforce P1–P6 next to O1–O21;
         False gives the 21 source outcomes alone).
+    variability : mapping of str to Distribution, optional
+        Inter-mouse variability of every cohort (O16, O18, P4); default
+        :func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`.
 
     Returns
     -------
@@ -177,11 +186,11 @@ def default_catalogue(thresholds: Mapping[str, float] | None = None, seed: int =
     """
     from ...outcomes.parser import parse
 
-    out = [parse(line) for line in catalogue_text(thresholds, seed)]
+    out = [parse(line) for line in catalogue_text(thresholds, seed, variability)]
     if include_plausibility:
         from .plausibility import plausibility_catalogue
 
-        out += plausibility_catalogue(seed=seed)
+        out += plausibility_catalogue(seed=seed, variability=variability)
     return out
 
 
@@ -269,7 +278,20 @@ def catalogue_context(model: Any = None, params: Mapping[str, float] | None = No
     include_plausibility : bool
         Enforce the plausibility statements P1–P6 next to O1–O21 (default True).
     **options
-        Override :func:`context_options` (``n_jobs``, ``step``, ...).
+        Override :func:`context_options` (``n_jobs``, ``step``, ...).  ``variability`` (a mapping of
+        parameter name to Distribution) replaces the inter-mouse variability of the catalogue's
+        cohorts (O16, O18, P4), which write theirs into their text.
+
+    Examples
+    --------
+    Wider inter-mouse variability of killing (sigma 0.6 instead of 0.3) in every cohort:
+
+    >>> from bonemet_ode.models.bone_metastasis.cohort import cohort_variability
+    >>> from bonemet_ode.simulate.cohort import LogNormal
+    >>> wide = {**cohort_variability(), "k_kill": LogNormal(0.6)}
+    >>> ctx = catalogue_context(variability=wide)
+    >>> "k_kill~lognormal(0.6)" in next(o for o in ctx.outcomes if o.id == "O16").to_text()
+    True
     """
     from ...outcomes.context import EvaluationContext
     from ..registry import get
@@ -277,5 +299,7 @@ def catalogue_context(model: Any = None, params: Mapping[str, float] | None = No
 
     opts = context_options(include_plausibility)
     opts.update(options)
+    variability = options.get("variability")
     return EvaluationContext(model or get("bone_metastasis"), scenario_arms(),
-                             default_catalogue(include_plausibility=include_plausibility), params=params, **opts)
+                             default_catalogue(include_plausibility=include_plausibility, variability=variability),
+                             params=params, **opts)

@@ -59,6 +59,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ...outcomes.statements import Outcome
 from .arms import SUB_CELLULAR
@@ -117,7 +118,8 @@ def _q(arm: str) -> str:
 
 
 def plausibility_text(arms: Sequence[str] | None = None, default_arms: Sequence[str] = _DEFAULT_ARMS,
-                      seed: int = COHORT_SEED, state_bounds: Mapping[str, tuple[float, str]] | None = None
+                      seed: int = COHORT_SEED, state_bounds: Mapping[str, tuple[float, str]] | None = None,
+                      variability: Mapping[str, Any] | None = None
                       ) -> list[str]:
     """P1–P6 as text lines (``id (source): statement # description``).
 
@@ -131,6 +133,9 @@ def plausibility_text(arms: Sequence[str] | None = None, default_arms: Sequence[
         Seed of the P4 cohort.
     state_bounds : mapping, optional
         Upper bounds of P6 (default :data:`STATE_BOUNDS`).
+    variability : mapping of str to Distribution, optional
+        Inter-mouse variability of the P4 cohort (default
+        :func:`~bonemet_ode.models.bone_metastasis.cohort.cohort_variability`).
 
     Returns
     -------
@@ -147,7 +152,7 @@ def plausibility_text(arms: Sequence[str] | None = None, default_arms: Sequence[
     pd1 = " and ".join(f"cd8@{d}[anti-PD-1] >= cd8@{d}[control]" for d in (14, 28, 42, 90, int(HORIZON)))
     top = ", ".join(f"max(bone_mass, 0, {h})[{_q(a)}]" for a in default_arms)
     low = ", ".join(f"min(bone_mass, 0, {h})[{_q(a)}]" for a in default_arms)
-    cohort = _cohort(_COMBO, P4_COHORT_N, seed)
+    cohort = _cohort(_COMBO, P4_COHORT_N, seed, variability)
     lines = [
         f"P1 (plausibility): {pd1} # anti-PD-1 alone does not lower total infiltrating CD8",
         f"P2 (plausibility): largest({top}) <= {BONE_CEILING:g}"
@@ -167,8 +172,9 @@ def plausibility_text(arms: Sequence[str] | None = None, default_arms: Sequence[
     return lines
 
 
-def plausibility_catalogue(arms: Sequence[str] | None = None, seed: int = COHORT_SEED) -> list[Outcome]:
+def plausibility_catalogue(arms: Sequence[str] | None = None, seed: int = COHORT_SEED,
+                           variability: Mapping[str, Any] | None = None) -> list[Outcome]:
     """P1–P6 as :class:`~bonemet_ode.outcomes.Outcome` objects (see :func:`plausibility_text`)."""
     from ...outcomes.parser import parse
 
-    return [parse(line) for line in plausibility_text(arms, seed=seed)]
+    return [parse(line) for line in plausibility_text(arms, seed=seed, variability=variability)]
