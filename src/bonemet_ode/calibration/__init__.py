@@ -5,7 +5,8 @@ box of free parameters (log-scaled where the bounds span decades) for a point wh
 outcome holds with a safety margin, confirms it, and analyses conflicts between outcomes; or samples an
 ensemble of parameter sets that all satisfy the
 outcomes (:func:`calibrate_ensemble`) and explains which outcomes are structural, predicted, fitted
-or in tension (:func:`explain_outcomes`).
+or in tension (:func:`explain_outcomes`); measures how much of a joint jitter of the parameters a
+point survives (:func:`robustness`, :func:`most_robust_member`).
 See ``docs/outcome_language.md``.
 """
 
@@ -17,8 +18,12 @@ from .ensemble_result import EnsembleSettings as EnsembleSettings
 from .explain import Explanation as Explanation
 from .explain import explain_outcomes as explain_outcomes
 from .result import CalibrationResult as CalibrationResult
+from .robustness import jitter_factors as jitter_factors
+from .robustness import most_robust_member as most_robust_member
+from .robustness import robustness as robustness
 from .space import CalibrationSettings as CalibrationSettings
 from .space import FreeParameter as FreeParameter
 
 __all__ = ["CalibrationResult", "CalibrationSettings", "Calibrator", "Ensemble", "EnsembleSettings", "Explanation",
-           "FreeParameter", "calibrate", "calibrate_ensemble", "explain_outcomes"]
+           "FreeParameter", "calibrate", "calibrate_ensemble", "explain_outcomes", "jitter_factors",
+           "most_robust_member", "robustness"]
