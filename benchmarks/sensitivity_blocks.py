@@ -38,7 +38,7 @@ if not BENCH.is_dir():
 def _preeq_solve(pp) -> tuple[float, int, int]:
     """Wall time, steps and status of the first pre-equilibration's solve with sensitivities to 1e9."""
     from bonemet_ode.petab import problem as P
-    from bonemet_ode.petab.problem import unscale
+    from bonemet_ode.petab.reading import unscale
 
     plin = pp._nominal_all.astype(float).copy()
     plin[pp._est_rows] = [unscale(v, s) for v, s in zip(pp.x_nominal, pp.scales)]

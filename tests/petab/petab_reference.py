@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from bonemet_ode.petab.problem import LIN, LOG, Evaluation, unscale
+from bonemet_ode.petab.problem import Evaluation
+from bonemet_ode.petab.reading import LIN, LOG, unscale
 
 
 def _values(pp: Any, srcs, plin, flags=False):

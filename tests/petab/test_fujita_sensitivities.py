@@ -94,7 +94,7 @@ def test_dense_fallback_solve_of_the_sensitivity_system_is_within_the_error_tole
     """Stage solves of the sensitivity system along the trajectory from start 8 (condition EGF 0.1 ng/mL), at a
     step size where the static pivot order is unsafe (the dense fallback), in units of the error test's
     tolerance ``atol_i + rtol*|y_i|``: the solve's error must stay below the tolerance it is tested against."""
-    from bonemet_ode.petab.problem import unscale
+    from bonemet_ode.petab.reading import unscale
 
     pp = fujita
     plin = pp._nominal_all.astype(float).copy()

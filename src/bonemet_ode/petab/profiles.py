@@ -12,7 +12,8 @@ import numpy as np
 from ..errors import FitError
 from ..estimate.profile import VERDICTS, ProfileResult, _crossing, _flat_side
 from .multistart import levenberg_marquardt
-from .problem import PetabProblem, unscale
+from .problem import PetabProblem
+from .reading import unscale
 
 __all__ = ["petab_profiles"]
 
