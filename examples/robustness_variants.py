@@ -209,9 +209,8 @@ def robust_search(generations: int, draws: int, n_jobs: int, n_common: int = 32,
         failed = sum(not r.satisfied for r in ctx.evaluate(dict(zip(names, x))))
         if failed:
             return 100.0 + failed
-        counts = [sum(not r.satisfied for r in ctx.evaluate(dict(zip(names, np.clip(x * f, lo, hi)))))
-                  for f in common]
-        return sum(c > 0 for c in counts) / n_common + 0.01 * sum(counts) / n_common
+        share, broken = robustness(ctx, dict(zip(names, x)), names, common)
+        return (n_common - round(share * n_common)) / n_common + 0.01 * sum(broken.values()) / n_common
 
     x = np.array([model.parameter(n).value for n in names])
     rng = np.random.default_rng(0)

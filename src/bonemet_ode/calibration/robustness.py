@@ -11,7 +11,7 @@ not sampling noise of the jitters.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,8 @@ def jitter_factors(n_params: int, sigma: float, n: int, seed: int) -> np.ndarray
     return np.exp(sigma * rng.standard_normal((int(n), int(n_params))))
 
 
-def robustness(context: EvaluationContext, params: Mapping[str, float], names: Sequence[str], factors: np.ndarray
-               ) -> tuple[float, Counter]:
+def robustness(context: EvaluationContext, params: Mapping[str, float], names: Sequence[str], factors: np.ndarray,
+               progress: Callable[[int], None] | None = None) -> tuple[float, Counter]:
     """``(share of jitters keeping every outcome, Counter of failing outcome ids)`` around ``params``.
 
     Parameters
@@ -45,17 +45,21 @@ def robustness(context: EvaluationContext, params: Mapping[str, float], names: S
         Parameters jittered.
     factors : ndarray
         (draws x names) factors, e.g. :func:`jitter_factors`.
+    progress : callable, optional
+        Called with the number of draws done after each draw.
     """
     model = context.model
     lo = np.array([model.parameter(n).lower for n in names])
     hi = np.array([model.parameter(n).upper for n in names])
     base = np.array([float(params[n]) for n in names])
     kept, broken = 0, Counter[str]()
-    for f in np.atleast_2d(factors):
+    for done, f in enumerate(np.atleast_2d(factors), 1):
         x = np.clip(base * f, lo, hi)
         ev = context.evaluate({**params, **dict(zip(names, x.tolist()))})
         kept += ev.all_satisfied
         broken.update(r.id for r in ev if not r.satisfied)
+        if progress is not None:
+            progress(done)
     return kept / max(len(np.atleast_2d(factors)), 1), broken
 
 

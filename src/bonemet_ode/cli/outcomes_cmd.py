@@ -232,7 +232,6 @@ def _explain(args: argparse.Namespace, progress: Any) -> int:
 def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: dict[str, float]) -> int:
     """``--robustness SIGMA ...``: jitter the calibrated parameters jointly; count the draws keeping every outcome."""
     import math
-    from collections import Counter
 
     from ..calibration.robustness import jitter_factors, robustness
     from ..errors import ParameterError, UnknownNameError
@@ -264,16 +263,15 @@ def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: d
     progress.note(f"{len(names)} parameters jittered jointly, {args.draws} draws per sigma, seed {args.jitter_seed}; "
                   f"the point itself keeps {'every outcome' if centre.all_satisfied else 'NOT every outcome'}")
     results = []
-    chunk = 25
     for sigma in args.robustness:
-        factors = jitter_factors(len(names), sigma, args.draws, args.jitter_seed)
-        kept, broken = 0, Counter[str]()
-        for start in range(0, args.draws, chunk):
-            share, b = robustness(context, point, names, factors[start:start + chunk])
-            kept += round(share * len(factors[start:start + chunk]))
-            broken.update(b)
-            progress.note(f"sigma {sigma:g}: {min(start + chunk, args.draws)} of {args.draws} draws")
-        results.append({"sigma": sigma, "draws": args.draws, "kept": kept, "share": kept / args.draws,
+        def note(done: int, sigma: float = sigma) -> None:
+            if done % 25 == 0 or done == args.draws:
+                progress.note(f"sigma {sigma:g}: {done} of {args.draws} draws")
+
+        share, broken = robustness(context, point, names, jitter_factors(len(names), sigma, args.draws,
+                                                                         args.jitter_seed), note)
+        kept = round(share * args.draws)
+        results.append({"sigma": sigma, "draws": args.draws, "kept": kept, "share": share,
                         "failing": dict(broken.most_common())})
     if args.json:
         json.dump({"names": names, "seed": args.jitter_seed, "point_keeps_every_outcome": centre.all_satisfied,
