@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -72,12 +73,9 @@ class Formula:
         self._args = [sp.Symbol("__t"), *sym.y, *sym.p, *extras, *placeholders]
         self._f = _lambdify(self._args, expr)
         self.used = [i for i, a in enumerate(self._args) if a in expr.free_symbols]
-        self._d = [(i, _lambdify(self._args, sp.diff(expr, self._args[i]))) for i in self.used if i > 0]
-        # all derivatives in one generated function (one Python call per evaluation instead of one per symbol;
-        # common subexpressions computed once)
-        self._d_idx = [i - 1 for i, _ in self._d]
-        self._d_all = (sp.lambdify(self._args, [sp.diff(expr, self._args[i]) for i, _ in self._d],
-                                   modules=["numpy"], cse=True) if self._d else None)
+        # the symbols the formula reads (time excluded), in argument order after time, and its derivatives
+        self._d_idx = [i - 1 for i in self.used if i > 0]
+        self._derivs = [sp.diff(expr, self._args[i]) for i in self.used if i > 0]
         #: states, model parameters, extras and placeholders the formula reads (positions in ``X``'s, ``P``'s,
         #: ``E``'s and ``Q``'s columns), the column order of :meth:`value_and_derivatives`' derivatives
         n_xp, n_e = self.n_x + self.n_p, len(self.extras)
@@ -89,8 +87,9 @@ class Formula:
         #: else None
         self.just_placeholder = (list(placeholders).index(expr) if isinstance(expr, sp.Symbol) and
                                  expr in list(placeholders) else None)
-        self._vd = sp.lambdify(self._args, [expr, *(sp.diff(expr, self._args[i]) for i, _ in self._d)],
-                               modules=["numpy"], cse=True)
+        # value and derivatives in one generated function (one Python call per evaluation; common
+        # subexpressions computed once)
+        self._vd = sp.lambdify(self._args, [expr, *self._derivs], modules=["numpy"], cse=True)
 
     @classmethod
     def build(cls, expr: Any, sym: Any, extras: Sequence[Any], placeholders: Sequence[Any]) -> Formula:
@@ -140,6 +139,14 @@ class Formula:
         with np.errstate(all="ignore"):
             return self._call(self._f, t, X, P, E, Q, len(t))
 
+    @functools.cached_property
+    def _d_all(self) -> Any:
+        """The derivatives alone in one generated function, built on first use of :meth:`derivatives`
+        (the evaluation path uses :meth:`value_and_derivatives`)."""
+        import sympy as sp
+
+        return sp.lambdify(self._args, self._derivs, modules=["numpy"], cse=True)
+
     def derivatives(self, t, X, P, E, Q) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(d/dX (rows x n_x), d/dP (rows x n_p), d/dE (rows x n_e), d/dQ (rows x n_q))``; arguments as for
         :meth:`value`."""
@@ -148,7 +155,7 @@ class Formula:
         dP = np.zeros((n, self.n_p))
         dE = np.zeros((n, len(self.extras)))
         dQ = np.zeros((n, len(self.placeholders)))
-        if self._d_all is None:
+        if not self._derivs:
             return dX, dP, dE, dQ
         with np.errstate(all="ignore"):
             vals = self._d_all(t, *X.T, *_columns(P), *_columns(E), *Q.T)
