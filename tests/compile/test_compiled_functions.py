@@ -254,7 +254,7 @@ def test_shape_errors():
 
 
 def test_stats_dict_names_the_counters_in_order():
-    from bonemet_ode.compile.backend import STATS_NAMES, stats_dict
+    from bonemet_ode.compile.library import STATS_NAMES, stats_dict
 
     assert stats_dict([10, 9, 1, 80, 10, 11, 2]) == dict(zip(STATS_NAMES, [10, 9, 1, 80, 10, 11, 2]))
 

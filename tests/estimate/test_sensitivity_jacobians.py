@@ -16,7 +16,7 @@ from fit_helpers import TIGHT, concat, gompertz_curve, logistic_curve, table
 
 import bonemet_ode.models.growth as growth
 from bonemet_ode import Arm, Dose
-from bonemet_ode.compile.backend import SingleSolver
+from bonemet_ode.compile.library import SingleSolver
 from bonemet_ode.data import DataTable
 from bonemet_ode.errors import FitError
 from bonemet_ode.estimate import (

@@ -44,7 +44,7 @@ def counted(monkeypatch):
 
 def test_each_arm_once_per_evaluation_and_cache_batched(drug_model, arms, monkeypatch):
     """The batched engine solves every arm once per evaluation (one row each), and not on a cache hit."""
-    from bonemet_ode.compile.backend import CompiledModel
+    from bonemet_ode.compile.library import CompiledModel
 
     rows = []
     solve = CompiledModel.solve_batch

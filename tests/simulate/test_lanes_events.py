@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 import bonemet_ode as bm
-from bonemet_ode.compile.backend import STATS_NAMES
+from bonemet_ode.compile.library import STATS_NAMES
 from bonemet_ode.compile.lanes import DEFAULT_LANES
 
 L = DEFAULT_LANES

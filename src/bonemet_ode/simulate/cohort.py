@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compile.backend import STATS_NAMES
+from ..compile.library import STATS_NAMES
 from ..errors import ModelError, ParameterError
 from ..model import Model
 from ..model.model import unknown_name

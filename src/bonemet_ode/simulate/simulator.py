@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..compile.backend import STATUS_MESSAGES, CompiledModel, compile_model, stats_dict
+from ..compile.backend import compile_model
+from ..compile.library import STATUS_MESSAGES, CompiledModel, stats_dict
 from ..errors import ModelError, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
