@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -38,6 +39,8 @@ REFERENCE_PARAMETERS = ("r", "K", "kC", "sM", "sN", "eP", "EC50P", "aM", "hT", "
                         "sC", "rC", "dC", "pD", "kD", "kA", "kF", "kAel", "kP")
 
 
+#: The comparisons a trigger may use.
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 #: Functions and constants of the plain Python code (RHS and event assignments).
 _MATH = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "pi": math.pi}
 
@@ -214,11 +217,7 @@ class StateEvents:
 
     def holds(self, k: int, y: np.ndarray, args: Sequence[float]) -> bool:
         """Whether event ``k``'s trigger holds at state ``y``."""
-        for i, _, op, c, p in self._atoms[k]:
-            x, thr = y[i], (c if p < 0 else args[p])
-            if not {"<": x < thr, "<=": x <= thr, ">": x > thr, ">=": x >= thr}[op]:
-                return False
-        return True
+        return all(_COMPARE[op](y[i], c if p < 0 else args[p]) for i, _, op, c, p in self._atoms[k])
 
     def _values(self, k: int, t: float, y: np.ndarray, args: Sequence[float]) -> list[tuple[int, float]]:
         scope = dict(_MATH, t=t, **dict(zip(self.states, y)), **dict(zip(self.parameter_names, args)))
