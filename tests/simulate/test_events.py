@@ -15,8 +15,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import bonemet_ode as bm
-from bonemet_ode.compile.library import STATS_NAMES
 from bonemet_ode.compile.lanes import DEFAULT_LANES
+from bonemet_ode.compile.library import STATS_NAMES
 from bonemet_ode.errors import SolverError
 from bonemet_ode.model import Event, Model, Module, Parameter, State, Term
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 import bonemet_ode as bm
-from bonemet_ode.compile.library import STATS_NAMES
 from bonemet_ode.compile.lanes import DEFAULT_LANES
+from bonemet_ode.compile.library import STATS_NAMES
 
 L = DEFAULT_LANES
 
