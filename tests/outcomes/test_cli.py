@@ -140,3 +140,60 @@ def test_robustness_default_names_table_and_bad_input(stand_in, capsys):
         assert main(["outcomes", *argv]) == 2, argv
         assert needle in capsys.readouterr().err, argv
 
+
+
+def test_robustness_clauses_match_a_regression_on_the_analytic_margins(stand_in, capsys, tmp_path):
+    """``--clauses``: O1's margin is ln T(28) - ln 300 = 28 r - ln 300 (toy control, T(0) = 1), so its spread, z
+    and drivers follow from the jitter factors alone: least squares of the closed-form margins on the log-factors
+    gives the coefficients the command must print."""
+    import numpy as np
+
+    from bonemet_ode.calibration.robustness import jitter_factors
+
+    r0, sigma, n = 0.2088, 0.03, 60
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"r": r0}), encoding="utf-8")
+    assert main(["outcomes", "--params", str(path), "--robustness", str(sigma), "--draws", str(n), "--jitter", "r",
+                 "--jitter", "kA", "--clauses", "--json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = {row["clause"]: row for row in doc["results"][0]["clauses"]}
+    assert "O1" in rows and "O2" in rows  # both fail in some draws (as in the window test above)
+    F = jitter_factors(2, sigma, n, 1)
+    m = 28 * r0 * F[:, 0] - np.log(300)
+    A = np.column_stack([np.ones(n), np.log(F) / sigma])
+    beta = np.linalg.lstsq(A, m, rcond=None)[0]
+    o1 = rows["O1"]
+    assert o1["centre"] == pytest.approx(28 * r0 - np.log(300), rel=1e-5)
+    assert o1["sd"] == pytest.approx(np.std(m), rel=1e-4)
+    assert o1["z"] == pytest.approx((28 * r0 - np.log(300)) / np.std(m), rel=1e-4)
+    assert o1["failing"] == pytest.approx(np.mean(m < 0))
+    assert list(o1["drivers"]) == ["r", "kA"]
+    assert o1["drivers"]["r"] == pytest.approx(beta[1], rel=1e-4)
+    # kA's coefficient is the sample's chance correlation, as in the reference fit; r explains all but rounding
+    assert o1["drivers"]["kA"] == pytest.approx(beta[2], rel=1e-3, abs=1e-7) and abs(beta[2]) < 0.1 * abs(beta[1])
+    assert o1["r2"] > 0.999
+    # text form, and --clauses alone is refused
+    assert main(["outcomes", "--params", str(path), "--robustness", str(sigma), "--draws", "10", "--jitter", "r",
+                 "--clauses", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "clause" in out and "drivers" in out and "n/a (too few draws)" not in out.split("O1", 1)[1].split("\n")[0]
+    assert main(["outcomes", "--clauses"]) == 2
+    assert "give --robustness SIGMA too" in capsys.readouterr().err
+
+
+def test_jitter_margins_refuses_bad_factors_and_unknown_clauses(stand_in):
+    import numpy as np
+
+    from bonemet_ode.calibration import jitter_margins
+    from bonemet_ode.errors import FitError
+    from bonemet_ode.outcomes import EvaluationContext
+
+    ctx = EvaluationContext(make_drug_model(), drug_arms(), list(CATALOGUE), options=TIGHT)
+    with pytest.raises(FitError, match=r"\(draws x 2\) array"):
+        jitter_margins(ctx, {}, ["r", "kA"], np.ones((3, 1)))
+    with pytest.raises(FitError, match="finite number > 0"):
+        jitter_margins(ctx, {}, ["r"], np.array([[1.0], [0.0]]))
+    jm = jitter_margins(ctx, {}, ["r"], np.ones((2, 1)), sigma=0.0)
+    assert jm.share_kept in (0.0, 1.0) and jm.drivers("O1") is None  # sigma 0: nothing to attribute
+    with pytest.raises(FitError, match="unknown clause 'O9'"):
+        jm.drivers("O9")

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import FitError
 from ..outcomes.context import EvaluationContext
 from .ensemble_result import Ensemble
+from .jitter_margins import _jitter_loop
 
 __all__ = ["RobustnessRanking", "jitter_factors", "most_robust_member", "robustness"]
 
@@ -48,19 +49,10 @@ def robustness(context: EvaluationContext, params: Mapping[str, float], names: S
     progress : callable, optional
         Called with the number of draws done after each draw.
     """
-    model = context.model
-    lo = np.array([model.parameter(n).lower for n in names])
-    hi = np.array([model.parameter(n).upper for n in names])
-    base = np.array([float(params[n]) for n in names])
-    kept, broken = 0, Counter[str]()
-    for done, f in enumerate(np.atleast_2d(factors), 1):
-        x = np.clip(base * f, lo, hi)
-        ev = context.evaluate({**params, **dict(zip(names, x.tolist()))})
-        kept += ev.all_satisfied
-        broken.update(r.id for r in ev if not r.satisfied)
-        if progress is not None:
-            progress(done)
-    return kept / max(len(np.atleast_2d(factors)), 1), broken
+    F = np.atleast_2d(np.asarray(factors, dtype=float))
+    _, _, O, ids = _jitter_loop(context, params, names, F, progress)
+    broken = Counter({o: int(c) for o, c in zip(ids, np.sum(~O, axis=0)) if c})
+    return float(np.mean(np.all(O, axis=1))) if len(O) else 0.0, broken
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -66,6 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--jitter", action="append", default=[], metavar="NAME",
                    help="parameter to jitter (repeatable; default: the catalogue's calibrated parameters, "
                         "free_parameters())")
+    r.add_argument("--clauses", action="store_true",
+                   help="also list every clause that fails in some draw: its margin at the point, its spread over "
+                        "the draws (z = margin/sd) and the three parameters that move it most (least squares on "
+                        "the jitters)")
     p.set_defaults(func=run)
 
 
@@ -117,8 +122,6 @@ def read_params(path: Path, model: Any = None, flag: str = "--params", member: i
     SavedFileError
         A calibration file that fails its checks.
     """
-    import math
-
     from ..errors import ParameterError, UnknownNameError
 
     try:
@@ -231,9 +234,8 @@ def _explain(args: argparse.Namespace, progress: Any) -> int:
 
 def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: dict[str, float]) -> int:
     """``--robustness SIGMA ...``: jitter the calibrated parameters jointly; count the draws keeping every outcome."""
-    import math
-
-    from ..calibration.robustness import jitter_factors, robustness
+    from ..calibration.jitter_margins import jitter_margins
+    from ..calibration.robustness import jitter_factors
     from ..errors import ParameterError, UnknownNameError
 
     for sigma in args.robustness:
@@ -262,17 +264,21 @@ def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: d
     centre = context.evaluate(point)
     progress.note(f"{len(names)} parameters jittered jointly, {args.draws} draws per sigma, seed {args.jitter_seed}; "
                   f"the point itself keeps {'every outcome' if centre.all_satisfied else 'NOT every outcome'}")
-    results = []
+    results: list[dict[str, Any]] = []
+    reports: list[str] = []
     for sigma in args.robustness:
         def note(done: int, sigma: float = sigma) -> None:
             if done % 25 == 0 or done == args.draws:
                 progress.note(f"sigma {sigma:g}: {done} of {args.draws} draws")
 
-        share, broken = robustness(context, point, names, jitter_factors(len(names), sigma, args.draws,
-                                                                         args.jitter_seed), note)
-        kept = round(share * args.draws)
-        results.append({"sigma": sigma, "draws": args.draws, "kept": kept, "share": share,
-                        "failing": dict(broken.most_common())})
+        jm = jitter_margins(context, point, names, jitter_factors(len(names), sigma, args.draws, args.jitter_seed),
+                            sigma, note)
+        share = jm.share_kept
+        results.append({"sigma": sigma, "draws": args.draws, "kept": round(share * args.draws), "share": share,
+                        "failing": dict(jm.failing().most_common())})
+        if args.clauses:
+            results[-1]["clauses"] = [{k: _finite_or_none(v) for k, v in row.items()} for row in jm.clause_table()]
+            reports.append(jm.report())
     if args.json:
         json.dump({"names": names, "seed": args.jitter_seed, "point_keeps_every_outcome": centre.all_satisfied,
                    "results": results}, sys.stdout, indent=1)
@@ -284,7 +290,14 @@ def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: d
         failing = ", ".join(f"{k} {v}" for k, v in r["failing"].items()) or "none"
         print(f"  sigma {r['sigma']:g}: {r['kept']} of {r['draws']} draws keep every outcome ({r['share']:.1%}); "
               f"outcomes failing, in how many draws: {failing}")
+        if args.clauses:
+            print(reports[results.index(r)])
     return 0
+
+
+def _finite_or_none(v: Any) -> Any:
+    """A float as JSON can hold it (NaN and infinities as None); other values unchanged."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
 def _jsonable(obj: Any) -> Any:
@@ -302,6 +315,10 @@ def run(args: argparse.Namespace) -> int:
     from ._common import progress_of
 
     progress = progress_of(args)
+    if getattr(args, "clauses", False) and args.robustness is None:
+        from ..errors import ParameterError
+
+        raise ParameterError("--clauses lists the clauses of a robustness run: give --robustness SIGMA too")
     if args.explain is not None:
         if args.robustness is not None:
             from ..errors import ParameterError
