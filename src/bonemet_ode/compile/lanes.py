@@ -57,7 +57,7 @@ def _lane_header(name: str, args: str) -> str:
     return f"static void {name}_v({args}) {{"
 
 
-def _lane_body(name: str, body: list[str]) -> list[str]:
+def _lane_body(name: str, body: list[str], mvec: int = 0) -> list[str]:
     pre: list[str] = []
     inner: list[str] = []
     for line in body:
@@ -81,6 +81,9 @@ def _lane_body(name: str, body: list[str]) -> list[str]:
         inner.append("    " + line)
     calls, inner = _hoist_lane_calls(inner)
     lines = list(pre) + calls
+    vector = _vector_calls(inner) if mvec and name in ("bm_rhs", "bm_jac") else None
+    if vector is not None:
+        return lines + vector
     if name == "bm_lu_fast":
         lines.append("    for (int ln = 0; ln < BM_L; ++ln) bad[ln] = 0;")
     lines.append("    for (int ln = 0; ln < BM_L; ++ln) {")
@@ -119,8 +122,163 @@ def _hoist_lane_calls(inner: list[str]) -> tuple[list[str], list[str]]:
     return pre, body
 
 
-def lane_functions(text: str, names: tuple[str, ...]) -> str:
-    """Lane (``_v``) versions of the functions ``names`` found in generated C ``text``."""
+#: A statement of a generated body: ``const double NAME = EXPR;`` or ``TARGET = EXPR;``.
+_STATEMENT = re.compile(r"^\s*(?:const double (\w+)|(\w+\[\d+\*BM_L\+ln\])) = (.*);$")
+_CALL = re.compile(r"\b(bm_exp|bm_log|BM_POWLOG)\(")
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _close(text: str, start: int) -> int:
+    """Index of the parenthesis closing the one opened just before ``text[start]``."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"unbalanced parentheses in {text!r}")
+
+
+def _split_args(text: str) -> list[str]:
+    """The arguments of a call (the text between its parentheses), split at the commas outside parentheses."""
+    out, depth, last = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[last:i].strip())
+            last = i + 1
+    return out + [text[last:].strip()]
+
+
+def _vector_calls(inner: list[str]) -> list[str] | None:
+    """The body of a lane loop (``inner``: the scalar statements with lane subscripts) with its ``exp`` and ``log``
+    computed by libmvec's vector functions over all lanes at once (``bm_exp_n``/``bm_log_n``), or None where the
+    body has no such call or is not a sequence of plain statements.
+
+    Each call ``bm_exp(a)``/``bm_log(a)`` becomes a per-lane array ``bm_r<k>[ln]``, its argument an array
+    ``bm_a<k>[ln]`` filled in the lane loop that computes what it reads; a power through logarithms
+    ``BM_POWLOG(test, fast, slow)`` becomes ``bm_r<k>[ln]`` with ``r = exp(fast)`` and a fix-up loop
+    ``if (!(test)) r[ln] = slow;`` (the rare lanes with a base that is not a normal number take C's ``pow``,
+    as the scalar code does).  The statements are grouped by how many calls lie on their longest chain of
+    dependencies (their level): one loop over the lanes per level, the vector calls of the next level between
+    loops; a value used in a later loop (or a fix-up) is kept per lane in an array.  Every element has the
+    operations of the scalar code in its order, and the vector function computes each element on its own, so
+    each lane gets the numbers of the one-member solver, whose ``bm_exp``/``bm_log`` call the same function
+    (codegen ``_helpers``).  The loops hold no call (but ``pow``'s, hoisted before) and vectorise."""
+    stmts = []  # (name or None, target or None, expression)
+    for line in inner:
+        m = _STATEMENT.match(line)
+        if m is None:
+            return None
+        stmts.append([m.group(1), m.group(2), m.group(3)])
+    calls: list[tuple[str, list[str]]] = []  # (kind, arguments with inner calls replaced)
+
+    def replace_calls(expr: str) -> str:
+        while True:
+            found = None
+            for m in _CALL.finditer(expr):
+                end = _close(expr, m.end())
+                if _CALL.search(expr, m.end(), end) is None:  # innermost first
+                    found = (m, end)
+                    break
+            if found is None:
+                return expr
+            m, end = found
+            args = _split_args(expr[m.end():end])
+            if (m.group(1) == "BM_POWLOG") != (len(args) == 3) or any(not a for a in args):
+                raise ValueError(f"unexpected call in {expr!r}")
+            calls.append((m.group(1), args))
+            expr = f"{expr[:m.start()]}bm_r{len(calls) - 1}[ln]{expr[end + 1:]}"
+
+    try:
+        for st in stmts:
+            st[2] = replace_calls(st[2])
+    except ValueError:
+        return None
+    if not calls:
+        return None
+    local = {st[0] for st in stmts if st[0]}
+    level: dict[str, int] = {}
+
+    def deps(expr: str) -> list[str]:
+        out = [w for w in _NAME.findall(expr) if w in local or w in level]
+        out += [f"bm_r{k}" for k in map(int, re.findall(r"\bbm_r(\d+)\[ln\]", expr))]
+        return out
+
+    def depth(expr: str) -> int:
+        return max((level[d] for d in deps(expr)), default=0)
+
+    # levels: a call one above everything it reads, a statement at the level of what it reads; the calls are
+    # numbered innermost first, statement by statement, so what a call reads comes before it
+    done = 0
+    for st in stmts:
+        last = max((int(j) for j in re.findall(r"\bbm_r(\d+)\[ln\]", st[2])), default=-1)
+        while done <= last:
+            level[f"bm_r{done}"] = 1 + max(depth(a) for a in calls[done][1])
+            done += 1
+        if st[0]:
+            level[st[0]] = depth(st[2])
+        st.append(depth(st[2]))
+    top = max(st[3] for st in stmts)
+    # where each name is read: the level of the loop (a fix-up between loops L and L+1 reads at L + 0.5)
+    readers: dict[str, float] = {}
+
+    def read(expr: str, at: float) -> None:
+        for d in deps(expr):
+            readers[d] = max(readers.get(d, -1.0), at)
+
+    for st in stmts:
+        read(st[2], st[3])
+    for c, (kind, args) in enumerate(calls):
+        at = level[f"bm_r{c}"] - 1
+        read(args[1] if kind == "BM_POWLOG" else args[0], at)
+        if kind == "BM_POWLOG":
+            read(args[0], at + 0.5)
+            read(args[2], at + 0.5)
+    arrays = {nm for nm in local if readers.get(nm, -1.0) > level[nm]}
+
+    def lane(expr: str) -> str:
+        return _NAME.sub(lambda m: f"{m.group(0)}[ln]" if m.group(0) in arrays else m.group(0), expr)
+
+    out = [f"    double {nm}[BM_L];" for nm in sorted(arrays, key=lambda x: [int(t) if t.isdigit() else t
+                                                                         for t in re.split(r"(\d+)", x)])]
+    out += [f"    double bm_a{c}[BM_L], bm_r{c}[BM_L];" for c in range(len(calls))]
+    for lv in range(top + 1):
+        out.append("    for (int ln = 0; ln < BM_L; ++ln) {")
+        for st in stmts:
+            if st[3] != lv:
+                continue
+            if st[0] in arrays:
+                out.append(f"        {st[0]}[ln] = {lane(st[2])};")
+            elif st[0]:
+                out.append(f"        const double {st[0]} = {lane(st[2])};")
+            else:
+                out.append(f"        {st[1]} = {lane(st[2])};")
+        batch = [c for c in range(len(calls)) if level[f"bm_r{c}"] == lv + 1]
+        for c in batch:
+            kind, args = calls[c]
+            out.append(f"        bm_a{c}[ln] = {lane(args[1] if kind == 'BM_POWLOG' else args[0])};")
+        out.append("    }")
+        for c in batch:
+            kind, _ = calls[c]
+            out.append(f"    {'bm_log_n' if kind == 'bm_log' else 'bm_exp_n'}(bm_a{c}, bm_r{c}, BM_L);")
+        for c in batch:
+            kind, args = calls[c]
+            if kind == "BM_POWLOG":
+                out.append(f"    for (int ln = 0; ln < BM_L; ++ln) if (!({lane(args[0])})) "
+                           f"bm_r{c}[ln] = {lane(args[2])};")
+    return out
+
+
+def lane_functions(text: str, names: tuple[str, ...], mvec: int = 0) -> str:
+    """Lane (``_v``) versions of the functions ``names`` found in generated C ``text``; with ``mvec`` (the width
+    of libmvec's vector functions, codegen ``_helpers``) the ``exp`` and ``log`` of the lanes are computed by
+    vector calls (:func:`_vector_calls`)."""
     out = []
     found = set()
     for header, body in _functions(text):
@@ -129,7 +287,7 @@ def lane_functions(text: str, names: tuple[str, ...]) -> str:
             continue
         found.add(name)
         out.append(_lane_header(name, args))
-        out += _lane_body(name, body)
+        out += _lane_body(name, body, mvec)
         out += ["}", ""]
     missing = set(names) - found
     if missing:
