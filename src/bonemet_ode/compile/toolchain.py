@@ -152,15 +152,16 @@ def _within_ulps(got: float, want: float, ulps: int = 4) -> bool:
 
 
 @functools.cache
-def _probe_mvec(cc: str, flags: tuple[str, ...], cache: str | None) -> int:
-    """Compile, link (``-lmvec``) and run :data:`_MVEC_PROBE` with ``flags``; the width it reports where its
-    values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.  The answer is kept in ``cache``
-    (a directory) under a name hashing the compiler (path, size, time), the flags and libmvec's files."""
-    path = shutil.which(cc)
-    if path is None:
-        return 0
-    stamp = [path, *flags]
-    for f in (path, "/lib/x86_64-linux-gnu/libmvec.so.1", "/usr/lib/x86_64-linux-gnu/libmvec.so"):
+def _probe_mvec(flags: tuple[str, ...], cache: str | None) -> int:
+    """The width that :data:`_MVEC_PROBE` reports where, compiled with ``flags`` and linked with ``-lmvec``, it
+    runs and its values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.
+
+    The answer is kept in ``cache`` (a directory) under a name hashing the flags and libmvec's files, not the
+    compiler: like the rest of the cache key, it describes this host, and a process that finds it needs no
+    compiler to load a library built here (tests/compile/test_compile_cache.py)."""
+    stamp = [platform.machine(), *flags]
+    for f in ("/lib/x86_64-linux-gnu/libmvec.so.1", "/usr/lib/x86_64-linux-gnu/libmvec.so", "/lib64/libmvec.so.1",
+              "/usr/lib64/libmvec.so"):
         try:
             st = os.stat(f)
             stamp.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
@@ -173,6 +174,10 @@ def _probe_mvec(cc: str, flags: tuple[str, ...], cache: str | None) -> int:
             return int(record.read_text().strip())
         except (OSError, ValueError):
             pass
+    try:
+        cc = _compiler()
+    except CompileError:
+        return 0  # nothing can be built here: the answer is not recorded
     width = 0
     with tempfile.TemporaryDirectory(prefix="bm-mvec-") as work:
         src, exe = Path(work) / "probe.c", Path(work) / "probe"
@@ -217,15 +222,12 @@ def mvec_width(cache: Path | None = None) -> int:
     AVX2, 0 (C's scalar ``exp``/``log``, as in every build before) for the portable build
     (``BONEMET_ODE_ISA=baseline``), a quick build, ``BONEMET_ODE_MVEC=0``, and wherever a test program
     with the build's flags does not compile, link with ``-lmvec``, run, and give exp and log to 4 ulp
-    (another C library or architecture).  The answer of the test program is kept in ``cache``.
+    (another C library or architecture).  The answer of the test program is kept in ``cache`` (a file
+    ``mvec-probe-*.txt``; delete it to probe again, e.g. after changing compilers).
     Part of the cache key of a compiled model.
     """
     if os.environ.get("BONEMET_ODE_MVEC", "").strip().lower() in ("0", "off", "no", "false"):
         return 0
     if quick_build() or not isa_flags() or _cpu() is None or platform.system() != "Linux":
         return 0
-    try:
-        cc = _compiler()
-    except CompileError:
-        return 0
-    return _probe_mvec(cc, compile_flags(), str(cache) if cache is not None else None)
+    return _probe_mvec(compile_flags(), str(cache) if cache is not None else None)
