@@ -170,13 +170,17 @@ def _vector_calls(inner: list[str]) -> list[str] | None:
     operations of the scalar code in its order, and the vector function computes each element on its own, so
     each lane gets the numbers of the one-member solver, whose ``bm_exp``/``bm_log`` call the same function
     (codegen ``_helpers``).  The loops hold no call (but ``pow``'s, hoisted before) and vectorise."""
-    stmts = []  # (name or None, target or None, expression)
+    names: list[str | None] = []  # the local a statement defines, or None
+    targets: list[str] = []  # what a statement assigns (an output array element, or the local)
+    exprs: list[str] = []
     for line in inner:
         m = _STATEMENT.match(line)
         if m is None:
             return None
-        stmts.append([m.group(1), m.group(2), m.group(3)])
-    calls: list[tuple[str, list[str]]] = []  # (kind, arguments with inner calls replaced)
+        names.append(m.group(1))
+        targets.append(m.group(2) or m.group(1))
+        exprs.append(m.group(3))
+    calls: list[tuple[str, list[str]]] = []  # (kind, arguments with inner calls replaced by their results)
 
     def replace_calls(expr: str) -> str:
         while True:
@@ -196,19 +200,16 @@ def _vector_calls(inner: list[str]) -> list[str] | None:
             expr = f"{expr[:m.start()]}bm_r{len(calls) - 1}[ln]{expr[end + 1:]}"
 
     try:
-        for st in stmts:
-            st[2] = replace_calls(st[2])
+        exprs = [replace_calls(e) for e in exprs]
     except ValueError:
         return None
     if not calls:
         return None
-    local = {st[0] for st in stmts if st[0]}
-    level: dict[str, int] = {}
+    local = {nm for nm in names if nm}
+    level: dict[str, int] = {}  # of the locals and the call results (bm_r<k>)
 
     def deps(expr: str) -> list[str]:
-        out = [w for w in _NAME.findall(expr) if w in local or w in level]
-        out += [f"bm_r{k}" for k in map(int, re.findall(r"\bbm_r(\d+)\[ln\]", expr))]
-        return out
+        return [w for w in _NAME.findall(expr) if w in local or w in level]
 
     def depth(expr: str) -> int:
         return max((level[d] for d in deps(expr)), default=0)
@@ -216,57 +217,56 @@ def _vector_calls(inner: list[str]) -> list[str] | None:
     # levels: a call one above everything it reads, a statement at the level of what it reads; the calls are
     # numbered innermost first, statement by statement, so what a call reads comes before it
     done = 0
-    for st in stmts:
-        last = max((int(j) for j in re.findall(r"\bbm_r(\d+)\[ln\]", st[2])), default=-1)
+    levels: list[int] = []
+    for nm, e in zip(names, exprs):
+        last = max((int(j) for j in re.findall(r"\bbm_r(\d+)\[ln\]", e)), default=-1)
         while done <= last:
             level[f"bm_r{done}"] = 1 + max(depth(a) for a in calls[done][1])
             done += 1
-        if st[0]:
-            level[st[0]] = depth(st[2])
-        st.append(depth(st[2]))
-    top = max(st[3] for st in stmts)
-    # where each name is read: the level of the loop (a fix-up between loops L and L+1 reads at L + 0.5)
+        levels.append(depth(e))
+        if nm:
+            level[nm] = levels[-1]
+    # the latest loop that reads each name (a fix-up between loops L and L + 1 reads at L + 0.5)
     readers: dict[str, float] = {}
 
     def read(expr: str, at: float) -> None:
         for d in deps(expr):
             readers[d] = max(readers.get(d, -1.0), at)
 
-    for st in stmts:
-        read(st[2], st[3])
+    for e, lv in zip(exprs, levels):
+        read(e, lv)
     for c, (kind, args) in enumerate(calls):
         at = level[f"bm_r{c}"] - 1
         read(args[1] if kind == "BM_POWLOG" else args[0], at)
         if kind == "BM_POWLOG":
             read(args[0], at + 0.5)
             read(args[2], at + 0.5)
-    arrays = {nm for nm in local if readers.get(nm, -1.0) > level[nm]}
+    arrays = [nm for nm in names if nm and readers.get(nm, -1.0) > level[nm]]
+    in_arrays = set(arrays)
 
     def lane(expr: str) -> str:
-        return _NAME.sub(lambda m: f"{m.group(0)}[ln]" if m.group(0) in arrays else m.group(0), expr)
+        return _NAME.sub(lambda m: f"{m.group(0)}[ln]" if m.group(0) in in_arrays else m.group(0), expr)
 
-    out = [f"    double {nm}[BM_L];" for nm in sorted(arrays, key=lambda x: [int(t) if t.isdigit() else t
-                                                                         for t in re.split(r"(\d+)", x)])]
+    out = [f"    double {nm}[BM_L];" for nm in arrays]
     out += [f"    double bm_a{c}[BM_L], bm_r{c}[BM_L];" for c in range(len(calls))]
-    for lv in range(top + 1):
+    for lv in range(max(levels) + 1):
         out.append("    for (int ln = 0; ln < BM_L; ++ln) {")
-        for st in stmts:
-            if st[3] != lv:
+        for nm, tgt, e, at in zip(names, targets, exprs, levels):
+            if at != lv:
                 continue
-            if st[0] in arrays:
-                out.append(f"        {st[0]}[ln] = {lane(st[2])};")
-            elif st[0]:
-                out.append(f"        const double {st[0]} = {lane(st[2])};")
+            if nm in in_arrays:
+                out.append(f"        {nm}[ln] = {lane(e)};")
+            elif nm:
+                out.append(f"        const double {nm} = {lane(e)};")
             else:
-                out.append(f"        {st[1]} = {lane(st[2])};")
+                out.append(f"        {tgt} = {lane(e)};")
         batch = [c for c in range(len(calls)) if level[f"bm_r{c}"] == lv + 1]
         for c in batch:
             kind, args = calls[c]
             out.append(f"        bm_a{c}[ln] = {lane(args[1] if kind == 'BM_POWLOG' else args[0])};")
         out.append("    }")
         for c in batch:
-            kind, _ = calls[c]
-            out.append(f"    {'bm_log_n' if kind == 'bm_log' else 'bm_exp_n'}(bm_a{c}, bm_r{c}, BM_L);")
+            out.append(f"    {'bm_log_n' if calls[c][0] == 'bm_log' else 'bm_exp_n'}(bm_a{c}, bm_r{c}, BM_L);")
         for c in batch:
             kind, args = calls[c]
             if kind == "BM_POWLOG":
