@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .events import event_source
 from .hoist import Hoister
-from .lanes import DEFAULT_LANES, lane_functions
+from .lanes import DEFAULT_LANES, lane_functions, pack_calls
 from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
@@ -491,6 +491,8 @@ def _helpers(mvec: int) -> tuple[str, ...]:
         f"typedef double bm_vm __attribute__((vector_size({8 * mvec})));",
         f"bm_vm {exp_name}(bm_vm);",
         f"bm_vm {log_name}(bm_vm);",
+        f"#define BM_EXPV {exp_name}",
+        f"#define BM_LOGV {log_name}",
         f"static inline double bm_exp(double x) {{ return {exp_name}((bm_vm){{{every}}})[0]; }}",
         f"static inline double bm_log(double x) {{ return {log_name}((bm_vm){{{every}}})[0]; }}",
         "/* r[k] = exp(a[k]) or log(a[k]) for the n (a multiple of BM_MVEC) elements of a */",
@@ -713,4 +715,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve, mvec)]
-    return ["\n".join(out) + "\n" + solver_core_source()] + (parts or [])
+    text = "\n".join(out)
+    if mvec and not chunked:  # the one-member solver's calls, up to mvec in one (the lanes' text is made above)
+        text = pack_calls(text, ("bm_rhs", "bm_rhs_vec", "bm_jac"), mvec)
+    return [text + "\n" + solver_core_source()] + (parts or [])

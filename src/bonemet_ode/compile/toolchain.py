@@ -113,7 +113,7 @@ MVEC_NAMES = {8: ("_ZGVeN8v_exp", "_ZGVeN8v_log"), 4: ("_ZGVdN4v_exp", "_ZGVdN4v
 #: exp and log of a few arguments through the vector functions (each lane its own argument).
 _MVEC_PROBE = r"""
 #include <stdio.h>
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(BM_W4)
 #define W 8
 #define EXPV _ZGVeN8v_exp
 #define LOGV _ZGVeN8v_log
@@ -152,14 +152,14 @@ def _within_ulps(got: float, want: float, ulps: int = 4) -> bool:
 
 
 @functools.cache
-def _probe_mvec(flags: tuple[str, ...], cache: str | None) -> int:
+def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False) -> int:
     """The width that :data:`_MVEC_PROBE` reports where, compiled with ``flags`` and linked with ``-lmvec``, it
     runs and its values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.
 
     The answer is kept in ``cache`` (a directory) under a name hashing the flags and libmvec's files, not the
     compiler: like the rest of the cache key, it describes this host, and a process that finds it needs no
     compiler to load a library built here (tests/compile/test_compile_cache.py)."""
-    stamp = [platform.machine(), *flags]
+    stamp = [platform.machine(), *flags, "narrow" if narrow else "widest"]
     for f in ("/lib/x86_64-linux-gnu/libmvec.so.1", "/usr/lib/x86_64-linux-gnu/libmvec.so", "/lib64/libmvec.so.1",
               "/usr/lib64/libmvec.so"):
         try:
@@ -184,7 +184,8 @@ def _probe_mvec(flags: tuple[str, ...], cache: str | None) -> int:
         src.write_text(_MVEC_PROBE)
         opts = [f for f in flags if f not in ("-shared", "-fPIC")]
         try:
-            built = subprocess.run([cc, *opts, "-o", str(exe), str(src), "-lmvec", "-lm"], capture_output=True,
+            built = subprocess.run([cc, *opts, *(["-DBM_W4"] if narrow else []), "-o", str(exe), str(src),
+                                    "-lmvec", "-lm"], capture_output=True,
                                    text=True, timeout=120)
             out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60) \
                 if built.returncode == 0 else None
@@ -222,12 +223,17 @@ def mvec_width(cache: Path | None = None) -> int:
     AVX2, 0 (C's scalar ``exp``/``log``, as in every build before) for the portable build
     (``BONEMET_ODE_ISA=baseline``), a quick build, ``BONEMET_ODE_MVEC=0``, and wherever a test program
     with the build's flags does not compile, link with ``-lmvec``, run, and give exp and log to 4 ulp
-    (another C library or architecture).  The answer of the test program is kept in ``cache`` (a file
+    (another C library or architecture); ``BONEMET_ODE_MVEC=4`` asks for the AVX2 functions on an AVX-512
+    host.  The answer of the test program is kept in ``cache`` (a file
     ``mvec-probe-*.txt``; delete it to probe again, e.g. after changing compilers).
     Part of the cache key of a compiled model.
     """
-    if os.environ.get("BONEMET_ODE_MVEC", "").strip().lower() in ("0", "off", "no", "false"):
+    mode = os.environ.get("BONEMET_ODE_MVEC", "").strip().lower()
+    if mode in ("0", "off", "no", "false"):
         return 0
+    if mode not in ("", "4", "auto"):
+        raise CompileError(f"BONEMET_ODE_MVEC must be 0 (C's exp and log), 4 (libmvec's AVX2 functions) or empty "
+                           f"(the widest this build's flags allow), got {mode!r}")
     if quick_build() or not isa_flags() or _cpu() is None or platform.system() != "Linux":
         return 0
-    return _probe_mvec(compile_flags(), str(cache) if cache is not None else None)
+    return _probe_mvec(compile_flags(), str(cache) if cache is not None else None, mode == "4")
