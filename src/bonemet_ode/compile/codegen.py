@@ -601,7 +601,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
     Jacobian entry, for the solver core's dense fallback and products with ``J``.
 
     ``mvec``: the width of libmvec's vector ``exp``/``log`` to call (``toolchain.mvec_width``; the library is
-    linked with ``-lmvec``), or 0 for C's ``exp``/``log``."""
+    linked with ``-lmvec``), or 0 for C's ``exp``/``log``; a model without lanes (``lanes=False``, or more than
+    :data:`LANE_MAX_STATES` states) always calls C's."""
     from ..errors import CompileError
 
     printer = _printer()
@@ -609,6 +610,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
     check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
     parts: list[str] | None = [] if chunked else None
+    if chunked or not lanes:
+        mvec = 0  # no lanes: a vector call per exp/log would only cost (one member's calls are not packed in parts)
     hoist = Hoister(sym.y)
     # a large model's right-hand side keeps its own form: bringing each term over one denominator costs
     # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
