@@ -120,3 +120,17 @@ def test_cohort_with_vector_exp_and_log_is_bit_identical_to_single_solves():
         np.testing.assert_array_equal(Y[k], y1[0], err_msg=f"member {k}")
         np.testing.assert_array_equal(stats[k], st1[0], err_msg=f"member {k}")
         assert int(status[k]) == int(np.ravel(code1)[0]), k
+
+
+def test_width_is_part_of_the_cache_key_and_bad_settings_are_refused(monkeypatch):
+    model = _calls_model()
+    monkeypatch.delenv("BONEMET_ODE_MVEC", raising=False)
+    auto, width = backend._cache_key(model), toolchain.mvec_width(backend.cache_dir())
+    monkeypatch.setenv("BONEMET_ODE_MVEC", "0")
+    assert (backend._cache_key(model) == auto) == (width == 0)
+    monkeypatch.setenv("BONEMET_ODE_MVEC", "16")
+    with pytest.raises(bm.errors.CompileError, match="BONEMET_ODE_MVEC"):
+        toolchain.mvec_width(backend.cache_dir())
+    monkeypatch.delenv("BONEMET_ODE_MVEC")
+    if toolchain.mvec_width(backend.cache_dir()):  # the probe's answer is kept in the cache directory
+        assert list(backend.cache_dir().glob("mvec-probe-*.txt"))
