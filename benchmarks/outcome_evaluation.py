@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/outcome_evaluation.py [--rounds 5] [--per-round 6] [--sigma 0.05] [--seed 0]
-                                            [--threads 1,2] [--baseline-ref REF] [--json FILE]
+                                            [--threads 1,2] [--baseline-ref REF] [--baseline-threads 1,2]
+                                            [--json FILE]
 
 One evaluation is what a calibration or the ensemble sampler pays per parameter set:
 ``catalogue_context().evaluate(params)`` with the free parameters jittered jointly (log-normal,
@@ -56,7 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 _CHILD = r"""
 import json, sys, time
 from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context
-ctx = catalogue_context(cache_size=0)
+ctx = catalogue_context(cache_size=0, **({"n_jobs": int(sys.argv[1])} if len(sys.argv) > 1 else {}))
 ev0 = ctx.evaluate()
 known = {p.name for p in ctx.model.parameters}
 print("ready", json.dumps({"statements": len(ev0.results), "parameters": sorted(known)}), flush=True)
@@ -83,7 +84,7 @@ def draw_parameters(model: Any, names: list[str], sigma: float, n: int, seed: in
 class Baseline:
     """The library at a git ref, evaluating in a subprocess (see ``_CHILD``)."""
 
-    def __init__(self, ref: str) -> None:
+    def __init__(self, ref: str, n_jobs: int | None = None) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="bm-baseline-")
         archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True,
                                  capture_output=True).stdout
@@ -94,8 +95,8 @@ class Baseline:
         env = dict(os.environ, PYTHONPATH=str(Path(self.dir.name) / "src"),
                    BONEMET_ODE_CACHE=str(Path(tempfile.gettempdir()) / f"bmcache-baseline-{ref}"),
                    BONEMET_ODE_QUIET="1")
-        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=env)
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, *([str(n_jobs)] if n_jobs else [])],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("ready"):
             raise RuntimeError(f"baseline at {ref} did not start: {line!r}")
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", default="1,2", help="thread counts of the batched engine (comma-separated)")
     ap.add_argument("--baseline-ref", help="git ref whose library is timed in a subprocess as the baseline")
+    ap.add_argument("--baseline-threads", help="thread counts of the --baseline-ref library (comma-separated; "
+                    "default: its catalogue's default); each row is compared with the baseline of its thread count")
     ap.add_argument("--json", type=Path, help="write the results to this JSON file")
     args = ap.parse_args(argv)
 
@@ -137,7 +140,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                            cohort_options=bm.SolverOptions())}
     for n in threads:
         configs[f"batched, {n} thread{'s' if n > 1 else ''}"] = catalogue_context(n_jobs=n, cache_size=0)
-    baseline = Baseline(args.baseline_ref) if args.baseline_ref else None
+    bthreads: list[int | None] = [int(x) for x in args.baseline_threads.split(",")] if args.baseline_threads \
+        else [None]
+    baselines = {(f"library at {args.baseline_ref}" + (f", {n} thread{'s' if n > 1 else ''}" if n else "")):
+                 Baseline(args.baseline_ref, n) for n in bthreads} if args.baseline_ref else {}
     model = configs["legacy"].model
     n_sets = args.rounds * args.per_round
     sets = draw_parameters(model, free_parameters(), args.sigma, n_sets, args.seed)
@@ -145,8 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ctx.evaluate(sets[0])
     wall: dict[str, list[float]] = {k: [] for k in configs}
     cpu: dict[str, list[float]] = {k: [] for k in configs}
-    bname = f"library at {args.baseline_ref}" if baseline else None
-    if baseline:
+    for bname in baselines:
         wall[bname], cpu[bname] = [], []
     mismatches = 0
     for r in range(args.rounds):
@@ -157,12 +162,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 ctx.evaluate(p)
                 wall[name].append(time.perf_counter() - t0)
                 cpu[name].append(time.process_time() - c0)
-        if baseline:
+        for bname, baseline in baselines.items():
             for p in chunk:
                 w, c, _m = baseline.evaluate(p)
                 wall[bname].append(w)
                 cpu[bname].append(c)
-    if baseline:
+    for baseline in baselines.values():
         baseline.close()
     # same verdicts as legacy; margins within the catalogue's tolerances (arms at ARM_RTOL, cohorts at
     # COHORT_RTOL, legacy at 1e-6 everywhere); and the batched engine's arm margins bit-identical to
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 not_bitwise += 1
     same_tol.close()
     load1 = os.getloadavg()
-    base = bname or "legacy"
+    base = next(iter(baselines), "legacy")
     med = {k: 1e3 * statistics.median(v) for k, v in wall.items()}
     cmed = {k: 1e3 * statistics.median(v) for k, v in cpu.items()}
     ctx = configs[f"batched, {threads[-1]} thread{'s' if threads[-1] > 1 else ''}"]
@@ -199,15 +204,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{args.rounds} interleaved rounds")
     print(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after: "
           f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
-    if baseline:
+    for bname, baseline in list(baselines.items())[:1]:
         dropped = sorted(set(free_parameters()) - baseline.parameters)
         print(f"{bname} evaluates its own catalogue ({baseline.statements} statements); free parameters its "
               f"model lacks, left out of its sets: {', '.join(dropped) or 'none'}")
     print(f"\n| path | wall ms / evaluation | CPU ms / evaluation (all threads) | speed-up vs {base} (wall) "
           f"| speed-up vs {base} (CPU) |")
     print("|---|---|---|---|---|")
+
+    def base_of(k: str) -> str:  # the baseline of the same thread count, where timed
+        same = [b for b in baselines if k.startswith("batched, ") and b.endswith(k[len("batched"):])]
+        return same[0] if same else base
+
     for k in wall:
-        print(f"| {k} | {med[k]:.1f} | {cmed[k]:.1f} | {med[base] / med[k]:.2f}x | {cmed[base] / cmed[k]:.2f}x |")
+        b = base_of(k)
+        note = "" if b == base else f" (vs {b})"
+        print(f"| {k} | {med[k]:.1f} | {cmed[k]:.1f} | {med[b] / med[k]:.2f}x{note} | {cmed[b] / cmed[k]:.2f}x |")
     same = "yes" if mismatches == 0 else f"NO ({mismatches})"
     bitwise = "yes" if not_bitwise == 0 else f"NO ({not_bitwise})"
     print(f"\nverdicts identical to legacy (rtol 1e-6 everywhere) on the sets compared: {same}; largest change "

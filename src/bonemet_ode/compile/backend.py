@@ -38,7 +38,7 @@ from .cache_files import (
 )
 from .codegen import CODEGEN_VERSION, generator_fingerprint, generator_settings, solver_core_source
 from .library import CompiledModel
-from .toolchain import PART_OPT, _compiler, compile_flags, isa_flags, isa_key, quick_build
+from .toolchain import PART_OPT, _compiler, compile_flags, isa_flags, isa_key, mvec_width, quick_build
 
 __all__ = ["compile_model", "cache_dir", "clear_memory_cache"]
 
@@ -64,7 +64,8 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     """
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
     blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), generator_settings(), core,
-                     " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities)])
+                     " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities),
+                     f"mvec={mvec_width(cache_dir())}"])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -198,7 +199,7 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
             from .sensitivity import SensitivitySymbolic
 
             sym = SensitivitySymbolic(base, sensitivities)
-        units = generate_units(sym, lanes=not quick_build())
+        units = generate_units(sym, lanes=not quick_build(), mvec=mvec_width(cache_dir()))
         units[0] += f'\n/* cache key of this library */\nconst char bm_cache_key[] = "{key}";\n'
         src = "\n".join(units[1:] + units[:1])  # the whole library in one file, for inspection
         t1 = time.perf_counter()
@@ -260,10 +261,11 @@ def _compile_units(cc: str, units: list[str], work: Path, out: Path) -> tuple[in
         return subprocess.run(cmd, capture_output=True, text=True)
 
     flags = toolchain.CFLAGS_QUICK if quick_build() else toolchain.CFLAGS
+    libs = ["-lmvec", "-lm"] if mvec_width(cache_dir()) else ["-lm"]
 
     def attempt(isa: tuple[str, ...]) -> tuple[int, str, list[str]]:
         if len(files) == 1:
-            cmd = [cc, *flags, *isa, "-o", str(out), str(files[0]), "-lm"]
+            cmd = [cc, *flags, *isa, "-o", str(out), str(files[0]), *libs]
             proc = run(cmd)
             return proc.returncode, proc.stderr, cmd
         obj_flags = [f for f in flags if f != "-shared"]
@@ -275,7 +277,7 @@ def _compile_units(cc: str, units: list[str], work: Path, out: Path) -> tuple[in
         for cmd, proc in zip(cmds, procs):
             if proc.returncode != 0:
                 return proc.returncode, proc.stderr, cmd
-        cmd = [cc, *flags, *isa, "-o", str(out), *(str(f.with_suffix(".o")) for f in files), "-lm"]
+        cmd = [cc, *flags, *isa, "-o", str(out), *(str(f.with_suffix(".o")) for f in files), *libs]
         proc = run(cmd)
         return proc.returncode, proc.stderr, cmd
 

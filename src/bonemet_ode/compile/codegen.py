@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .events import event_source
 from .hoist import Hoister
-from .lanes import DEFAULT_LANES, lane_functions
+from .lanes import DEFAULT_LANES, lane_functions, pack_calls
 from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
 from .symbolic import SymbolicModel
 
@@ -99,7 +99,18 @@ def _printer():
             return f"(({self._print(num)})/({self._print(den)}))"
 
         def _print_bm_log(self, expr):  # noqa: N802 - log of a power's base (_log_powers)
-            return f"log({self._print(expr.args[0])})"
+            return f"bm_log({self._print(expr.args[0])})"
+
+        # exp and log of anything but a number: bm_exp/bm_log (_helpers: libm's or libmvec's, lanes.py)
+        def _print_exp(self, expr):  # noqa: N802
+            if not expr.args[0].free_symbols:
+                return super()._print_exp(expr)
+            return f"bm_exp({self._print(expr.args[0])})"
+
+        def _print_log(self, expr):  # noqa: N802
+            if not expr.args[0].free_symbols:
+                return super()._print_log(expr)
+            return f"bm_log({self._print(expr.args[0])})"
 
         def _print_bm_powlog(self, expr):  # noqa: N802 - a product of powers through logarithms (_log_powers)
             a = expr.args
@@ -109,7 +120,7 @@ def _printer():
             test = " & ".join(f"bm_normal({b})" for b in bases)
             fast = " + ".join(f"({e})*({lg})" for e, lg in zip(exps, logs))
             slow = "*".join(f"bm_pow_c({b}, {e})" for b, e in zip(bases, exps))
-            return f"(({test}) ? exp({fast}) : {slow})"
+            return f"BM_POWLOG({test}, {fast}, {slow})"
 
         def _print_bm_recip(self, expr):  # noqa: N802 - one reciprocal shared by its quotients (_shared_reciprocals)
             return f"(1.0/({self._print(expr.args[0])}))"
@@ -445,7 +456,7 @@ _LU_FUNCTIONS = ("void bm_build_E(const double *J, double fac, double *E)",
 #: ~80 bytes of C per operation (Chen_MSB2009's factors were 1.8 MB of C, most of its compile time).
 LU_STRAIGHT_MAX_OPS = 5_000
 
-#: Helper functions the printed expressions may call (in every unit).
+#: Helper functions the printed expressions may call (in every unit), before those of :func:`_helpers`.
 _HELPERS = (
     "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
     " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
@@ -456,7 +467,45 @@ _HELPERS = (
     "/* C's pow, where a power through logarithms does not apply (a name of its own: the lane solver",
     " * computes the plain pow calls before its loop, lanes.py, and these are needed on rare lanes only) */",
     "static inline double bm_pow_c(double x, double e) { return pow(x, e); }",
+    "/* a product of powers through logarithms (_log_powers): exp of the sum of exponents times logs where",
+    " * every base is normal, else the product of C's pow (the lane solver writes this out, lanes.py) */",
+    "#define BM_POWLOG(test, fast, slow) ((test) ? bm_exp(fast) : (slow))",
 )
+
+
+def _helpers(mvec: int) -> tuple[str, ...]:
+    """:data:`_HELPERS` and ``bm_exp``/``bm_log``: C's ``exp``/``log`` (``mvec`` 0), or libmvec's vector function
+    of ``mvec`` doubles (``toolchain.mvec_width``) with the argument in every element, element 0 taken (the lane
+    solver calls the same function on the arguments of all its lanes, lanes.py: the same numbers)."""
+    if not mvec:
+        return _HELPERS + ("static inline double bm_exp(double x) { return exp(x); }",
+                           "static inline double bm_log(double x) { return log(x); }")
+    from .toolchain import MVEC_NAMES
+
+    exp_name, log_name = MVEC_NAMES[mvec]
+    every = ", ".join(["x"] * mvec)
+    return _HELPERS + (
+        f"/* libmvec's exp and log of {mvec} doubles (each element on its own: element 0 of a call with x in",
+        " * every element is the value the lane solver's call gives a lane with argument x) */",
+        f"#define BM_MVEC {mvec}",
+        f"typedef double bm_vm __attribute__((vector_size({8 * mvec})));",
+        f"bm_vm {exp_name}(bm_vm);",
+        f"bm_vm {log_name}(bm_vm);",
+        f"#define BM_EXPV {exp_name}",
+        f"#define BM_LOGV {log_name}",
+        f"static inline double bm_exp(double x) {{ return {exp_name}((bm_vm){{{every}}})[0]; }}",
+        f"static inline double bm_log(double x) {{ return {log_name}((bm_vm){{{every}}})[0]; }}",
+        "/* r[k] = exp(a[k]) or log(a[k]) for the n (a multiple of BM_MVEC) elements of a */",
+        "static inline void bm_exp_n(const double *restrict a, double *restrict r, int n) {",
+        f"    for (int k = 0; k < n; k += {mvec}) {{ bm_vm v; memcpy(&v, a + k, sizeof v); v = {exp_name}(v); "
+        "memcpy(r + k, &v, sizeof v); }",
+        "}",
+        "static inline void bm_log_n(const double *restrict a, double *restrict r, int n) {",
+        f"    for (int k = 0; k < n; k += {mvec}) {{ bm_vm v; memcpy(&v, a + k, sizeof v); v = {log_name}(v); "
+        "memcpy(r + k, &v, sizeof v); }",
+        "}",
+    )
+
 
 #: First line of each separately compiled unit of a large model (:func:`generate_units`).
 UNIT_MARK = "/* bm_unit "
@@ -464,7 +513,7 @@ UNIT_MARK = "/* bm_unit "
 
 def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
               sym: SymbolicModel | SensitivitySymbolic, printer, derived: Hoister | None,
-              parts: list[str] | None, log_powers: bool = False) -> list[str]:
+              parts: list[str] | None, log_powers: bool = False, mvec: int = 0) -> list[str]:
     """A generated function ``header`` computing ``targets = exprs``: one ``static`` body, or (``parts`` given
     and some outputs) parts of at most :data:`CHUNK` outputs each, called in turn.
 
@@ -483,7 +532,8 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
     calls: list[str] = []
     for k in range(0, len(exprs), CHUNK):
         fname = f"{name}_{len(calls)}"
-        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", *_HELPERS, f"{PART_ATTR} void {fname}({args});",
+        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", "#include <string.h>", *_helpers(mvec),
+                f"{PART_ATTR} void {fname}({args});",
                 f"void {fname}({args}) {{", void]
         body += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived, optimizations=None)
         parts.append("\n".join(body + ["}", ""]))
@@ -525,18 +575,18 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
-def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> str:
+def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True, mvec: int = 0) -> str:
     """Full C source: generated model functions followed by the solver core, in one text (``lanes=False``:
     no lane solver).
 
     For a model of more than :data:`LANE_MAX_STATES` states, the part units of :func:`generate_units`
     come first (each begins with a line starting :data:`UNIT_MARK`), then the main unit; the text
     compiles as one file as well as unit by unit."""
-    units = generate_units(sym, lanes)
+    units = generate_units(sym, lanes, mvec)
     return "\n".join(units[1:] + units[:1])
 
 
-def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True) -> list[str]:
+def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True, mvec: int = 0) -> list[str]:
     """C sources of one library: the main unit (model functions and the solver core), then the part
     units of a large model, each compiled on its own (in parallel) and linked with the main unit.
 
@@ -548,7 +598,11 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
 
     The Jacobian ``J`` and the factors ``E`` are stored packed (their structural non-zeros only,
     :func:`sparse_lu.layout`); ``bm_jrow``/``bm_jcol`` give the row and column of each stored
-    Jacobian entry, for the solver core's dense fallback and products with ``J``."""
+    Jacobian entry, for the solver core's dense fallback and products with ``J``.
+
+    ``mvec``: the width of libmvec's vector ``exp``/``log`` to call (``toolchain.mvec_width``; the library is
+    linked with ``-lmvec``), or 0 for C's ``exp``/``log``; a model without lanes (``lanes=False``, or more than
+    :data:`LANE_MAX_STATES` states) always calls C's."""
     from ..errors import CompileError
 
     printer = _printer()
@@ -556,6 +610,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
     check_size(sym.model.name, n)
     chunked = n > LANE_MAX_STATES
     parts: list[str] | None = [] if chunked else None
+    if chunked or not lanes:
+        mvec = 0  # no lanes: a vector call per exp/log would only cost (one member's calls are not packed in parts)
     hoist = Hoister(sym.y)
     # a large model's right-hand side keeps its own form: bringing each term over one denominator costs
     # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
@@ -604,7 +660,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
             f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
         "#include <string.h>",
-        *_HELPERS,
+        *_helpers(mvec),
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",
@@ -620,7 +676,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
     ]
     out += _function("static void bm_derive(double *p) {", "    (void)p;", hoist.definitions,
-                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, parts)
+                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, parts, mvec=mvec)
     rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
     if not chunked:
         rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist, log_powers=LOG_POWERS)
@@ -628,13 +684,14 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         out += _vector_rhs(n, rhs)
     else:
         out += _function(rhs_header, "    (void)y; (void)p;", rhs_exprs, [f"dy[{i}]" for i in range(n)], sym,
-                         printer, hoist, parts)
+                         printer, hoist, parts, mvec=mvec)
         out += ["static inline void bm_rhs_vec(const double *y, const double *p, bm_v4 *dv) {",
                 "    double d[BM_NVP];", "    bm_rhs(y, p, d);", "    for (int i = BM_N; i < BM_NVP; ++i) d[i] = 0.0;",
                 "    memcpy(dv, d, sizeof d);", "}", ""]
     # bm_jac writes the structural nonzeros (every stored entry)
     out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
-                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS)
+                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS,
+                     mvec=mvec)
     if sens_n:  # straight-line code of the states' block (solver_core.c solves block by block)
         out.append(lu_source(sens_n, inner))
     elif parts is None:
@@ -655,10 +712,13 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True)
         out += ["#define BM_HAVE_INV 1", inverse_source(n, pattern)]
     out += _function("static void bm_obs(const double *y, const double *p, double *o) {",
                      "    (void)y; (void)p; (void)o;", obs_exprs, [f"o[{k}]" for k in range(no)], sym, printer, hoist,
-                     parts)
+                     parts, mvec=mvec)
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
     if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
         out += [f"#define BM_L {DEFAULT_LANES}",
-                lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve)]
-    return ["\n".join(out) + "\n" + solver_core_source()] + (parts or [])
+                lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve, mvec)]
+    text = "\n".join(out)
+    if mvec and not chunked:  # the one-member solver's calls, up to mvec in one (the lanes' text is made above)
+        text = pack_calls(text, ("bm_rhs", "bm_rhs_vec", "bm_jac"), mvec)
+    return [text + "\n" + solver_core_source()] + (parts or [])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["lane_functions", "DEFAULT_LANES"]
+__all__ = ["lane_functions", "pack_calls", "DEFAULT_LANES"]
 
 #: Members per lane group: two AVX2 vectors of doubles (measured against 4 and 16 in docs/backend.md).
 DEFAULT_LANES = 8
@@ -57,7 +57,7 @@ def _lane_header(name: str, args: str) -> str:
     return f"static void {name}_v({args}) {{"
 
 
-def _lane_body(name: str, body: list[str]) -> list[str]:
+def _lane_body(name: str, body: list[str], mvec: int = 0) -> list[str]:
     pre: list[str] = []
     inner: list[str] = []
     for line in body:
@@ -81,6 +81,9 @@ def _lane_body(name: str, body: list[str]) -> list[str]:
         inner.append("    " + line)
     calls, inner = _hoist_lane_calls(inner)
     lines = list(pre) + calls
+    vector = _vector_calls(inner) if mvec and name in ("bm_rhs", "bm_jac") else None
+    if vector is not None:
+        return lines + vector
     if name == "bm_lu_fast":
         lines.append("    for (int ln = 0; ln < BM_L; ++ln) bad[ln] = 0;")
     lines.append("    for (int ln = 0; ln < BM_L; ++ln) {")
@@ -119,8 +122,241 @@ def _hoist_lane_calls(inner: list[str]) -> tuple[list[str], list[str]]:
     return pre, body
 
 
-def lane_functions(text: str, names: tuple[str, ...]) -> str:
-    """Lane (``_v``) versions of the functions ``names`` found in generated C ``text``."""
+#: A statement of a lane body: ``const double NAME = EXPR;`` or ``TARGET = EXPR;``; of a scalar body (one member).
+_STATEMENT = re.compile(r"^\s*(?:const double (\w+)|(\w+\[\d+\*BM_L\+ln\])) = (.*);$")
+_SCALAR_STATEMENT = re.compile(r"^\s*(?:const double (\w+)|(\w+\[\d+\])) = (.*);$")
+_CALL = re.compile(r"\b(bm_exp|bm_log|BM_POWLOG)\(")
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _close(text: str, start: int) -> int:
+    """Index of the parenthesis closing the one opened just before ``text[start]``."""
+    depth = 1
+    for i in range(start, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"unbalanced parentheses in {text!r}")
+
+
+def _split_args(text: str) -> list[str]:
+    """The arguments of a call (the text between its parentheses), split at the commas outside parentheses."""
+    out, depth, last = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[last:i].strip())
+            last = i + 1
+    return out + [text[last:].strip()]
+
+
+class _Schedule:
+    """The statements of a body with their ``exp``/``log`` calls taken out, by level.
+
+    Each call ``bm_exp(a)``/``bm_log(a)``, and each power through logarithms ``BM_POWLOG(test, fast, slow)``
+    (codegen ``_helpers``: ``test ? bm_exp(fast) : slow``), becomes a result ``bm_r<k>`` (``ref`` appended:
+    ``[ln]`` in a lane body), innermost calls first.  A call's level is one above the highest level of what it
+    reads, a statement's the highest level of what it reads (0 for none): the calls of level ``L + 1`` can all
+    be made at once after the statements of level ``L``."""
+
+    def __init__(self, lines: list[str], statement: re.Pattern, ref: str) -> None:
+        self.names: list[str | None] = []  # the local a statement defines, or None
+        self.targets: list[str] = []  # what a statement assigns (an output array element, or the local)
+        self.exprs: list[str] = []
+        self.calls: list[tuple[str, list[str]]] = []  # (kind, arguments with inner calls replaced by results)
+        self.ok = True
+        for line in lines:
+            m = statement.match(line)
+            if m is None:
+                self.ok = False
+                return
+            self.names.append(m.group(1))
+            self.targets.append(m.group(2) or m.group(1))
+            self.exprs.append(m.group(3))
+        result = re.compile(r"\bbm_r(\d+)" + re.escape(ref))
+        try:
+            self.exprs = [self._replace_calls(e, ref) for e in self.exprs]
+        except ValueError:
+            self.ok = False
+            return
+        self.local = {nm for nm in self.names if nm}
+        self.level: dict[str, int] = {}  # of the locals and the call results (bm_r<k>)
+        done = 0
+        self.levels: list[int] = []
+        for nm, e in zip(self.names, self.exprs):
+            last = max((int(j) for j in result.findall(e)), default=-1)
+            while done <= last:
+                self.level[f"bm_r{done}"] = 1 + max(self.depth(a) for a in self.calls[done][1])
+                done += 1
+            self.levels.append(self.depth(e))
+            if nm:
+                self.level[nm] = self.levels[-1]
+
+    def _replace_calls(self, expr: str, ref: str) -> str:
+        while True:
+            found = None
+            for m in _CALL.finditer(expr):
+                end = _close(expr, m.end())
+                if _CALL.search(expr, m.end(), end) is None:  # innermost first
+                    found = (m, end)
+                    break
+            if found is None:
+                return expr
+            m, end = found
+            args = _split_args(expr[m.end():end])
+            if (m.group(1) == "BM_POWLOG") != (len(args) == 3) or any(not a for a in args):
+                raise ValueError(f"unexpected call in {expr!r}")
+            self.calls.append((m.group(1), args))
+            expr = f"{expr[:m.start()]}bm_r{len(self.calls) - 1}{ref}{expr[end + 1:]}"
+
+    def deps(self, expr: str) -> list[str]:
+        return [w for w in _NAME.findall(expr) if w in self.local or w in self.level]
+
+    def depth(self, expr: str) -> int:
+        return max((self.level[d] for d in self.deps(expr)), default=0)
+
+    def batch(self, lv: int) -> list[int]:
+        """The calls made after the statements of level ``lv``."""
+        return [c for c in range(len(self.calls)) if self.level[f"bm_r{c}"] == lv + 1]
+
+    @staticmethod
+    def argument(kind: str, args: list[str]) -> str:
+        return args[1] if kind == "BM_POWLOG" else args[0]
+
+
+def _vector_calls(inner: list[str]) -> list[str] | None:
+    """The body of a lane loop (``inner``: the scalar statements with lane subscripts) with its ``exp`` and ``log``
+    computed by libmvec's vector functions over all lanes at once (``bm_exp_n``/``bm_log_n``), or None where the
+    body has no such call or is not a sequence of plain statements.
+
+    Each call becomes a per-lane array ``bm_r<k>[ln]`` (:class:`_Schedule`), its argument an array
+    ``bm_a<k>[ln]`` filled in the lane loop that computes what it reads; a power through logarithms
+    ``BM_POWLOG(test, fast, slow)`` becomes ``bm_r<k>[ln]`` with ``r = exp(fast)`` and a fix-up loop
+    ``if (!(test)) r[ln] = slow;`` (the rare lanes with a base that is not a normal number take C's ``pow``,
+    as the scalar code does).  One loop over the lanes per level, the vector calls of the next level between
+    loops; a value used in a later loop (or a fix-up) is kept per lane in an array.  Every element has the
+    operations of the scalar code in its order, and the vector function computes each element on its own, so
+    each lane gets the numbers of the one-member solver, whose ``bm_exp``/``bm_log`` call the same function
+    (codegen ``_helpers``, :func:`pack_calls`).  The loops hold no call (but ``pow``'s, hoisted before) and
+    vectorise."""
+    sc = _Schedule(inner, _STATEMENT, "[ln]")
+    if not sc.ok or not sc.calls:
+        return None
+    # the latest loop that reads each name (a fix-up between loops L and L + 1 reads at L + 0.5)
+    readers: dict[str, float] = {}
+
+    def read(expr: str, at: float) -> None:
+        for d in sc.deps(expr):
+            readers[d] = max(readers.get(d, -1.0), at)
+
+    for e, lv in zip(sc.exprs, sc.levels):
+        read(e, lv)
+    for c, (kind, args) in enumerate(sc.calls):
+        at = sc.level[f"bm_r{c}"] - 1
+        read(sc.argument(kind, args), at)
+        if kind == "BM_POWLOG":
+            read(args[0], at + 0.5)
+            read(args[2], at + 0.5)
+    arrays = [nm for nm in sc.names if nm and readers.get(nm, -1.0) > sc.level[nm]]
+    in_arrays = set(arrays)
+
+    def lane(expr: str) -> str:
+        return _NAME.sub(lambda m: f"{m.group(0)}[ln]" if m.group(0) in in_arrays else m.group(0), expr)
+
+    out = [f"    double {nm}[BM_L];" for nm in arrays]
+    out += [f"    double bm_a{c}[BM_L], bm_r{c}[BM_L];" for c in range(len(sc.calls))]
+    for lv in range(max(sc.levels) + 1):
+        out.append("    for (int ln = 0; ln < BM_L; ++ln) {")
+        for nm, tgt, e, at in zip(sc.names, sc.targets, sc.exprs, sc.levels):
+            if at != lv:
+                continue
+            if nm in in_arrays:
+                out.append(f"        {nm}[ln] = {lane(e)};")
+            elif nm:
+                out.append(f"        const double {nm} = {lane(e)};")
+            else:
+                out.append(f"        {tgt} = {lane(e)};")
+        batch = sc.batch(lv)
+        for c in batch:
+            out.append(f"        bm_a{c}[ln] = {lane(sc.argument(*sc.calls[c]))};")
+        out.append("    }")
+        for c in batch:
+            out.append(f"    {'bm_log_n' if sc.calls[c][0] == 'bm_log' else 'bm_exp_n'}(bm_a{c}, bm_r{c}, BM_L);")
+        for c in batch:
+            kind, args = sc.calls[c]
+            if kind == "BM_POWLOG":
+                out.append(f"    for (int ln = 0; ln < BM_L; ++ln) if (!({lane(args[0])})) "
+                           f"bm_r{c}[ln] = {lane(args[2])};")
+    return out
+
+
+def _pack_body(body: list[str], mvec: int) -> list[str] | None:
+    """A scalar body with its ``exp``/``log`` calls packed ``mvec`` to a vector call (:func:`pack_calls`)."""
+    head = [ln for ln in body if ln.strip().startswith("(void)")]
+    sc = _Schedule([ln for ln in body if not ln.strip().startswith("(void)")], _SCALAR_STATEMENT, "")
+    if not sc.ok or not sc.calls:
+        return None
+    out = list(head)
+    group = 0
+    for lv in range(max(sc.levels) + 1):
+        for nm, tgt, e, at in zip(sc.names, sc.targets, sc.exprs, sc.levels):
+            if at == lv:
+                out.append(f"    const double {nm} = {e};" if nm else f"    {tgt} = {e};")
+        batch = sc.batch(lv)
+        for kind in ("bm_log", "bm_exp"):
+            mine = [c for c in batch if (sc.calls[c][0] == "bm_log") == (kind == "bm_log")]
+            for k in range(0, len(mine), mvec):
+                chunk = mine[k:k + mvec]
+                args = [sc.argument(*sc.calls[c]) for c in chunk]
+                args += ["1.0" if kind == "bm_log" else "0.0"] * (mvec - len(args))  # padding
+                v = f"bm_v{group}"
+                group += 1
+                out.append(f"    const bm_vm {v} = {'BM_LOGV' if kind == 'bm_log' else 'BM_EXPV'}"
+                           f"((bm_vm){{{', '.join(args)}}});")
+                for i, c in enumerate(chunk):
+                    ck, cargs = sc.calls[c]
+                    if ck == "BM_POWLOG":
+                        out.append(f"    const double bm_r{c} = ({cargs[0]}) ? {v}[{i}] : ({cargs[2]});")
+                    else:
+                        out.append(f"    const double bm_r{c} = {v}[{i}];")
+    return out
+
+
+def pack_calls(text: str, names: tuple[str, ...], mvec: int) -> str:
+    """``text`` (generated C) with the bodies of the functions ``names`` computing their ``exp`` and ``log`` by
+    libmvec's vector functions of ``mvec`` doubles, up to ``mvec`` independent calls in one.
+
+    The one-member solver's counterpart of the lanes' vector calls (:func:`_vector_calls`): the calls of one
+    level (:class:`_Schedule`) are gathered into vectors (padded with log(1), exp(0)), so that a
+    right-hand side with three logs and three exps makes two vector calls.  The vector functions compute each
+    element on its own, so each value is that of ``bm_exp``/``bm_log`` (the same function, the argument in every
+    element) and of the lanes.  Bodies that are not plain statements stay as they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    k = 0
+    while k < len(lines):
+        m = _HEADER.match(lines[k])
+        if m is None or m.group(2) not in names:
+            out.append(lines[k])
+            k += 1
+            continue
+        end = lines.index("}", k)
+        packed = _pack_body(lines[k + 1:end], mvec)
+        out += [lines[k]] + (packed if packed is not None else lines[k + 1:end]) + ["}"]
+        k = end + 1
+    return "\n".join(out)
+
+
+def lane_functions(text: str, names: tuple[str, ...], mvec: int = 0) -> str:
+    """Lane (``_v``) versions of the functions ``names`` found in generated C ``text``; with ``mvec`` (the width
+    of libmvec's vector functions, codegen ``_helpers``) the ``exp`` and ``log`` of the lanes are computed by
+    vector calls (:func:`_vector_calls`)."""
     out = []
     found = set()
     for header, body in _functions(text):
@@ -129,7 +365,7 @@ def lane_functions(text: str, names: tuple[str, ...]) -> str:
             continue
         found.add(name)
         out.append(_lane_header(name, args))
-        out += _lane_body(name, body)
+        out += _lane_body(name, body, mvec)
         out += ["}", ""]
     missing = set(names) - found
     if missing:

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import platform
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 from ..errors import CompileError
 
-__all__ = ["CFLAGS", "CFLAGS_QUICK", "PART_OPT", "compile_flags", "isa_flags", "isa_key", "quick_build"]
+__all__ = ["CFLAGS", "CFLAGS_QUICK", "PART_OPT", "compile_flags", "isa_flags", "isa_key", "quick_build", "mvec_width",
+           "MVEC_NAMES"]
 
 #: -ffp-contract=off: no fused multiply-adds unless written, so the scalar solver and the lane solver
 #: (SIMD over cohort members) perform identical roundings: a member gives bit-identical results in a
@@ -98,3 +103,137 @@ def _compiler() -> str:
             f"no C compiler found (looked for {cc!r}); install gcc or clang, or set the CC environment variable"
         )
     return cc
+
+
+#: The vector functions of glibc's libmvec (x86-64 vector ABI names) by width in doubles: ``(exp, log)``.
+#: 8: AVX-512 (``_ZGVe``), 4: AVX2 (``_ZGVd``).
+MVEC_NAMES = {8: ("_ZGVeN8v_exp", "_ZGVeN8v_log"), 4: ("_ZGVdN4v_exp", "_ZGVdN4v_log")}
+
+#: The probe of :func:`mvec_width`: prints the vector width the build's flags select (0 without AVX2), then
+#: exp and log of a few arguments through the vector functions (each lane its own argument).
+_MVEC_PROBE = r"""
+#include <stdio.h>
+#if defined(__AVX512F__) && !defined(BM_W4)
+#define W 8
+#define EXPV _ZGVeN8v_exp
+#define LOGV _ZGVeN8v_log
+#elif defined(__AVX2__)
+#define W 4
+#define EXPV _ZGVdN4v_exp
+#define LOGV _ZGVdN4v_log
+#endif
+#ifdef W
+typedef double v __attribute__((vector_size(8 * W)));
+v EXPV(v);
+v LOGV(v);
+#endif
+int main(void) {
+#ifdef W
+    static const double xs[8] = {-700.5, -1.25, -1e-9, 0.0, 0.5, 1.0, 3.75, 700.25};
+    printf("%d\n", W);
+    for (int k = 0; k < 8; k += W) {
+        v a, e, l;
+        for (int i = 0; i < W; ++i) a[i] = xs[k + i];
+        e = EXPV(a);
+        for (int i = 0; i < W; ++i) a[i] = a[i] < 0 ? -a[i] : a[i] + 1.0;
+        l = LOGV(a);
+        for (int i = 0; i < W; ++i) printf("%.17g %.17g %.17g\n", xs[k + i], e[i], l[i]);
+    }
+#else
+    printf("0\n");
+#endif
+    return 0;
+}
+"""
+
+
+def _within_ulps(got: float, want: float, ulps: int = 4) -> bool:
+    return got == want or abs(got - want) <= ulps * math.ulp(want)
+
+
+@functools.cache
+def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False) -> int:
+    """The width that :data:`_MVEC_PROBE` reports where, compiled with ``flags`` and linked with ``-lmvec``, it
+    runs and its values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.
+
+    The answer is kept in ``cache`` (a directory) under a name hashing the flags and libmvec's files, not the
+    compiler: like the rest of the cache key, it describes this host, and a process that finds it needs no
+    compiler to load a library built here (tests/compile/test_compile_cache.py)."""
+    stamp = [platform.machine(), *flags, "narrow" if narrow else "widest"]
+    for f in ("/lib/x86_64-linux-gnu/libmvec.so.1", "/usr/lib/x86_64-linux-gnu/libmvec.so", "/lib64/libmvec.so.1",
+              "/usr/lib64/libmvec.so"):
+        try:
+            st = os.stat(f)
+            stamp.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            stamp.append(f"{f}:-")
+    record = Path(cache) / f"mvec-probe-{hashlib.sha256('|'.join(stamp).encode()).hexdigest()[:16]}.txt" \
+        if cache else None
+    if record is not None:
+        try:
+            return int(record.read_text().strip())
+        except (OSError, ValueError):
+            pass
+    try:
+        cc = _compiler()
+    except CompileError:
+        return 0  # nothing can be built here: the answer is not recorded
+    width = 0
+    with tempfile.TemporaryDirectory(prefix="bm-mvec-") as work:
+        src, exe = Path(work) / "probe.c", Path(work) / "probe"
+        src.write_text(_MVEC_PROBE)
+        opts = [f for f in flags if f not in ("-shared", "-fPIC")]
+        try:
+            built = subprocess.run([cc, *opts, *(["-DBM_W4"] if narrow else []), "-o", str(exe), str(src),
+                                    "-lmvec", "-lm"], capture_output=True,
+                                   text=True, timeout=120)
+            out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60) \
+                if built.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            out = None
+        if out is not None and out.returncode == 0:
+            lines = out.stdout.split("\n")
+            try:
+                w = int(lines[0])
+                rows = [tuple(map(float, ln.split())) for ln in lines[1:] if ln.strip()]
+                ok = w in MVEC_NAMES and len(rows) == 8 and all(
+                    _within_ulps(e, math.exp(x)) and _within_ulps(lg, math.log(-x if x < 0 else x + 1.0))
+                    for x, e, lg in rows)
+                width = w if ok else 0
+            except ValueError:
+                width = 0
+    if record is not None:
+        try:
+            tmp = record.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(f"{width}\n")
+            os.replace(tmp, record)
+        except OSError:
+            pass
+    return width
+
+
+def mvec_width(cache: Path | None = None) -> int:
+    """Doubles per call of the vector ``exp``/``log`` (glibc's libmvec) that this host's libraries use, or 0.
+
+    Where it is not 0, every ``exp`` and ``log`` of the generated model functions is computed by libmvec's
+    vector function of that width (:data:`MVEC_NAMES`): the lane solver gathers the arguments of all lanes
+    into one call, and the one-member solver calls the same function with its argument in every element
+    (the vector functions compute each element on its own, so a member's numbers do not depend on its
+    neighbours: bit-identical in a cohort and alone).  8 where the build's flags enable AVX-512, 4 with
+    AVX2, 0 (C's scalar ``exp``/``log``, as in every build before) for the portable build
+    (``BONEMET_ODE_ISA=baseline``), a quick build, ``BONEMET_ODE_MVEC=0``, and wherever a test program
+    with the build's flags does not compile, link with ``-lmvec``, run, and give exp and log to 4 ulp
+    (another C library or architecture); ``BONEMET_ODE_MVEC=4`` asks for the AVX2 functions on an AVX-512
+    host.  The answer of the test program is kept in ``cache`` (a file
+    ``mvec-probe-*.txt``; delete it to probe again, e.g. after changing compilers).
+    Part of the cache key of a compiled model.
+    """
+    mode = os.environ.get("BONEMET_ODE_MVEC", "").strip().lower()
+    if mode in ("0", "off", "no", "false"):
+        return 0
+    if mode not in ("", "4", "auto"):
+        raise CompileError(f"BONEMET_ODE_MVEC must be 0 (C's exp and log), 4 (libmvec's AVX2 functions) or empty "
+                           f"(the widest this build's flags allow), got {mode!r}")
+    if quick_build() or not isa_flags() or _cpu() is None or platform.system() != "Linux":
+        return 0
+    return _probe_mvec(compile_flags(), str(cache) if cache is not None else None, mode == "4")
