@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/outcome_evaluation.py [--rounds 5] [--per-round 6] [--sigma 0.05] [--seed 0]
                                             [--threads 1,2] [--baseline-ref REF] [--baseline-threads 1,2]
-                                            [--json FILE]
+                                            [--sources-only] [--json FILE]
 
 One evaluation is what a calibration or the ensemble sampler pays per parameter set:
 ``catalogue_context().evaluate(params)`` with the free parameters jittered jointly (log-normal,
@@ -20,6 +20,10 @@ from other processes falls on all alike):
   checkout's compiled code;
 * ``batched, N threads``: the catalogue's default context (:mod:`bonemet_ode.outcomes.plan`, arms at
   the catalogue's ``options``, cohorts at its ``cohort_options``) on ``N`` threads;
+* ``--sources-only``: O1-O21 alone (the catalogue without its plausibility statements P1-P6, so
+  arms to day 42 and no 365-day cohort), in this checkout and in the ``--baseline-ref`` library
+  (a library from before the plausibility catalogue evaluates O1-O21 anyway): the evaluation
+  issue #12 timed at ~0.4 s when it was filed;
 * with ``--baseline-ref REF`` (a git commit, e.g. the one before this work): the whole library
   (Python and generated C) as it was at ``REF``, extracted with ``git archive`` and run in a
   subprocess with its own compile cache, on the same parameter sets.
@@ -57,7 +61,15 @@ REPO = Path(__file__).resolve().parent.parent
 _CHILD = r"""
 import json, sys, time
 from bonemet_ode.models.bone_metastasis.catalogue import catalogue_context
-ctx = catalogue_context(cache_size=0, **({"n_jobs": int(sys.argv[1])} if len(sys.argv) > 1 else {}))
+kw = {"cache_size": 0}
+if "--sources-only" in sys.argv:
+    sys.argv.remove("--sources-only")
+    import inspect
+    if "include_plausibility" in inspect.signature(catalogue_context).parameters:
+        kw["include_plausibility"] = False  # else the library has no plausibility statements yet
+if len(sys.argv) > 1:
+    kw["n_jobs"] = int(sys.argv[1])
+ctx = catalogue_context(**kw)
 ev0 = ctx.evaluate()
 known = {p.name for p in ctx.model.parameters}
 print("ready", json.dumps({"statements": len(ev0.results), "parameters": sorted(known)}), flush=True)
@@ -84,7 +96,7 @@ def draw_parameters(model: Any, names: list[str], sigma: float, n: int, seed: in
 class Baseline:
     """The library at a git ref, evaluating in a subprocess (see ``_CHILD``)."""
 
-    def __init__(self, ref: str, n_jobs: int | None = None) -> None:
+    def __init__(self, ref: str, n_jobs: int | None = None, sources_only: bool = False) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="bm-baseline-")
         archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True,
                                  capture_output=True).stdout
@@ -95,7 +107,8 @@ class Baseline:
         env = dict(os.environ, PYTHONPATH=str(Path(self.dir.name) / "src"),
                    BONEMET_ODE_CACHE=str(Path(tempfile.gettempdir()) / f"bmcache-baseline-{ref}"),
                    BONEMET_ODE_QUIET="1")
-        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, *([str(n_jobs)] if n_jobs else [])],
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, *([str(n_jobs)] if n_jobs else []),
+                                      *(["--sources-only"] if sources_only else [])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("ready"):
@@ -128,6 +141,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--baseline-ref", help="git ref whose library is timed in a subprocess as the baseline")
     ap.add_argument("--baseline-threads", help="thread counts of the --baseline-ref library (comma-separated; "
                     "default: its catalogue's default); each row is compared with the baseline of its thread count")
+    ap.add_argument("--sources-only", action="store_true",
+                    help="evaluate O1-O21 only (no plausibility statements P1-P6, horizon day 42), here and in the "
+                         "--baseline-ref library: the evaluation the issue timed before the plausibility catalogue")
     ap.add_argument("--json", type=Path, help="write the results to this JSON file")
     args = ap.parse_args(argv)
 
@@ -136,14 +152,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     load0 = os.getloadavg()
     threads = [int(x) for x in args.threads.split(",")]
+    inc = {"include_plausibility": not args.sources_only}
     configs: dict[str, Any] = {"legacy": catalogue_context(engine="legacy", cache_size=0, options=bm.SolverOptions(),
-                                                           cohort_options=bm.SolverOptions())}
+                                                           cohort_options=bm.SolverOptions(), **inc)}
     for n in threads:
-        configs[f"batched, {n} thread{'s' if n > 1 else ''}"] = catalogue_context(n_jobs=n, cache_size=0)
+        configs[f"batched, {n} thread{'s' if n > 1 else ''}"] = catalogue_context(n_jobs=n, cache_size=0, **inc)
     bthreads: list[int | None] = [int(x) for x in args.baseline_threads.split(",")] if args.baseline_threads \
         else [None]
     baselines = {(f"library at {args.baseline_ref}" + (f", {n} thread{'s' if n > 1 else ''}" if n else "")):
-                 Baseline(args.baseline_ref, n) for n in bthreads} if args.baseline_ref else {}
+                 Baseline(args.baseline_ref, n, args.sources_only) for n in bthreads} if args.baseline_ref else {}
     model = configs["legacy"].model
     n_sets = args.rounds * args.per_round
     sets = draw_parameters(model, free_parameters(), args.sigma, n_sets, args.seed)
@@ -173,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # COHORT_RTOL, legacy at 1e-6 everywhere); and the batched engine's arm margins bit-identical to
     # legacy's at the catalogue's own tolerances (the engines differ in how, not in what, they solve)
     legacy = configs["legacy"]
-    same_tol = catalogue_context(engine="legacy", cache_size=0, cohort_options=bm.SolverOptions())
+    same_tol = catalogue_context(engine="legacy", cache_size=0, cohort_options=bm.SolverOptions(), **inc)
     cohort_leaf = np.array([any(n.source is not None and not isinstance(n.source, str) for n in o.needs())
                             for o in legacy.outcomes for _ in range(o.n_leaves)])
     cohort_diff = arm_diff = 0.0
