@@ -36,8 +36,9 @@ typedef struct {
 #ifdef BM_HAVE_INV
     double X[BM_N * BM_NVP * BM_L];
 #endif
-    double fac[BM_L], tol[BM_L], ih[BM_L];
-    int bad[BM_L];
+    double fac[BM_L], tol[BM_L], ih[BM_L], rtol[BM_L], err2[BM_L];
+    const double *atol;
+    int bad[BM_L], finite[BM_L];
 } bm_lane_work;
 
 typedef struct {
@@ -69,6 +70,8 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     L->k = k;
     L->c.rtol = opts[0]; L->c.hmax = opts[1]; L->c.h_init = opts[2]; L->c.max_steps = (long)opts[3];
     L->c.atol = atol;
+    w->rtol[ln] = L->c.rtol;
+    w->atol = atol;
     L->c.stats = stats + (long)k * BM_NSTATS;
     for (int s = 0; s < BM_NSTATS; ++s) L->c.stats[s] = 0;
     L->c.fail_t = pr->t0; L->c.fail_state = -1; L->c.infusing = 0; L->c.curv_pre = -1.0;
@@ -171,11 +174,14 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
 #endif
     memcpy(w->K[0], w->f0, sizeof w->K[0]);
     BM_SOLVE_V(w->K[0]);
-    /* combinations: lanes innermost (SIMD), each lane summing in the scalar solver's order */
+    /* combinations: lanes innermost (SIMD), each lane summing in the scalar solver's order; the stage
+     * loops unrolled, as in the scalar solver, so that every coefficient is a constant */
+#pragma GCC unroll 8
     for (int st = 1; st < BM_S; ++st) {
         for (int i = 0; i < BM_N; ++i) {
             double acc[BM_L];
             for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+#pragma GCC unroll 8
             for (int j = 0; j < st; ++j)
                 for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[st][j] * w->K[j][i * BM_L + ln];
             for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
@@ -184,6 +190,7 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
         for (int i = 0; i < BM_N; ++i) {
             double acc[BM_L];
             for (int ln = 0; ln < BM_L; ++ln) acc[ln] = 0.0;
+#pragma GCC unroll 8
             for (int j = 0; j < st; ++j)
                 for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RC[st][j] * w->K[j][i * BM_L + ln];
             for (int ln = 0; ln < BM_L; ++ln) w->K[st][i * BM_L + ln] = w->fs[i * BM_L + ln] + w->ih[ln] * acc[ln];
@@ -194,11 +201,42 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
     for (int i = 0; i < BM_N; ++i) {
         double acc[BM_L];
         for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+#pragma GCC unroll 8
         for (int j = 0; j < BM_S; ++j)
             for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[BM_S][j] * w->K[j][i * BM_L + ln];
         for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
     }
+    /* bm_norm2(K[S-1], y, ys) of every lane, its terms summed in the scalar order, and whether the new
+     * state is finite: bm_lane_end reads these instead of gathering y, ys and K[S-1] lane by lane */
+    {
+        double s[BM_L];
+        int fin[BM_L];
+        for (int ln = 0; ln < BM_L; ++ln) { s[ln] = 0.0; fin[ln] = 1; }
+        for (int i = 0; i < BM_N; ++i)
+            for (int ln = 0; ln < BM_L; ++ln) {
+                double a = fabs(w->y[i * BM_L + ln]), b = fabs(w->ys[i * BM_L + ln]);
+                double sk = w->atol[i] + w->rtol[ln] * (a > b ? a : b);
+                double q = w->K[BM_S - 1][i * BM_L + ln] / sk;
+                s[ln] += q * q;
+                fin[ln] &= isfinite(w->ys[i * BM_L + ln]) != 0;
+            }
+        for (int ln = 0; ln < BM_L; ++ln) { w->err2[ln] = s[ln] / BM_N; w->finite[ln] = fin[ln]; }
+    }
 }
+
+#if BM_NE > 0
+/* Whether some trigger atom changes its truth over the step ending at (tend, ys), as bm_ev_locate finds
+ * first; when none does, the triggers' values at the step's end are kept (as bm_ev_locate does) and the
+ * step's stages need not be gathered. */
+static int bm_ev_crosses(double tend, const double *ys, const double *p, bm_ctx *c) {
+    double g1[BM_NG];
+    bm_ev_g(tend, ys, p, g1);
+    for (int k = 0; k < BM_NG; ++k)
+        if (bm_ev_atom(c->eg[k], BM_EV_OP[k]) != bm_ev_atom(g1[k], BM_EV_OP[k])) return 1;
+    memcpy(c->eg, g1, sizeof g1);
+    return 0;
+}
+#endif
 
 /* bm_curv2 on lane ln's f0 and packed Jacobian of this step (w->J holds BM_NJ packed entries per lane,
  * not BM_N * BM_N: gathering a dense count read far past the workspace). y: the lane's state. */
@@ -212,16 +250,15 @@ static double bm_lane_curv2(bm_lane *L, int ln, const bm_lane_work *w, const dou
 /* Accept or reject a lane's step (the end of bm_segment's loop). Returns 0, or 2: scalar solver needed. */
 static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr) {
     double y[BM_N], ys[BM_N], K[BM_S][BM_N];
+    int have_y = 0, have_k = 0; /* y and the stages, gathered from the lanes only where they are read */
+#define BM_LANE_Y() do { if (!have_y) { bm_lane_gather(w->y, ln, y, BM_N); have_y = 1; } } while (0)
+#define BM_LANE_K() do { if (!have_k) { for (int j = 0; j < BM_S; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N); \
+                                        have_k = 1; } } while (0)
     if (w->bad[ln]) return 2;
     L->c.stats[0]++;
     L->c.stats[3] += BM_S - 1;
-    bm_lane_gather(w->y, ln, y, BM_N);
-    bm_lane_gather(w->ys, ln, ys, BM_N);
-    bm_lane_gather(w->K[BM_S - 1], ln, K[BM_S - 1], BM_N);
-    double err2 = bm_norm2(K[BM_S - 1], y, ys, &L->c);
-    int finite = isfinite(err2);
-    for (int i = 0; finite && i < BM_N; ++i) finite = isfinite(ys[i]);
-    if (!finite) return 2;
+    double err2 = w->err2[ln];
+    if (!(isfinite(err2) && w->finite[ln])) return 2;
     double hh = L->hh;
     double r = bm_err_recip(err2);
     double hnew = bm_propose(hh, err2, r, L->hacc, L->erracc);
@@ -231,10 +268,12 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         L->naccept++;
         L->c.stats[1]++;
         double tnew = L->last ? L->tstop : L->t + hh;
+        bm_lane_gather(w->ys, ln, ys, BM_N);
 #if BM_NE > 0
-        { /* state events: bm_segment's check, on this lane's numbers */
+        if (bm_ev_crosses(tnew, ys, L->p, &L->c)) { /* state events: bm_segment's check, on this lane's numbers */
             double yev[BM_N];
-            for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
+            BM_LANE_Y();
+            BM_LANE_K();
             double th = bm_ev_locate(&K[0][0], BM_N, y, ys, L->p, L->t, hh, tnew, &L->c, yev);
             if (th <= 1.0) {
                 if (th < 1.0) tnew = L->t + th * hh;
@@ -254,9 +293,10 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         }
 #endif
         /* as the scalar solver: the curvature at the start of the step that ends at tstop */
-        if (L->last) L->c.curv_pre = bm_lane_curv2(L, ln, w, y);
+        if (L->last) { BM_LANE_Y(); L->c.curv_pre = bm_lane_curv2(L, ln, w, y); }
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
-            for (int j = 0; j < BM_S - 1; ++j) bm_lane_gather(w->K[j], ln, K[j], BM_N);
+            BM_LANE_Y();
+            BM_LANE_K();
             bm_dense_outputs(&K[0][0], BM_N, y, ys, L->p, L->t, tnew, w->ih[ln], L->last, pr->tout,
                              pr->nout, &L->iout, L->yout, L->oout);
         }
@@ -273,6 +313,7 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         if (L->naccept == 0) hnew = hh * 0.1;
         else if (L->hacc == 0.0) {
             double f0[BM_N];
+            BM_LANE_Y();
             bm_lane_gather(w->f0, ln, f0, BM_N);
             hnew = bm_restart_step(hnew, &L->reject, y, L->p, L->u, f0, L->tstop - L->t, &L->c);
         }
@@ -280,6 +321,8 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         if (bm_below_hmin(L->h, L->t)) return 2;
     }
     return 0;
+#undef BM_LANE_Y
+#undef BM_LANE_K
 }
 
 /* Solve the lane's member from the start with the scalar solver, which reproduces its exact outcome
@@ -338,6 +381,7 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
             for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = w->y[i * BM_L + busy];
             for (int j = 0; j < BM_NPX; ++j) w->pl[j * BM_L + ln] = w->pl[j * BM_L + busy];
             w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
+            w->rtol[ln] = w->rtol[busy];
         }
         bm_lane_stages(w, lanes);
         /* members that left the common path are re-solved by the scalar solver now */
