@@ -20,6 +20,7 @@ typedef struct {
     int k;        /* member index in the batch, -1 when idle */
     int in_seg;   /* inside a segment between events/stops */
     int reject, have_f0, last;
+    int pending;  /* the first try after an event: its step size waits for this step's curvature */
     int iev, iout;
     long naccept;
     double t, tstop, tend, h, hh, h_try, hacc, erracc;
@@ -36,7 +37,7 @@ typedef struct {
 #ifdef BM_HAVE_INV
     double X[BM_N * BM_NVP * BM_L];
 #endif
-    double fac[BM_L], tol[BM_L], ih[BM_L], rtol[BM_L], err2[BM_L];
+    double fac[BM_L], tol[BM_L], ih[BM_L], rtol[BM_L], err2[BM_L], curv[BM_L];
     const double *atol;
     int bad[BM_L], finite[BM_L];
 } bm_lane_work;
@@ -87,9 +88,11 @@ static void bm_lane_start(bm_lane *L, int ln, bm_lane_work *w, int k, const doub
     bm_lane_scatter(w->pl, ln, L->p, BM_NPX);
     bm_lane_scatter(w->ul, ln, L->u, BM_N);
     L->t = pr->t0; L->h = L->c.h_init; L->hacc = 0.0; L->erracc = 1.0; L->naccept = 0;
-    L->iev = 0; L->iout = 0; L->in_seg = 0;
+    L->iev = 0; L->iout = 0; L->in_seg = 0; L->pending = 0; L->last = 0;
     L->tend = pr->nout > 0 ? pr->tout[pr->nout - 1] : pr->t0;
 }
+
+static void bm_lane_size(bm_lane *L, int ln, bm_lane_work *w, double hh);
 
 /*
  * Bring a lane to its next step attempt (bm_solve_one's loop and the top of bm_segment's loop):
@@ -135,18 +138,16 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
         L->in_seg = 1; L->reject = 0; L->have_f0 = 0;
     }
     if (L->c.stats[0] >= L->c.max_steps) return 2;
-    double hh = L->h;
     L->last = 0;
-    if (L->c.curv_pre >= 0.0 && !L->reject && L->hacc == 0.0) {
-        /* the scalar solver's first try after an event (bm_after_event_step), on this lane's own f and J
-         * (the lanes' f0 and J of this step are the same numbers, computed again in bm_lane_stages) */
-        double y[BM_N], f0[BM_N], J[BM_NJ];
-        bm_lane_gather(w->y, ln, y, BM_N);
-        bm_f_uncounted(y, L->p, L->u, f0, &L->c);
-        memset(J, 0, sizeof J);
-        bm_jac(y, L->p, J);
-        hh = bm_after_event_step(hh, J, y, L->p, L->u, f0, L->tstop - L->t, &L->c);
-    }
+    /* the scalar solver's first try after an event (bm_after_event_step) needs the curvature at this
+     * step's start, from the f0 and J that bm_lane_fj computes for every lane: decided in bm_lane_decide */
+    L->pending = L->c.curv_pre >= 0.0 && !L->reject && L->hacc == 0.0;
+    if (!L->pending) bm_lane_size(L, ln, w, L->h);
+    return 0;
+}
+
+/* The attempt's step size hh (bm_segment's): at most hmax, cut to land on tstop; the lane's factors. */
+static void bm_lane_size(bm_lane *L, int ln, bm_lane_work *w, double hh) {
     if (hh > L->c.hmax) hh = L->c.hmax;
     L->h_try = hh;
     if (L->t + 1.0001 * hh >= L->tstop) { hh = L->tstop - L->t; L->last = 1; }
@@ -157,13 +158,50 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
     w->fac[ln] = 1.0 / (hh * R_GAMMA);
     w->tol[ln] = 1e-10 * w->fac[ln];
     w->ih[ln] = 1.0 / hh;
-    return 0;
 }
 
-/* The stages of one attempted step in every lane (the body of bm_segment's loop). */
-static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
+/* bm_after_event_step on the lane's numbers: the curvature of this step's start (w->curv, from the
+ * lanes' f0 and J, which are the scalar solver's numbers) against the one before the event. */
+static void bm_lane_decide(bm_lane *L, int ln, bm_lane_work *w) {
+    double hh = L->h, pre = L->c.curv_pre;
+    L->c.curv_pre = -1.0;
+    if (w->curv[ln] > (BM_CURV_JUMP * BM_CURV_JUMP) * pre) {
+        double y[BM_N], f0[BM_N];
+        bm_lane_gather(w->y, ln, y, BM_N);
+        bm_lane_gather(w->f0, ln, f0, BM_N);
+        double hi = bm_initial_step(y, L->p, L->u, f0, L->tstop - L->t, &L->c);
+        if (hi < hh) hh = hi;
+    }
+    bm_lane_size(L, ln, w, hh);
+}
+
+/* f0 and the Jacobian at the step's start, every lane. */
+static void bm_lane_fj(bm_lane_work *w, const bm_lane *lanes) {
     bm_f_lanes(w->y, w, lanes, w->f0);
     bm_jac_v(w->y, w->pl, w->J);
+}
+
+/* bm_curv2(J, f0, y) of every lane, in the scalar order: ||J f0||^2 scaled at the step's start. */
+static void bm_lane_curv(bm_lane_work *w) {
+    double jf[BM_N * BM_L], s[BM_L];
+    for (int i = 0; i < BM_N * BM_L; ++i) jf[i] = 0.0;
+    for (int k = 0; k < BM_NNZJ; ++k) {
+        const int r = bm_jrow[k] * BM_L, q = bm_jcol[k] * BM_L;
+        for (int ln = 0; ln < BM_L; ++ln) jf[r + ln] += w->J[k * BM_L + ln] * w->f0[q + ln];
+    }
+    for (int ln = 0; ln < BM_L; ++ln) s[ln] = 0.0;
+    for (int i = 0; i < BM_N; ++i)
+        for (int ln = 0; ln < BM_L; ++ln) {
+            double a = fabs(w->y[i * BM_L + ln]), b = 0.0;
+            double sk = w->atol[i] + w->rtol[ln] * (a > b ? a : b);
+            double q = jf[i * BM_L + ln] / sk;
+            s[ln] += q * q;
+        }
+    for (int ln = 0; ln < BM_L; ++ln) w->curv[ln] = s[ln] / BM_N;
+}
+
+/* The stages of one attempted step in every lane (the body of bm_segment's loop), after bm_lane_fj. */
+static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
     bm_build_E_v(w->J, w->fac, w->E);
     bm_lu_fast_v(w->E, w->dinv, w->tol, w->bad);
 #ifdef BM_HAVE_INV
@@ -293,7 +331,7 @@ static int bm_lane_end(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *pr
         }
 #endif
         /* as the scalar solver: the curvature at the start of the step that ends at tstop */
-        if (L->last) { BM_LANE_Y(); L->c.curv_pre = bm_lane_curv2(L, ln, w, y); }
+        if (L->last) L->c.curv_pre = w->curv[ln]; /* computed for every lane when one is last */
         if (L->iout < pr->nout && pr->tout[L->iout] <= tnew) {
             BM_LANE_Y();
             BM_LANE_K();
@@ -380,8 +418,18 @@ static int bm_solve_lanes(int nsets, const double *Y0, const double *P, double t
             if (lanes[ln].k >= 0) continue;
             for (int i = 0; i < BM_N; ++i) w->y[i * BM_L + ln] = w->y[i * BM_L + busy];
             for (int j = 0; j < BM_NPX; ++j) w->pl[j * BM_L + ln] = w->pl[j * BM_L + busy];
-            w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
             w->rtol[ln] = w->rtol[busy];
+        }
+        bm_lane_fj(w, lanes);
+        int need_curv = 0;
+        for (int ln = 0; ln < BM_L; ++ln)
+            if (lanes[ln].k >= 0 && (lanes[ln].pending || lanes[ln].last)) need_curv = 1;
+        if (need_curv) bm_lane_curv(w);
+        for (int ln = 0; ln < BM_L; ++ln)
+            if (lanes[ln].k >= 0 && lanes[ln].pending) bm_lane_decide(&lanes[ln], ln, w);
+        for (int ln = 0; ln < BM_L; ++ln) {
+            if (lanes[ln].k >= 0) continue;
+            w->fac[ln] = w->fac[busy]; w->tol[ln] = w->tol[busy]; w->ih[ln] = w->ih[busy];
         }
         bm_lane_stages(w, lanes);
         /* members that left the common path are re-solved by the scalar solver now */
