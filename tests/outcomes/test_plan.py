@@ -270,3 +270,47 @@ def test_solve_batch_out_arrays(drug_model, arms):
     np.testing.assert_array_equal(O, ref[1])
     with pytest.raises(ValueError, match="out arrays"):
         cm.solve_batch(Y0, P, sim.times, sim.events, sim.opts, sim.atol, out=(Y[:, :10], None))
+
+
+def test_shared_extremes_over_arms_equal_term_by_term():
+    """``largest``/``smallest`` over arms read through the context's one-call path (windows folded in blocks of
+    rows) give the numbers of each term's own series reduction (Extremum.reduce), NaN and inf included, on
+    windows of 1501 rows (not a multiple of the block) and of fewer rows than two blocks."""
+    from bonemet_ode.outcomes.arithmetic import Extreme
+    from bonemet_ode.outcomes.context import _ContextReadout
+    from bonemet_ode.outcomes.runner import ArmTrajectory
+
+    rng = np.random.default_rng(7)
+    times = np.linspace(0.0, 375.0, 1501)
+    columns = {"a": (0, 0), "b": (0, 1), "c": (0, 2), "o": (1, 0)}
+    runs = {}
+    for k, arm in enumerate("XYZ"):
+        states = rng.standard_normal((1501, 3)) * 10.0 ** k
+        if arm == "Y":
+            states[1500, 1] = np.inf     # the last row, outside every block
+            states[900, 2] = -np.inf
+        if arm == "Z":
+            states[40, 0] = np.nan
+        runs[arm] = ArmTrajectory(times, states, rng.standard_normal((1501, 1)), columns)
+    data = _ContextReadout(375.0, runs, {}, {})
+
+    class Plain(bm.outcomes.Readout):  # no shared reductions: each term reads its own series
+        horizon = 375.0
+
+        def series(self, arm, name):
+            return data.series(arm, name)
+
+        def cohort_series(self, cohort, name):
+            raise AssertionError
+
+    seen_nan = 0
+    for name in columns:
+        for stat, over in (("max", "largest"), ("min", "smallest")):
+            for start, end in ((0.0, 375.0), (3.0, 9.0), (10.25, 300.0)):
+                q = Extreme.over_arms(over, bm.outcomes.Extremum(name, stat, start, end), ["X", "Y", "Z"])
+                assert q._over_arms is not None
+                for got, want in ((q.evaluate(data), q.evaluate(Plain())),
+                                  (q.log_value(data), q.log_value(Plain()))):
+                    seen_nan += math.isnan(want)
+                    assert got == want or (math.isnan(got) and math.isnan(want)), (name, stat, start, end)
+    assert seen_nan > 0

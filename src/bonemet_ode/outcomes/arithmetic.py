@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import OutcomeError
-from .base import Need, Quantity, Readout, fmt_number
+from .base import LOG_FLOOR, Need, Quantity, Readout, fmt_number
 
 __all__ = ["Constant", "Scaled", "Ratio", "Difference", "Extreme"]
 
@@ -223,6 +223,8 @@ class Extreme(Quantity):
     """
 
     kind: ClassVar[str] = "extreme"
+    #: ``(arms, name, stat, start, end)`` when every term is the same max/min in another arm (set per instance)
+    _over_arms: ClassVar[tuple[tuple[str, ...], str, str, float, float] | None] = None
     stat: str
     quantities: tuple[Quantity, ...]
 
@@ -235,6 +237,7 @@ class Extreme(Quantity):
         for i, q in enumerate(qs):
             _quantity(q, f"term {i + 1} of {self.stat}(...)")
         object.__setattr__(self, "quantities", qs)
+        object.__setattr__(self, "_over_arms", _one_extremum_over_arms(qs))
 
     @classmethod
     def over_arms(cls, stat: str, quantity: Quantity, arms: list[str] | tuple[str, ...]) -> Extreme:
@@ -258,14 +261,41 @@ class Extreme(Quantity):
             return math.nan
         return max(values) if self.stat == "largest" else min(values)
 
+    def _shared(self, data: Readout) -> list[float] | None:
+        """The terms' values in one call, where every term is the same max/min in another arm and the
+        readout reduces arms at once (the evaluation context's); else None."""
+        over = self._over_arms
+        many = getattr(data, "extremes", None) if over is not None else None
+        return None if many is None or over is None else many(*over)
+
     def evaluate(self, data: Readout, censored: bool = False) -> float:
-        return self._pick([q.evaluate(data, censored) for q in self.quantities])
+        values = self._shared(data)
+        if values is None:
+            values = [q.evaluate(data, censored) for q in self.quantities]
+        return self._pick(values)
 
     def log_value(self, data: Readout, censored: bool = True) -> float:
-        return self._pick([q.log_value(data, censored) for q in self.quantities])
+        values = self._shared(data)
+        if values is None:
+            return self._pick([q.log_value(data, censored) for q in self.quantities])
+        # as Quantity.log_value of each term (an Extremum's)
+        return self._pick([v if math.isnan(v) else math.log(max(v, LOG_FLOOR)) for v in values])
 
     def to_text(self) -> str:
         return f"{self.stat}({', '.join(q.to_text() for q in self.quantities)})"
 
     def sentence(self) -> str:
         return f"the {self.stat} of {', '.join(_wrap_sentence(q) for q in self.quantities)}"
+
+
+def _one_extremum_over_arms(qs: tuple[Quantity, ...]) -> tuple[tuple[str, ...], str, str, float, float] | None:
+    """``(arms, name, stat, start, end)`` when every term is the same ``max``/``min`` of one name in an arm."""
+    from .trajectory import Extremum
+
+    ex = [q for q in qs if type(q) is Extremum and q.arm is not None]
+    if len(ex) != len(qs):
+        return None
+    q0 = ex[0]
+    if any((q.name, q.stat, q.start, q.end) != (q0.name, q0.stat, q0.start, q0.end) for q in ex):
+        return None
+    return tuple(str(q.arm) for q in ex), q0.name, q0.stat, q0.start, q0.end

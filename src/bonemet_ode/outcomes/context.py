@@ -87,13 +87,26 @@ class Evaluation:
         return [r.to_dict() for r in self.results]
 
 
+def _column_reduce(f: np.ufunc, a: np.ndarray, k: int = 32) -> np.ndarray:
+    """``f.reduce(a, axis=0)`` of a (rows x columns) array (``np.maximum``/``np.minimum``: exact, NaN
+    propagating), folded first over blocks of ``k`` rows laid side by side so that the inner loop runs
+    over ``k`` times more elements than one row: about 4x faster than ``a.max(axis=0)`` for the
+    ~1500 x 26 windows of an evaluation."""
+    rows, cols = a.shape
+    q = rows // k
+    if q < 2:
+        return f.reduce(a, axis=0)
+    m = f.reduce(f.reduce(a[:q * k].reshape(q, k * cols), axis=0).reshape(k, cols), axis=0)
+    return m if q * k == rows else f(m, f.reduce(a[q * k:], axis=0))
+
+
 class _ContextReadout(Readout):
     def __init__(self, horizon: float, runs: Mapping[str, ArmTrajectory],
                  cohorts: Mapping[CohortSpec, CohortTrajectories],
                  failures: Mapping[Any, str]) -> None:
         self.horizon = horizon
         self._runs, self._cohorts, self._failures = runs, cohorts, failures
-        self._extremes: dict[tuple[str, str, float, float, int], np.ndarray] = {}
+        self._extremes: dict[tuple[str, float, float, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def extreme(self, arm: str, name: str, stat: str, start: float, end: float) -> float | None:
         """``max``/``min`` of ``name`` over days ``[start, end]`` of ``arm``, as :class:`~.trajectory.Extremum`
@@ -103,15 +116,38 @@ class _ContextReadout(Readout):
         if res is None:
             return None
         which, j = res.columns[name]
-        key = (arm, stat, start, end, which)
-        col = self._extremes.get(key)
-        if col is None:
+        key = (arm, start, end, which)
+        cols = self._extremes.get(key)
+        if cols is None:
+            # max and min of every column at once; a column with a non-finite value anywhere in the
+            # window gives NaN for both (np.max/np.min propagate NaN; +inf shows in the max, -inf in the
+            # min), as Extremum.reduce's inf-to-NaN does, without copying the window
             i, k = day_index(res.times, start), day_index(res.times, end)
             window = np.asarray(res.states if which == 0 else res.observables, dtype=float)[i:k + 1]
-            window = np.where(np.isinf(window), np.nan, window)
-            col = np.max(window, axis=0) if stat == "max" else np.min(window, axis=0)
-            self._extremes[key] = col
-        return float(col[j])
+            hi, lo = _column_reduce(np.maximum, window), _column_reduce(np.minimum, window)
+            bad = ~(np.isfinite(hi) & np.isfinite(lo))
+            if bad.any():
+                hi, lo = np.where(bad, np.nan, hi), np.where(bad, np.nan, lo)
+            cols = self._extremes[key] = (hi, lo)
+        return float(cols[0][j] if stat == "max" else cols[1][j])
+
+    def extremes(self, arms: tuple[str, ...], name: str, stat: str, start: float,
+                 end: float) -> list[float] | None:
+        """:meth:`extreme` of ``name`` in each of ``arms`` (one call for a ``largest``/``smallest`` over arms);
+        None when an arm failed."""
+        runs, ext, k = self._runs, self._extremes, 0 if stat == "max" else 1
+        out = []
+        for arm in arms:
+            res = runs.get(arm)
+            if res is None:
+                return None
+            which, j = res.columns[name]
+            cols = ext.get((arm, start, end, which))
+            if cols is None:
+                self.extreme(arm, name, stat, start, end)
+                cols = ext[(arm, start, end, which)]
+            out.append(float(cols[k][j]))
+        return out
 
     def series(self, arm: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         if arm not in self._runs:
