@@ -94,6 +94,11 @@ class ArmRunner:
             else:
                 y0[i] = s.initial
         self.y0 = y0
+        #: the parameters the expression initial values read (all of them when one is unknown), and their indices
+        known = [n for n in self._init_names if n is not None]
+        read = sorted(set().union(*known)) if len(known) == len(self._init_names) else None
+        self._env_names = tuple(self.parameter_names) if read is None else tuple(read)
+        self._env_index = np.array([self.index[n] for n in self._env_names], dtype=int)
 
     def vector(self, params: Mapping[str, float]) -> np.ndarray:
         """The compiled parameter vector with ``params`` written in (pinned ones skipped)."""
@@ -113,7 +118,7 @@ class ArmRunner:
         if not self._init:
             return self.y0
         y0 = self.y0.copy()
-        env = dict(zip(self.parameter_names, p[: self.n_params].tolist()))
+        env = dict(zip(self._env_names, p[self._env_index].tolist()))
         for i, f in self._init:
             try:
                 y0[i] = f(env)
