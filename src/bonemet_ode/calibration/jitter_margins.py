@@ -89,6 +89,12 @@ class JitterMargins:
     outcome_ok: np.ndarray
     log_factors: np.ndarray
 
+    def __repr__(self) -> str:
+        failing = int(np.sum(~np.all(self.clause_ok, axis=0))) if self.n_draws else 0
+        return (f"JitterMargins({len(self.names)} parameters, sigma {self.sigma:g}, {self.n_draws} draws: "
+                f"{self.share_kept:.1%} keep every outcome, {failing} of {len(self.clause_ids)} clauses fail "
+                f"in some draw)")
+
     @property
     def n_draws(self) -> int:
         """Number of jitters."""
@@ -213,6 +219,8 @@ def jitter_margins(context: EvaluationContext, params: Mapping[str, float], name
     >>> from bonemet_ode.calibration import jitter_factors, jitter_margins
     >>> ctx = bm.EvaluationContext(bm.models.get("exponential"), [bm.Arm("A")], ["G1: V@10[A] >= 10"])
     >>> jm = jitter_margins(ctx, {}, ["alpha", "V0"], jitter_factors(2, 0.05, 40, 0), sigma=0.05)
+    >>> jm
+    JitterMargins(2 parameters, sigma 0.05, 40 draws: 100.0% keep every outcome, 0 of 1 clauses fail in some draw)
     >>> jm.clause_ids, jm.n_draws, jm.share_kept
     (('G1',), 40, 1.0)
     >>> d = jm.drivers("G1")
