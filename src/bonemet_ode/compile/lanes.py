@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from ..model.expressions import closing_paren, split_arguments
+
 __all__ = ["lane_functions", "pack_calls", "DEFAULT_LANES"]
 
 #: Members per lane group: two AVX2 vectors of doubles (measured against 4 and 16 in docs/backend.md).
@@ -129,33 +131,6 @@ _CALL = re.compile(r"\b(bm_exp|bm_log|BM_POWLOG)\(")
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
 
 
-def _close(text: str, start: int) -> int:
-    """Index of the parenthesis closing the one opened just before ``text[start]``."""
-    depth = 1
-    for i in range(start, len(text)):
-        if text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced parentheses in {text!r}")
-
-
-def _split_args(text: str) -> list[str]:
-    """The arguments of a call (the text between its parentheses), split at the commas outside parentheses."""
-    out, depth, last = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[last:i].strip())
-            last = i + 1
-    return out + [text[last:].strip()]
-
-
 class _Schedule:
     """The statements of a body with their ``exp``/``log`` calls taken out, by level.
 
@@ -202,14 +177,16 @@ class _Schedule:
         while True:
             found = None
             for m in _CALL.finditer(expr):
-                end = _close(expr, m.end())
+                end = closing_paren(expr, m.end() - 1)
+                if end < 0:
+                    raise ValueError(f"unbalanced parentheses in {expr!r}")
                 if _CALL.search(expr, m.end(), end) is None:  # innermost first
                     found = (m, end)
                     break
             if found is None:
                 return expr
             m, end = found
-            args = _split_args(expr[m.end():end])
+            args = split_arguments(expr[m.end():end])
             if (m.group(1) == "BM_POWLOG") != (len(args) == 3) or any(not a for a in args):
                 raise ValueError(f"unexpected call in {expr!r}")
             self.calls.append((m.group(1), args))

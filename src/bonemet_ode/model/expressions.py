@@ -227,6 +227,42 @@ def _lazy_source(expr: str) -> str:
         return ast.unparse(ast.fix_missing_locations(tree))
 
 
+def closing_paren(text: str, open_at: int) -> int:
+    """Index of the parenthesis that closes the one at ``text[open_at]``, or -1 when it is never closed.
+
+    >>> closing_paren("f(a, g(b)) + c", 1)
+    9
+    """
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def split_arguments(inner: str) -> list[str]:
+    """The arguments of a call (``inner``: the text between its parentheses), split at the commas outside
+    parentheses, each stripped of surrounding blanks.
+
+    >>> split_arguments("a, g(b, c),  d ")
+    ['a', 'g(b, c)', 'd']
+    """
+    out, depth, last = [], 0, 0
+    for i, ch in enumerate(inner):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(inner[last:i].strip())
+            last = i + 1
+    return out + [inner[last:].strip()]
+
+
 def topological_order(deps: Mapping[str, Iterable[str]], kind: str) -> list[str]:
     """Order names so each comes after the names it depends on; raise on a cycle."""
     order: list[str] = []

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import PetabError
+from ..model.expressions import closing_paren, split_arguments
 
 __all__ = ["TimeSwitch", "split_time_switches"]
 
@@ -49,37 +50,6 @@ class TimeSwitch:
     before: float
     after: float
     text: str
-
-
-def _call_end(text: str, start: int) -> int:
-    """Index just past the parenthesis that closes the one opening at ``start``."""
-    depth = 0
-    for k in range(start, len(text)):
-        if text[k] == "(":
-            depth += 1
-        elif text[k] == ")":
-            depth -= 1
-            if depth == 0:
-                return k + 1
-    raise PetabError(f"unbalanced parentheses in model expression {text!r}")
-
-
-def _split_args(inner: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    depth = 0
-    for ch in inner:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return out
 
 
 def split_time_switches(model: Any, time_state: str | None) -> tuple[Any, tuple[TimeSwitch, ...]]:
@@ -135,9 +105,12 @@ def split_time_switches(model: Any, time_state: str | None) -> tuple[Any, tuple[
         for m in _REL.finditer(text):
             if m.start() < pos:
                 continue  # inside a comparison already replaced
-            end = _call_end(text, m.end() - 1)
+            close = closing_paren(text, m.end() - 1)
+            if close < 0:
+                raise PetabError(f"unbalanced parentheses in model expression {text!r}")
+            end = close + 1
             call = text[m.start():end]
-            args = _split_args(text[m.end():end - 1])
+            args = split_arguments(text[m.end():close])
             if len(args) != 2 or not time_word.search(call):
                 continue
             try:
