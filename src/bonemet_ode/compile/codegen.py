@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from .c_helpers import helpers
 from .events import event_source
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions, pack_calls
@@ -43,7 +44,7 @@ def generator_fingerprint() -> str:
     here = resources.files("bonemet_ode.compile")
     h = hashlib.sha256()
     for name in ("codegen.py", "hoist.py", "sparse_lu.py", "lanes.py", "symbolic.py", "sensitivity.py",
-                 "events.py"):
+                 "events.py", "c_helpers.py"):
         h.update(here.joinpath(name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -101,7 +102,7 @@ def _printer():
         def _print_bm_log(self, expr):  # noqa: N802 - log of a power's base (_log_powers)
             return f"bm_log({self._print(expr.args[0])})"
 
-        # exp and log of anything but a number: bm_exp/bm_log (_helpers: libm's or libmvec's, lanes.py)
+        # exp and log of anything but a number: bm_exp/bm_log (c_helpers.helpers: libm's or libmvec's, lanes.py)
         def _print_exp(self, expr):  # noqa: N802
             if not expr.args[0].free_symbols:
                 return super()._print_exp(expr)
@@ -456,57 +457,6 @@ _LU_FUNCTIONS = ("void bm_build_E(const double *J, double fac, double *E)",
 #: ~80 bytes of C per operation (Chen_MSB2009's factors were 1.8 MB of C, most of its compile time).
 LU_STRAIGHT_MAX_OPS = 5_000
 
-#: Helper functions the printed expressions may call (in every unit), before those of :func:`_helpers`.
-_HELPERS = (
-    "/* fmax/fmin as C99 defines them for numbers and NaN (a NaN argument gives the other one), written as",
-    " * comparisons: a call to libm's fmax keeps the lane loops (lanes.py) from vectorising */",
-    "static inline double bm_fmax(double a, double b) { return (a > b || b != b) ? a : b; }",
-    "static inline double bm_fmin(double a, double b) { return (a < b || b != b) ? a : b; }",
-    "/* a normal, positive, finite number (NaN: no): a power of it may be computed as exp(e log x) */",
-    "static inline int bm_normal(double x) { return x >= 2.2250738585072014e-308 && x <= 1.7976931348623157e308; }",
-    "/* C's pow, where a power through logarithms does not apply (a name of its own: the lane solver",
-    " * computes the plain pow calls before its loop, lanes.py, and these are needed on rare lanes only) */",
-    "static inline double bm_pow_c(double x, double e) { return pow(x, e); }",
-    "/* a product of powers through logarithms (_log_powers): exp of the sum of exponents times logs where",
-    " * every base is normal, else the product of C's pow (the lane solver writes this out, lanes.py) */",
-    "#define BM_POWLOG(test, fast, slow) ((test) ? bm_exp(fast) : (slow))",
-)
-
-
-def _helpers(mvec: int) -> tuple[str, ...]:
-    """:data:`_HELPERS` and ``bm_exp``/``bm_log``: C's ``exp``/``log`` (``mvec`` 0), or libmvec's vector function
-    of ``mvec`` doubles (``toolchain.mvec_width``) with the argument in every element, element 0 taken (the lane
-    solver calls the same function on the arguments of all its lanes, lanes.py: the same numbers)."""
-    if not mvec:
-        return _HELPERS + ("static inline double bm_exp(double x) { return exp(x); }",
-                           "static inline double bm_log(double x) { return log(x); }")
-    from .toolchain import MVEC_NAMES
-
-    exp_name, log_name = MVEC_NAMES[mvec]
-    every = ", ".join(["x"] * mvec)
-    return _HELPERS + (
-        f"/* libmvec's exp and log of {mvec} doubles (each element on its own: element 0 of a call with x in",
-        " * every element is the value the lane solver's call gives a lane with argument x) */",
-        f"#define BM_MVEC {mvec}",
-        f"typedef double bm_vm __attribute__((vector_size({8 * mvec})));",
-        f"bm_vm {exp_name}(bm_vm);",
-        f"bm_vm {log_name}(bm_vm);",
-        f"#define BM_EXPV {exp_name}",
-        f"#define BM_LOGV {log_name}",
-        f"static inline double bm_exp(double x) {{ return {exp_name}((bm_vm){{{every}}})[0]; }}",
-        f"static inline double bm_log(double x) {{ return {log_name}((bm_vm){{{every}}})[0]; }}",
-        "/* r[k] = exp(a[k]) or log(a[k]) for the n (a multiple of BM_MVEC) elements of a */",
-        "static inline void bm_exp_n(const double *restrict a, double *restrict r, int n) {",
-        f"    for (int k = 0; k < n; k += {mvec}) {{ bm_vm v; memcpy(&v, a + k, sizeof v); v = {exp_name}(v); "
-        "memcpy(r + k, &v, sizeof v); }",
-        "}",
-        "static inline void bm_log_n(const double *restrict a, double *restrict r, int n) {",
-        f"    for (int k = 0; k < n; k += {mvec}) {{ bm_vm v; memcpy(&v, a + k, sizeof v); v = {log_name}(v); "
-        "memcpy(r + k, &v, sizeof v); }",
-        "}",
-    )
-
-
 #: First line of each separately compiled unit of a large model (:func:`generate_units`).
 UNIT_MARK = "/* bm_unit "
 
@@ -532,7 +482,7 @@ def _function(header: str, void: str, exprs: Sequence, targets: Sequence[str],
     calls: list[str] = []
     for k in range(0, len(exprs), CHUNK):
         fname = f"{name}_{len(calls)}"
-        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", "#include <string.h>", *_helpers(mvec),
+        body = [f"{UNIT_MARK}{fname} */", "#include <math.h>", "#include <string.h>", *helpers(mvec),
                 f"{PART_ATTR} void {fname}({args});",
                 f"void {fname}({args}) {{", void]
         body += _block(exprs[k:k + CHUNK], targets[k:k + CHUNK], sym, printer, derived, optimizations=None)
@@ -660,7 +610,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
             f"#define BM_SENS_N {sens_n}"] if sens_n else []),
         "#include <math.h>",
         "#include <string.h>",
-        *_helpers(mvec),
+        *helpers(mvec),
         "/* 4 doubles: state vectors of the one-member solver are held as BM_NV of these */",
         "typedef double bm_v4 __attribute__((vector_size(32)));",
         "/* row and column of each stored Jacobian entry (J[k] = df_row/dy_col) */",

@@ -135,7 +135,7 @@ class _Schedule:
     """The statements of a body with their ``exp``/``log`` calls taken out, by level.
 
     Each call ``bm_exp(a)``/``bm_log(a)``, and each power through logarithms ``BM_POWLOG(test, fast, slow)``
-    (codegen ``_helpers``: ``test ? bm_exp(fast) : slow``), becomes a result ``bm_r<k>`` (``ref`` appended:
+    (``c_helpers.helpers``: ``test ? bm_exp(fast) : slow``), becomes a result ``bm_r<k>`` (``ref`` appended:
     ``[ln]`` in a lane body), innermost calls first.  A call's level is one above the highest level of what it
     reads, a statement's the highest level of what it reads (0 for none): the calls of level ``L + 1`` can all
     be made at once after the statements of level ``L``."""
@@ -220,7 +220,7 @@ def _vector_calls(inner: list[str]) -> list[str] | None:
     loops; a value used in a later loop (or a fix-up) is kept per lane in an array.  Every element has the
     operations of the scalar code in its order, and the vector function computes each element on its own, so
     each lane gets the numbers of the one-member solver, whose ``bm_exp``/``bm_log`` call the same function
-    (codegen ``_helpers``, :func:`pack_calls`).  The loops hold no call (but ``pow``'s, hoisted before) and
+    (``c_helpers.helpers``, :func:`pack_calls`).  The loops hold no call (but ``pow``'s, hoisted before) and
     vectorise."""
     sc = _Schedule(inner, _STATEMENT, "[ln]")
     if not sc.ok or not sc.calls:
@@ -332,7 +332,7 @@ def pack_calls(text: str, names: tuple[str, ...], mvec: int) -> str:
 
 def lane_functions(text: str, names: tuple[str, ...], mvec: int = 0) -> str:
     """Lane (``_v``) versions of the functions ``names`` found in generated C ``text``; with ``mvec`` (the width
-    of libmvec's vector functions, codegen ``_helpers``) the ``exp`` and ``log`` of the lanes are computed by
+    of libmvec's vector functions, ``c_helpers.helpers``) the ``exp`` and ``log`` of the lanes are computed by
     vector calls (:func:`_vector_calls`)."""
     out = []
     found = set()
