@@ -186,7 +186,7 @@ def _leaf_ok(result: Any) -> list[bool]:
 
 def jitter_margins(context: EvaluationContext, params: Mapping[str, float], names: Sequence[str],
                    factors: np.ndarray, sigma: float | None = None,
-                   progress: Callable[[int], None] | None = None) -> JitterMargins:
+                   progress: Callable[[int], None] | None = None, centre: bool = True) -> JitterMargins:
     """Evaluate every outcome at ``params`` and at each joint jitter ``params[n] * factors[i, k]``.
 
     Values outside a parameter's model bounds are set to the bound, as in
@@ -205,6 +205,9 @@ def jitter_margins(context: EvaluationContext, params: Mapping[str, float], name
         Log-normal sigma of the factors; default: the root mean square of their logarithms.
     progress : callable, optional
         Called with the number of draws done after each draw.
+    centre : bool
+        Also evaluate ``params`` itself (default); without it :attr:`JitterMargins.centre` is NaN and one
+        evaluation is saved (:func:`~.robustness.robustness`).
 
     Returns
     -------
@@ -232,10 +235,9 @@ def jitter_margins(context: EvaluationContext, params: Mapping[str, float], name
     logs = np.log(F)
     if sigma is None:
         sigma = float(np.sqrt(np.mean(logs ** 2))) if logs.size else 0.0
-    centre = context.evaluate(dict(params))
-    M, C, O, _ = _jitter_loop(context, params, names, F, progress)
-    return JitterMargins(tuple(names), float(sigma), tuple(r.id for r in centre), tuple(context.leaf_ids()),
-                         centre.margins(), M, C, O, logs)
+    M, C, O, ids = _jitter_loop(context, params, names, F, progress)
+    at = context.evaluate(dict(params)).margins() if centre else np.full(len(context.leaf_ids()), np.nan)
+    return JitterMargins(tuple(names), float(sigma), ids, tuple(context.leaf_ids()), at, M, C, O, logs)
 
 
 def _checked(F: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -251,8 +253,7 @@ def _jitter_loop(context: EvaluationContext, params: Mapping[str, float], names:
                  progress: Callable[[int], None] | None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """(draws x clauses) margins, (draws x clauses) and (draws x outcomes) verdicts at the jitters ``F``, and
-    the outcome ids."""
-    _checked(F, names)
+    the outcome ids (``F`` checked by :func:`_checked`)."""
     model = context.model
     lo = np.array([model.parameter(n).lower for n in names])
     hi = np.array([model.parameter(n).upper for n in names])

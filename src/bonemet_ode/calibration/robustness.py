@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import FitError
 from ..outcomes.context import EvaluationContext
 from .ensemble_result import Ensemble
-from .jitter_margins import _jitter_loop
+from .jitter_margins import jitter_margins
 
 __all__ = ["RobustnessRanking", "jitter_factors", "most_robust_member", "robustness"]
 
@@ -35,24 +35,10 @@ def jitter_factors(n_params: int, sigma: float, n: int, seed: int) -> np.ndarray
 
 def robustness(context: EvaluationContext, params: Mapping[str, float], names: Sequence[str], factors: np.ndarray,
                progress: Callable[[int], None] | None = None) -> tuple[float, Counter]:
-    """``(share of jitters keeping every outcome, Counter of failing outcome ids)`` around ``params``.
-
-    Parameters
-    ----------
-    context : EvaluationContext
-    params : mapping
-        The parameter set (free parameters and any other overrides).
-    names : sequence of str
-        Parameters jittered.
-    factors : ndarray
-        (draws x names) factors, e.g. :func:`jitter_factors`.
-    progress : callable, optional
-        Called with the number of draws done after each draw.
-    """
-    F = np.atleast_2d(np.asarray(factors, dtype=float))
-    _, _, O, ids = _jitter_loop(context, params, names, F, progress)
-    broken = Counter({o: int(c) for o, c in zip(ids, np.sum(~O, axis=0)) if c})
-    return float(np.mean(np.all(O, axis=1))) if len(O) else 0.0, broken
+    """``(share of jitters keeping every outcome, Counter of failing outcome ids)`` around ``params``: the
+    summary of :func:`~.jitter_margins.jitter_margins` (same arguments), without evaluating ``params`` itself."""
+    jm = jitter_margins(context, params, names, factors, progress=progress, centre=False)
+    return jm.share_kept, jm.failing()
 
 
 @dataclass(frozen=True)
