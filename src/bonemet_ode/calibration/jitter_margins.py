@@ -236,8 +236,9 @@ def jitter_margins(context: EvaluationContext, params: Mapping[str, float], name
     if sigma is None:
         sigma = float(np.sqrt(np.mean(logs ** 2))) if logs.size else 0.0
     M, C, O, ids = _jitter_loop(context, params, names, F, progress)
-    at = context.evaluate(dict(params)).margins() if centre else np.full(len(context.leaf_ids()), np.nan)
-    return JitterMargins(tuple(names), float(sigma), ids, tuple(context.leaf_ids()), at, M, C, O, logs)
+    clause_ids = tuple(context.leaf_ids())
+    at = context.evaluate(dict(params)).margins() if centre else np.full(len(clause_ids), np.nan)
+    return JitterMargins(tuple(names), float(sigma), ids, clause_ids, at, M, C, O, logs)
 
 
 def _checked(F: np.ndarray, names: Sequence[str]) -> np.ndarray:
