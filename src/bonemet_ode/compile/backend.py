@@ -36,7 +36,7 @@ from .cache_files import (
     record_path,
     sha256_of,
 )
-from .codegen import CODEGEN_VERSION, generator_fingerprint, generator_settings, solver_core_source
+from .codegen import CODEGEN_VERSION, generator_fingerprint, generator_settings, solver_core_source, specialisation
 from .library import CompiledModel
 from .toolchain import PART_OPT, _compiler, compile_flags, isa_flags, isa_key, mvec_width, quick_build
 
@@ -65,7 +65,8 @@ def _cache_key(model: Model, sensitivities: tuple[str, ...] = ()) -> str:
     core = hashlib.sha256(solver_core_source().encode()).hexdigest()
     blob = "|".join([model.structure_key, str(CODEGEN_VERSION), generator_fingerprint(), generator_settings(), core,
                      " ".join(compile_flags()), PART_OPT, isa_key(), ",".join(sensitivities),
-                     f"mvec={mvec_width(cache_dir())}"])
+                     f"mvec={mvec_width(cache_dir())}",
+                     *([f"exponents={sorted(spec.items())}"] if (spec := specialisation(model)) else [])])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

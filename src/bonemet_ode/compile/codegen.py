@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .c_helpers import helpers
 from .events import event_source
+from .exponents import MAX_SPECIAL_EXPONENT, specialised_exponents
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions, pack_calls
 from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .sensitivity import SensitivitySymbolic
 
 __all__ = ["generate_source", "generate_units", "check_size", "MAX_STATES", "CODEGEN_VERSION", "solver_core_source",
-           "generator_fingerprint", "generator_settings"]
+           "generator_fingerprint", "generator_settings", "specialisation"]
 
 #: Bumped whenever generated code changes meaning (part of the cache key).
 CODEGEN_VERSION = 10
@@ -44,7 +45,7 @@ def generator_fingerprint() -> str:
     here = resources.files("bonemet_ode.compile")
     h = hashlib.sha256()
     for name in ("codegen.py", "hoist.py", "sparse_lu.py", "lanes.py", "symbolic.py", "sensitivity.py",
-                 "events.py", "c_helpers.py"):
+                 "events.py", "c_helpers.py", "exponents.py"):
         h.update(here.joinpath(name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -53,7 +54,7 @@ def generator_settings() -> str:
     """The rewrite switches of this module as text: part of the cache key (a library generated with
     another setting, by a test or a benchmark comparing the forms, is never reused)."""
     return (f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE},"
-            f"sensitivity_blocks={SENSITIVITY_BLOCKS},hoist_rhs={HOIST_RHS}")
+            f"sensitivity_blocks={SENSITIVITY_BLOCKS},hoist_rhs={HOIST_RHS},specialise_exponents={SPECIALISE_EXPONENTS}")
 
 
 def solver_core_source() -> str:
@@ -78,6 +79,11 @@ def _printer():
                 return "(1.0/(" + "*".join([b] * -int(exp)) + "))"
             if exp == sp.Rational(1, 2):
                 return f"sqrt({self._print(base)})"
+            if exp.is_Rational and exp.q == 2 and abs(exp.p) <= 2 * MAX_SPECIAL_EXPONENT + 1:
+                # b**(n/2) = sqrt(b) * b**((|n| - 1)/2), inverted for n < 0 (specialised exponents' Jacobians)
+                b = self.parenthesize(base, 100)
+                prod = "*".join([f"sqrt({self._print(base)})"] + [b] * ((abs(exp.p) - 1) // 2))
+                return f"({prod})" if exp.p > 0 else f"(1.0/({prod}))"
             return super()._print_Pow(expr)
 
         def _print_Max(self, expr):  # noqa: N802 - bm_fmax: fmax that the lane loops can vectorise
@@ -424,6 +430,11 @@ SENSITIVITY_BLOCKS = True
 #: Write products of powers of states through shared logarithms (:func:`_log_powers`).
 LOG_POWERS = True
 
+#: Compile the right-hand side and Jacobian a second time with the exponent parameters at the model's values,
+#: where those are small integers or half-integers (``exponents.py``; :func:`specialisation`): a bone_metastasis
+#: solve loses its ``exp`` and ``log`` calls (0.34 -> 0.27 ms, docs/backend.md).
+SPECIALISE_EXPONENTS = True
+
 #: Largest number of equations (model states plus sensitivity equations) the generator accepts.
 #: Code generation and the C compile took 39 s for 1000 equations of the Michaelis–Menten chain on a
 #: shared 2-core machine at load average ~15 (benchmarks/scaling.py, docs/backend.md), growing about
@@ -525,6 +536,54 @@ def check_size(name: str, n: int) -> None:
             f"(compile time grows about linearly: ~40 s for 1000 states on 2 busy cores)")
 
 
+def specialisation(model) -> dict[str, float]:
+    """``{parameter: value}`` the generated code of ``model`` is specialised to (``exponents.py``): the
+    exponent parameters at small integer or half-integer values, for a model of at most
+    :data:`LANE_MAX_STATES` states with :data:`SPECIALISE_EXPONENTS` on; else empty.  Part of the cache key."""
+    if not SPECIALISE_EXPONENTS or len(model.state_names) > LANE_MAX_STATES:
+        return {}
+    return specialised_exponents(model)
+
+
+def _specialised_symbols(sym: SymbolicModel | SensitivitySymbolic) -> dict:
+    """The substitution ``{parameter symbol: number}`` of :func:`specialisation` (a model's own system only)."""
+    import sympy as sp
+
+    if not isinstance(sym, SymbolicModel):
+        return {}
+    by_name = {s.name: s for s in sym.p}
+    return {by_name[n]: sp.Rational(int(2 * v), 2) for n, v in specialisation(sym.model).items()}
+
+
+def _flag_line(sym: SymbolicModel | SensitivitySymbolic, spec: dict, index: int) -> str:
+    """``p[index] = 1`` where every specialised parameter has its value (bm_derive), else 0."""
+    position = {s: j for j, s in enumerate(sym.p)}
+    test = " && ".join(f"p[{position[s]}] == {float(v)!r}" for s, v in spec.items())
+    return f"    p[{index}] = ({test}) ? 1.0 : 0.0;"
+
+
+def _dispatch(header: str, name: str, call: str) -> list[str]:
+    """A function ``header`` calling ``name``'s specialised (``_s``) or generic (``_g``) form (``BM_SPEC``)."""
+    return [header, f"    if (p[BM_SPEC] != 0.0) {name}_s({call});", f"    else {name}_g({call});", "}", ""]
+
+
+def _lane_dispatch(name: str, arrays: str, out: str, count: str) -> list[str]:
+    """Lane form of :func:`_dispatch`: each lane takes the form its own flag names, so a member's result
+    is the one it gets alone (all lanes of one form: one call; mixed: both, blended)."""
+    return [f"static void {name}_v({arrays}) {{",
+            "    int ns = 0;",
+            "    for (int ln = 0; ln < BM_L; ++ln) ns += p[BM_SPEC*BM_L+ln] != 0.0;",
+            f"    if (ns == BM_L) {{ {name}_s_v(y, p, {out}); return; }}",
+            f"    {name}_g_v(y, p, {out});",
+            "    if (ns == 0) return;",
+            f"    double t[({count})*BM_L];",
+            f"    {name}_s_v(y, p, t);",
+            f"    for (int k = 0; k < ({count}); ++k)",
+            "        for (int ln = 0; ln < BM_L; ++ln)",
+            f"            if (p[BM_SPEC*BM_L+ln] != 0.0) {out}[k*BM_L+ln] = t[k*BM_L+ln];",
+            "}", ""]
+
+
 def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True, mvec: int = 0) -> str:
     """Full C source: generated model functions followed by the solver core, in one text (``lanes=False``:
     no lane solver).
@@ -566,11 +625,22 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
     # a large model's right-hand side keeps its own form: bringing each term over one denominator costs
     # sympy ~5 ms a term (Chen_MSB2009: 20 s), for a few divisions fewer per evaluation
     ys = frozenset(sym.y)
-    rhs_exprs = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in sym.rhs]
-    if not chunked and SHARED_RECIPROCALS:
-        rhs_exprs, reciprocal_form = _shared_reciprocals(rhs_exprs, hoist, ys)
-        if reciprocal_form and HOIST_RHS:
-            rhs_exprs = [hoist(e) for e in rhs_exprs]
+
+    def rhs_form(exprs: Sequence) -> list:
+        out = [_hoist_calls(e, hoist, ys) if chunked else _one_division(_hoist_calls(e, hoist, ys)) for e in exprs]
+        if not chunked and SHARED_RECIPROCALS:
+            out, reciprocal_form = _shared_reciprocals(out, hoist, ys)
+            if reciprocal_form and HOIST_RHS:
+                out = [hoist(e) for e in out]
+        return out
+
+    rhs_exprs = rhs_form(sym.rhs)
+    # the exponent parameters at the model's values (exponents.py): a second right-hand side and Jacobian
+    spec = {} if chunked else _specialised_symbols(sym)
+    spec_rhs = [e.xreplace(spec) for e in sym.rhs] if spec else []
+    if spec and all(a == b for a, b in zip(spec_rhs, sym.rhs)):
+        spec = {}
+    spec_rhs = rhs_form(spec_rhs) if spec else []
     entries = sym.jacobian_entries
     nz = sorted(entries)
     pattern = set(nz)
@@ -591,8 +661,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
             f"model {sym.model.name!r}: the sparse LU of its {n}-state Jacobian ({len(nz)} non-zeros) would store "
             f"{len(eslot)} entries after fill-in, more than the {MAX_LU_ENTRIES} the code generator handles")
     jac_exprs = [hoist(entries[e]) for e in nz]
+    spec_jac = [hoist(entries[e].xreplace(spec)) for e in nz] if spec else []
     obs_exprs = [hoist(o) for o in sym.observables]
-    nq = len(hoist)
+    nq = len(hoist) + (1 if spec else 0)  # the last derived parameter: the specialised form's flag
     out = [
         f"/* generated by bonemet_ode codegen v{CODEGEN_VERSION} for model {sym.model.name!r} */",
         f"#define BM_N {n}",
@@ -625,10 +696,27 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
         "",
         "/* derived parameters p[BM_NP + k] (parameter-only subexpressions, hoist.py) from p[0 .. BM_NP-1] */",
     ]
-    out += _function("static void bm_derive(double *p) {", "    (void)p;", hoist.definitions,
-                     [f"p[{npar + k}]" for k in range(nq)], sym, printer, None, parts, mvec=mvec)
+    derive = _function("static void bm_derive(double *p) {", "    (void)p;", hoist.definitions,
+                       [f"p[{npar + k}]" for k in range(len(hoist))], sym, printer, None, parts, mvec=mvec)
+    if spec:
+        assert derive[-2:] == ["}", ""], derive[-2:]
+        out += [f"#define BM_SPEC {npar + nq - 1}", *derive[:-2], _flag_line(sym, spec, npar + nq - 1), "}", ""]
+    else:
+        out += derive
     rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
-    if not chunked:
+    vec_header = "static inline void bm_rhs_vec(const double *y, const double *p, bm_v4 *dv) {"
+    jac_header = "static void bm_jac(const double *y, const double *p, double *J) {"
+    if spec:  # both forms, and bm_rhs, bm_rhs_vec, bm_jac choosing between them by BM_SPEC
+        for form, exprs in (("g", rhs_exprs), ("s", spec_rhs)):
+            rhs = _block(exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist, log_powers=LOG_POWERS)
+            out += [rhs_header.replace("bm_rhs(", f"bm_rhs_{form}("), "    (void)y; (void)p;"] + rhs + ["}", ""]
+            out += [line.replace("bm_rhs_vec(", f"bm_rhs_vec_{form}(") for line in _vector_rhs(n, rhs)]
+        for form, exprs in (("g", jac_exprs), ("s", spec_jac)):
+            out += _function(jac_header.replace("bm_jac(", f"bm_jac_{form}("), "    (void)y; (void)p;", exprs,
+                             [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, None, log_powers=LOG_POWERS)
+        out += _dispatch(rhs_header, "bm_rhs", "y, p, dy") + _dispatch(vec_header, "bm_rhs_vec", "y, p, dv")
+        out += _dispatch(jac_header, "bm_jac", "y, p, J")
+    elif not chunked:
         rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist, log_powers=LOG_POWERS)
         out += [rhs_header, "    (void)y; (void)p;"] + rhs + ["}", ""]
         out += _vector_rhs(n, rhs)
@@ -639,9 +727,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
                 "    double d[BM_NVP];", "    bm_rhs(y, p, d);", "    for (int i = BM_N; i < BM_NVP; ++i) d[i] = 0.0;",
                 "    memcpy(dv, d, sizeof d);", "}", ""]
     # bm_jac writes the structural nonzeros (every stored entry)
-    out += _function("static void bm_jac(const double *y, const double *p, double *J) {", "    (void)y; (void)p;",
-                     jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, parts, log_powers=LOG_POWERS,
-                     mvec=mvec)
+    if not spec:
+        out += _function(jac_header, "    (void)y; (void)p;", jac_exprs, [f"J[{jslot[e]}]" for e in nz], sym,
+                         printer, hoist, parts, log_powers=LOG_POWERS, mvec=mvec)
     if sens_n:  # straight-line code of the states' block (solver_core.c solves block by block)
         out.append(lu_source(sens_n, inner))
     elif parts is None:
@@ -666,9 +754,16 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
     out += event_source(sym, lambda exprs, targets: _block(exprs, targets, sym, printer), printer)
     if lanes and n <= LANE_MAX_STATES:
         solve = ("bm_inv_fast", "bm_matvec") if inverse else ("bm_solve_fast",)
+        model_functions = ("bm_rhs_g", "bm_rhs_s", "bm_jac_g", "bm_jac_s") if spec else ("bm_rhs", "bm_jac")
         out += [f"#define BM_L {DEFAULT_LANES}",
-                lane_functions("\n".join(out), ("bm_rhs", "bm_jac", "bm_build_E", "bm_lu_fast") + solve, mvec)]
+                lane_functions("\n".join(out), model_functions + ("bm_build_E", "bm_lu_fast") + solve, mvec)]
+        if spec:
+            out += _lane_dispatch("bm_rhs", "const double *restrict y, const double *restrict p, double *restrict dy",
+                                  "dy", "BM_N")
+            out += _lane_dispatch("bm_jac", "const double *restrict y, const double *restrict p, double *restrict J",
+                                  "J", "BM_NJ")
     text = "\n".join(out)
     if mvec and not chunked:  # the one-member solver's calls, up to mvec in one (the lanes' text is made above)
-        text = pack_calls(text, ("bm_rhs", "bm_rhs_vec", "bm_jac"), mvec)
+        names = ("bm_rhs", "bm_rhs_vec", "bm_jac")
+        text = pack_calls(text, tuple(f"{f}_{form}" for f in names for form in "gs") if spec else names, mvec)
     return [text + "\n" + solver_core_source()] + (parts or [])

@@ -83,7 +83,8 @@ def _lane_body(name: str, body: list[str], mvec: int = 0) -> list[str]:
         inner.append("    " + line)
     calls, inner = _hoist_lane_calls(inner)
     lines = list(pre) + calls
-    vector = _vector_calls(inner) if mvec and name in ("bm_rhs", "bm_jac") else None
+    vector = _vector_calls(inner) if mvec and name in ("bm_rhs", "bm_jac", "bm_rhs_g", "bm_rhs_s", "bm_jac_g",
+                                                        "bm_jac_s") else None
     if vector is not None:
         return lines + vector
     if name == "bm_lu_fast":

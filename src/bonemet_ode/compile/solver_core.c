@@ -165,6 +165,19 @@ static const double RH[BM_ND][BM_S] = {
      -59.78993625266729, -0.15582684282751913, 4.883087185713722}};
 #endif
 
+/* Whether stage s's input continues stage s-1's: RA[s] is RA[s-1] followed by a 1, so that
+ * Y_s = Y_{s-1} + k_{s-1}, the very sum the full combination would compute (same terms, same order),
+ * in one addition (RODAS5P's stages 6 and 7 and its solution, RODAS4's stage 5 and solution). With the
+ * stage loops unrolled, the compiler folds the test. */
+static inline int bm_ra_continues(int s) {
+    if (RA[s][s - 1] != 1.0) return 0;
+    for (int j = 0; j < s - 1; ++j)
+        if (RA[s][j] != RA[s - 1][j]) return 0;
+    for (int j = s; j < BM_S; ++j)
+        if (RA[s][j] != 0.0) return 0;
+    return 1;
+}
+
 typedef struct {
     double rtol;
     const double *atol;
@@ -900,11 +913,15 @@ static int bm_segment_work(double *t, double tstop, bm_v4 *y, const double *p, c
          * stage vectors can live in registers */
 #pragma GCC unroll 8
         for (int st = 1; st < BM_S; ++st) {
-            for (int v = 0; v < BM_NV; ++v) {
-                bm_v4 acc = y[v];
+            if (st > 1 && bm_ra_continues(st)) { /* ys holds Y_{st-1} */
+                for (int v = 0; v < BM_NV; ++v) ys[v] += K[st - 1][v];
+            } else {
+                for (int v = 0; v < BM_NV; ++v) {
+                    bm_v4 acc = y[v];
 #pragma GCC unroll 8
-                for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][v];
-                ys[v] = acc;
+                    for (int j = 0; j < st; ++j) acc += RA[st][j] * K[j][v];
+                    ys[v] = acc;
+                }
             }
             bm_fv(ys, p, u, fs, c);
             for (int v = 0; v < BM_NV; ++v) {
@@ -915,11 +932,15 @@ static int bm_segment_work(double *t, double tstop, bm_v4 *y, const double *p, c
             }
             BM_SOLVE(K[st]);
         }
-        for (int v = 0; v < BM_NV; ++v) {
-            bm_v4 acc = y[v];
+        if (bm_ra_continues(BM_S)) {
+            for (int v = 0; v < BM_NV; ++v) ys[v] += K[BM_S - 1][v];
+        } else {
+            for (int v = 0; v < BM_NV; ++v) {
+                bm_v4 acc = y[v];
 #pragma GCC unroll 8
-            for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][v];
-            ys[v] = acc;
+                for (int j = 0; j < BM_S; ++j) acc += RA[BM_S][j] * K[j][v];
+                ys[v] = acc;
+            }
         }
         const double *kerr = (const double *)K[BM_S - 1];
 

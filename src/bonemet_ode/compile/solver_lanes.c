@@ -216,13 +216,17 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
      * loops unrolled, as in the scalar solver, so that every coefficient is a constant */
 #pragma GCC unroll 8
     for (int st = 1; st < BM_S; ++st) {
-        for (int i = 0; i < BM_N; ++i) {
-            double acc[BM_L];
-            for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+        if (st > 1 && bm_ra_continues(st)) { /* ys holds Y_{st-1}: the same sum (solver_core.c) */
+            for (int i = 0; i < BM_N * BM_L; ++i) w->ys[i] += w->K[st - 1][i];
+        } else {
+            for (int i = 0; i < BM_N; ++i) {
+                double acc[BM_L];
+                for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
 #pragma GCC unroll 8
-            for (int j = 0; j < st; ++j)
-                for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[st][j] * w->K[j][i * BM_L + ln];
-            for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+                for (int j = 0; j < st; ++j)
+                    for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[st][j] * w->K[j][i * BM_L + ln];
+                for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+            }
         }
         bm_f_lanes(w->ys, w, lanes, w->fs);
         for (int i = 0; i < BM_N; ++i) {
@@ -236,13 +240,17 @@ static void bm_lane_stages(bm_lane_work *w, const bm_lane *lanes) {
         BM_SOLVE_V(w->K[st]);
     }
 #undef BM_SOLVE_V
-    for (int i = 0; i < BM_N; ++i) {
-        double acc[BM_L];
-        for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
+    if (bm_ra_continues(BM_S)) {
+        for (int i = 0; i < BM_N * BM_L; ++i) w->ys[i] += w->K[BM_S - 1][i];
+    } else {
+        for (int i = 0; i < BM_N; ++i) {
+            double acc[BM_L];
+            for (int ln = 0; ln < BM_L; ++ln) acc[ln] = w->y[i * BM_L + ln];
 #pragma GCC unroll 8
-        for (int j = 0; j < BM_S; ++j)
-            for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[BM_S][j] * w->K[j][i * BM_L + ln];
-        for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+            for (int j = 0; j < BM_S; ++j)
+                for (int ln = 0; ln < BM_L; ++ln) acc[ln] += RA[BM_S][j] * w->K[j][i * BM_L + ln];
+            for (int ln = 0; ln < BM_L; ++ln) w->ys[i * BM_L + ln] = acc[ln];
+        }
     }
     /* bm_norm2(K[S-1], y, ys) of every lane, its terms summed in the scalar order, and whether the new
      * state is finite: bm_lane_end reads these instead of gathering y, ys and K[S-1] lane by lane */

@@ -1,0 +1,72 @@
+"""The exponent parameters a compiled model is specialised to.
+
+A power whose exponent is a parameter (``osteoclasts**g11``, a Hill coefficient ``x**n``) is
+evaluated through ``exp(e*log(b))`` (``codegen._log_powers``): two transcendental calls on the
+right-hand side's critical path, ~40 % of a bone_metastasis solve.  When such a parameter's value
+is a small integer or half-integer (the Komarova bone model's ``g11 = 0.5``, ``g21 = -0.5``,
+``g12 = 1``, ``g22 = 0``; a mechanostat exponent of 4), the power is a few multiplications and at
+most one ``sqrt``.  The generated code therefore holds the right-hand side and Jacobian twice:
+generic, and with these parameters at the model's values (``codegen.generate_units``).  A solve
+whose parameters equal those values exactly runs the second, any other the first (the choice is
+made per member from its own parameters, in the scalar solver and in every lane alike, so a
+member's result does not depend on the cohort it is solved in).
+
+The set is read from the model's expressions without sympy (it is part of the cache key, which is
+computed before any code is generated): the parameters named inside the exponent of a ``**`` in a
+term's rate or an observable, whose value ``v`` has ``2 v`` integer and ``|v| <= 4``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import TYPE_CHECKING
+
+from ..model.expressions import parse_expression
+
+if TYPE_CHECKING:
+    from ..model.model import Model
+
+__all__ = ["exponent_parameters", "specialised_exponents", "MAX_SPECIAL_EXPONENT"]
+
+#: Largest ``|v|`` of an exponent the code is specialised to (``x**4`` is three multiplications).
+MAX_SPECIAL_EXPONENT = 4
+
+
+def exponent_parameters(model: Model) -> tuple[str, ...]:
+    """Names of the model's parameters that appear in the exponent of a power (``b**e``) of a term's
+    rate or an observable, in the model's parameter order.
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> from bonemet_ode.compile.exponents import exponent_parameters
+    >>> exponent_parameters(bm.models.get("bone_metastasis"))
+    ('g11', 'g21', 'g12', 'g22', 'n_mech')
+    """
+    params = set(model.parameter_names)
+    found: set[str] = set()
+    for text in [t.rate for t in model.terms] + [o.expr for o in model.observables]:
+        for node in ast.walk(parse_expression(text)):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+                found.update(n.id for n in ast.walk(node.right) if isinstance(n, ast.Name) and n.id in params)
+    return tuple(n for n in model.parameter_names if n in found)
+
+
+def _special(v: float) -> bool:
+    return math.isfinite(v) and abs(v) <= MAX_SPECIAL_EXPONENT and float(2 * v).is_integer()
+
+
+def specialised_exponents(model: Model) -> dict[str, float]:
+    """``{name: value}`` of the exponent parameters (:func:`exponent_parameters`) whose value in ``model``
+    is an integer or half-integer of at most :data:`MAX_SPECIAL_EXPONENT` in magnitude.
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> from bonemet_ode.compile.exponents import specialised_exponents
+    >>> specialised_exponents(bm.models.get("bone_metastasis"))
+    {'g11': 0.5, 'g21': -0.5, 'g12': 1.0, 'g22': 0.0, 'n_mech': 4.0}
+    """
+    values = model.parameter_values()
+    return {n: float(values[n]) for n in exponent_parameters(model) if _special(float(values[n]))}
