@@ -432,7 +432,7 @@ LOG_POWERS = True
 
 #: Compile the right-hand side and Jacobian a second time with the exponent parameters at the model's values,
 #: where those are small integers or half-integers (``exponents.py``; :func:`specialisation`): a bone_metastasis
-#: solve loses its ``exp`` and ``log`` calls (0.34 -> 0.27 ms, docs/backend.md).
+#: solve loses its ``exp`` and ``log`` calls (0.327 -> 0.258 ms, docs/backend.md).
 SPECIALISE_EXPONENTS = True
 
 #: Largest number of equations (model states plus sensitivity equations) the generator accepts.

@@ -2,7 +2,7 @@
 
 A power whose exponent is a parameter (``osteoclasts**g11``, a Hill coefficient ``x**n``) is
 evaluated through ``exp(e*log(b))`` (``codegen._log_powers``): two transcendental calls on the
-right-hand side's critical path, ~40 % of a bone_metastasis solve.  When such a parameter's value
+right-hand side's critical path, ~18 % of a bone_metastasis solve.  When such a parameter's value
 is a small integer or half-integer (the Komarova bone model's ``g11 = 0.5``, ``g21 = -0.5``,
 ``g12 = 1``, ``g22 = 0``; a mechanostat exponent of 4), the power is a few multiplications and at
 most one ``sqrt``.  The generated code therefore holds the right-hand side and Jacobian twice:
