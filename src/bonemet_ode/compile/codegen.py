@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .c_helpers import helpers
 from .events import event_source
-from .exponents import MAX_SPECIAL_EXPONENT, specialised_exponents
+from .exponents import MAX_SPECIAL_EXPONENT, dispatch, flag_line, lane_dispatch, specialised_exponents, substitution
 from .hoist import Hoister
 from .lanes import DEFAULT_LANES, lane_functions, pack_calls
 from .sparse_lu import inverse_source, layout, lu_operations, lu_source, lu_table_source, padded, use_inverse
@@ -545,45 +545,6 @@ def specialisation(model) -> dict[str, float]:
     return specialised_exponents(model)
 
 
-def _specialised_symbols(sym: SymbolicModel | SensitivitySymbolic) -> dict:
-    """The substitution ``{parameter symbol: number}`` of :func:`specialisation` (a model's own system only)."""
-    import sympy as sp
-
-    if not isinstance(sym, SymbolicModel):
-        return {}
-    by_name = {s.name: s for s in sym.p}
-    return {by_name[n]: sp.Rational(int(2 * v), 2) for n, v in specialisation(sym.model).items()}
-
-
-def _flag_line(sym: SymbolicModel | SensitivitySymbolic, spec: dict, index: int) -> str:
-    """``p[index] = 1`` where every specialised parameter has its value (bm_derive), else 0."""
-    position = {s: j for j, s in enumerate(sym.p)}
-    test = " && ".join(f"p[{position[s]}] == {float(v)!r}" for s, v in spec.items())
-    return f"    p[{index}] = ({test}) ? 1.0 : 0.0;"
-
-
-def _dispatch(header: str, name: str, call: str) -> list[str]:
-    """A function ``header`` calling ``name``'s specialised (``_s``) or generic (``_g``) form (``BM_SPEC``)."""
-    return [header, f"    if (p[BM_SPEC] != 0.0) {name}_s({call});", f"    else {name}_g({call});", "}", ""]
-
-
-def _lane_dispatch(name: str, arrays: str, out: str, count: str) -> list[str]:
-    """Lane form of :func:`_dispatch`: each lane takes the form its own flag names, so a member's result
-    is the one it gets alone (all lanes of one form: one call; mixed: both, blended)."""
-    return [f"static void {name}_v({arrays}) {{",
-            "    int ns = 0;",
-            "    for (int ln = 0; ln < BM_L; ++ln) ns += p[BM_SPEC*BM_L+ln] != 0.0;",
-            f"    if (ns == BM_L) {{ {name}_s_v(y, p, {out}); return; }}",
-            f"    {name}_g_v(y, p, {out});",
-            "    if (ns == 0) return;",
-            f"    double t[({count})*BM_L];",
-            f"    {name}_s_v(y, p, t);",
-            f"    for (int k = 0; k < ({count}); ++k)",
-            "        for (int ln = 0; ln < BM_L; ++ln)",
-            f"            if (p[BM_SPEC*BM_L+ln] != 0.0) {out}[k*BM_L+ln] = t[k*BM_L+ln];",
-            "}", ""]
-
-
 def generate_source(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True, mvec: int = 0) -> str:
     """Full C source: generated model functions followed by the solver core, in one text (``lanes=False``:
     no lane solver).
@@ -636,7 +597,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
 
     rhs_exprs = rhs_form(sym.rhs)
     # the exponent parameters at the model's values (exponents.py): a second right-hand side and Jacobian
-    spec = {} if chunked else _specialised_symbols(sym)
+    spec = {} if chunked or not isinstance(sym, SymbolicModel) else substitution(sym, specialisation(sym.model))
     spec_rhs = [e.xreplace(spec) for e in sym.rhs] if spec else []
     if spec and all(a == b for a, b in zip(spec_rhs, sym.rhs)):
         spec = {}
@@ -700,7 +661,7 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
                        [f"p[{npar + k}]" for k in range(len(hoist))], sym, printer, None, parts, mvec=mvec)
     if spec:
         assert derive[-2:] == ["}", ""], derive[-2:]
-        out += [f"#define BM_SPEC {npar + nq - 1}", *derive[:-2], _flag_line(sym, spec, npar + nq - 1), "}", ""]
+        out += [f"#define BM_SPEC {npar + nq - 1}", *derive[:-2], flag_line(sym, spec, npar + nq - 1), "}", ""]
     else:
         out += derive
     rhs_header = "static void bm_rhs(const double *y, const double *p, double *dy) {"
@@ -714,8 +675,8 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
         for form, exprs in (("g", jac_exprs), ("s", spec_jac)):
             out += _function(jac_header.replace("bm_jac(", f"bm_jac_{form}("), "    (void)y; (void)p;", exprs,
                              [f"J[{jslot[e]}]" for e in nz], sym, printer, hoist, None, log_powers=LOG_POWERS)
-        out += _dispatch(rhs_header, "bm_rhs", "y, p, dy") + _dispatch(vec_header, "bm_rhs_vec", "y, p, dv")
-        out += _dispatch(jac_header, "bm_jac", "y, p, J")
+        out += dispatch(rhs_header, "bm_rhs", "y, p, dy") + dispatch(vec_header, "bm_rhs_vec", "y, p, dv")
+        out += dispatch(jac_header, "bm_jac", "y, p, J")
     elif not chunked:
         rhs = _block(rhs_exprs, [f"dy[{i}]" for i in range(n)], sym, printer, hoist, log_powers=LOG_POWERS)
         out += [rhs_header, "    (void)y; (void)p;"] + rhs + ["}", ""]
@@ -758,9 +719,9 @@ def generate_units(sym: SymbolicModel | SensitivitySymbolic, lanes: bool = True,
         out += [f"#define BM_L {DEFAULT_LANES}",
                 lane_functions("\n".join(out), model_functions + ("bm_build_E", "bm_lu_fast") + solve, mvec)]
         if spec:
-            out += _lane_dispatch("bm_rhs", "const double *restrict y, const double *restrict p, double *restrict dy",
+            out += lane_dispatch("bm_rhs", "const double *restrict y, const double *restrict p, double *restrict dy",
                                   "dy", "BM_N")
-            out += _lane_dispatch("bm_jac", "const double *restrict y, const double *restrict p, double *restrict J",
+            out += lane_dispatch("bm_jac", "const double *restrict y, const double *restrict p, double *restrict J",
                                   "J", "BM_NJ")
     text = "\n".join(out)
     if mvec and not chunked:  # the one-member solver's calls, up to mvec in one (the lanes' text is made above)

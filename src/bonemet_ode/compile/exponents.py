@@ -26,8 +26,11 @@ from ..model.expressions import parse_expression
 
 if TYPE_CHECKING:
     from ..model.model import Model
+    from .sensitivity import SensitivitySymbolic
+    from .symbolic import SymbolicModel
 
-__all__ = ["exponent_parameters", "specialised_exponents", "MAX_SPECIAL_EXPONENT"]
+__all__ = ["exponent_parameters", "specialised_exponents", "substitution", "flag_line", "dispatch", "lane_dispatch",
+           "MAX_SPECIAL_EXPONENT"]
 
 #: Largest ``|v|`` of an exponent the code is specialised to (``x**4`` is three multiplications).
 MAX_SPECIAL_EXPONENT = 4
@@ -70,3 +73,53 @@ def specialised_exponents(model: Model) -> dict[str, float]:
     """
     values = model.parameter_values()
     return {n: float(values[n]) for n in exponent_parameters(model) if _special(float(values[n]))}
+
+
+# ----------------------------------------------------------------------------- the generated code's two forms
+def substitution(sym: SymbolicModel, values: dict[str, float]) -> dict:
+    """``{parameter symbol: exact number}`` of ``values`` (names of ``sym``'s parameters), for ``xreplace``."""
+    import sympy as sp
+
+    by_name = {s.name: s for s in sym.p}
+    return {by_name[n]: sp.Rational(int(2 * v), 2) for n, v in values.items()}
+
+
+def flag_line(sym: SymbolicModel | SensitivitySymbolic, spec: dict, index: int) -> str:
+    """The C statement of ``bm_derive`` setting ``p[index]`` to 1 where every parameter of ``spec``
+    (a :func:`substitution`) has its value exactly, else 0.
+
+    Examples
+    --------
+    >>> import bonemet_ode as bm
+    >>> from bonemet_ode.compile.symbolic import SymbolicModel
+    >>> sym = SymbolicModel(bm.models.get("bone_metastasis"))
+    >>> flag_line(sym, substitution(sym, {"g11": 0.5, "n_mech": 4.0}), 300)
+    '    p[300] = (p[75] == 0.5 && p[81] == 4.0) ? 1.0 : 0.0;'
+    """
+    position = {s: j for j, s in enumerate(sym.p)}
+    test = " && ".join(f"p[{position[s]}] == {float(v)!r}" for s, v in spec.items())
+    return f"    p[{index}] = ({test}) ? 1.0 : 0.0;"
+
+
+def dispatch(header: str, name: str, call: str) -> list[str]:
+    """C lines of a function ``header`` that calls ``name``'s specialised (``_s``) or generic (``_g``)
+    form, as the flag ``p[BM_SPEC]`` (:func:`flag_line`) names."""
+    return [header, f"    if (p[BM_SPEC] != 0.0) {name}_s({call});", f"    else {name}_g({call});", "}", ""]
+
+
+def lane_dispatch(name: str, arrays: str, out: str, count: str) -> list[str]:
+    """Lane form of :func:`dispatch` (``name_v`` over ``BM_L`` lanes, ``count`` outputs per lane): each lane
+    takes the form its own flag names, so that a member's result is the one it gets alone. All lanes of
+    one form: one call; mixed: both forms, blended lane by lane."""
+    return [f"static void {name}_v({arrays}) {{",
+            "    int ns = 0;",
+            "    for (int ln = 0; ln < BM_L; ++ln) ns += p[BM_SPEC*BM_L+ln] != 0.0;",
+            f"    if (ns == BM_L) {{ {name}_s_v(y, p, {out}); return; }}",
+            f"    {name}_g_v(y, p, {out});",
+            "    if (ns == 0) return;",
+            f"    double t[({count})*BM_L];",
+            f"    {name}_s_v(y, p, t);",
+            f"    for (int k = 0; k < ({count}); ++k)",
+            "        for (int ln = 0; ln < BM_L; ++ln)",
+            f"            if (p[BM_SPEC*BM_L+ln] != 0.0) {out}[k*BM_L+ln] = t[k*BM_L+ln];",
+            "}", ""]
