@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from . import sparse_lu
 from .c_helpers import helpers
 from .events import event_source
 from .exponents import MAX_SPECIAL_EXPONENT, dispatch, flag_line, lane_dispatch, specialised_exponents, substitution
@@ -54,7 +55,8 @@ def generator_settings() -> str:
     """The rewrite switches of this module as text: part of the cache key (a library generated with
     another setting, by a test or a benchmark comparing the forms, is never reused)."""
     return (f"log_powers={LOG_POWERS},shared_reciprocals={SHARED_RECIPROCALS}:{SHARED_RECIPROCALS_MAX_SHARE},"
-            f"sensitivity_blocks={SENSITIVITY_BLOCKS},hoist_rhs={HOIST_RHS},specialise_exponents={SPECIALISE_EXPONENTS}")
+            f"sensitivity_blocks={SENSITIVITY_BLOCKS},hoist_rhs={HOIST_RHS},specialise_exponents={SPECIALISE_EXPONENTS},"
+            f"scaled_back_solve={sparse_lu.SCALED_BACK_SOLVE}")
 
 
 def solver_core_source() -> str:
