@@ -11,7 +11,7 @@ the switch off and on (two libraries: the switch is part of the cache key), then
 processes falls on both alike.  Prints the median per-solve time (wall and thread CPU), the ratio
 on/off, the solver's steps, and the largest relative difference between the two forms' outputs
 (rounding only: the arithmetic is rearranged, the equations are the same).  The switch applies only
-where the right-hand side is in the shared-reciprocal form (``codegen._shared_reciprocals``), so the
+where the right-hand side is in the shared-reciprocal form (``rewrites.shared_reciprocals``), so the
 reference problem's code is the same in both libraries: its line is a control for the noise.
 """
 

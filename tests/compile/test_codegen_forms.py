@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from bonemet_ode.compile import backend, toolchain
-from bonemet_ode.compile.codegen import _one_division
+from bonemet_ode.compile.rewrites import one_division as _one_division
 from bonemet_ode.compile.sparse_lu import _pruned_tree_sum
 from bonemet_ode.compile.symbolic import SymbolicModel
 from bonemet_ode.models.registry import get

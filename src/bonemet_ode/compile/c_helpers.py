@@ -22,7 +22,7 @@ HELPERS = (
     "/* C's pow, where a power through logarithms does not apply (a name of its own: the lane solver",
     " * computes the plain pow calls before its loop, lanes.py, and these are needed on rare lanes only) */",
     "static inline double bm_pow_c(double x, double e) { return pow(x, e); }",
-    "/* a product of powers through logarithms (_log_powers): exp of the sum of exponents times logs where",
+    "/* a product of powers through logarithms (rewrites.log_powers): exp of the sum of exponents times logs where",
     " * every base is normal, else the product of C's pow (the lane solver writes this out, lanes.py) */",
     "#define BM_POWLOG(test, fast, slow) ((test) ? bm_exp(fast) : (slow))",
 )

@@ -1,7 +1,7 @@
 """The exponent parameters a compiled model is specialised to.
 
 A power whose exponent is a parameter (``osteoclasts**g11``, a Hill coefficient ``x**n``) is
-evaluated through ``exp(e*log(b))`` (``codegen._log_powers``): two transcendental calls on the
+evaluated through ``exp(e*log(b))`` (``rewrites.log_powers``): two transcendental calls on the
 right-hand side's critical path, ~18 % of a bone_metastasis solve.  When such a parameter's value
 is a small integer or half-integer (the Komarova bone model's ``g11 = 0.5``, ``g21 = -0.5``,
 ``g12 = 1``, ``g22 = 0``; a mechanostat exponent of 4), the power is a few multiplications and at
