@@ -47,13 +47,21 @@ def exponent_parameters(model: Model) -> tuple[str, ...]:
     >>> exponent_parameters(bm.models.get("bone_metastasis"))
     ('g11', 'g21', 'g12', 'g22', 'n_mech')
     """
-    params = set(model.parameter_names)
-    found: set[str] = set()
-    for text in [t.rate for t in model.terms] + [o.expr for o in model.observables]:
-        for node in ast.walk(parse_expression(text)):
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-                found.update(n.id for n in ast.walk(node.right) if isinstance(n, ast.Name) and n.id in params)
-    return tuple(n for n in model.parameter_names if n in found)
+    key = model.structure_key  # the names depend on the expressions only: parsed once per structure
+    names = _EXPONENTS.get(key)
+    if names is None:
+        params = set(model.parameter_names)
+        found: set[str] = set()
+        for text in [t.rate for t in model.terms] + [o.expr for o in model.observables]:
+            for node in ast.walk(parse_expression(text)):
+                if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+                    found.update(n.id for n in ast.walk(node.right) if isinstance(n, ast.Name) and n.id in params)
+        names = _EXPONENTS[key] = tuple(n for n in model.parameter_names if n in found)
+    return names
+
+
+#: :func:`exponent_parameters` of each model structure seen (``Model.structure_key``).
+_EXPONENTS: dict[str, tuple[str, ...]] = {}
 
 
 def _special(v: float) -> bool:
