@@ -113,8 +113,11 @@ class Case:
     Both scipy solves execute the model's state-triggered events (:class:`_scipy_user.StateEvents`).
     """
 
-    def __init__(self, label: str, model: bm.Model, arm: bm.Arm, hand_written: bool) -> None:
+    def __init__(self, label: str, model: bm.Model, arm: bm.Arm, hand_written: bool, days: float = DAYS) -> None:
         self.label, self.model, self.arm = label, model, arm
+        #: the span (days 0 .. days) and its daily output grid (DAYS, TIMES here)
+        self.days = float(days)
+        self.times = TIMES if days == DAYS else np.linspace(0.0, self.days, int(round(self.days)) + 1)
         applied = arm.apply(model)
         if hand_written:
             self.rhs, names = reference_rhs, REFERENCE_PARAMETERS
@@ -124,17 +127,17 @@ class Case:
         self.args = [values[n] for n in names]
         self.index = {n: i for i, n in enumerate(names)}
         self.y0 = applied.initial_values()
-        self.schedule = bolus_schedule(applied, arm, DAYS)
+        self.schedule = bolus_schedule(applied, arm, self.days)
         # the model's state events (bone_metastasis: extinction), located by solve_ivp; untranslatable ones refused
         self.events = StateEvents(applied, names)
         #: (day, event) of each event execution in the reference solve
         self.reference_events: list[tuple[float, str]] = []
-        self.reference, _ = solve_with_doses(self.rhs, self.y0, self.args, TIMES, self.schedule, method="Radau",
+        self.reference, _ = solve_with_doses(self.rhs, self.y0, self.args, self.times, self.schedule, method="Radau",
                                              rtol=1e-10, atol=1e-12, events=self.events,
                                              fired=self.reference_events)
 
     def scipy_solve(self) -> tuple[np.ndarray, int]:
-        return solve_with_doses(self.rhs, self.y0, self.args, TIMES, self.schedule, rtol=RTOL, atol=ATOL,
+        return solve_with_doses(self.rhs, self.y0, self.args, self.times, self.schedule, rtol=RTOL, atol=ATOL,
                                 events=self.events)
 
 

@@ -45,18 +45,17 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     if args.days < 1:
         ap.error(f"--days must be a positive number of days, got {args.days}")
-    # run.py's cases and solves read its module-level span and output grid
-    base.DAYS, base.N_OUT = float(args.days), args.days + 1
-    base.TIMES = np.linspace(0.0, base.DAYS, base.N_OUT)
+    days = float(args.days)
     missing = wk.roadrunner_available()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     model, arm = bm.models.get("bone_metastasis"), default_arms()[-1]
     print("reference (scipy Radau, rtol 1e-10) ...", flush=True)
-    case = base.Case("bone_metastasis", model, arm, False)
+    case = base.Case("bone_metastasis", model, arm, False, days=days)
+    times, n_out = case.times, len(case.times)
     # a dose at the last output time: the tools report the state after it, the reference's schedule stops
     # before the end; score the outputs before it
-    at_end = any(float(t) == base.DAYS for dose in arm.doses for t in dose.administration_times(base.DAYS + 1.0))
-    rows = slice(0, base.N_OUT - 1) if at_end else slice(None)
+    at_end = any(float(t) == days for dose in arm.doses for t in dose.administration_times(days + 1.0))
+    rows = slice(0, n_out - 1) if at_end else slice(None)
     if at_end:
         print(f"a dose falls on day {args.days}, the last output: errors are scored on the outputs before it")
 
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     runs: dict[tuple[str, float], dict] = {}
     for rtol in OURS:
-        sim = bm.Simulator(model, arm, base.DAYS, base.TIMES, bm.SolverOptions(rtol=rtol, atol=rtol * 1e-3))
+        sim = bm.Simulator(model, arm, days, times, bm.SolverOptions(rtol=rtol, atol=rtol * 1e-3))
         res = sim.run()
         runs[("bonemet_ode", rtol)] = {"solve": sim.run, "err": worst(res.states),
                                        "steps": res.stats["steps"], "ms": []}
@@ -74,18 +73,18 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         from bonemet_ode.io.sbml import to_sbml
 
-        xml = to_sbml(model, arm, days=base.DAYS)
+        xml = to_sbml(model, arm, days=days)
         names = arm.apply(model).state_names
         for rtol in THEIRS:
             rr = wk.load_roadrunner(xml, rtol, rtol * 1e-3, names)
-            y = wk.rr_solve(rr, base.DAYS, base.N_OUT)[:, 1:]
-            runs[("libRoadRunner", rtol)] = {"solve": (lambda rr=rr: wk.rr_solve(rr, base.DAYS, base.N_OUT)),
+            y = wk.rr_solve(rr, days, n_out)[:, 1:]
+            runs[("libRoadRunner", rtol)] = {"solve": (lambda rr=rr: wk.rr_solve(rr, days, n_out)),
                                              "err": worst(y), "steps": None,
                                              "ms": []}
     for _ in range(args.rounds):
         for key, r in runs.items():
             r["ms"].append(wk.median_ms(r["solve"], 40 if key[0] == "bonemet_ode" else 8))
-    print(f"\nbone_metastasis '{arm.name}', days 0-{args.days}, {base.N_OUT} outputs, atol = rtol/1000; "
+    print(f"\nbone_metastasis '{arm.name}', days 0-{args.days}, {n_out} outputs, atol = rtol/1000; "
           f"median of {args.rounds} interleaved rounds\n")
     print(f"{'tool':<15}{'rtol':>8}{'ms':>10}{'worst state':>14}{'steps':>8}")
     for (tool, rtol), r in runs.items():
