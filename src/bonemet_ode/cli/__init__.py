@@ -58,7 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         mod.register(sub)
         _add_common(sub.choices[name], top=False)
+        _record_options(sub.choices[name])
     return parser
+
+
+def _record_options(p: argparse.ArgumentParser) -> None:
+    """Store each option's flag and default in the parsed arguments (``option_defaults``), so that a command can
+    refuse an option given where it has no effect (:func:`~bonemet_ode.cli._common.refuse_unused`)."""
+    table = {}
+    for action in p._actions:  # argparse keeps no public list of a parser's actions
+        longs = [s for s in action.option_strings if s.startswith("--")]
+        if longs and action.default is not argparse.SUPPRESS:
+            table[action.dest] = (max(longs, key=len), action.default)
+    p.set_defaults(option_defaults=table)
 
 
 def _one_line(text: str) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["OutputPathError", "check_output_file", "check_output_dir", "Progress"]
+__all__ = ["OutputPathError", "check_output_file", "check_output_dir", "Progress", "refuse_unused"]
 
 T = TypeVar("T")
 
@@ -134,6 +134,45 @@ class Progress:
     def enabled(self) -> bool:
         """Whether anything is printed."""
         return not self.quiet
+
+
+def refuse_unused(args: Any, dests: Iterable[str], reason: str) -> None:
+    """Refuse the options among ``dests`` that were given but would have no effect in this run.
+
+    An option counts as given when its value differs from its default (the table that
+    ``bonemet_ode.cli.build_parser`` stores as ``args.option_defaults``).  Nothing a user asks for is
+    dropped silently: a ``--chains`` without ``--ensemble``, say, is an error that names the option.
+
+    Parameters
+    ----------
+    args
+        Parsed arguments of a sub-command.
+    dests
+        Destination names (``max_nfev`` for ``--max-nfev``) of the options that have no effect here.
+    reason
+        Why, completing ``"--flag: <reason>"``, e.g. ``"applies only with --ensemble N"``.
+
+    Raises
+    ------
+    bonemet_ode.errors.ParameterError
+        One or more of the options were given; the message names them all.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> args = SimpleNamespace(chains=8, option_defaults={"chains": ("--chains", 4)})
+    >>> refuse_unused(args, ["chains"], "applies only with --ensemble N")
+    Traceback (most recent call last):
+    ...
+    bonemet_ode.errors.ParameterError: --chains: applies only with --ensemble N; it would have no effect here
+    """
+    from ..errors import ParameterError
+
+    table = getattr(args, "option_defaults", None) or {}
+    given = [table[d][0] for d in dests if d in table and getattr(args, d, table[d][1]) != table[d][1]]
+    if given:
+        it = "it" if len(given) == 1 else "they"
+        raise ParameterError(f"{', '.join(given)}: {reason}; {it} would have no effect here")
 
 
 def progress_of(args: Any) -> Progress:

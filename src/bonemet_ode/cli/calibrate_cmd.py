@@ -110,6 +110,23 @@ def default_free(model: Any) -> list[str]:
     return out
 
 
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse options that the chosen calibration (ensemble, least squares, evolution) would not read."""
+    from ._common import refuse_unused
+
+    if args.ensemble is None:
+        refuse_unused(args, ("chains", "burn", "thin", "start", "no_resume"), "applies only with --ensemble N")
+        if args.method == "lsq":
+            refuse_unused(args, ("generations",), "applies only with --method evolution")
+        else:
+            refuse_unused(args, ("starts", "refine", "max_nfev"),
+                          "applies only with --method lsq (evolution searches from the hand-set start)")
+    else:
+        refuse_unused(args, ("method", "generations", "starts", "refine", "max_nfev", "safety", "no_conflicts"),
+                      "applies only to the single-point calibration (without --ensemble; the ensemble's chains are "
+                      "set by --chains, --burn, --thin)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode calibrate`` with the parsed ``args``; return the exit status (0: success)."""
     from ..calibration.calibrator import CalibrationSettings, Calibrator
@@ -119,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from .outcomes_cmd import load_scenario, read_params
 
     progress = progress_of(args)
+    _refuse_unused(args)
     check_output_file(args.out)  # before the work: a bad --out must not cost a calibration
     for name, value, low in (("--starts", args.starts, 0), ("--refine", args.refine, 0),
                              ("--max-nfev", args.max_nfev, 1), ("--generations", args.generations, 1),

@@ -83,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
     from ..models.bone_metastasis import default_arms
     from ..plotting.comparison import first_dose_day, treatment_comparison_figure
     from ..simulate.comparison import compare_arms
-    from ._common import check_output_dir, progress_of
+    from ._common import check_output_dir, progress_of, refuse_unused
     from .outcomes_cmd import read_params
 
     progress = progress_of(args)
+    if args.figure:
+        refuse_unused(args, ("arms", "ensemble", "members"),
+                      "not used with --figure (each source figure has its own arms and cohorts)")
+    elif args.ensemble is None:
+        refuse_unused(args, ("members",), "applies only with --ensemble FILE")
     check_output_dir(args.out)
     if not (math.isfinite(args.days) and args.days > 0):
         from ..errors import ScheduleError
@@ -102,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             written = []
             for k, key in enumerate(("ER", "DKK1", "TAM", "SRS"), 1):
                 progress.note(f"figure {k}/4: {key}")
-                written.append(getattr(source_figures, f"figure_{key.lower()}")(args.out, params=params or None))
+                written.append(getattr(source_figures, f"figure_{key.lower()}")(args.out, params=params or None,
+                                                                                 days=args.days))
         else:
             progress.note(f"figure {args.figure}")
             written = getattr(source_figures, f"figure_{args.figure.lower()}")(args.out, params=params or None,

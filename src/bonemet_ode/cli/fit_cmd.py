@@ -131,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate.observation import default_observations
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
-    from ._common import check_output_dir, progress_of
+    from ._common import check_output_dir, progress_of, refuse_unused
 
+    if args.wide:
+        refuse_unused(args, ("time_col", "value_col"),
+                      "applies only to the long layout (without --wide: the wide layout has one column per day)")
     progress = progress_of(args)
     check_output_dir(args.out)
     if args.starts < 1:

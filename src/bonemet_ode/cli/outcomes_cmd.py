@@ -309,12 +309,41 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+#: Options of ``--explain --compute`` (the table computed from an ensemble).
+_COMPUTE_OPTIONS = ("ensemble", "prior_points", "left_out", "burn", "only", "seed", "out")
+#: Options of ``--robustness`` (``--clauses`` has its own message).
+_ROBUSTNESS_OPTIONS = ("draws", "jitter_seed", "jitter")
+
+
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """Refuse options that the chosen mode (evaluate, --explain, --robustness) would not read."""
+    from ._common import refuse_unused
+
+    if args.explain is None:
+        refuse_unused(args, ("compute",) + _COMPUTE_OPTIONS, "applies only with --explain")
+    else:
+        refuse_unused(args, ("params", "member", "json", "ablation"),
+                      "not used by --explain (it explains an ensemble's outcomes: "
+                      "--explain --compute --ensemble FILE)")
+        if args.explain and args.compute:
+            from ..errors import ParameterError
+
+            raise ParameterError(f"--explain {args.explain!r} reads a saved table and --compute computes one: "
+                                 "give one of them")
+        if not args.compute:
+            refuse_unused(args, _COMPUTE_OPTIONS + ("n_jobs",),
+                          "applies only with --explain --compute (without --compute the table is read, not computed)")
+    if args.robustness is None:
+        refuse_unused(args, _ROBUSTNESS_OPTIONS, "applies only with --robustness SIGMA")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode outcomes`` with the parsed ``args``; return the exit status (0: success)."""
     from ..outcomes.context import EvaluationContext
     from ._common import progress_of
 
     progress = progress_of(args)
+    _refuse_unused(args)
     if getattr(args, "clauses", False) and args.robustness is None:
         from ..errors import ParameterError
 

@@ -33,9 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ParameterError
-    from ._common import check_output_dir, progress_of
+    from ._common import check_output_dir, progress_of, refuse_unused
 
     prog = progress_of(args)
+    if args.fit:
+        refuse_unused(args, ("json",), "applies only with --llh (--fit writes its results to --out)")
+    else:
+        refuse_unused(args, ("starts", "seed", "method", "no_profiles", "out"),
+                      "applies only with --fit (--llh prints to stdout)")
     if args.fit:
         if args.out is None:
             raise ParameterError("--fit needs --out DIR")
@@ -44,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
         if args.seed < 0:
             raise ParameterError(f"--seed must be a non-negative integer, got {args.seed}")
         out = check_output_dir(args.out)
-    elif args.json is False and args.out is not None:
-        raise ParameterError("--out is for --fit; --llh prints to stdout")
     from ..petab import read_petab
 
     prog(f"reading {args.problem}")

@@ -48,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.synergy import synergy
     from ..data.readers import read_long, read_wide
     from ..plotting.synergy import plot_synergy
-    from ._common import check_output_dir, root_figure
+    from ._common import check_output_dir, refuse_unused, root_figure
 
+    if args.wide:
+        refuse_unused(args, ("subject_col", "time_col", "value_col"),
+                      "applies only to the long layout (without --wide: the wide layout is Treatment,Mouse,<days>)")
     check_output_dir(args.out)
     if args.wide:
         arm_col = args.arm_col if args.arm_col != "arm" else "Treatment"
@@ -68,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
         mixed = synergy_lmm(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
                             combination=args.combination, metric=args.metric if args.metric != "ra" else "bliss")
         text += "\n\n" + mixed.to_text()
+        if args.metric == "ra":
+            text += ("\n  (--metric ra has no mixed-model form (response additivity needs dose-response curves); "
+                     "the mixed model above tests Bliss independence)")
     (args.out / "report.txt").write_text(text + "\n")
     axes = plot_synergy(result)
     fig = root_figure(axes[0])

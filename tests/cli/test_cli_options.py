@@ -1,0 +1,73 @@
+"""Options that the chosen mode of a command would not read are refused by name, never dropped.
+
+Each case is a command line that ran before this check with the named option silently ignored
+(``calibrate --ensemble 5 --method evolution`` sampled the ensemble by its chains; ``outcomes
+--explain --seed 3`` printed the saved table; ``petab --llh --starts 5`` evaluated once).  Every
+refusal comes before any model is compiled or file read, so the data paths below need not exist.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bonemet_ode.cli import main
+
+REFUSED = [
+    (["calibrate", "--ensemble", "5", "--method", "evolution"], "--method"),
+    (["calibrate", "--ensemble", "5", "--starts", "8", "--safety", "0.1"], "--starts, --safety"),
+    (["calibrate", "--chains", "8"], "--chains"),
+    (["calibrate", "--no-resume"], "--no-resume"),
+    (["calibrate", "--generations", "5"], "--generations"),
+    (["calibrate", "--method", "evolution", "--max-nfev", "5"], "--max-nfev"),
+    (["compare", "--members", "5"], "--members"),
+    (["compare", "--figure", "ER", "--arms", "anti-PD-1"], "--arms"),
+    (["outcomes", "--compute"], "--compute"),
+    (["outcomes", "--prior-points", "8"], "--prior-points"),
+    (["outcomes", "--draws", "5"], "--draws"),
+    (["outcomes", "--jitter", "r_T"], "--jitter"),
+    (["outcomes", "--explain", "--json"], "--json"),
+    (["outcomes", "--explain", "--compute", "--params", "p.json"], "--params"),
+    (["outcomes", "--explain", "--seed", "3"], "--seed"),
+    (["outcomes", "--explain", "--left-out", "3"], "--left-out"),
+    (["outcomes", "--explain", "saved.json", "--compute"], "'saved.json'"),
+    (["petab", "p.yaml", "--llh", "--starts", "5"], "--starts"),
+    (["petab", "p.yaml", "--llh", "--no-profiles"], "--no-profiles"),
+    (["petab", "p.yaml", "--llh", "--json", "--out", "x"], "--out"),
+    (["petab", "p.yaml", "--fit", "--json"], "--json"),
+    (["fit", "d.csv", "--model", "gompertz", "--wide", "--time-col", "t"], "--time-col"),
+    (["synergy", "d.csv", "--control", "c", "--combination", "ab", "--wide", "--value-col", "v"], "--value-col"),
+]
+
+
+@pytest.mark.parametrize("argv, named", REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_an_option_without_effect_is_refused_by_name(argv, named, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    needs_out = argv[0] in ("calibrate", "compare", "fit", "synergy") and "--out" not in argv
+    out = ["--out", str(tmp_path / ("o.json" if argv[0] == "calibrate" else "o"))] if needs_out else []
+    assert main([*argv, *out, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert named in err, err
+    assert "would have no effect" in err or "give one of them" in err
+    assert not list(tmp_path.glob("o*")), "refused before any output was written"
+
+
+def test_an_option_at_its_default_value_is_not_refused(tmp_path, capsys):
+    """``--method lsq`` (the default) with ``--ensemble`` changes nothing, so it passes the check; the
+    ensemble then fails on the next validation (``--chains 0``), which shows the check let it through."""
+    assert main(["calibrate", "--ensemble", "5", "--method", "lsq", "--chains", "0", "--quiet",
+                 "--out", str(tmp_path / "e.json")]) == 2
+    assert "--chains must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_figure_all_takes_the_span(tmp_path, monkeypatch):
+    """``compare --figure all --days N`` gives every source figure the span (it used to drop ``--days``)."""
+    from bonemet_ode.models.bone_metastasis import figures
+
+    seen = {}
+    for key in ("er", "dkk1", "tam", "srs"):
+        def fake(out_dir, *, params=None, days=None, key=key):
+            seen[key] = days
+            return tmp_path / f"{key}.png"
+        monkeypatch.setattr(figures, f"figure_{key}", fake)
+    assert main(["compare", "--figure", "all", "--days", "9", "--quiet", "--out", str(tmp_path / "f")]) == 0
+    assert seen == {"er": 9.0, "dkk1": 9.0, "tam": 9.0, "srs": 9.0}
