@@ -177,6 +177,33 @@ def test_bad_input_is_refused_by_name(tmp_path):
         Ensemble.load(bad)
 
 
+@pytest.mark.parametrize("args, named", [((0, 0.05, 10, 1), "n_params"), ((3, 0.05, 0, 1), "n must"),
+                                         ((3, 0.05, 5, -1), "seed"), ((3, 0.05, 5, 1.5), "seed"),
+                                         ((3, float("nan"), 5, 1), "sigma"), ((3, 0.05, True, 1), "n must")])
+def test_jitter_factors_refuse_bad_input_by_name(args, named):
+    from bonemet_ode.calibration.robustness import jitter_factors
+
+    with pytest.raises(FitError, match=named):
+        jitter_factors(*args)
+
+
+def test_jitter_factors_are_log_normal_and_seeded():
+    from bonemet_ode.calibration.robustness import jitter_factors
+
+    f = jitter_factors(4, 0.1, 20000, 7)
+    assert np.array_equal(f, jitter_factors(4, 0.1, 20000, 7))
+    logs = np.log(f)
+    assert abs(logs.mean()) < 4 * 0.1 / np.sqrt(logs.size) and abs(logs.std() - 0.1) < 0.002
+
+
+def test_member_index_range_is_stated(toy_ensemble):
+    ens, _ = toy_ensemble
+    n = len(ens)
+    assert ens.member(-1) == ens.member(n - 1)
+    with pytest.raises(FitError, match=rf"\[{-n}, {n}\)"):
+        ens.member(n)
+
+
 # ---------------------------------------------------------------------- explain
 def test_explain_classifies_closed_form_cases():
     from bonemet_ode.calibration.explain import Explanation, classify, explain_outcomes

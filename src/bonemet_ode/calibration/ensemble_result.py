@@ -188,7 +188,8 @@ class Ensemble:
     def member(self, k: int) -> dict[str, float]:
         """Member ``k`` with the fixed overrides: what to pass to ``simulate(params=...)`` or ``evaluate``."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not -len(self) <= k < len(self):
-            raise FitError(f"member index must be an integer in [0, {len(self)}), got {k!r}")
+            raise FitError(f"member index must be an integer in [{-len(self)}, {len(self)}) (negative: counted from "
+                           f"the last), got {k!r}")
         return {**self.fixed, **self.members[int(k)]}
 
     def save_member(self, k: int, path: str | Path) -> Path:

@@ -29,6 +29,9 @@ def jitter_factors(n_params: int, sigma: float, n: int, seed: int) -> np.ndarray
     """(n x n_params) multiplicative factors ``exp(sigma * z)``, ``z`` standard normal from ``seed``."""
     if not (sigma >= 0 and np.isfinite(sigma)):
         raise FitError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    for label, value, low in (("n_params", n_params, 1), ("n", n, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise FitError(f"{label} must be an integer >= {low}, got {value!r}")
     rng = np.random.default_rng(seed)
     return np.exp(sigma * rng.standard_normal((int(n), int(n_params))))
 

@@ -243,6 +243,8 @@ def _robustness(args: argparse.Namespace, progress: Any, context: Any, params: d
             raise ParameterError(f"--robustness: each sigma must be a finite number >= 0, got {sigma!r}")
     if args.draws < 1:
         raise ParameterError(f"--draws must be an integer >= 1, got {args.draws}")
+    if args.jitter_seed < 0:
+        raise ParameterError(f"--jitter-seed must be an integer >= 0, got {args.jitter_seed}")
     if args.ablation:
         raise ParameterError("--robustness cannot be combined with --ablation (run them apart)")
     if args.jitter:
