@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -276,3 +277,38 @@ def test_figures_take_and_return_axes(toy_ensemble):
     assert list(out) == list(axes)
     heights = [p.get_height() for p in axes[0].patches]
     assert sum(heights) == len(ens)
+
+
+@pytest.mark.parametrize("field, value, named", [
+    ("piled", [["r_C"]], "piled[0]' must be a list of 2 items"),
+    ("piled", [["r_C", 3]], "piled[0]'[1] must be a string"),
+    ("bound_breaks", [["r_C", "O8", "half"]], "bound_breaks[0]"),
+    ("bound_breaks", [["r_C", "O8"]], "must be a list of 3 items"),
+])
+def test_a_damaged_explanation_is_refused_by_field(field, value, named, tmp_path):
+    """Fields of the saved explanation are checked as they are read (a short row used to raise ValueError)."""
+    from bonemet_ode.calibration.explain import Explanation
+    from bonemet_ode.models.bone_metastasis.data import explanation_path
+
+    doc = json.loads(explanation_path().read_text())
+    assert len(Explanation.from_dict(doc).rows) == 21  # the shipped document itself loads
+    doc["payload"][field] = value
+    path = tmp_path / "ex.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SavedFileError, match=re.escape(named)):
+        Explanation.load(path)
+
+
+@pytest.mark.parametrize("key, value, named", [("classification", "explained", "must be one of"),
+                                               ("prior_fraction", 1.5, "share in [0, 1]"),
+                                               ("left_out_fraction", -0.1, "share in [0, 1]")])
+def test_an_explanation_row_out_of_range_is_refused(key, value, named, tmp_path):
+    from bonemet_ode.calibration.explain import Explanation
+    from bonemet_ode.models.bone_metastasis.data import explanation_path
+
+    doc = json.loads(explanation_path().read_text())
+    doc["payload"]["rows"][3][key] = value
+    path = tmp_path / "ex.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SavedFileError, match=re.escape(named)):
+        Explanation.load(path)

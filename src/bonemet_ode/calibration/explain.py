@@ -36,6 +36,7 @@ a parameter piled at a bound*, and the report says so.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -63,6 +64,8 @@ __all__ = [
     "prior_fractions",
 ]
 
+#: Every classification a row can carry (``prior only``: no left-out ensemble was computed).
+CLASSIFICATIONS = ("structural", "predicted", "fitted", "in tension", "prior only")
 #: Prior fraction at or above which an outcome is structural.
 STRUCTURAL = 0.9
 #: Left-out fraction at or above which an outcome is predicted by the others.
@@ -179,11 +182,18 @@ class Explanation:
         _, f = open_document(d, "explanation", versions=(1,), source=source)
         rows = []
         for r in f.objects("rows"):
+            cls_ = r.str("classification")
+            if cls_ not in CLASSIFICATIONS:
+                raise r.error("classification", f"must be one of {list(CLASSIFICATIONS)}, got {cls_!r}")
+            for key in ("prior_fraction", "left_out_fraction"):
+                v = r.number(key, finite=key == "prior_fraction")
+                if not (math.isnan(v) or 0.0 <= v <= 1.0):
+                    raise r.error(key, f"must be a share in [0, 1], got {v!r}")
             rows.append(OutcomeExplanation(r.str("id"), r.number("prior_fraction"),
                                            r.number("left_out_fraction", finite=False), r.str("classification"),
                                            tuple(r.str_list("held_by_bound", [])), r.int("n_left_out", 0, minimum=0)))
-        piled = tuple((str(p[0]), str(p[1])) for p in f.list("piled", []))
-        breaks = tuple((str(a), str(b), float(c)) for a, b, c in f.list("bound_breaks", []))
+        piled = tuple(f.tuples("piled", "ss", []))
+        breaks = tuple(f.tuples("bound_breaks", "ssn", []))
         return cls(tuple(rows), piled, breaks, f.int("n_prior", 0), dict(f.raw("settings", {})),
                    f.int("n_evaluations", 0), f.number("wall_time", 0.0))
 

@@ -384,6 +384,28 @@ class Fields:
                                      f"got {_show(item)}")
         return list(items)
 
+    def tuples(self, key: builtins.str, kinds: builtins.str,
+               default: Any = _MISSING) -> builtins.list[tuple[Any, ...]]:
+        """A list of fixed-length rows, each a JSON list whose items are strings (``"s"``) or finite numbers
+        (``"n"``) in the order of ``kinds``: ``tuples("piled", "ss")`` reads ``[["r_T", "upper bound"], ...]``."""
+        items = self.list(key, default)
+        out = []
+        for i, item in enumerate(items):
+            where = f"{self.source}: field '{self.where(key)}[{i}]'"
+            if not isinstance(item, list) or len(item) != len(kinds):
+                raise SavedFileError(f"{where} must be a list of {len(kinds)} items, got {_show(item)}")
+            sub = Fields({"_": None}, f"{self.where(key)}[{i}]", self.source)
+            row: builtins.list[Any] = []
+            for j, (kind, v) in enumerate(zip(kinds, item)):
+                if kind == "s":
+                    if not isinstance(v, str):
+                        raise SavedFileError(f"{where}[{j}] must be a string, got {_show(v)}")
+                    row.append(v)
+                else:
+                    row.append(sub._to_float(j, v, True, None))
+            out.append(tuple(row))
+        return out
+
     def numbers(self, key: builtins.str, default: Any = _MISSING, *,
                 finite: builtins.bool = True) -> builtins.list[float]:
         """A list of floats."""
