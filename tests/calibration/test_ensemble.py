@@ -29,7 +29,7 @@ from bonemet_ode.calibration.ensemble import calibrate_ensemble
 from bonemet_ode.calibration.ensemble_result import Ensemble, EnsembleSettings
 from bonemet_ode.calibration.sampler import SamplerSettings, SliceChains, chord
 from bonemet_ode.calibration.space import FreeParameter
-from bonemet_ode.errors import FitError, SavedFileError
+from bonemet_ode.errors import BonemetError, FitError, SavedFileError
 
 
 def triangle(u):
@@ -260,6 +260,46 @@ def test_prediction_bands_match_the_closed_form(toy_ensemble):
     assert table.loc["control", "T_pct_control"] == pytest.approx(100.0)
     assert table.loc["A", "T_pct_control_hi"] <= 20.0 + 1e-6  # O3 holds in every member
     assert table.loc["A", "T_lo"] <= table.loc["A", "T"] <= table.loc["A", "T_hi"]
+
+
+def test_prediction_input_is_checked_and_never_extrapolated(toy_ensemble):
+    from calibration.test_calibration import ARMS, toy
+
+    from bonemet_ode.calibration.predict import predict_arms
+
+    ens, _ = toy_ensemble
+    arms = list(ARMS.values())
+    for bad, named in ((dict(days=float("nan")), "days"), (dict(arms=[]), "at least one Arm"),
+                       (dict(arms="control"), "sequence of Arm"), (dict(arms=[arms[0], arms[0]]), "repeated"),
+                       (dict(days=2.0, times=[0.0, 3.0]), "after the end")):
+        kwargs = dict(arms=arms, days=28.0, n_members=3, progress=False) | bad
+        with pytest.raises(BonemetError, match=named):
+            predict_arms(toy(), kwargs.pop("arms"), ens, **kwargs)
+    pred = predict_arms(toy(), arms, ens, times=[0.0, 7.0, 14.0], n_members=3, progress=False)
+    assert pred.times[-1] == 14.0  # the span follows the times when days is not given
+    # exp(r t) between outputs: linear interpolation inside the span, a refusal outside it
+    r = ens.values()[list(pred.members), 0]
+    mid = pred.at(10.5, "control", "T")
+    assert np.all((np.exp(7 * r) < mid) & (mid < np.exp(14 * r)))
+    for day in (14.5, -1.0, float("nan")):
+        with pytest.raises(FitError, match="outside the predicted span"):
+            pred.at(day, "control", "T")
+    with pytest.raises(FitError, match="level"):
+        pred.endpoint_table(["T"], level=1.0)
+
+
+def test_robustness_helpers_refuse_bad_sizes(toy_ensemble):
+    from bonemet_ode.calibration.jitter_margins import jitter_margins
+    from bonemet_ode.calibration.robustness import candidate_members, most_robust_member
+
+    ens, _ = toy_ensemble
+    with pytest.raises(FitError, match="candidates"):
+        candidate_members(ens, 0)
+    assert sorted(candidate_members(ens, 10**6)) == list(range(len(ens)))  # more than there are: every member
+    with pytest.raises(FitError, match="n_candidates"):
+        most_robust_member(context(FEASIBLE), ens, n_candidates=0)
+    with pytest.raises(FitError, match="sigma"):
+        jitter_margins(context(FEASIBLE), ens.member(0), ["r", "kA"], np.ones((2, 2)), sigma=-0.1)
 
 
 def test_figures_take_and_return_axes(toy_ensemble):

@@ -68,8 +68,12 @@ class EnsemblePrediction:
         return med, lo, hi
 
     def at(self, day: float, arm: str, variable: str) -> np.ndarray:
-        """Per-member values at ``day`` (linear interpolation between outputs)."""
+        """Per-member values at ``day`` (linear interpolation between outputs; ``day`` within the outputs' span)."""
         Y = self._get(arm, variable)
+        lo, hi = float(self.times[0]), float(self.times[-1])
+        if isinstance(day, bool) or not isinstance(day, (int, float, np.number)) or not lo <= day <= hi:
+            raise FitError(f"day {day!r} is outside the predicted span ({lo:g} to {hi:g} days); values beyond it "
+                           "would be extrapolated")
         return np.array([np.interp(day, self.times, y) for y in Y])
 
     def endpoint_table(self, names: Sequence[str], day: float | None = None, control: str = "control",
@@ -88,7 +92,9 @@ class EnsemblePrediction:
         """
         import pandas as pd
 
-        day = float(self.times[-1]) if day is None else float(day)
+        if not 0 < level < 1:
+            raise FitError(f"level must be in (0, 1), got {level!r}")
+        day = float(self.times[-1]) if day is None else day
         a = (1 - level) / 2
         rows = []
         for arm in self.arms:
@@ -108,7 +114,7 @@ class EnsemblePrediction:
         return df
 
 
-def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: float = 28.0,
+def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: float | None = None,
                  times: Sequence[float] | np.ndarray | None = None, n_members: int | None = 100,
                  variables: Sequence[str] | None = None, progress: bool | None = None) -> EnsemblePrediction:
     """Simulate every arm under ``n_members`` members evenly spaced through the ensemble.
@@ -119,10 +125,10 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
     arms : sequence of Arm
     ensemble : Ensemble
         Members (with its fixed overrides) are applied as parameter overrides.
-    days : float
-        Simulation length, days.
+    days : float, optional
+        Simulation length, days (default: 28, or the last of ``times`` when they are given).
     times : array_like, optional
-        Output times (default: 4 per day).
+        Output times within ``[0, days]`` (default: 4 per day).
     n_members : int, optional
         Members simulated (default 100; ``None``: every member).
     variables : sequence of str, optional
@@ -136,6 +142,21 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
     """
     if not len(ensemble):
         raise FitError("the ensemble has no members")
+    if isinstance(arms, (str, Arm)):
+        raise FitError(f"arms: expected a sequence of Arm objects, got {arms!r}")
+    arms = list(arms)
+    if not arms:
+        raise FitError("arms: give at least one Arm")
+    for a in arms:
+        if not isinstance(a, Arm):
+            raise FitError(f"arms: expected Arm objects, got {a!r} ({type(a).__name__})")
+    dup = sorted({a.name for a in arms if sum(b.name == a.name for b in arms) > 1})
+    if dup:
+        raise FitError(f"arms: each arm needs its own name; repeated: {', '.join(dup)}")
+    if days is None:
+        days = 28.0 if times is None else float(np.asarray(times, dtype=float).max(initial=0.0))
+    if isinstance(days, bool) or not isinstance(days, (int, float, np.number)) or not (np.isfinite(days) and days > 0):
+        raise FitError(f"days (simulation length) must be a finite number > 0, got {days!r}")
     if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, (int, np.integer))
                                   or n_members < 1):
         raise FitError(f"n_members must be an integer >= 1 or None, got {n_members!r}")
@@ -143,7 +164,7 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
     pick = tuple(int(i) for i in np.unique(np.linspace(0, len(ensemble) - 1, k).round().astype(int)))
     t = np.linspace(0.0, float(days), int(round(4 * days)) + 1) if times is None else np.asarray(times, float)
     names = tuple(variables) if variables else tuple(model.state_names + model.observable_names)
-    sims = {a.name: Simulator(model, a, float(t[-1]), t) for a in arms}
+    sims = {a.name: Simulator(model, a, float(days), t) for a in arms}  # it checks the times against the span
     values = {(a, n): np.full((len(pick), len(t)), np.nan) for a in sims for n in names}
     failed: dict[tuple[str, int], str] = {}
     show = progress if progress is not None else sys.stderr.isatty()

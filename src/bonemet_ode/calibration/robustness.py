@@ -79,7 +79,7 @@ class RobustnessRanking:
 
 
 def candidate_members(ensemble: Ensemble, k: int) -> list[int]:
-    """Up to ``k`` members likely deep inside the feasible region.
+    """Up to ``k`` members likely deep inside the feasible region (every member when ``k`` exceeds their number).
 
     Half by the largest smallest normalised outcome margin (each outcome's
     margins divided by their spread over the ensemble), half by the
@@ -88,6 +88,8 @@ def candidate_members(ensemble: Ensemble, k: int) -> list[int]:
     n = len(ensemble)
     if n == 0:
         raise FitError("the ensemble has no members")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise FitError(f"the number of candidates must be an integer >= 1, got {k!r}")
     M = np.asarray(ensemble.margins, dtype=float)
     req = [i for i, o in enumerate(ensemble.outcome_ids) if o in set(ensemble.required)]
     Mr = M[:, req]
@@ -131,6 +133,10 @@ def most_robust_member(context: EvaluationContext, ensemble: Ensemble, n_candida
     -------
     RobustnessRanking
     """
+    if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 1:
+        raise FitError(f"n_candidates must be an integer >= 1, got {n_candidates!r}")
+    if not len(sigma):
+        raise FitError("sigma: give at least one jitter size")
     cands = candidate_members(ensemble, n_candidates)
     names = list(ensemble.names)
     factors = [jitter_factors(len(names), s, n_draws, seed + i) for i, s in enumerate(sigma)]
