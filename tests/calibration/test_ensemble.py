@@ -319,6 +319,39 @@ def test_figures_take_and_return_axes(toy_ensemble):
     assert sum(heights) == len(ens)
 
 
+def test_figures_refuse_mismatched_input_by_name(toy_ensemble):
+    """A label list of the wrong length used to be cut to the data silently (or fail inside matplotlib)."""
+    from calibration.test_calibration import ARMS, toy
+    from matplotlib.figure import Figure
+
+    from bonemet_ode.calibration.predict import predict_arms
+    from bonemet_ode.plotting.ensemble import (
+        correlation_heatmap,
+        ensemble_comparison_figure,
+        marginal_histograms,
+        plot_band,
+    )
+
+    ens, _ = toy_ensemble
+    ax = Figure().add_subplot()
+    cases = [(lambda: correlation_heatmap(None, ax), "square"),
+             (lambda: correlation_heatmap(np.ones((2, 3)), ax), "square"),
+             (lambda: correlation_heatmap(ens.correlations(), ax, names=["r"]), "names: expected 2"),
+             (lambda: marginal_histograms(ens.unit(), ["r", "kA", "x"]), "names: expected 2"),
+             (lambda: marginal_histograms(ens.unit(), ens.names, flags=["constrained"]), "flags: expected 2"),
+             (lambda: marginal_histograms(ens.unit(), ens.names, bins=0), "bins"),
+             (lambda: plot_band(np.arange(3), np.arange(4), np.arange(3), np.arange(3), ax), "median: expected 3"),
+             (lambda: ens.strongest_correlations(0), "k must be")]
+    for call, named in cases:
+        with pytest.raises(FitError, match=named):
+            call()
+    pred = predict_arms(toy(), list(ARMS.values()), ens, days=7, n_members=2, progress=False)
+    with pytest.raises(FitError, match="'cd8' not predicted"):
+        ensemble_comparison_figure(pred, panels=[("T", "T", True), ("cd8", "CD8", True)])
+    fig = ensemble_comparison_figure(pred, panels=[("T", "tumour", True)])
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == len(ARMS)
+
+
 @pytest.mark.parametrize("field, value, named", [
     ("piled", [["r_C"]], "piled[0]' must be a list of 2 items"),
     ("piled", [["r_C", 3]], "piled[0]'[1] must be a string"),

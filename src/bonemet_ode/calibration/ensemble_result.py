@@ -269,6 +269,8 @@ class Ensemble:
 
     def strongest_correlations(self, k: int = 10, method: str = "spearman") -> list[tuple[str, str, float]]:
         """The ``k`` parameter pairs with the largest absolute correlation, strongest first."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise FitError(f"k must be an integer >= 1, got {k!r}")
         C = self.correlations(method).to_numpy()
         i, j = np.triu_indices(len(self.names), 1)
         order = np.argsort(-np.abs(np.nan_to_num(C[i, j])), kind="stable")[:k]

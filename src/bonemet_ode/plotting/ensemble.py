@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import FitError
 from ..simulate.plot import axes_or_new
 from .style import arm_colors
 
@@ -35,8 +36,15 @@ def correlation_heatmap(corr: Any, ax: Axes | None = None, names: Sequence[str] 
     annotate_above : float
         Write the value in cells with ``|r|`` at least this (off the diagonal).
     """
-    C = np.asarray(corr, dtype=float)
+    try:
+        C = np.asarray(corr, dtype=float)
+    except (TypeError, ValueError):
+        raise FitError(f"corr: expected a square matrix of correlations, got {type(corr).__name__}") from None
+    if C.ndim != 2 or C.shape[0] != C.shape[1] or not C.size:
+        raise FitError(f"corr: expected a square (parameters x parameters) matrix, got shape {C.shape}")
     labels = list(names) if names is not None else list(getattr(corr, "columns", range(len(C))))
+    if len(labels) != len(C):
+        raise FitError(f"names: expected {len(C)} labels, one per row of corr, got {len(labels)}")
     ax = axes_or_new(ax, (0.28 * len(C) + 2.5, 0.28 * len(C) + 2.0))
     im = ax.imshow(C, vmin=-1, vmax=1, cmap="RdBu_r")
     ax.set_xticks(range(len(C)), labels, rotation=90, fontsize=7)
@@ -65,7 +73,15 @@ def marginal_histograms(unit: np.ndarray, names: Sequence[str], axes: Any = None
         A flag per parameter written in the panel (``piled at upper bound``, ...).
     """
     U = np.asarray(unit, dtype=float)
+    if U.ndim != 2:
+        raise FitError(f"unit: expected a (members x parameters) array, got shape {U.shape}")
     d = U.shape[1]
+    if len(names) != d:
+        raise FitError(f"names: expected {d}, one per column of unit, got {len(names)}")
+    if flags is not None and len(flags) != d:
+        raise FitError(f"flags: expected {d}, one per column of unit, got {len(flags)}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise FitError(f"bins must be an integer >= 1, got {bins!r}")
     if axes is None:
         from matplotlib.figure import Figure
 
@@ -93,6 +109,10 @@ def marginal_histograms(unit: np.ndarray, names: Sequence[str], axes: Any = None
 def plot_band(times: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: np.ndarray, ax: Axes | None = None,
               color: str = "#0072B2", label: str | None = None, log: bool = False, alpha: float = 0.2) -> Axes:
     """Median line and shaded band over time (days); returns the Axes."""
+    n = len(times)
+    for label_, arr in (("median", median), ("lower", lower), ("upper", upper)):
+        if np.ndim(arr) != 1 or len(arr) != n:
+            raise FitError(f"{label_}: expected {n} values, one per time, got shape {np.shape(arr)}")
     ax = axes_or_new(ax)
     ax.fill_between(times, lower, upper, color=color, alpha=alpha, lw=0)
     ax.plot(times, median, color=color, lw=1.6, label=label)
@@ -111,7 +131,12 @@ def ensemble_comparison_figure(prediction: Any, panels: Sequence[tuple[str, str,
     """
     from matplotlib.figure import Figure
 
-    panels = [p for p in panels if p[0] in prediction.variables]
+    missing = [p[0] for p in panels if p[0] not in prediction.variables]
+    if missing:
+        raise FitError(f"panels: {', '.join(map(repr, missing))} not predicted (variables: "
+                       f"{', '.join(prediction.variables)})")
+    if not panels:
+        raise FitError("panels: give at least one (variable, label, log) panel")
     if fig is None:
         fig = Figure(figsize=(5.2 * len(panels), 4.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
