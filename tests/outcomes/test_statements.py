@@ -119,6 +119,11 @@ def test_unknown_names_are_reported(drug_model, arms):
         EvaluationContext(drug_model, arms, ["X: T@30[control] > 0"], days=20)
     with pytest.raises(OutcomeError, match="appears twice"):
         EvaluationContext(drug_model, arms, ["X: T@1[control] > 0", "X: T@2[control] > 0"])
+    # a horizon whose output grid would not fit in memory is refused before anything is allocated
+    with pytest.raises(OutcomeError, match=r"needs 1e\+10 output times \(at most 1,000,000\)"):
+        EvaluationContext(drug_model, arms, ["X: T@1e9[control] > 0"])
+    with pytest.raises(OutcomeError, match="step must be a positive number"):
+        EvaluationContext(drug_model, arms, ["X: T@1[control] > 0"], step=float("inf"))
     with pytest.raises(OutcomeError, match="no variability"):
         EvaluationContext(drug_model, arms, ["X: fraction(cohort[control, n=5]: T@1 > 0) > 0"])
 

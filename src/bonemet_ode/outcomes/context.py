@@ -9,6 +9,7 @@ is cached per parameter set, so calibration can call it thousands of times.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +33,9 @@ from .results import OutcomeResult, format_results
 from .runner import ArmFailure, ArmRunner, ArmTrajectory, CohortRunner, CohortTrajectories
 from .statements import Outcome
 from .trajectory import day_index
+
+#: Most output times of one evaluation's grid (horizon / step); a longer grid is refused, not allocated.
+MAX_OUTPUT_TIMES = 1_000_000
 
 __all__ = ["EvaluationContext", "Evaluation", "evaluate_outcomes", "PRE_DOSE_OFFSET"]
 
@@ -282,7 +286,7 @@ class EvaluationContext:
         if params:
             model.resolve_parameters(params)
         self.params = {k: float(v) for k, v in (params or {}).items()}
-        if not (isinstance(step, (int, float)) and step > 0):
+        if isinstance(step, bool) or not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
             raise OutcomeError(f"step must be a positive number of days, got {step!r}")
         self.step = float(step)
         self.options = options or SolverOptions()
@@ -338,8 +342,13 @@ class EvaluationContext:
         for o, n in needs:
             if n.days and max(n.days) > horizon + 1e-9:
                 raise OutcomeError(f"outcome {o.key!r} reads day {max(n.days):g}, after the horizon days={horizon:g}")
+        n_grid = horizon / self.step
+        if not (math.isfinite(horizon) and n_grid <= MAX_OUTPUT_TIMES):
+            raise OutcomeError(f"horizon {horizon:g} days at an output step of {self.step:g} days needs {n_grid:.3g} "
+                               f"output times (at most {MAX_OUTPUT_TIMES:,}): read earlier days, or give a larger "
+                               "step=")
         self.horizon = horizon
-        grid = np.linspace(0.0, horizon, int(round(horizon / self.step)) + 1)
+        grid = np.linspace(0.0, horizon, int(round(n_grid)) + 1)
         self.times = np.unique(np.concatenate([grid, np.array(specific)]))
         ends: dict[Any, float] = {}
         for o, n in needs:
