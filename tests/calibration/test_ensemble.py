@@ -243,6 +243,23 @@ def test_explain_classifies_closed_form_cases():
     assert "structural" in ex.report()
 
 
+def test_explain_refuses_bad_sizes_and_prior_by_name(toy_ensemble):
+    from bonemet_ode.calibration.explain import explain_outcomes
+
+    ens, _ = toy_ensemble
+    ctx = context(FEASIBLE)
+    for kwargs, named in ((dict(n_prior=0), "n_prior must be an integer >= 1"),
+                          (dict(n_left_out=-1), "n_left_out must be"), (dict(seed=-2), "seed must be"),
+                          (dict(outcomes=["O1", "O1"]), "more than once: O1"),
+                          (dict(prior=(("O1", "O2", "O3"), np.ones((4, 2), bool))), r"\(points x 3\)")):
+        with pytest.raises(FitError, match=named):
+            explain_outcomes(ctx, ens, progress=False, **kwargs)
+    # a prior passed in is used as it is: O1 held at 3 of 4 points
+    ex = explain_outcomes(ctx, ens, n_left_out=0, progress=False,
+                          prior=(("O1", "O2", "O3"), np.array([[1, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 1]], bool)))
+    assert ex["O1"].prior_fraction == 0.75 and ex["O3"].prior_fraction == 1.0
+
+
 # ---------------------------------------------------------------------- predictions and figures
 def test_prediction_bands_match_the_closed_form(toy_ensemble):
     from calibration.test_calibration import ARMS, toy

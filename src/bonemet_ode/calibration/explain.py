@@ -318,6 +318,13 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
     unknown = sorted(set(chosen) - set(ids))
     if unknown:
         raise FitError(f"unknown outcomes: {', '.join(unknown)} (outcomes: {', '.join(ids)})")
+    twice = sorted({o for o in chosen if chosen.count(o) > 1})
+    if twice:
+        raise FitError(f"outcomes named more than once: {', '.join(twice)}")
+    for label, value, low in (("n_prior", n_prior, 1 if prior is None else 0), ("n_left_out", n_left_out, 0),
+                              ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise FitError(f"{label} must be an integer >= {low}, got {value!r}")
     settings = settings or EnsembleSettings(n_chains=4, n_burn=20, thin=1, save_every=10**6)
     t0 = time.perf_counter()
     n0 = context.n_evaluations
@@ -327,6 +334,8 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
         if tuple(prior[0]) != ids:
             raise FitError("prior: its outcome ids differ from the context's")
         S = np.asarray(prior[1], dtype=bool)
+        if S.ndim != 2 or S.shape[1] != len(ids) or not len(S):
+            raise FitError(f"prior: expected a (points x {len(ids)}) array of verdicts, got shape {S.shape}")
         n_prior = len(S)
     prior_of: dict[str, float] = dict(zip(ids, map(float, S.mean(axis=0) if len(S) else np.full(len(ids), np.nan))))
     starts_idx = np.unique(np.linspace(0, len(ensemble) - 1, settings.n_chains).round().astype(int))
