@@ -172,6 +172,12 @@ def test_bad_input_is_refused_by_name(tmp_path):
         calibrate_ensemble(context(FEASIBLE), FREE, n=5, starts=START, exclude=["O9"])
     with pytest.raises(FitError, match="n must be"):
         calibrate_ensemble(context(FEASIBLE), FREE, n=0, starts=START)
+    with pytest.raises(FitError, match="start 0 names parameters that are not free: nope"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=3, starts=[{**START[0], "nope": 1.0}], settings=SETTINGS)
+    with pytest.raises(FitError, match="both required and excluded: O1"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=3, starts=START, require=["O1", "O2"], exclude=["O1"])
+    with pytest.raises(FitError, match="positive definite"):
+        calibrate_ensemble(context(FEASIBLE), FREE, n=3, starts=START, settings=SETTINGS, covariance=-np.eye(2))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": "bonemet_ode.ensemble", "version": 1, "payload": {"model": "x"}}))
     with pytest.raises(SavedFileError, match="free"):

@@ -55,6 +55,9 @@ def _required(context: EvaluationContext, require: Sequence[str] | None,
         unknown = sorted(set(ids or ()) - set(keys))
         if unknown:
             raise FitError(f"{what} names unknown outcomes: {', '.join(unknown)} (outcomes: {', '.join(keys)})")
+    both = sorted(set(require or ()) & set(exclude or ()))
+    if both:
+        raise FitError(f"outcomes both required and excluded: {', '.join(both)}")
     chosen = list(require) if require is not None else keys
     return tuple(k for k in keys if k in chosen and k not in set(exclude or ()))
 
@@ -144,6 +147,10 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
             missing = [f.name for f in space.free if f.name not in s]
             if missing:
                 raise FitError(f"start {k} lacks free parameters: {', '.join(missing)}")
+            extra = sorted(set(s) - {f.name for f in space.free})
+            if extra:
+                raise FitError(f"start {k} names parameters that are not free: {', '.join(extra)} "
+                               f"(free: {', '.join(f.name for f in space.free)}; fixed values belong in the context)")
             u = space.to_unit(s)
             back = space.to_params(u)
             off = [f.name for f in space.free if not np.isclose(back[f.name], float(s[f.name]), rtol=1e-9, atol=0)]

@@ -173,6 +173,11 @@ class SliceChains:
             if cov.shape != (self.d, self.d) or not np.all(np.isfinite(cov)):
                 raise FitError(f"covariance must be a finite {self.d} x {self.d} matrix")
             self.sigma = (cov + cov.T) / 2 + np.eye(self.d) * 1e-10
+            try:
+                np.linalg.cholesky(self.sigma)
+            except np.linalg.LinAlgError:
+                raise FitError("covariance must be symmetric positive definite (it shapes the chains' "
+                               "directions)") from None
         self.width = S.initial_width
         self.burn: list[np.ndarray] = []  # burn-in points, all chains, in step order
         self.first_hits = 0
