@@ -59,7 +59,9 @@ def test_explain_prints_the_shipped_and_a_saved_table(tmp_path, capsys):
 def test_member_flags_are_checked(capsys):
     for argv, message in ((["outcomes", "--member", "3"], "--member K needs --params"),
                           (["outcomes", "--params", str(ensemble_path())], "choose one with --member K"),
-                          (["outcomes", "--params", str(ensemble_path()), "--member", "100000"], "--member 100000")):
+                          (["outcomes", "--params", str(ensemble_path()), "--member", "100000"], "--member 100000"),
+                          (["calibrate", "--ensemble", "3", "--start", str(ensemble_path()), "--out", "/tmp/x.json"],
+                           "write one member to its own file first")):
         assert main(argv) != 0
         assert message in capsys.readouterr().err
 

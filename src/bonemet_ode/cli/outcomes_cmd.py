@@ -135,8 +135,9 @@ def read_params(path: Path, model: Any = None, flag: str = "--params", member: i
 
         ens = Ensemble.from_dict(data, source=Path(path).name)
         if member is None:
-            raise ParameterError(f"{flag} {str(path)!r} is an ensemble of {len(ens)} members: choose one with "
-                                 f"--member K (0 to {len(ens) - 1})")
+            how = (f"choose one with --member K (0 to {len(ens) - 1})" if flag == "--params" else
+                   "write one member to its own file first (Ensemble.save_member) and pass that")
+            raise ParameterError(f"{flag} {str(path)!r} is an ensemble of {len(ens)} members: {how}")
         try:
             values = ens.member(member)
         except Exception as exc:  # noqa: BLE001 - reworded with the flag
