@@ -49,3 +49,17 @@ def test_wide_variability_reaches_the_cohort_statements(variants):
     assert "k_kill~lognormal(0.6)" in o16 and "s_C~lognormal(0.6)" in o16 and "r_T~lognormal(0.15)" in o16
     p4 = next(o for o in ctx.outcomes if o.id == "P4").to_text()
     assert "k_kill~lognormal(0.6)" in p4
+
+
+def test_ratio_kill_changes_only_the_kill_term(variants):
+    """The ratio-dependent variant swaps the rate of ``tumor_kill`` and adds ``D_kill``, ``s_R``; nothing else."""
+    shipped, variant = get("bone_metastasis"), variants.ratio_kill(1.0)
+    rates = {m.name: {t.name: t.rate for t in m.terms} for m in shipped.modules}
+    changed = [(m.name, t.name) for m in variant.modules for t in m.terms if rates[m.name][t.name] != t.rate]
+    assert changed == [("cd8_killing", "tumor_kill")]
+    assert set(variant.parameter_names) - set(shipped.parameter_names) == {"D_kill", "s_R"}
+    assert variant.parameter("s_R").value == 1.0
+    # the parameter acts: a high maximal kill (5 per cancer cell and day) leaves the combination arm's
+    # lesion smaller at day 28 than the shipped mass-action kill does
+    res = Simulator(variant, _arm(), days=28).run({"D_kill": 5.0})
+    assert res["tumor"][-1] < Simulator(get("bone_metastasis"), _arm(), days=28).run()["tumor"][-1]
