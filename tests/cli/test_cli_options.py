@@ -59,8 +59,9 @@ def test_an_option_at_its_default_value_is_not_refused(tmp_path, capsys):
     assert "--chains must be an integer >= 1" in capsys.readouterr().err
 
 
-def test_figure_all_takes_the_span(tmp_path, monkeypatch):
-    """``compare --figure all --days N`` gives every source figure the span (it used to drop ``--days``)."""
+def test_figures_take_the_span_only_when_given(tmp_path, monkeypatch):
+    """``compare --figure all --days N`` gives every source figure the span (it used to drop ``--days``);
+    without ``--days`` every figure keeps its own default (a single figure used to get the comparison's 28)."""
     from bonemet_ode.models.bone_metastasis import figures
 
     seen = {}
@@ -71,3 +72,9 @@ def test_figure_all_takes_the_span(tmp_path, monkeypatch):
         monkeypatch.setattr(figures, f"figure_{key}", fake)
     assert main(["compare", "--figure", "all", "--days", "9", "--quiet", "--out", str(tmp_path / "f")]) == 0
     assert seen == {"er": 9.0, "dkk1": 9.0, "tam": 9.0, "srs": 9.0}
+    # without --days each figure keeps its own span (42 days), not the comparison's 28
+    seen.clear()
+    assert main(["compare", "--figure", "all", "--quiet", "--out", str(tmp_path / "f")]) == 0
+    assert seen == {"er": None, "dkk1": None, "tam": None, "srs": None}
+    assert main(["compare", "--figure", "TAM", "--quiet", "--out", str(tmp_path / "f")]) == 0
+    assert seen["tam"] is None

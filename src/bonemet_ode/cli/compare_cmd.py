@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
                    help="arms to run (default: all default arms); control is always included")
-    p.add_argument("--days", type=float, default=28.0, help="simulation length, days (default 28)")
+    p.add_argument("--days", type=float, default=None,
+                   help="simulation length, days (default 28; with --figure, the figures' own 42)")
     p.add_argument("--params", type=Path, default=None, help="JSON file of parameter overrides {name: value}")
     p.add_argument("--figure", choices=["ER", "DKK1", "TAM", "SRS", "all"], default=None,
                    help="instead of the default comparison, write the figure(s) of one source (or all)")
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.ensemble is None:
         refuse_unused(args, ("members",), "applies only with --ensemble FILE")
     check_output_dir(args.out)
+    span = {} if args.days is None else {"days": args.days}  # --figure: the figures' own span unless given
+    if args.days is None:
+        args.days = 28.0
     if not (math.isfinite(args.days) and args.days > 0):
         from ..errors import ScheduleError
 
@@ -108,11 +112,11 @@ def run(args: argparse.Namespace) -> int:
             for k, key in enumerate(("ER", "DKK1", "TAM", "SRS"), 1):
                 progress.note(f"figure {k}/4: {key}")
                 written.append(getattr(source_figures, f"figure_{key.lower()}")(args.out, params=params or None,
-                                                                                 days=args.days))
+                                                                                 **span))
         else:
             progress.note(f"figure {args.figure}")
             written = getattr(source_figures, f"figure_{args.figure.lower()}")(args.out, params=params or None,
-                                                                             days=args.days)
+                                                                             **span)
         for path in (written if isinstance(written, (list, tuple)) else [written]):
             print(f"wrote {path}")
         return 0
