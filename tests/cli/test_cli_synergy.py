@@ -34,3 +34,15 @@ def test_synergy_command_names_an_unknown_arm(tmp_path, capsys):
             "--out", str(tmp_path / "x")]
     assert main(argv) == 2
     assert "NoSuchDrug" in capsys.readouterr().err
+
+
+def test_mixed_model_with_ra_says_it_tests_bliss(tmp_path, capsys):
+    """--lmm has no response-additivity form: the report says the mixed model tests Bliss, not RA."""
+    out = tmp_path / "syn"
+    argv = ["synergy", invivosyn_path("SW837"), "--wide", "--time-shift", "1", "--control", "Vehicle",
+            "--drug-a", "Rabusertib", "--drug-b", "Irinotecan", "--combination", "Irinotecan + Rabusertib",
+            "--metric", "ra", "--lmm", "--n-boot", "50", "--out", str(out)]
+    assert main(argv) == 0
+    report = (out / "report.txt").read_text()
+    assert "Mixed-model combination test (SynergyLMM-style): Bliss independence" in report
+    assert "--metric ra has no mixed-model form" in report
