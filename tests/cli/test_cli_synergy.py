@@ -41,7 +41,7 @@ def test_mixed_model_with_ra_says_it_tests_bliss(tmp_path, capsys):
     out = tmp_path / "syn"
     argv = ["synergy", invivosyn_path("SW837"), "--wide", "--time-shift", "1", "--control", "Vehicle",
             "--drug-a", "Rabusertib", "--drug-b", "Irinotecan", "--combination", "Irinotecan + Rabusertib",
-            "--metric", "ra", "--lmm", "--n-boot", "50", "--out", str(out)]
+            "--metric", "ra", "--lmm", "--n-boot", "100", "--out", str(out)]
     assert main(argv) == 0
     report = (out / "report.txt").read_text()
     assert "Mixed-model combination test (SynergyLMM-style): Bliss independence" in report
