@@ -134,6 +134,11 @@ def test_log_scale_sampling_and_bounds_from_model():
         (dict(day=1.3), ScheduleError, "not an output time"),
         (dict(output="y"), UnknownNameError, "unknown state or observable 'y'"),
         (dict(output=lambda res: res.states), BonemetError, "one number per cohort member"),
+        # settings handed to SALib are checked here (SALib's own errors did not name them, or a typo was ignored)
+        (dict(conf_level=2.0), ParameterError, "conf_level must be a number in"),
+        (dict(num_resamples=0), ParameterError, "num_resamples"),
+        (dict(seed=-1), ParameterError, "seed must be an integer >= 0"),
+        (dict(log_scale={"c": True}), ParameterError, "log_scale given for"),
     ],
 )
 def test_argument_errors(additive, kwargs, error, match):

@@ -177,6 +177,10 @@ def gsa_problem(
     unknown = set(bounds) - set(names)
     if unknown:
         raise ParameterError(f"bounds given for {sorted(unknown)}, which are not among parameters={names}")
+    if isinstance(log_scale, Mapping):
+        unknown = set(log_scale) - set(names)
+        if unknown:
+            raise ParameterError(f"log_scale given for {sorted(unknown)}, which are not among parameters={names}")
     out_bounds: dict[str, tuple[float, float]] = {}
     out_log: dict[str, bool] = {}
     for name in names:
@@ -235,6 +239,17 @@ def _evaluate(
     if not np.all(np.isfinite(y)):
         raise BonemetError(f"output is not finite for {int((~np.isfinite(y)).sum())} of {res.n} samples")
     return table, y
+
+
+def _check_analysis(seed: Any, conf_level: Any, num_resamples: Any) -> None:
+    """The settings both analyses hand to SALib, checked here so that an error names them."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(conf_level, bool) or not isinstance(conf_level, (int, float)) or not 0 < conf_level < 1:
+        raise ParameterError(f"conf_level must be a number in (0, 1), got {conf_level!r}")
+    if isinstance(num_resamples, bool) or not isinstance(num_resamples, (int, np.integer)) or num_resamples < 2:
+        raise ParameterError(f"num_resamples (bootstrap resamples of the confidence intervals) must be an integer "
+                             f">= 2, got {num_resamples!r}")
 
 
 def _prepare(model: Model, output: Any, day: float | None, days: float | None, times: Any,
@@ -329,6 +344,7 @@ def sobol(
 
     if not (isinstance(n, int) and n >= 2 and n & (n - 1) == 0):
         raise ParameterError(f"n must be a power of two >= 2 (Sobol sequence balance), got {n!r}")
+    _check_analysis(seed, conf_level, num_resamples)
     day, simulate = _prepare(model, output, day, days, times, simulate, n_jobs)
     problem, bnds, log = gsa_problem(model, parameters, bounds, log_scale)
     X = sobol_sample.sample(problem, n, calc_second_order=second_order, seed=seed)
@@ -385,6 +401,7 @@ def morris(
         raise ParameterError(f"trajectories must be an integer >= 2, got {trajectories!r}")
     if not (isinstance(num_levels, int) and num_levels >= 2 and num_levels % 2 == 0):
         raise ParameterError(f"num_levels must be an even integer >= 2, got {num_levels!r}")
+    _check_analysis(seed, conf_level, num_resamples)
     day, simulate = _prepare(model, output, day, days, times, simulate, n_jobs)
     problem, bnds, log = gsa_problem(model, parameters, bounds, log_scale)
     X = morris_sample.sample(problem, trajectories, num_levels=num_levels, seed=seed)
