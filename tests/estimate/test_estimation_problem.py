@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import re
 
 import lmfit
 import numpy as np
@@ -101,6 +102,22 @@ def test_a_problem_and_problem_keywords_together_are_refused():
         SubjectFitter(growth.exponential())
     with pytest.raises(FitError, match="unknown keyword"):
         Fitter(growth.exponential(), exp_data(), nosie="additive")
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(free=["alpha", "alpha"]), "named more than once"),
+    (dict(free=["alpha"], bounds={"V0": (0.1, 10.0)}), "bounds: parameter(s) ['V0'] are not estimated"),
+    (dict(free=["alpha"], initial={"V0": 2.0}), "initial: parameter(s) ['V0'] are not estimated"),
+    (dict(free=["alpha"], scales={"V0": "log"}), "scales: parameter(s) ['V0'] are not estimated"),
+])
+def test_settings_of_parameters_not_estimated_are_refused(kwargs, named):
+    """Bounds, starts and scales only act on estimated parameters; for any other they used to be dropped."""
+    problem = EstimationProblem(growth.exponential(), exp_data(), **kwargs)
+    with pytest.raises(FitError, match=re.escape(named)):
+        problem.validate()
+    ok = EstimationProblem(growth.exponential(), exp_data(), free=["alpha"], bounds={"alpha": (0.01, 1.0)},
+                           initial={"alpha": 0.3}, scales={"alpha": "log"}).validate()
+    assert ok.varied[0] == "alpha" and "V0" not in ok.varied
 
 
 # ---------------------------------------------------------------------------------------------- recovery

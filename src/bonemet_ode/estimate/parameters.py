@@ -152,6 +152,10 @@ def build_parameters(
     if free is None:
         free_set = {n for n in mnames if n not in fixed}
     else:
+        free = list(free)
+        twice = sorted({n for n in free if free.count(n) > 1})
+        if twice:
+            raise FitError(f"free: parameter(s) {twice} named more than once")
         free_set = set(free)
         bad = sorted(free_set - set(mnames))
         if bad:
@@ -201,6 +205,13 @@ def build_parameters(
                        "give bounds={name: (positive, upper)}")
     if not any(p.vary for p in out):
         raise FitError("no parameter is estimated: every parameter is fixed")
+    estimated = {p.name for p in out if p.vary} | {p.source for p in out if p.vary}
+    for what, given in (("bounds", bounds), ("initial", initial), ("scales", scales)):
+        bad = sorted(n for n in given if n not in estimated)
+        if bad:
+            raise FitError(f"{what}: parameter(s) {bad} are not estimated, so {what} would have no effect "
+                           f"(estimated: {sorted(p.name for p in out if p.vary)}); estimate them with free=, "
+                           "or hold them with fixed=")
     return tuple(out)
 
 
