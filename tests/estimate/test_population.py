@@ -129,6 +129,8 @@ def test_population_validation():
         PopulationFitter(growth.exponential(), data, random=["alpha"], fixed={"alpha": 0.2})
     with pytest.raises(FitError, match="covariance"):
         PopulationFitter(growth.exponential(), data, random=["alpha"], covariance="banded")
+    with pytest.raises(FitError, match="named more than once"):  # it fitted two random effects of alpha
+        PopulationFitter(growth.exponential(), data, random=["alpha", "alpha"])
     with pytest.raises(FitError, match="'k_el'.*lower bound"):
         PopulationFitter(get("pk_one_compartment"), data, random=["k_el"])
     with pytest.raises(FitError, match="at least 3 subjects"):

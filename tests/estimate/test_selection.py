@@ -52,3 +52,5 @@ def test_information_criteria_validation():
         information_criteria({})
     with pytest.raises(FitError, match="sort_by"):
         information_criteria({"a": Fake(10)}, sort_by="dic")
+    with pytest.raises(FitError, match="candidate 'b' is a int, not a fit result"):
+        information_criteria({"a": Fake(10), "b": 3})

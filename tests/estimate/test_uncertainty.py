@@ -80,6 +80,11 @@ def test_profile_rejects_unknown_parameter(linear_case):
     fitter, res, _ = linear_case
     with pytest.raises(FitError, match="'V0'"):
         profile_likelihood(fitter, res, ["V0"])
+    # settings that made a degenerate profile without a word
+    for kwargs, named in ((dict(max_steps=0), "max_steps"), (dict(flat_tol=-1.0), "flat_tol"),
+                          (dict(span=0.0), "span"), (dict(span=float("nan")), "span")):
+        with pytest.raises(FitError, match=named):
+            profile_likelihood(fitter, res, **kwargs)
 
 
 def test_mcmc_posterior_of_a_gaussian_likelihood(linear_case):

@@ -146,6 +146,9 @@ class PopulationFitter:
         random = list(random)
         if not random:
             raise FitError("random: name at least one model parameter with between-subject variability")
+        twice = sorted({n for n in random if random.count(n) > 1})
+        if twice:
+            raise FitError(f"random: parameter(s) {twice} named more than once (one random effect each)")
         unknown = [n for n in random if n not in model.parameter_names]
         if unknown:
             raise FitError(f"random: unknown model parameter(s) {unknown}; model parameters "

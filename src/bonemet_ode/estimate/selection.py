@@ -80,6 +80,9 @@ def information_criteria(candidates: Mapping[str, Scored], sort_by: str = "aic")
         raise FitError(f"sort_by: expected 'aic', 'aicc' or 'bic', got {sort_by!r}")
     rows = []
     for name, fit in candidates.items():
+        if not all(hasattr(fit, a) for a in ("n_parameters", "n_observations", "nll")):
+            raise FitError(f"information_criteria: candidate {name!r} is a {type(fit).__name__}, not a fit result "
+                           "(FitResult, SubjectFits or PopulationResult: it needs nll, n_parameters, n_observations)")
         k, n, nll = int(fit.n_parameters), int(fit.n_observations), float(fit.nll)
         rows.append({"model": name, "n_parameters": k, "n_observations": n, "nll": nll, **criteria(nll, k, n)})
     table = pd.DataFrame(rows).set_index("model")
