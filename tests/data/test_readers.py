@@ -211,6 +211,10 @@ def test_to_wide_round_trips_the_wide_file(tmp_path: Path) -> None:
         (WIDE_CSV.replace("Drug,3,", "Drug,2,"), "subject '2' appears twice"),
         (WIDE_CSV.replace("Treatment,Mouse", "Group,Mouse"), r"'Treatment' \(from arm_col\).*available"),
         (WIDE_CSV.replace("Drug,3,105", "Drug,3,-105"), "negative value -105"),
+        # a line with an extra separator made pandas take its first fields as row labels (TypeError before);
+        # a line missing one had its last day padded as missing
+        (WIDE_CSV.replace("Drug,3,105", "Drug,3,1,05"), r"line 4 of 'w.csv' has 7 fields, the header has 6"),
+        (WIDE_CSV.replace("Drug,3,105,", "Drug,3,"), r"line 4 of 'w.csv' has 5 fields, the header has 6"),
     ],
 )
 def test_read_wide_errors_name_the_item(tmp_path: Path, text: str, pattern: str) -> None:

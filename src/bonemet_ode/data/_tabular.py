@@ -198,6 +198,7 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
     except UnicodeDecodeError as exc:
         raise DataError(f"path_or_df: {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
+        _check_field_counts(path, delimiter)
         cells = pd.read_csv(
             path,
             sep=delimiter,
@@ -222,6 +223,33 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
         if mask.any():
             frame[col] = frame[col].where(~mask, np.nan)
     return RawTable(frame=frame, source=path.name, from_file=True, cells=cells)
+
+
+def _check_field_counts(path: Path, delimiter: str) -> None:
+    """Refuse a data line with more or fewer fields than the header.
+
+    pandas would take extra leading fields as row labels, or pad a short line with missing values:
+    either would shift or drop measurements without a word.  Blank lines are skipped, as pandas does.
+    """
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter, skipinitialspace=True) if len(delimiter) == 1 else None
+        if reader is None:  # a regular-expression separator: pandas' own parser has checked the lines
+            return
+        try:
+            header = next(reader, None)
+            width = len(header or [])
+            rows = [(reader.line_num, row) for row in reader]
+        except csv.Error as exc:
+            raise DataError(f"path_or_df: could not parse {path.name!r} with sep={delimiter!r}: {exc}") from None
+        for line, row in rows:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                raise DataError(f"path_or_df: line {line} of {path.name!r} has {len(row)} fields, the "
+                                f"header has {width} (sep={delimiter!r}): a missing or extra separator would shift "
+                                "values into the wrong columns")
 
 
 def require_columns(raw: RawTable, wanted: dict[str, str]) -> None:
