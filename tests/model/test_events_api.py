@@ -72,6 +72,19 @@ def test_structure_key_and_equality_and_json():
     assert back == m2 and back.structure_key == m2.structure_key
     m3 = _decay(events=(Event("a", "x < 0.5", {"x": 1}, priority=2.0, persistent=False),))
     assert model_from_dict(model_to_dict(m3)) == m3
+    # a damaged event in a saved model is a ModelError naming the field (TypeError from **kwargs before)
+    doc = model_to_dict(m2)
+    events = doc["payload"]["events"]
+    good = dict(events[0])
+    renamed = {("prio}rity" if k == "priority" else k): v for k, v in good.items()}
+    without_trigger = {k: v for k, v in good.items() if k != "trigger"}
+    for bad, named in ((renamed, r"unknown field\(s\) \['prio}rity'\]"),
+                       (without_trigger, r"missing field\(s\) \['trigger'\]")):
+        events[0] = bad
+        with pytest.raises(ModelError, match=named):
+            model_from_dict(doc)
+    with pytest.raises(ModelError, match="expected a JSON object of event fields, got list"):
+        Event.from_dict(["a", "x < 0.5"])
 
 
 def test_trigger_parser():

@@ -8,6 +8,7 @@ compared, hashed and saved without touching sympy.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import math
 import unicodedata
@@ -360,7 +361,23 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Event:
-        """Rebuild an event written by :meth:`to_dict`."""
+        """Rebuild an event written by :meth:`to_dict`.
+
+        Raises
+        ------
+        ModelError
+            ``data`` is not a mapping, lacks ``name``/``trigger``/``assignments``, or has a field an
+            event does not have (named).
+        """
+        if not isinstance(data, Mapping):
+            raise ModelError(f"event: expected a JSON object of event fields, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise ModelError(f"event {data.get('name', '?')!r}: unknown field(s) {unknown} (fields: {sorted(known)})")
+        missing = [k for k in ("name", "trigger", "assignments") if k not in data]
+        if missing:
+            raise ModelError(f"event {data.get('name', '?')!r}: missing field(s) {missing}")
         return cls(**dict(data))
 
 
