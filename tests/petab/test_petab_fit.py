@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -221,3 +222,28 @@ def test_petab_profiles_match_the_estimation_problems_profiles(tmp_path):
     assert ours.verdict == ref.verdict == "identifiable"
     np.testing.assert_allclose([ours.estimate, ours.lower, ours.upper], [ref.estimate, ref.lower, ref.upper],
                                rtol=2e-4)
+
+
+@needs_petab_suite
+@pytest.mark.parametrize("table, edit, named", [
+    ("_observables.tsv", lambda t: t.replace("observableFormula", "observableFormua"),
+     "observable table lacks the required column(s) ['observableFormula']"),
+    ("_parameters.tsv", lambda t: t.replace("parameterScale", "parameterScle"),
+     "parameter table lacks the required column(s) ['parameterScale']"),
+    ("_parameters.tsv", lambda t: t.replace("\tlin\t", "\tlog2\t", 1), "expected one of ['lin', 'log', 'log10']"),
+    ("_measurements.tsv", lambda t: t.replace("measurement\t", "measurment\t", 1),
+     "measurement table lacks the required column(s) ['measurement']"),
+    ("_measurements.tsv", lambda t: t.replace("\t0.7\t", "\tseven\t", 1), "'measurement' is not a number in row 1"),
+    ("_observables.tsv", lambda t: t.replace("\nobs_a\t", "\ninf\t", 1), "holds the id inf"),
+    ("_parameters.tsv", lambda t: t.replace("0.8\t1", "0.8\t2", 1), "estimate of 'k1' is '2'"),
+])
+def test_damaged_tables_are_refused_by_table_and_column(tmp_path, table, edit, named):
+    """The petab library reads these without complaint; they used to end in KeyError/ValueError deep in the
+    problem, or in defaults (a missing parameterScale read as lin)."""
+    y = _copy_case("0003", tmp_path)
+    path = y.parent / table
+    text = path.read_text()
+    path.write_text(edit(text))
+    assert path.read_text() != text
+    with pytest.raises(PetabError, match=re.escape(named)):
+        bm.read_petab(y)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import PetabError
 from .problem import PetabProblem
 
-__all__ = ["REFUSED", "read_petab"]
+__all__ = ["REFUSED", "REQUIRED_COLUMNS", "check_tables", "read_petab"]
 
 #: PEtab features refused by name (nothing is simulated in their place).
 REFUSED = {
@@ -82,7 +84,87 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
         tables = petab.Problem.from_yaml(str(path))
     except Exception as exc:  # noqa: BLE001 - the petab library raises many kinds
         raise PetabError(f"the petab library cannot read {str(path)!r}: {exc}") from None
+    check_tables(tables, path.name)
     from .model_import import load_sbml_model
 
     sbml = load_sbml_model(str(path.parent / sbml_files[0]))
     return PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol)
+
+
+#: Columns needed in each table besides the observable and parameter tables' id (their index): PEtab v1's
+#: required columns (``petab.v1.C.*_REQUIRED_COLS``), and ``nominalValue``, optional in PEtab but read here
+#: (a problem is evaluated at its nominal values).
+REQUIRED_COLUMNS = {
+    "measurement": ("observableId", "simulationConditionId", "measurement", "time"),
+    "observable": ("observableFormula", "noiseFormula"),
+    "parameter": ("parameterScale", "lowerBound", "upperBound", "estimate", "nominalValue"),
+}
+
+
+def check_tables(tables: Any, source: str) -> None:
+    """Check the PEtab v1 tables as the petab library read them: required columns, numbers, scales, flags.
+
+    The petab library reads damaged tables without complaint; what it lets through would otherwise
+    surface as a KeyError or a failed number conversion deep inside the problem.
+
+    Raises
+    ------
+    PetabError
+        Naming the table, the column and, for a bad value, the row.
+    """
+    import numpy as np
+    import pandas as pd
+
+    m = tables.measurement_df
+    if m is None or len(m) == 0:
+        raise PetabError(f"{source}: the measurement table has no rows")
+    frames = {"measurement": m, "observable": tables.observable_df, "parameter": tables.parameter_df}
+    for table, cols in REQUIRED_COLUMNS.items():
+        df = frames[table]
+        if df is None:
+            raise PetabError(f"{source}: the {table} table is missing")
+        index = {"observable": "observableId", "parameter": "parameterId"}.get(table)
+        if index is not None and df.index.name != index:
+            raise PetabError(f"{source}: the {table} table has no {index!r} column (its first column is "
+                             f"{df.index.name!r})")
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise PetabError(f"{source}: the {table} table lacks the required column(s) {missing} "
+                             f"(columns: {list(df.columns)})")
+
+    ident = re.compile(r"[A-Za-z_]\w*")
+    ids = [("observable", tables.observable_df.index), ("parameter", tables.parameter_df.index)]
+    if tables.condition_df is not None:
+        ids.append(("condition", tables.condition_df.index))
+    ids += [("measurement", m[c]) for c in ("observableId", "simulationConditionId")]
+    for table, values in ids:
+        for v in values:
+            if not (isinstance(v, str) and ident.fullmatch(v)):
+                raise PetabError(f"{source}: the {table} table holds the id {v!r}; PEtab ids are names (a letter or "
+                                 "_ followed by letters, digits or _)")
+
+    def numbers(table: str, df: Any, col: str, *, blank_ok: bool) -> None:
+        raw = df[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        bad = values.isna() & ~(blank if blank_ok else np.zeros(len(raw), bool))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise PetabError(f"{source}: the {table} table's {col!r} is not a number in row {i + 1} "
+                             f"({df.index[i]!r}): {str(raw.iloc[i])!r}")
+
+    numbers("measurement", m, "measurement", blank_ok=False)
+    numbers("measurement", m, "time", blank_ok=False)
+    p = tables.parameter_df
+    for col in ("lowerBound", "upperBound", "nominalValue"):
+        numbers("parameter", p, col, blank_ok=True)
+    scales = {"lin", "log", "log10"}
+    bad_scale = [(pid, s) for pid, s in p["parameterScale"].items() if str(s) not in scales]
+    if bad_scale:
+        raise PetabError(f"{source}: parameterScale of {bad_scale[0][0]!r} is {bad_scale[0][1]!r}; expected one of "
+                         f"{sorted(scales)}")
+    flags = pd.to_numeric(p["estimate"], errors="coerce")
+    bad_flag = [pid for pid, f in zip(p.index, flags) if f not in (0, 1)]
+    if bad_flag:
+        raise PetabError(f"{source}: estimate of {bad_flag[0]!r} is {str(p['estimate'][bad_flag[0]])!r}; "
+                         "expected 0 or 1")
