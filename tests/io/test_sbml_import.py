@@ -312,3 +312,14 @@ def test_delayed_event_pending_overflow_stops_the_solve():
     """)
     with pytest.raises(bm.SolverError, match="overflow"):
         bm.simulate(m, days=4, times=np.linspace(0, 4, 5), options=bm.SolverOptions(hmax=0.05))
+
+
+@pytest.mark.parametrize("steps, named", [("inf", "cannot convert float infinity"), ("ten", "could not convert")])
+def test_malformed_suite_settings_are_a_model_error(tmp_path, steps, named):
+    """A settings file whose numbers do not parse is a ModelError naming the file (steps: inf raised OverflowError)."""
+    from bonemet_ode.io.sbml_import.testsuite import read_settings
+
+    (tmp_path / "00001-settings.txt").write_text(f"start: 0\nduration: 5\nsteps: {steps}\nvariables: S1\n"
+                                                 "absolute: 1e-7\nrelative: 0.0001\namount: S1\nconcentration:\n")
+    with pytest.raises(ModelError, match=f"malformed settings file .*00001-settings.txt.*{named}"):
+        read_settings(tmp_path)

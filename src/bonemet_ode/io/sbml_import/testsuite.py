@@ -74,7 +74,7 @@ def read_settings(case_dir: str | Path) -> CaseSettings:
             variables=names("variables"), absolute=float(kv.get("absolute") or 0.0),
             relative=float(kv.get("relative") or 0.0), amount=frozenset(names("amount")),
             concentration=frozenset(names("concentration")))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: steps: inf
         raise ModelError(f"malformed settings file {str(files[0])!r}: {exc}") from None
 
 
