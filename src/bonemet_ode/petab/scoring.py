@@ -9,6 +9,7 @@ into what an optimiser or sampler reads; the tables are read by
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ class Evaluation:
     dsigma: np.ndarray | None = None
 
 
-class ProblemScoring(TableReading):
+class ProblemScoring(TableReading, ABC):
     """llh, chi2, residuals, priors and the objective from the simulations of ``_simulate`` (mixed into
     :class:`~bonemet_ode.petab.problem.PetabProblem`, which simulates and sets the row tables below)."""
 
@@ -61,9 +62,10 @@ class ProblemScoring(TableReading):
     _slog: np.ndarray  # free parameters on log / log10 scale
     _slog10: np.ndarray
 
+    @abstractmethod
     def _simulate(self, xs: np.ndarray, sensi: bool) -> tuple:
-        """``(y, sigma, dy, dsigma, failure)`` per measurement row (the simulating half)."""
-        raise NotImplementedError
+        """``(y, sigma, dy, dsigma, failure)`` per measurement row: the simulating half's part of the interface
+        (:class:`~bonemet_ode.petab.problem.PetabProblem` implements it)."""
 
     def _transformed(self, y: np.ndarray):
         """Measurements, simulations, d transformed simulation / d simulation and the density's constant, each on
