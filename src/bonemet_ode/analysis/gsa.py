@@ -28,6 +28,7 @@ from ..errors import BonemetError, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
 from ..simulate import Arm, CohortResult, SolverOptions, simulate_cohort
+from ..simulate._validate import integer
 from ..simulate.simulator import output_times
 
 __all__ = ["GSAResult", "sobol", "morris", "gsa_problem", "CohortSimulator"]
@@ -243,13 +244,10 @@ def _evaluate(
 
 def _check_analysis(seed: Any, conf_level: Any, num_resamples: Any) -> None:
     """The settings both analyses hand to SALib, checked here so that an error names them."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed must be an integer >= 0, got {seed!r}")
+    integer(seed, "seed", low=0)
     if isinstance(conf_level, bool) or not isinstance(conf_level, (int, float)) or not 0 < conf_level < 1:
         raise ParameterError(f"conf_level must be a number in (0, 1), got {conf_level!r}")
-    if isinstance(num_resamples, bool) or not isinstance(num_resamples, (int, np.integer)) or num_resamples < 2:
-        raise ParameterError(f"num_resamples (bootstrap resamples of the confidence intervals) must be an integer "
-                             f">= 2, got {num_resamples!r}")
+    integer(num_resamples, "num_resamples (bootstrap resamples of the confidence intervals)", low=2)
 
 
 def _prepare(model: Model, output: Any, day: float | None, days: float | None, times: Any,

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import FitError, SavedFileError
 from ..io.envelope import dumps, envelope, open_document, read_document, write_document
+from ..simulate._validate import integer
 from .space import FreeParameter
 
 __all__ = ["FORMAT", "Ensemble", "EnsembleSettings", "is_ensemble_document", "unit_coordinates"]
@@ -269,8 +270,7 @@ class Ensemble:
 
     def strongest_correlations(self, k: int = 10, method: str = "spearman") -> list[tuple[str, str, float]]:
         """The ``k`` parameter pairs with the largest absolute correlation, strongest first."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise FitError(f"k must be an integer >= 1, got {k!r}")
+        integer(k, "k", low=1, error=FitError)
         C = self.correlations(method).to_numpy()
         i, j = np.triu_indices(len(self.names), 1)
         order = np.argsort(-np.abs(np.nan_to_num(C[i, j])), kind="stable")[:k]

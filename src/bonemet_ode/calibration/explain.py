@@ -49,6 +49,7 @@ import numpy as np
 from ..errors import FitError
 from ..io.envelope import dumps, envelope, open_document, read_document, write_document
 from ..outcomes.context import EvaluationContext
+from ..simulate._validate import integer
 from .ensemble_result import Ensemble, EnsembleSettings
 from .space import FreeParameter, ParameterSpace
 
@@ -323,8 +324,7 @@ def explain_outcomes(context: EvaluationContext, ensemble: Ensemble, outcomes: S
         raise FitError(f"outcomes named more than once: {', '.join(twice)}")
     for label, value, low in (("n_prior", n_prior, 1 if prior is None else 0), ("n_left_out", n_left_out, 0),
                               ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise FitError(f"{label} must be an integer >= {low}, got {value!r}")
+        integer(value, label, low=low, error=FitError)
     settings = settings or EnsembleSettings(n_chains=4, n_burn=20, thin=1, save_every=10**6)
     t0 = time.perf_counter()
     n0 = context.n_evaluations

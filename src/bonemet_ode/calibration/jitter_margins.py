@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..outcomes.context import EvaluationContext
+from ..simulate._validate import number
 
 __all__ = ["ClauseDrivers", "JitterMargins", "jitter_margins"]
 
@@ -235,9 +236,8 @@ def jitter_margins(context: EvaluationContext, params: Mapping[str, float], name
     logs = np.log(F)
     if sigma is None:
         sigma = float(np.sqrt(np.mean(logs ** 2))) if logs.size else 0.0
-    elif isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or not (
-            np.isfinite(sigma) and sigma >= 0):
-        raise FitError(f"sigma must be a finite number >= 0 (the factors' log-normal sigma), got {sigma!r}")
+    else:
+        sigma = number(sigma, "sigma (the factors' log-normal sigma)", low=0.0, error=FitError)
     M, C, O, ids = _jitter_loop(context, params, names, F, progress)
     clause_ids = tuple(context.leaf_ids())
     at = context.evaluate(dict(params)).margins() if centre else np.full(len(clause_ids), np.nan)

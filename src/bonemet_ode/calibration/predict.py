@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import BonemetError, FitError
 from ..model import Model
+from ..simulate._validate import number
 from ..simulate.arm import Arm
 from ..simulate.simulator import Simulator
 from .ensemble_result import Ensemble
@@ -155,8 +156,7 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
         raise FitError(f"arms: each arm needs its own name; repeated: {', '.join(dup)}")
     if days is None:
         days = 28.0 if times is None else float(np.asarray(times, dtype=float).max(initial=0.0))
-    if isinstance(days, bool) or not isinstance(days, (int, float, np.number)) or not (np.isfinite(days) and days > 0):
-        raise FitError(f"days (simulation length) must be a finite number > 0, got {days!r}")
+    days = number(days, "days (simulation length)", low=0.0, low_open=True, error=FitError)
     if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, (int, np.integer))
                                   or n_members < 1):
         raise FitError(f"n_members must be an integer >= 1 or None, got {n_members!r}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..outcomes.context import EvaluationContext
+from ..simulate._validate import integer
 from .ensemble_result import Ensemble
 from .jitter_margins import jitter_margins
 
@@ -30,8 +31,7 @@ def jitter_factors(n_params: int, sigma: float, n: int, seed: int) -> np.ndarray
     if not (sigma >= 0 and np.isfinite(sigma)):
         raise FitError(f"sigma must be a finite number >= 0, got {sigma!r}")
     for label, value, low in (("n_params", n_params, 1), ("n", n, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise FitError(f"{label} must be an integer >= {low}, got {value!r}")
+        integer(value, label, low=low, error=FitError)
     rng = np.random.default_rng(seed)
     return np.exp(sigma * rng.standard_normal((int(n), int(n_params))))
 
@@ -88,8 +88,7 @@ def candidate_members(ensemble: Ensemble, k: int) -> list[int]:
     n = len(ensemble)
     if n == 0:
         raise FitError("the ensemble has no members")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise FitError(f"the number of candidates must be an integer >= 1, got {k!r}")
+    integer(k, "the number of candidates", low=1, error=FitError)
     M = np.asarray(ensemble.margins, dtype=float)
     req = [i for i, o in enumerate(ensemble.outcome_ids) if o in set(ensemble.required)]
     Mr = M[:, req]
@@ -133,8 +132,7 @@ def most_robust_member(context: EvaluationContext, ensemble: Ensemble, n_candida
     -------
     RobustnessRanking
     """
-    if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) or n_candidates < 1:
-        raise FitError(f"n_candidates must be an integer >= 1, got {n_candidates!r}")
+    integer(n_candidates, "n_candidates", low=1, error=FitError)
     if not len(sigma):
         raise FitError("sigma: give at least one jitter size")
     cands = candidate_members(ensemble, n_candidates)

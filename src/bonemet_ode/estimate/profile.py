@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import FitError
+from ..simulate._validate import integer, number
 from .estimation_problem import EstimationProblem
 from .fitter import Fitter, resolve_fit
 from .result import FitResult
@@ -191,12 +192,10 @@ def profile_likelihood(
     fitter, result = resolve_fit(source, result, "profile_likelihood")
     if not 0 < level < 1:
         raise FitError(f"level: expected a number in (0, 1), got {level!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise FitError(f"max_steps: expected an integer >= 1 (steps each way), got {max_steps!r}")
-    if not (isinstance(flat_tol, (int, float)) and math.isfinite(flat_tol) and flat_tol >= 0):
-        raise FitError(f"flat_tol: expected a finite number >= 0, got {flat_tol!r}")
-    if span is not None and not (isinstance(span, (int, float)) and math.isfinite(span) and span > 0):
-        raise FitError(f"span: expected a finite number > 0 or None, got {span!r}")
+    integer(max_steps, "max_steps (steps each way)", low=1, error=FitError)
+    number(flat_tol, "flat_tol", low=0.0, error=FitError)
+    if span is not None:
+        number(span, "span", low=0.0, low_open=True, error=FitError)
     thr = float(chi2.ppf(level, 1))
     varied = fitter.problem.varied
     names = list(parameters) if parameters is not None else [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import FitError
+from ..simulate._validate import integer
 from ..simulate.plot import axes_or_new
 from .style import arm_colors
 
@@ -80,8 +81,7 @@ def marginal_histograms(unit: np.ndarray, names: Sequence[str], axes: Any = None
         raise FitError(f"names: expected {d}, one per column of unit, got {len(names)}")
     if flags is not None and len(flags) != d:
         raise FitError(f"flags: expected {d}, one per column of unit, got {len(flags)}")
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise FitError(f"bins must be an integer >= 1, got {bins!r}")
+    integer(bins, "bins", low=1, error=FitError)
     if axes is None:
         from matplotlib.figure import Figure
 
