@@ -120,7 +120,7 @@ def test_unknown_names_are_reported(drug_model, arms):
     with pytest.raises(OutcomeError, match="appears twice"):
         EvaluationContext(drug_model, arms, ["X: T@1[control] > 0", "X: T@2[control] > 0"])
     # a horizon whose output grid would not fit in memory is refused before anything is allocated
-    with pytest.raises(OutcomeError, match=r"needs 1e\+10 output times \(at most 1,000,000\)"):
+    with pytest.raises(OutcomeError, match=r"needs 1e\+10 output times \(at most 10,000,000\)"):
         EvaluationContext(drug_model, arms, ["X: T@1e9[control] > 0"])
     with pytest.raises(OutcomeError, match="step must be a positive number"):
         EvaluationContext(drug_model, arms, ["X: T@1[control] > 0"], step=float("inf"))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import OutcomeError
 from ..model import Model
+from ..simulate._validate import MAX_OUTPUT_TIMES
 from ..simulate.arm import Arm
 from ..simulate.cohort import Distribution
 from ..simulate.options import SolverOptions
@@ -33,9 +34,6 @@ from .results import OutcomeResult, format_results
 from .runner import ArmFailure, ArmRunner, ArmTrajectory, CohortRunner, CohortTrajectories
 from .statements import Outcome
 from .trajectory import day_index
-
-#: Most output times of one evaluation's grid (horizon / step); a longer grid is refused, not allocated.
-MAX_OUTPUT_TIMES = 1_000_000
 
 __all__ = ["EvaluationContext", "Evaluation", "evaluate_outcomes", "PRE_DOSE_OFFSET"]
 
