@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import PetabError
 from .problem import PetabProblem
 
-__all__ = ["REFUSED", "REQUIRED_COLUMNS", "check_tables", "read_petab"]
+__all__ = ["REFUSED", "check_tables", "read_petab", "required_columns"]
 
 #: PEtab features refused by name (nothing is simulated in their place).
 REFUSED = {
@@ -91,21 +91,24 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
     return PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol)
 
 
-#: Columns needed in each table besides the observable and parameter tables' id (their index): PEtab v1's
-#: required columns (``petab.v1.C.*_REQUIRED_COLS``), and ``nominalValue``, optional in PEtab but read here
-#: (a problem is evaluated at its nominal values).
-REQUIRED_COLUMNS = {
-    "measurement": ("observableId", "simulationConditionId", "measurement", "time"),
-    "observable": ("observableFormula", "noiseFormula"),
-    "parameter": ("parameterScale", "lowerBound", "upperBound", "estimate", "nominalValue"),
-}
+def required_columns() -> dict[str, tuple[str, ...]]:
+    """Columns each table needs besides the observable and parameter tables' id (their index): PEtab v1's
+    required columns (the petab library's ``*_DF_REQUIRED_COLS``), and ``nominalValue``, optional in PEtab
+    but read here (a problem is evaluated at its nominal values)."""
+    import petab.v1.C as C
+
+    return {"measurement": tuple(C.MEASUREMENT_DF_REQUIRED_COLS),
+            "observable": tuple(c for c in C.OBSERVABLE_DF_REQUIRED_COLS if c != C.OBSERVABLE_ID),
+            "parameter": tuple(c for c in C.PARAMETER_DF_REQUIRED_COLS if c != C.PARAMETER_ID) + (C.NOMINAL_VALUE,)}
 
 
 def check_tables(tables: Any, source: str) -> None:
     """Check the PEtab v1 tables as the petab library read them: required columns, numbers, scales, flags.
 
     The petab library reads damaged tables without complaint; what it lets through would otherwise
-    surface as a KeyError or a failed number conversion deep inside the problem.
+    surface as a KeyError or a failed number conversion deep inside the problem.  Its lint functions
+    (``petab.v1.lint.check_*_df``) are not used: they name no row, raise KeyError when called before
+    the observable table is checked, and TypeError on an id that pandas read as a number.
 
     Raises
     ------
@@ -119,7 +122,7 @@ def check_tables(tables: Any, source: str) -> None:
     if m is None or len(m) == 0:
         raise PetabError(f"{source}: the measurement table has no rows")
     frames = {"measurement": m, "observable": tables.observable_df, "parameter": tables.parameter_df}
-    for table, cols in REQUIRED_COLUMNS.items():
+    for table, cols in required_columns().items():
         df = frames[table]
         if df is None:
             raise PetabError(f"{source}: the {table} table is missing")
