@@ -100,6 +100,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from bonemet_ode.calibration.evolve import evolve
+from bonemet_ode.calibration.jitter_margins import jitter_margins
 from bonemet_ode.calibration.robustness import jitter_factors, robustness
 from bonemet_ode.model import Model, Module, Parameter
 from bonemet_ode.models import get
@@ -167,18 +168,9 @@ def _kept_except(ctx, point: Mapping[str, float], names: list[str], sigma: float
                  skip: list[str]) -> tuple[float, float]:
     """Shares of joint jitters (seed 1, values beyond a bound set to it) keeping every statement, and every
     statement but ``skip``."""
-    import numpy as np
-
-    every = most = 0
-    for f in jitter_factors(len(names), sigma, draws, 1):
-        q = dict(point)
-        for k, n in enumerate(names):
-            p = ctx.model.parameter(n)
-            q[n] = float(np.clip(point[n] * f[k], p.lower, p.upper))
-        bad = [r.id for r in ctx.evaluate(q) if not r.satisfied]
-        every += not bad
-        most += not [b for b in bad if b not in skip]
-    return every / draws, most / draws
+    jm = jitter_margins(ctx, point, names, jitter_factors(len(names), sigma, draws, 1), sigma, centre=False)
+    others = [k for k, o in enumerate(jm.outcome_ids) if o not in skip]
+    return jm.share_kept, float(jm.outcome_ok[:, others].all(axis=1).mean())
 
 
 def _variant(name: str, swap: Mapping[Callable[[], Module], Module]) -> Model:
