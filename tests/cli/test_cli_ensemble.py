@@ -44,6 +44,23 @@ def test_shipped_ensemble_and_defaults():
     assert 0 <= MOST_ROBUST_MEMBER < len(ens)
 
 
+
+def test_shipped_ensemble_cannot_be_changed_through_a_callers_reference():
+    """shipped_ensemble() is read once and shared: its members, fixed values and margins are read-only."""
+    ens = shipped_ensemble()
+    name = ens.names[0]
+    before = ens.members[0][name]
+    with pytest.raises(TypeError):
+        ens.members[0][name] = 2 * before  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ens.fixed["r_T"] = 1.0  # type: ignore[index]
+    with pytest.raises(ValueError):
+        ens.margins[0, 0] = -1.0
+    editable = ens.member(0)  # a copy the caller may edit
+    editable[name] = 2 * before
+    assert shipped_ensemble().members[0][name] == before
+    assert Ensemble.from_dict(ens.to_dict()).to_dict() == ens.to_dict()
+
 def test_explain_prints_the_shipped_and_a_saved_table(tmp_path, capsys):
     assert main(["outcomes", "--explain"]) == 0
     shipped = Explanation.load(explanation_path())

@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -120,10 +121,12 @@ class Ensemble:
         Name of the model.
     free : tuple of FreeParameter
         Free parameters with the bounds and scales of the prior box.
-    members : tuple of dict
-        Every member, ``{name: value}`` of the free parameters.
-    fixed : dict
+    members : tuple of Mapping
+        Every member, ``{name: value}`` of the free parameters (read-only views; :meth:`member` returns
+        an editable copy with the fixed overrides).
+    fixed : Mapping
         Parameter overrides held fixed (the context's); every member includes them (:meth:`member`).
+        Read-only, as is ``margins``.
     chains : tuple of int
         Chain of every member.
     outcome_ids : tuple of str
@@ -153,8 +156,8 @@ class Ensemble:
 
     model: str
     free: tuple[FreeParameter, ...]
-    members: tuple[dict[str, float], ...]
-    fixed: dict[str, float] = field(default_factory=dict)
+    members: tuple[Mapping[str, float], ...]
+    fixed: Mapping[str, float] = field(default_factory=dict)
     chains: tuple[int, ...] = ()
     outcome_ids: tuple[str, ...] = ()
     margins: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -168,6 +171,15 @@ class Ensemble:
     n_requested: int = 0
     sampler_state: dict[str, Any] | None = None
     method: str = ""
+
+    def __post_init__(self) -> None:
+        # read-only views: an ensemble is shared (``shipped_ensemble()`` is read once and kept), so an
+        # edit through one caller's reference must not change every other caller's members
+        object.__setattr__(self, "members", tuple(MappingProxyType(dict(m)) for m in self.members))
+        object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
+        margins = np.array(self.margins, dtype=float)
+        margins.flags.writeable = False
+        object.__setattr__(self, "margins", margins)
 
     # ------------------------------------------------------------------ access
     @property
