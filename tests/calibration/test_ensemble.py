@@ -368,11 +368,34 @@ def test_figures_refuse_mismatched_input_by_name(toy_ensemble):
     for call, named in cases:
         with pytest.raises(FitError, match=named):
             call()
-    pred = predict_arms(toy(), list(ARMS.values()), ens, days=7, n_members=2, progress=False)
+    pred = predict_arms(toy(), list(ARMS.values()), ens, days=7, n_members=20, progress=False)
     with pytest.raises(FitError, match="'cd8' not predicted"):
         ensemble_comparison_figure(pred, panels=[("T", "T", True), ("cd8", "CD8", True)])
     fig = ensemble_comparison_figure(pred, panels=[("T", "tumour", True)])
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == len(ARMS)
+
+
+def test_intervals_need_enough_members_and_members_are_not_capped(toy_ensemble):
+    """A central 90 % interval needs 20 members (one in each tail beyond it); asking for more members than the
+    ensemble holds is refused, not cut to its size."""
+    from calibration.test_calibration import ARMS, toy
+
+    from bonemet_ode.calibration.predict import predict_arms
+
+    ens, _ = toy_ensemble
+    arms = list(ARMS.values())
+    with pytest.raises(FitError, match=f"more than the ensemble's {len(ens)} members"):
+        predict_arms(toy(), arms, ens, days=7, n_members=len(ens) + 1, progress=False)
+    few = predict_arms(toy(), arms, ens, days=7, n_members=19, progress=False)
+    assert repr(few).startswith(f"<EnsemblePrediction: {len(arms)} arms, ") and "19 members" in repr(few)
+    for call in (lambda: few.band("control", "T"), lambda: few.endpoint_table(["T"])):
+        with pytest.raises(FitError, match="needs at least 20 members with a solution, this prediction has 19"):
+            call()
+    med, lo, hi = few.band("control", "T", level=0.8)  # 0.8 needs 10
+    truth = np.exp(7 * ens.values()[list(few.members), 0])
+    assert (lo[-1], med[-1], hi[-1]) == pytest.approx(tuple(np.quantile(truth, [0.1, 0.5, 0.9])), rel=1e-5)
+    enough = predict_arms(toy(), arms, ens, days=7, n_members=20, progress=False)
+    assert enough.endpoint_table(["T"]).attrs["members"] == 20
 
 
 @pytest.mark.parametrize("field, value, named", [

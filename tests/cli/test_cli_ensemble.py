@@ -85,12 +85,12 @@ def test_member_flags_are_checked(capsys):
 
 def test_compare_ensemble_bands_equal_direct_simulations(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["compare", "--ensemble", str(ensemble_path()), "--members", "3", "--days", "7", "--out",
+    assert main(["compare", "--ensemble", str(ensemble_path()), "--members", "20", "--days", "7", "--out",
                  str(out)]) == 0
     table = pd.read_csv(out / "endpoint_table_ensemble.csv").set_index("arm")
     assert (out / "treatment_comparison_ensemble.png").stat().st_size > 0
     ens = shipped_ensemble()
-    picks = np.unique(np.linspace(0, len(ens) - 1, 3).round().astype(int))
+    picks = np.unique(np.linspace(0, len(ens) - 1, 20).round().astype(int))
     model = get("bone_metastasis")
     arms = default_arms()
     ref = {a.name: np.array([bm.simulate(model, a, days=7, params=ens.member(int(k))).at(7.0, "tumor")
@@ -101,6 +101,11 @@ def test_compare_ensemble_bands_equal_direct_simulations(tmp_path, capsys):
         assert table.loc[a.name, "tumor_pct_control_lo"] == pytest.approx(np.quantile(pct, 0.05), rel=1e-5)
         assert table.loc[a.name, "tumor_pct_control_hi"] == pytest.approx(np.quantile(pct, 0.95), rel=1e-5)
     assert "90% interval" in capsys.readouterr().out
+    # fewer members than a 90 % interval needs, or more than the file holds: refused by name
+    for members, message in (("19", "needs at least 20 members"), (str(len(ens) + 1), "more than the")):
+        assert main(["compare", "--ensemble", str(ensemble_path()), "--members", members, "--days", "7", "--out",
+                     str(out)]) != 0
+        assert message in capsys.readouterr().err
 
 
 @pytest.mark.slow

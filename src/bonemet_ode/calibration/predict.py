@@ -53,6 +53,27 @@ class EnsemblePrediction:
     members: tuple[int, ...]
     failed: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        t = self.times
+        return (f"<EnsemblePrediction: {len(self.arms)} arms, {len(self.variables)} variables, "
+                f"{len(self.members)} members, {len(t)} times {t[0]:g}..{t[-1]:g} d, {len(self.failed)} failed solves>")
+
+    def _check_level(self, level: float, Y: np.ndarray, what: str) -> None:
+        """Refuse a level outside (0, 1), or one that the simulated members cannot resolve.
+
+        A central ``level`` interval needs at least ``2 / (1 - level)`` members (20 for 90 %): one
+        member in each tail beyond the interval.  With fewer, its ends are interpolated between the
+        extreme members and would be reported as an interval they are not.
+        """
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.number)) or not 0 < level < 1:
+            raise FitError(f"level must be in (0, 1), got {level!r}")
+        need = int(np.ceil(2.0 / (1.0 - level) - 1e-9))
+        have = int(np.isfinite(Y).any(axis=-1).sum())
+        if have < need:
+            raise FitError(f"{what}: a central {100 * level:g} % interval needs at least {need} members with a "
+                           f"solution, this prediction has {have}; predict with more members (n_members, "
+                           "--members) or ask for a lower level")
+
     def _get(self, arm: str, variable: str) -> np.ndarray:
         if (arm, variable) not in self.values:
             raise FitError(f"no prediction of {variable!r} in arm {arm!r} (arms: {', '.join(self.arms)}; "
@@ -61,9 +82,8 @@ class EnsemblePrediction:
 
     def band(self, arm: str, variable: str, level: float = 0.9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(median, lower, upper)`` over members at every time: the central ``level`` interval."""
-        if not 0 < level < 1:
-            raise FitError(f"level must be in (0, 1), got {level!r}")
         Y = self._get(arm, variable)
+        self._check_level(level, Y, f"{variable!r} in arm {arm!r}")
         a = (1 - level) / 2
         med, lo, hi = np.nanquantile(Y, [0.5, a, 1 - a], axis=0)
         return med, lo, hi
@@ -93,8 +113,6 @@ class EnsemblePrediction:
         """
         import pandas as pd
 
-        if not 0 < level < 1:
-            raise FitError(f"level must be in (0, 1), got {level!r}")
         day = float(self.times[-1]) if day is None else day
         a = (1 - level) / 2
         rows = []
@@ -102,6 +120,7 @@ class EnsemblePrediction:
             row: dict[str, Any] = {"arm": arm}
             for n in names:
                 v = self.at(day, arm, n)
+                self._check_level(level, v[:, None], f"{n!r} in arm {arm!r}")
                 row[n], row[n + "_lo"], row[n + "_hi"] = np.nanquantile(v, [0.5, a, 1 - a])
                 if control in self.arms:
                     ref = self.at(day, control, n)
@@ -131,7 +150,9 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
     times : array_like, optional
         Output times within ``[0, days]`` (default: 4 per day).
     n_members : int, optional
-        Members simulated (default 100; ``None``: every member).
+        Members simulated (default 100; ``None``: every member). More than the ensemble holds are
+        refused. A central 90 % band or interval needs at least 20 of them
+        (:meth:`EnsemblePrediction.band`).
     variables : sequence of str, optional
         States and observables kept (default: all).
     progress : bool, optional
@@ -160,7 +181,9 @@ def predict_arms(model: Model, arms: Sequence[Arm], ensemble: Ensemble, days: fl
     if n_members is not None and (isinstance(n_members, bool) or not isinstance(n_members, (int, np.integer))
                                   or n_members < 1):
         raise FitError(f"n_members must be an integer >= 1 or None, got {n_members!r}")
-    k = len(ensemble) if n_members is None else min(int(n_members), len(ensemble))
+    if n_members is not None and n_members > len(ensemble):
+        raise FitError(f"n_members {n_members} is more than the ensemble's {len(ensemble)} members (None: all of them)")
+    k = len(ensemble) if n_members is None else int(n_members)
     pick = tuple(int(i) for i in np.unique(np.linspace(0, len(ensemble) - 1, k).round().astype(int)))
     t = np.linspace(0.0, float(days), int(round(4 * days)) + 1) if times is None else np.asarray(times, float)
     names = tuple(variables) if variables else tuple(model.state_names + model.observable_names)

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare", help="compare treatment arms of bone_metastasis: figure, CSV and endpoint table",
         description="Run the default treatment arms of the bone_metastasis model (control, fulvestrant, "
                     "anti-DKK1, anti-PD-1 and combinations), write DIR/treatment_comparison.png and .csv, "
-                    "and print the endpoint table (tumour and CD8 per arm, %% of control).",
+                    "and print the endpoint table (tumour and CD8 per arm, % of control).",
     )
     p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
                    help="arms to run (default: all default arms); control is always included")
@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ensemble", type=Path, default=None, metavar="FILE",
                    help="an ensemble file (calibrate --ensemble): draw the median and 90%% band per arm over its "
                         "members and give the endpoint table intervals")
-    p.add_argument("--members", type=int, default=100,
-                   help="with --ensemble: members simulated, evenly spaced through the file (default 100)")
+    p.add_argument("--members", type=int, default=None,
+                   help="with --ensemble: members simulated, evenly spaced through the file (default 100, or every "
+                        "member of a smaller file; a 90%% interval needs at least 20)")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(func=run)
 
@@ -40,14 +41,17 @@ def _ensemble(args: argparse.Namespace, model, arms, progress) -> int:
     from ..errors import FitError
     from ..plotting.ensemble import ensemble_comparison_figure
 
-    if args.members < 1:
+    if args.members is not None and args.members < 1:
         raise FitError(f"--members must be an integer >= 1, got {args.members}")
     if args.params:
         raise FitError("--params and --ensemble exclude each other (the members are the parameters)")
     ens = Ensemble.load(args.ensemble)
-    progress.note(f"simulating {len(arms)} arms for {args.days:g} days under {min(args.members, len(ens))} of "
-                  f"{len(ens)} ensemble members")
-    pred = predict_arms(model, arms, ens, days=args.days, n_members=args.members, variables=["tumor", "cd8"],
+    if args.members is not None and args.members > len(ens):
+        raise FitError(f"--members {args.members} is more than the {len(ens)} members of {args.ensemble}")
+    n_members = min(100, len(ens)) if args.members is None else args.members
+    progress.note(f"simulating {len(arms)} arm{'s' if len(arms) != 1 else ''} for {args.days:g} days under "
+                  f"{n_members} of {len(ens)} ensemble members")
+    pred = predict_arms(model, arms, ens, days=args.days, n_members=n_members, variables=["tumor", "cd8"],
                         progress=not progress.quiet and sys.stderr.isatty())
     fig = ensemble_comparison_figure(pred)
     png = args.out / "treatment_comparison_ensemble.png"
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         arms = [a for a in arms if a.name == "control" or a.name in args.arms]
     if args.ensemble is not None:
         return _ensemble(args, model, arms, progress)
-    progress.note(f"simulating {len(arms)} arms for {args.days:g} days")
+    progress.note(f"simulating {len(arms)} arm{'s' if len(arms) != 1 else ''} for {args.days:g} days")
     comparison = compare_arms(model, arms, days=args.days, params=params)
     fig = treatment_comparison_figure(comparison)
     png = args.out / "treatment_comparison.png"

@@ -200,7 +200,11 @@ def open_document(
         if old is not None:
             old_version, old_payload = old
             return old_version, Fields(old_payload, "payload", source)
-    fmt = doc.get("format")
+    fmt = doc.get("format", _MISSING)
+    if fmt is _MISSING:
+        plain = bool(doc) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in doc.values())
+        raise SavedFileError(f"{source}: not a {expected} file (it has no 'format' field)"
+                             + ("; it looks like a parameter file {name: value}" if plain else ""))
     if fmt != expected:
         raise SavedFileError(f"{source}: field 'format' is {fmt!r}; expected {expected!r}"
                              + (" (a file of another kind)" if isinstance(fmt, str) and fmt.startswith(PREFIX) else ""))
