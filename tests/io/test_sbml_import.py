@@ -11,7 +11,7 @@ pytest.importorskip("libsbml")
 
 import bonemet_ode as bm  # noqa: E402
 from bonemet_ode.errors import ModelError, UnsupportedFeatureError  # noqa: E402
-from bonemet_ode.io.sbml_import import import_sbml  # noqa: E402
+from bonemet_ode.io.sbml_import import antimony_to_sbml, import_sbml  # noqa: E402
 
 TIGHT = bm.SolverOptions(rtol=1e-10, atol=1e-13)
 
@@ -247,6 +247,26 @@ def test_bad_input_is_a_model_error():
         bm.read_antimony("J0: A -> B; k*A; A = 1; k = 0.1")
     with pytest.raises(ModelError, match="antimony cannot read"):
         bm.read_antimony("J0: A -> ; k*")
+
+
+def test_bad_paths_texts_and_kinds_are_refused_by_name(tmp_path):
+    """A directory, an empty string or empty Antimony text, a non-ASCII name (antimony's own message cannot be
+    decoded then) and an unknown ``kind`` of evaluate: each a ModelError naming it, none a stray exception."""
+    with pytest.raises(ModelError, match="is a directory"):
+        bm.read_sbml(tmp_path)
+    with pytest.raises(ModelError, match="empty string"):
+        bm.read_sbml("")
+    for text in ("", "  \n# a comment only\n// another\n"):
+        with pytest.raises(ModelError, match="defines no model"):
+            bm.read_antimony(text)
+    with pytest.raises(ModelError, match="line 2, column 16: 'é' is not an ASCII character"):
+        bm.read_antimony("# a comment may say é\nJ0: S -> P; k*Sé\nS = 10; P = 0; k = 0.3")
+    imp = import_sbml(antimony_to_sbml("compartment C = 2; species S in C; S = 10; J0: S -> ; k*S; k = 0"))
+    res = bm.simulate(imp.model, days=1.0)
+    assert imp.evaluate(res, "S", "amount")[-1] == pytest.approx(20.0)
+    for kind in ("Amount", "amounts", "foo"):
+        with pytest.raises(ModelError, match=f"kind of 'S' must be 'amount', 'concentration' or None.*{kind!r}"):
+            imp.evaluate(res, "S", kind)
 
 
 def test_ids_that_clash_with_model_names_are_renamed():

@@ -93,14 +93,40 @@ def antimony_to_sbml(text: str) -> str:
         import antimony
     except ImportError:  # pragma: no cover - depends on the environment
         raise BonemetError("Antimony import needs the antimony package: pip install antimony") from None
+    if not isinstance(text, str):
+        raise ModelError(f"expected the Antimony model as text (str), got {type(text).__name__}")
+    body = [ln.split("#", 1)[0].split("//", 1)[0].strip() for ln in text.splitlines()]
+    if not any(body):
+        raise ModelError("the Antimony text defines no model (it is empty or holds only comments)")
     antimony.clearPreviousLoads()
     if antimony.loadAntimonyString(text) < 0:
-        raise ModelError(f"antimony cannot read the model: {antimony.getLastError().strip()}")
+        raise ModelError(f"antimony cannot read the model: {_antimony_error(text)}")
     main = antimony.getMainModuleName()
     sbml = antimony.getSBMLString(main)
     if not sbml:
-        raise ModelError(f"antimony produced no SBML for module {main!r}: {antimony.getLastError().strip()}")
+        raise ModelError(f"antimony produced no SBML for module {main!r}: {_antimony_error(text)}")
     return sbml
+
+
+def _antimony_error(text: str) -> str:
+    """antimony's last error message; where it cannot be decoded (it quotes a non-ASCII name cut inside a
+    character), the first non-ASCII character of ``text`` with its line and column."""
+    import antimony
+
+    try:
+        return str(antimony.getLastError()).strip()
+    except UnicodeDecodeError:
+        for i, line in enumerate(text.splitlines(), 1):
+            quoted = False
+            for j, ch in enumerate(line, 1):
+                if ch == '"':
+                    quoted = not quoted
+                if not quoted and (ch == "#" or line.startswith("//", j - 1)):
+                    break  # a comment: anything goes
+                if not quoted and ord(ch) > 127:
+                    return (f"line {i}, column {j}: {ch!r} is not an ASCII character (Antimony names are "
+                            "letters a-z, A-Z, digits and '_'; other characters only in comments and quoted strings)")
+        return "its error message could not be decoded"
 
 
 def read_antimony(text: str, name: str | None = None) -> Model:

@@ -82,6 +82,9 @@ class SbmlImport:
 
     def expression(self, sbml_id: str, kind: str | None = None) -> str:
         """Expression of ``sbml_id``: ``kind`` is ``"amount"``, ``"concentration"`` or None (as math reads it)."""
+        if kind is not None and kind not in ("amount", "concentration"):
+            raise ModelError(f"kind of {sbml_id!r} must be 'amount', 'concentration' or None (as the math reads "
+                             f"it), got {kind!r}")
         table = {"amount": self.amounts, "concentration": self.concentrations}.get(kind or "", self.values)
         if sbml_id not in table:
             if kind and sbml_id in self.values:

@@ -39,8 +39,12 @@ def load_document(source: str | os.PathLike) -> Any:
         For a required SBML package other than ``comp``.
     """
     lib = libsbml()
+    if isinstance(source, str) and not source.strip():
+        raise ModelError("read_sbml got an empty string: give a path or the SBML text")
     if isinstance(source, os.PathLike) or (isinstance(source, str) and not _looks_like_xml(source)):
         path = Path(source)
+        if path.is_dir():
+            raise ModelError(f"{str(path)!r} is a directory; expected an SBML file (or the SBML text)")
         if not path.is_file():
             raise ModelError(f"SBML file {str(path)!r} does not exist (give a path or the SBML text)")
         doc = lib.readSBMLFromFile(str(path))
