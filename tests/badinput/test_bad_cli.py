@@ -37,6 +37,7 @@ CASES = [
     (["simulate", "gompertz", "--days", "5", "--param", "zzz=1", "--out", "{t}/o.csv"], "'zzz'"),
     (["simulate", "gompertz", "--days", "5", "--out", "{t}/afile/o.csv"], "afile"),
     (["simulate", "gompertz", "--days", "5", "--out", "{t}"], "is a folder"),
+    (["sbml-test", "{t}", "--out", "{t}"], "is a folder"),
     (["simulate", "gompertz", "--days", "-5", "--out", "{t}/o.csv"], "--days"),
     (["simulate", "gompertz", "--days", "5", "--step", "0", "--out", "{t}/o.csv"], "--step"),
     (["simulate", "no_such_model", "--days", "5", "--out", "{t}/o.csv"], "no_such_model"),

@@ -78,3 +78,19 @@ def test_figures_take_the_span_only_when_given(tmp_path, monkeypatch):
     assert seen == {"er": None, "dkk1": None, "tam": None, "srs": None}
     assert main(["compare", "--figure", "TAM", "--quiet", "--out", str(tmp_path / "f")]) == 0
     assert seen["tam"] is None
+
+
+def test_a_reader_that_closes_stdout_early_ends_the_command_quietly():
+    """``bonemet-ode models --parameters bone_metastasis | head -1``: no 'unexpected error' on stderr, the
+    status of a Unix tool ended by SIGPIPE (141), not 2 (the parameter table is ~40 KB: the pipe is closed before
+    the command writes, so every write fails)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from bonemet_ode.cli import main; sys.exit(main(['models', '--parameters', 'bone_metastasis']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away at once
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""

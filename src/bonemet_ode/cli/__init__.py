@@ -8,6 +8,7 @@ returns the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Every error, the library's own and any other, is printed as one line on
     stderr and gives exit status 2 (``--debug``: the traceback instead); an
-    interrupt gives 130.
+    interrupt gives 130; a reader that closes stdout early (``| head``) ends
+    the command quietly with 141, as SIGPIPE ends other Unix tools.
 
     Parameters
     ----------
@@ -113,7 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         os.environ["BONEMET_ODE_QUIET"] = "1"  # the compile notice of a first build, too
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe is met here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # the reader of stdout went away (``| head``): stop quietly, with the status of a Unix tool ended by
+        # SIGPIPE (128 + 13); stdout goes to /dev/null so that the interpreter's last flush cannot fail again
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         if args.debug:
             raise

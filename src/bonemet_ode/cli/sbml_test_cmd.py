@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.full_build:
         os.environ.setdefault("BONEMET_ODE_BUILD", "quick")
     from ..io.sbml_import.testsuite import judge, run_case, write_csv
+    from ._common import check_output_file
 
+    check_output_file(args.out)  # before the work: a folder or an unwritable file is refused by name
     res = run_case(args.case_dir)
     if res.status != "ok":
         print(f"{res.case}: {res.status}: {res.reason}", file=sys.stderr)
