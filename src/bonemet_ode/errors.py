@@ -15,6 +15,7 @@ __all__ = [
     "FitError",
     "ModelError",
     "OutcomeError",
+    "OutputTimeError",
     "ParameterError",
     "PetabError",
     "SavedFileError",
@@ -58,6 +59,13 @@ class UnsupportedFeatureError(ModelError):
 
 class UnknownNameError(BonemetError, KeyError):
     """A state, parameter, observable, term, arm or model name that does not exist."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputTimeError(BonemetError, KeyError):
+    """A day asked of a result that is not one of its output times."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""

@@ -41,6 +41,40 @@ def test_result_plot_draws_the_trajectory_without_pyplot(pk):
         plt.close(fig)
 
 
+def test_result_plot_of_every_state_keeps_the_legend_whole():
+    """The quick look of a 26-state model: one line per state, a legend beside the axes that lies inside the
+    figure (it used to run off the bottom), a y label saying where the units are; a caller's figure keeps its
+    size."""
+    model = bm.models.get("bone_metastasis")
+    res = bm.simulate(model, days=7)
+    ax = res.plot(log=True)
+    assert len(ax.get_lines()) == len(model.state_names) == 26
+    legend = ax.get_legend()
+    assert [t.get_text().split(" (")[0] for t in legend.get_texts()] == list(model.state_names)
+    fig = ax.figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # lay out as savefig does
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert ax.get_ylabel() == "value (units in legend)"
+    fig2, given = plt.subplots(figsize=(4.0, 3.0))
+    try:
+        res.plot(ax=given)
+        assert tuple(fig2.get_size_inches()) == (4.0, 3.0)
+    finally:
+        plt.close(fig2)
+    assert res.plot(["tumor", "osteoclasts"]).get_ylabel() == "value (cells)"
+    assert res.at(2.5, "tumor") == res["tumor"][10]  # outputs every 0.25 day
+    with pytest.raises(bm.errors.OutputTimeError, match=r"day 2.6 is not an output time .*nearest: 2.5, 2.75") as err:
+        res.at(2.6, "tumor")
+    for bad in (float("nan"), "2.5", None):
+        with pytest.raises(bm.errors.OutputTimeError, match="day must be a finite number"):
+            res.at(bad, "tumor")  # type: ignore[arg-type]
+    assert isinstance(err.value, KeyError) and isinstance(err.value, bm.BonemetError)
+
+
 def test_cohort_plot_band_is_the_member_percentiles(pk):
     cohort = bm.draw_cohort(pk, 40, {"k_el": bm.LogNormal(0.3)}, seed=3)
     arm = bm.Arm("bolus", doses=[bm.Dose("central", amount=3.0, start=0.5)])

@@ -65,6 +65,9 @@ def plot_result(result: Any, names: str | Sequence[str] | None = None, ax: Axes 
                 log: bool = False) -> Axes:
     """Trajectories of ``names`` (default: every state) of one simulation against time (days).
 
+    A quick look: states of different units share one axis (``log=True`` helps when they span decades;
+    ``names=`` picks a few).  With more than 8 names the legend sits beside the axes.
+
     Parameters
     ----------
     result : SimulationResult
@@ -78,6 +81,7 @@ def plot_result(result: Any, names: str | Sequence[str] | None = None, ax: Axes 
     -------
     matplotlib Axes
     """
+    own = ax is None
     ax = axes_or_new(ax)
     chosen = _names(result, names)
     for name in chosen:
@@ -85,10 +89,20 @@ def plot_result(result: Any, names: str | Sequence[str] | None = None, ax: Axes 
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("Time (days)")
+    units = {unit_of(result.model, n) for n in chosen}
     if len(chosen) == 1:
         ax.set_ylabel(_label(result.model, chosen[0]))
     else:
-        ax.legend(frameon=False, fontsize=8)
+        ax.set_ylabel(f"value ({units.pop()})" if len(units) == 1 and "" not in units else "value (units in legend)")
+        if len(chosen) <= 8:
+            ax.legend(frameon=False, fontsize=8)
+        else:  # beside the axes, in columns of at most 15, so that no entry is cut off
+            ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      ncol=-(-len(chosen) // 15))
+            fig = ax.figure
+            if own and hasattr(fig, "set_size_inches"):  # our own figure grows to hold the legend; a caller's doesn't
+                cols = -(-len(chosen) // 15)
+                fig.set_size_inches(5.5 + 2.2 * cols, max(4.0, 0.16 * min(len(chosen), 15) + 1.5))
     ax.set_title(f"{result.model.name}: {result.arm.name}", fontsize=10)
     return ax
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OutputTimeError
 from ..model import Model
 from ..model.model import unknown_name
 from .arm import Arm
@@ -129,10 +130,21 @@ class SimulationResult:
         return name in self.names
 
     def at(self, day: float, name: str | None = None) -> Any:
-        """Value(s) at output time ``day`` (must be one of :attr:`times`)."""
-        idx = np.flatnonzero(np.isclose(self.times, day, rtol=0, atol=1e-9))
+        """Value(s) at output time ``day``.
+
+        ``day`` must be one of :attr:`times`; else :class:`~bonemet_ode.errors.OutputTimeError` (a
+        KeyError) names the nearest output times.
+        """
+        t = self.times
+        if isinstance(day, bool) or not isinstance(day, (int, float, np.number)) or not np.isfinite(day):
+            raise OutputTimeError(f"day must be a finite number, one of the output times ({t[0]:g} to {t[-1]:g} "
+                                  f"days), got {day!r}")
+        idx = np.flatnonzero(np.isclose(t, day, rtol=0, atol=1e-9))
         if idx.size == 0:
-            raise KeyError(f"day {day} is not an output time (outputs: {self.times[0]:g} to {self.times[-1]:g} days)")
+            k = int(np.searchsorted(t, day))
+            near = ", ".join(f"{x:g}" for x in t[max(k - 1, 0):k + 1])
+            raise OutputTimeError(f"day {day} is not an output time (outputs: {len(t)} times, {t[0]:g} to {t[-1]:g} "
+                                  f"days; nearest: {near}); simulate with times=[...] holding it")
         i = int(idx[-1])
         if name is not None:
             return float(self[name][i])
