@@ -46,3 +46,21 @@ def test_mixed_model_with_ra_says_it_tests_bliss(tmp_path, capsys):
     report = (out / "report.txt").read_text()
     assert "Mixed-model combination test (SynergyLMM-style): Bliss independence" in report
     assert "--metric ra has no mixed-model form" in report
+
+
+def test_synergy_command_speaks_in_options(tmp_path, capsys):
+    """CR1197 holds two zero volumes: the warning and the error name --lloq (not the Python keyword lloq=) on one
+    line each; the wide file read without --wide is told to add it, and its columns are named by option."""
+    argv = ["synergy", invivosyn_path("CR1197"), "--wide", "--control", "Vehicle", "--drug-a", "Cetuximab",
+            "--drug-b", "Palbociclib", "--combination", "Palbociclib+Cetuximab", "--out", str(tmp_path / "s")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("bonemet-ode synergy: warning: ")
+    assert lines[1].startswith("bonemet-ode synergy: error: ")
+    assert all("--lloq <detection limit>" in line and "lloq=" not in line for line in lines)
+    assert main([*argv[:1], "--lloq", "1", *argv[1:]]) == 0  # as the message says
+    capsys.readouterr()
+    assert main([a for a in argv if a != "--wide"]) == 2
+    err = capsys.readouterr().err
+    assert "add --wide" in err and "'subject' (--subject-col)" in err

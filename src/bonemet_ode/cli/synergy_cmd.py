@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode synergy`` with the parsed ``args``; return the exit status (0: success)."""
+    import sys
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis.synergy import synergy
     from ..data.readers import read_long, read_wide
+    from ..errors import BonemetError, BonemetWarning
     from ..plotting.synergy import plot_synergy
     from ._common import check_output_dir, refuse_unused, root_figure
 
@@ -54,14 +58,27 @@ def run(args: argparse.Namespace) -> int:
         refuse_unused(args, ("subject_col", "time_col", "value_col"),
                       "applies only to the long layout (without --wide: the wide layout is Treatment,Mouse,<days>)")
     check_output_dir(args.out)
-    if args.wide:
-        arm_col = args.arm_col if args.arm_col != "arm" else "Treatment"
-        data = read_wide(args.data, arm_col=arm_col, lloq=args.lloq, time_shift=args.time_shift)
-    else:
-        data = read_long(args.data, subject_col=args.subject_col, arm_col=args.arm_col, time_col=args.time_col,
-                         value_col=args.value_col, lloq=args.lloq, time_shift=args.time_shift)
-    result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
-                     combination=args.combination, metric=args.metric, n_boot=args.n_boot, seed=args.seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BonemetWarning)
+        try:
+            if args.wide:
+                arm_col = args.arm_col if args.arm_col != "arm" else "Treatment"
+                data = read_wide(args.data, arm_col=arm_col, lloq=args.lloq, time_shift=args.time_shift)
+            else:
+                data = read_long(args.data, subject_col=args.subject_col, arm_col=args.arm_col,
+                                 time_col=args.time_col, value_col=args.value_col, lloq=args.lloq,
+                                 time_shift=args.time_shift)
+            result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
+                             combination=args.combination, metric=args.metric, n_boot=args.n_boot, seed=args.seed)
+        except BonemetError as exc:
+            exc.args = (_cli_words(str(exc)) + _wide_hint(args, exc),)
+            raise
+        finally:  # the data's warnings as one line each, in the command line's words (before an error)
+            for w in caught:
+                if issubclass(w.category, BonemetWarning):
+                    print(f"bonemet-ode synergy: warning: {_cli_words(str(w.message))}", file=sys.stderr)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(args.out / "synergy.csv", index=False, float_format="%.6g")
     text = result.to_text()
@@ -82,3 +99,33 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     print(f"wrote {args.out / 'synergy.csv'}, {args.out / 'report.txt'}, {args.out / 'synergy.png'}")
     return 0
+
+
+def _cli_words(text: str) -> str:
+    """A library message with its Python keywords (``lloq=``, ``subject_col``, ...) spelled as the options."""
+    import re
+
+    text = text.replace("lloq=<detection", "--lloq <detection")
+    return re.sub(r"\(from (\w+)_col\)", lambda m: f"(--{m.group(1).replace('_', '-')}-col)", text)
+
+
+def _wide_hint(args: argparse.Namespace, exc: Exception) -> str:
+    """A hint to add ``--wide`` when a long-layout read misses its columns and the header holds day numbers."""
+    if args.wide or "column" not in str(exc):
+        return ""
+    try:
+        with open(args.data, encoding="utf-8-sig") as f:
+            header = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    fields = [h.strip().strip('"') for h in header.replace(";", ",").replace("\t", ",").split(",")]
+    days = 0
+    for h in fields:
+        try:
+            float(h)
+            days += 1
+        except ValueError:
+            pass
+    return ("; its header holds day numbers, the wide layout (Treatment, Mouse, <days>): add --wide"
+            if days >= 2 else "")
+
