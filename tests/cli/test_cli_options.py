@@ -94,3 +94,29 @@ def test_a_reader_that_closes_stdout_early_ends_the_command_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_compare_takes_scenario_arms_and_misspelt_arms_get_suggestions(tmp_path, capsys):
+    """compare --arms accepts the model's scenario arms (ERa-KO), control first and once; a misspelt arm gets a
+    did-you-mean and a list naming control once (simulate and compare alike); a run shorter than the first dose
+    says so."""
+    import pandas as pd
+
+    import bonemet_ode as bm
+    from bonemet_ode.models.bone_metastasis import scenario_arms
+
+    out = tmp_path / "c"
+    assert main(["compare", "--arms", "ERa-KO", "control", "ERa-KO", "--days", "10", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "endpoint_table.csv")
+    assert list(table["arm"]) == ["control", "ERa-KO"]
+    model = bm.models.get("bone_metastasis")
+    ko = bm.simulate(model, dict(scenario_arms())["ERa-KO"], days=10).final("tumor")
+    assert table.loc[1, "tumor"] == pytest.approx(ko, rel=1e-5)  # CSV: 6 digits
+    capsys.readouterr()
+    for argv in (["compare", "--arms", "anti-DKK", "--out", str(out)],
+                 ["simulate", "bone_metastasis", "--days", "5", "--arm", "anti-DKK", "--out", str(tmp_path / "s.csv")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "did you mean 'anti-DKK1'" in err and err.count("control") == 1
+    assert main(["compare", "--days", "3", "--out", str(out)]) == 0
+    assert "treatment from day 7: after this run, so no arm was treated yet" in capsys.readouterr().out

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "and print the endpoint table (tumour and CD8 per arm, % of control).",
     )
     p.add_argument("--arms", nargs="+", default=None, metavar="ARM",
-                   help="arms to run (default: all default arms); control is always included")
+                   help="arms to run: default treatment arms or scenario arms (ERa-KO, Notch-KO, ...; a "
+                        "misspelt name lists them all); default: the six treatment arms; control is always included")
     p.add_argument("--days", type=float, default=None,
                    help="simulation length, days (default 28; with --figure, the figures' own 42)")
     p.add_argument("--params", type=Path, default=None, help="JSON file of parameter overrides {name: value}")
@@ -84,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
 
     from .. import models
-    from ..errors import UnknownNameError
-    from ..models.bone_metastasis import default_arms
+    from ..model.model import unknown_name
+    from ..models.bone_metastasis import default_arms, scenario_arms
     from ..plotting.comparison import first_dose_day, treatment_comparison_figure
     from ..simulate.comparison import compare_arms
     from ._common import check_output_dir, progress_of, refuse_unused
@@ -125,12 +126,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     arms = default_arms()
-    if args.arms:
-        by_name = {a.name: a for a in arms}
+    if args.arms:  # the control, then the named arms in their order: default treatment arms or scenario arms
+        by_name = {**{a.name: a for a in arms}, **dict(scenario_arms())}
         for name in args.arms:
             if name not in by_name:
-                raise UnknownNameError(f"unknown arm {name!r} (default arms: {', '.join(by_name)})")
-        arms = [a for a in arms if a.name == "control" or a.name in args.arms]
+                raise unknown_name(name, "arm", by_name)
+        arms = [by_name["control"], *(by_name[n] for n in dict.fromkeys(args.arms) if n != "control")]
     if args.ensemble is not None:
         return _ensemble(args, model, arms, progress)
     progress.note(f"simulating {len(arms)} arm{'s' if len(arms) != 1 else ''} for {args.days:g} days")
@@ -145,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     table.to_csv(args.out / "endpoint_table.csv", index=False, float_format="%.6g")
     start = first_dose_day(comparison)
     when = f", treatment from day {start:g}" if start is not None else ""
+    if start is not None and start >= table.attrs["day"]:
+        when = f", treatment from day {start:g}: after this run, so no arm was treated yet"
     print(f"Endpoints at day {table.attrs['day']:g} ({model.name}{when}):")
     header = f"{'arm':28s}" + "".join(f"{n + ' (cells)':>16s}{'% ctrl':>9s}" for n in names)
     print(header)

@@ -51,7 +51,7 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
 
 def find_arm(model_name: str, arm_name: str | None):
     """The named default arm of a built-in model (control when ``arm_name`` is None)."""
-    from ..errors import UnknownNameError
+    from ..model.model import unknown_name
     from ..simulate.arm import CONTROL
 
     if arm_name is None or arm_name == "control":
@@ -66,8 +66,7 @@ def find_arm(model_name: str, arm_name: str | None):
 
         arms = {"combination": perf_reference_combination_arm()}
     if arm_name not in arms:
-        known = ", ".join(["control", *arms]) if arms else "control"
-        raise UnknownNameError(f"unknown arm {arm_name!r} for model {model_name!r} (known arms: {known})")
+        raise unknown_name(arm_name, "arm", dict.fromkeys(["control", *arms]))
     return arms[arm_name]
 
 
