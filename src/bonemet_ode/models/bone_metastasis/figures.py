@@ -184,7 +184,7 @@ def figure_er(out_dir: str | Path, *, model: Model | None = None, params: Mappin
     """
     return _arm_panels(
         out_dir, "er_axis.png", ("control", "fulvestrant", "ERa-KO", "fulvestrant + anti-PD-1"),
-        (("tumor", "Tumour cells in bone", 1e3), ("cd8", "Infiltrating CD8$^+$ T cells", 1e2),
+        (("tumor", "Tumour cells in bone", 1e3), ("cd8", "Infiltrating CD8$^+$ T cells", 1e1),
          ("mac_er", "ERα$^+$ macrophages (cells)", 1e2)),
         "ER axis: ERα-active macrophages exclude CD8 T cells (dotted line: treatment from day 7)", model, params, days)
 
@@ -251,7 +251,7 @@ def figure_dkk1(out_dir: str | Path, *, model: Model | None = None, params: Mapp
                  ha="left", va="top", fontsize=7.5, color="0.3")
     plot_arms(axes[1], res, "immature_fraction", "Immature neutrophils (% of neutrophils)", scale=100.0)
     axes[1].set_ylim(0, 100)
-    plot_arms(axes[2], res, "cd8", "Infiltrating CD8$^+$ T cells", log=True, floor=1e2)
+    plot_arms(axes[2], res, "cd8", "Infiltrating CD8$^+$ T cells", log=True, floor=1e1)
     ax = axes[3]
     x = np.arange(len(names))
     frac = []
@@ -292,7 +292,7 @@ def figure_tam(out_dir: str | Path, *, model: Model | None = None, params: Mappi
     return _arm_panels(
         out_dir, "tam_axis.png", ("control", "Notch-KO", "Notch inhibitor"),
         (("tumor", "Tumour cells in bone", 1e3), ("tams", "TAMs (cells)", 1e2),
-         ("cd8", "Infiltrating CD8$^+$ T cells", 1e2)),
+         ("cd8", "Infiltrating CD8$^+$ T cells", 1e1)),
         "TAM axis: monocyte-derived TAMs need Notch (knockout from day 0; inhibitor daily from day 7)",
         model, params, days)
 
