@@ -25,6 +25,7 @@ import pytest
 from calibration.test_calibration import AUC, FEASIBLE, context
 from scipy import stats
 
+import bonemet_ode as bm
 from bonemet_ode.calibration.ensemble import calibrate_ensemble
 from bonemet_ode.calibration.ensemble_result import Ensemble, EnsembleSettings
 from bonemet_ode.calibration.sampler import SamplerSettings, SliceChains, chord
@@ -368,11 +369,18 @@ def test_figures_refuse_mismatched_input_by_name(toy_ensemble):
     for call, named in cases:
         with pytest.raises(FitError, match=named):
             call()
-    pred = predict_arms(toy(), list(ARMS.values()), ens, days=7, n_members=20, progress=False)
+    combo = bm.Arm("A + A", ARMS["A"].doses)  # a combination by name: drawn dashed
+    pred = predict_arms(toy(), [*ARMS.values(), combo], ens, days=7, n_members=20, progress=False)
     with pytest.raises(FitError, match="'cd8' not predicted"):
         ensemble_comparison_figure(pred, panels=[("T", "T", True), ("cd8", "CD8", True)])
-    fig = ensemble_comparison_figure(pred, panels=[("T", "tumour", True)])
-    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == len(ARMS)
+    fig = ensemble_comparison_figure(pred, panels=[("T", "tumour", True)], treatment_start=3.0)
+    assert len(fig.axes) == 1
+    medians = [ln for ln in fig.axes[0].lines if not ln.get_label().startswith("_")]
+    assert [ln.get_label() for ln in medians] == list(pred.arms) == [*ARMS, "A + A"]
+    for ln in medians:  # combinations dashed, as in the treatment comparison; the median drawn is the band's
+        assert ln.get_linestyle() == ("--" if ln.get_label() == "A + A" else "-")
+        np.testing.assert_array_equal(ln.get_ydata(), pred.band(ln.get_label(), "T")[0])
+    assert any(tuple(ln.get_xdata()) == (3.0, 3.0) for ln in fig.axes[0].lines)  # the treatment-start line
 
 
 def test_intervals_need_enough_members_and_members_are_not_capped(toy_ensemble):

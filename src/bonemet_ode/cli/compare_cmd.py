@@ -54,7 +54,8 @@ def _ensemble(args: argparse.Namespace, model, arms, progress) -> int:
                   f"{n_members} of {len(ens)} ensemble members")
     pred = predict_arms(model, arms, ens, days=args.days, n_members=n_members, variables=["tumor", "cd8"],
                         progress=not progress.quiet and sys.stderr.isatty())
-    fig = ensemble_comparison_figure(pred)
+    starts = [float(d.start) for a in arms for d in a.doses]
+    fig = ensemble_comparison_figure(pred, treatment_start=min(starts) if starts else None)
     png = args.out / "treatment_comparison_ensemble.png"
     fig.savefig(png, dpi=150)
     table = pred.endpoint_table(["tumor", "cd8"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..simulate.comparison import Comparison
 from ..simulate.plot import axes_or_new
-from .style import arm_colors
+from .style import arm_colors, arm_linestyle
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -70,7 +70,7 @@ def plot_trajectories(comparison: Comparison, panel: Panel, ax: Axes | None = No
     colors = colors or arm_colors(comparison.arm_names)
     for arm, res in comparison.results.items():
         ax.plot(res.times, res[panel.variable] * panel.scale, color=colors[arm], lw=1.8, label=arm,
-                ls="-" if " + " not in arm else (0, (5, 1.5)))
+                ls=arm_linestyle(arm))
     if panel.log:
         ax.set_yscale("log")
     if treatment_start is not None:

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import FitError
 from ..simulate._validate import integer
 from ..simulate.plot import axes_or_new
-from .style import arm_colors
+from .style import arm_colors, arm_linestyle
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -107,15 +107,22 @@ def marginal_histograms(unit: np.ndarray, names: Sequence[str], axes: Any = None
 
 
 def plot_band(times: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: np.ndarray, ax: Axes | None = None,
-              color: str = "#0072B2", label: str | None = None, log: bool = False, alpha: float = 0.2) -> Axes:
-    """Median line and shaded band over time (days); returns the Axes."""
+              color: str = "#0072B2", label: str | None = None, log: bool = False, alpha: float = 0.15,
+              linestyle: Any = "-") -> Axes:
+    """Median line and shaded band over time (days); returns the Axes.
+
+    The band's edges are drawn as thin lines in its colour, so that overlapping bands of several arms
+    stay apart where their shades blend.
+    """
     n = len(times)
     for label_, arr in (("median", median), ("lower", lower), ("upper", upper)):
         if np.ndim(arr) != 1 or len(arr) != n:
             raise FitError(f"{label_}: expected {n} values, one per time, got shape {np.shape(arr)}")
     ax = axes_or_new(ax)
     ax.fill_between(times, lower, upper, color=color, alpha=alpha, lw=0)
-    ax.plot(times, median, color=color, lw=1.6, label=label)
+    for edge in (lower, upper):
+        ax.plot(times, edge, color=color, lw=0.5, alpha=0.7)
+    ax.plot(times, median, color=color, lw=1.8, label=label, ls=linestyle)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("Time (days)")
@@ -124,10 +131,12 @@ def plot_band(times: np.ndarray, median: np.ndarray, lower: np.ndarray, upper: n
 
 def ensemble_comparison_figure(prediction: Any, panels: Sequence[tuple[str, str, bool]] = (
         ("tumor", "Tumour burden in bone (cells)", True), ("cd8", "Infiltrating CD8$^+$ T cells (cells)", True)),
-        level: float = 0.9, fig: Figure | None = None) -> Figure:
+        level: float = 0.9, fig: Figure | None = None, treatment_start: float | None = None) -> Figure:
     """Median and central ``level`` band per arm for each panel ``(variable, label, log)``; returns the Figure.
 
-    ``prediction`` is an :class:`~bonemet_ode.calibration.predict.EnsemblePrediction`.
+    ``prediction`` is an :class:`~bonemet_ode.calibration.predict.EnsemblePrediction`.  Combination
+    arms (``" + "`` in the name) are dashed, as in the treatment comparison; ``treatment_start`` (days)
+    draws a dotted line where treatment starts.
     """
     from matplotlib.figure import Figure
 
@@ -144,9 +153,12 @@ def ensemble_comparison_figure(prediction: Any, panels: Sequence[tuple[str, str,
     for ax, (var, label, log) in zip(axes, panels):
         for arm in prediction.arms:
             med, lo, hi = prediction.band(arm, var, level)
-            plot_band(prediction.times, med, lo, hi, ax, colors[arm], arm, log)
+            plot_band(prediction.times, med, lo, hi, ax, colors[arm], arm, log, linestyle=arm_linestyle(arm))
+        if treatment_start is not None:
+            ax.axvline(treatment_start, color="0.6", lw=0.8, ls=":")
         ax.set_ylabel(label)
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].legend(fontsize=7, frameon=False)
-    fig.suptitle(f"Median and {level:.0%} band over {len(prediction.members)} ensemble members", fontsize=10)
+    when = "" if treatment_start is None else f" (dotted line: treatment from day {treatment_start:g})"
+    fig.suptitle(f"Median and {level:.0%} band over {len(prediction.members)} ensemble members{when}", fontsize=10)
     return fig
