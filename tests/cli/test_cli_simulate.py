@@ -127,3 +127,30 @@ def test_cli_models_lists_the_builtins(capsys):
     out = capsys.readouterr().out
     for name in ("kuznetsov1994", "pk_one_compartment", "perf_reference", "bone_metastasis"):
         assert name in out
+
+
+def test_simulate_takes_a_users_sbml_or_antimony_file(tmp_path, capsys):
+    """``simulate model.ant`` / ``model.xml``: S' = k S from S = 1 is exp(k t) at every output day; a missing
+    file, a folder and an unknown name that is no file are refused by name."""
+    pytest.importorskip("antimony")
+    from bonemet_ode.io.sbml_import import antimony_to_sbml
+
+    text = "J0: -> S; k*S; S = 1; k = 0.1"
+    (tmp_path / "growth.ant").write_text(text)
+    (tmp_path / "growth.xml").write_text(antimony_to_sbml(text))
+    for name in ("growth.ant", "growth.xml"):
+        out = tmp_path / f"{name}.csv"
+        assert main(["simulate", str(tmp_path / name), "--days", "10", "--rtol", "1e-10", "--atol", "1e-12",
+                     "--out", str(out)]) == 0
+        df = pd.read_csv(out)
+        s = df[df["variable"] == "S"].sort_values("time")
+        np.testing.assert_allclose(s["time"], np.arange(11.0))
+        np.testing.assert_allclose(s["value"], np.exp(0.1 * s["time"]), rtol=1e-8)
+    capsys.readouterr()
+    for spec, message in ((str(tmp_path / "nope.xml"), "does not exist"), (str(tmp_path), "unknown model"),
+                          ("gompertzz", "or give the path of an SBML file")):
+        assert main(["simulate", spec, "--days", "1", "--out", str(tmp_path / "x.csv")]) == 2
+        assert message in capsys.readouterr().err
+    (tmp_path / "dir.xml").mkdir()
+    assert main(["simulate", str(tmp_path / "dir.xml"), "--days", "1", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "is a directory" in capsys.readouterr().err

@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "simulate", help="simulate one model under one arm and write a tidy CSV",
         description="Simulate MODEL from day 0 to --days and write a tidy CSV with columns time, variable, value, arm.",
     )
-    p.add_argument("model", help="built-in model name (see 'bonemet-ode models')")
+    p.add_argument("model", help="built-in model name (see 'bonemet-ode models'), or your own model: a path to an "
+                                 "SBML file (.xml, .sbml) or an Antimony file (.ant, .antimony, .txt); its time "
+                                 "unit is read as days")
     p.add_argument("--arm", default=None,
                    help="treatment arm or variant (bone_metastasis: its default and scenario arms, e.g. "
                         "'anti-DKK1 + anti-PD-1', 'ERa-KO'; perf_reference: 'combination'); default control")
@@ -49,6 +51,41 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
     return out
 
 
+#: File name endings read as SBML and as Antimony by ``simulate MODEL``.
+SBML_SUFFIXES = (".xml", ".sbml")
+ANTIMONY_SUFFIXES = (".ant", ".antimony", ".txt")
+
+
+def load_model(spec: str):
+    """A built-in model by name, or a user's model from an SBML or Antimony file (by its ending)."""
+    from .. import models
+    from ..errors import ModelError, UnknownNameError
+
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix not in SBML_SUFFIXES + ANTIMONY_SUFFIXES:
+        try:
+            return models.get(spec)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{exc}; or give the path of an SBML file ({', '.join(SBML_SUFFIXES)}) or an "
+                                   f"Antimony file ({', '.join(ANTIMONY_SUFFIXES)})") from None
+    if path.is_dir():
+        raise ModelError(f"model {spec!r} is a directory; expected an SBML or Antimony file")
+    if not path.is_file():
+        raise ModelError(f"model file {spec!r} does not exist")
+    if suffix in SBML_SUFFIXES:
+        from ..io.sbml_import import read_sbml
+
+        return read_sbml(path)
+    from ..io.sbml_import import read_antimony
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"Antimony file {spec!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return read_antimony(text)
+
+
 def find_arm(model_name: str, arm_name: str | None):
     """The named default arm of a built-in model (control when ``arm_name`` is None)."""
     from ..model.model import unknown_name
@@ -74,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
     """Run ``bonemet-ode simulate`` with the parsed ``args``; return the exit status (0: success)."""
     import numpy as np
 
-    from .. import models
     from ..errors import ScheduleError
     from ..simulate import SolverOptions, simulate
     from ._common import check_output_file, progress_of
@@ -88,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if abs(n - round(n)) > 1e-9 * max(1.0, n):
         raise ScheduleError(f"--step {args.step:g} does not divide --days {args.days:g} into whole steps")
     overrides = parse_overrides(args.param)
-    model = models.get(args.model)
+    model = load_model(args.model)
     unknown = [n for n in overrides if n not in model.parameter_names]
     if unknown:
         from ..errors import UnknownNameError
