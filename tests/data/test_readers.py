@@ -315,3 +315,35 @@ def test_bundled_files_and_licence_ship_with_the_package() -> None:
     assert "7dcab78" in (folder / "README.md").read_text(encoding="utf-8")
     with pytest.raises(DataError, match="unknown invivoSyn dataset 'LS_1034'"):
         load_invivosyn("LS_1034")
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    """A folder given as the data path was reported as 'does not exist'."""
+    (tmp_path / "dv").mkdir()
+    for reader in (read_long, read_wide):
+        with pytest.raises(DataError, match=r"'.*dv' is a directory; expected a data file"):
+            reader(tmp_path / "dv")
+    with pytest.raises(DataError, match="does not exist"):
+        read_long(tmp_path / "nothing.csv")
+
+
+def test_read_long_without_an_arm_column(tmp_path):
+    """arm_col=None: every row in one arm, read from the file itself, so errors name the file and its lines and
+    list only the file's columns (the command line used to add an internal '__arm__' column to a DataFrame)."""
+    path = write(tmp_path, "vol.csv", "mouse,day,vol\nm1,0,100\nm1,7,NA\nm2,0,120\n")
+    with pytest.warns(BonemetWarning, match="vol.csv: dropped 1 row"):
+        table = read_long(path, subject_col="mouse", arm_col=None, time_col="day", value_col="vol")
+    assert set(table.frame["arm"]) == {"all"} and table.subjects == ("m1", "m2")
+    assert table.dropped[["row", "line", "reason"]].values.tolist() == [[2, 3, "vol is 'NA' (a missing-value marker)"]]
+    with pytest.warns(BonemetWarning):
+        assert set(read_long(path, subject_col="mouse", arm_col=None, arm="control", time_col="day",
+                             value_col="vol").arms) == {"control"}
+    with pytest.raises(DataError) as info:
+        read_long(path, arm_col=None, time_col="day", value_col="vol")
+    assert str(info.value) == ("vol.csv: missing column(s) 'subject' (from subject_col); "
+                               "available columns are ['mouse', 'day', 'vol']")
+    bad = write(tmp_path, "bad.csv", "mouse,day,vol\nm1,0,100\nm1,x,3\n")
+    with pytest.raises(DataError, match=r"bad.csv: column 'day' must be numeric; .*line 3 of bad.csv"):
+        read_long(bad, subject_col="mouse", arm_col=None, time_col="day", value_col="vol")
+    with pytest.raises(DataError, match="arm: expected a non-empty arm name"):
+        read_long(path, subject_col="mouse", arm_col=None, arm=" ", time_col="day", value_col="vol")

@@ -111,13 +111,63 @@ def test_a_problem_and_problem_keywords_together_are_refused():
     (dict(free=["alpha"], scales={"V0": "log"}), "scales: parameter(s) ['V0'] are not estimated"),
 ])
 def test_settings_of_parameters_not_estimated_are_refused(kwargs, named):
-    """Bounds, starts and scales only act on estimated parameters; for any other they used to be dropped."""
-    problem = EstimationProblem(growth.exponential(), exp_data(), **kwargs)
+    """Bounds, starts and scales only act on estimated parameters; for any other they used to be dropped.
+
+    They are refused when the problem is built, not on first use."""
     with pytest.raises(FitError, match=re.escape(named)):
-        problem.validate()
+        EstimationProblem(growth.exponential(), exp_data(), **kwargs)
     ok = EstimationProblem(growth.exponential(), exp_data(), free=["alpha"], bounds={"alpha": (0.01, 1.0)},
                            initial={"alpha": 0.3}, scales={"alpha": "log"}).validate()
     assert ok.varied[0] == "alpha" and "V0" not in ok.varied
+
+
+# ---------------------------------------------------------------------------------------------- refused when built
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(noise="poisson"), "unknown noise model 'poisson'"),
+    (dict(fixed={"alpha": -1.0}), "fixed['alpha'] = -1 is outside the bounds of parameter 'alpha'"),
+    (dict(initial={"alpha": 1e9}), "initial['alpha'] = 1e+09 is outside the bounds"),
+    (dict(fixed={"alpah": 0.2}), "unknown parameter(s) ['alpah'] (did you mean 'alpha'?)"),
+    (dict(free=["alpah"]), "free: unknown model parameter(s) ['alpah'] (did you mean 'alpha'?)"),
+    (dict(bounds={"noise_bb": (0.1, 1.0)}), "did you mean 'noise_b'?"),
+    (dict(observations={"tumor_volume": ObservationMap("tumor_volume", "W")}), "'W'"),
+    (dict(arms={"drug": None}), "arms: unknown arm(s) ['drug']"),
+    (dict(fixed={"V0": 1.0}, priors={"V0": NormalPrior(0.0, 1.0)}), "priors: parameter 'V0' is not estimated"),
+])
+def test_configuration_errors_are_refused_when_the_problem_is_built(kwargs, named):
+    """A problem that cannot be fitted as stated is refused at construction, naming the item.
+
+    It used to construct (its repr() then raised) and SubjectFitter recorded every subject as failed with the
+    same message, while Fitter raised.  Now every entry point refuses it before any fit starts."""
+    data = exp_data()
+    with pytest.raises(FitError, match=re.escape(named)):
+        EstimationProblem(growth.exponential(), data, **kwargs)
+    with pytest.raises(FitError, match=re.escape(named)):
+        SubjectFitter(growth.exponential(), data, **kwargs)
+    with pytest.raises(FitError, match=re.escape(named)):
+        Fitter(growth.exponential(), data, **kwargs)
+    ok = EstimationProblem(growth.exponential(), data)
+    with pytest.raises(FitError, match=re.escape(named)):
+        ok.with_options(**kwargs)
+
+
+def test_a_subjects_own_data_problem_stays_a_per_subject_failure():
+    """Values one subject's noise model cannot use (a zero under log-normal noise) are not a configuration error:
+    the problem builds (its repr works), the pooled fit refuses the data, and SubjectFitter fails that subject
+    alone."""
+    from bonemet_ode.errors import BonemetWarning, DataError
+    good = exp_data(n=1)
+    with pytest.warns(BonemetWarning, match="exactly 0"):
+        bad = table("zero", "ctrl", T, np.r_[0.0, exp_curve(T[1:], 0.25)])
+        problem = EstimationProblem(growth.exponential(), concat(good, bad), noise="lognormal", options=TIGHT)
+    assert "estimating ['alpha', 'V0', 'noise_sigma']" in repr(problem)
+    with pytest.raises(DataError, match=r"subject 'zero', day 2\)"):
+        problem.validate()
+    with pytest.raises(DataError, match="'zero'"):
+        Fitter(problem)
+    with pytest.warns(BonemetWarning, match="exactly 0"):  # the subject's own table warns again
+        fits = SubjectFitter(problem).fit()
+    assert list(fits.fits) == ["m0"] and list(fits.failed) == ["zero"]
+    assert "<= 0" in fits.failed["zero"]
 
 
 # ---------------------------------------------------------------------------------------------- recovery

@@ -67,3 +67,91 @@ def test_fit_command_errors(long_file, tmp_path, capsys):
                  "--value-col", "Observation", "--fix", "zeta=1", "--out", str(tmp_path)])
     assert code == 2
     assert "'zeta'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- refusals
+def _error_lines(capsys) -> list[str]:
+    return [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+
+
+COLS = ["--subject-col", "ID", "--time-col", "Time", "--value-col", "Observation"]
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["--noise", "poisson"], "--noise 'poisson': unknown noise model"),
+    (["--fix", "alpha=-1"], "--fix 'alpha=-1': value -1 is outside the bounds of 'alpha'"),
+    (["--fix", "alpah=1"], "unknown parameter 'alpah'; did you mean 'alpha'?"),
+    (["--estimate", "V00"], "--estimate 'V00' (model 'gompertz'): unknown parameter 'V00'; did you mean 'V0'?"),
+    (["--estimate", "V0", "--fix", "V0=2"], "--fix 'V0=2': 'V0' is also given to --estimate"),
+    (["--fix", "alpha=1", "--fix", "alpha=2"], "'alpha' is fixed more than once"),
+])
+def test_configuration_errors_are_refused_before_any_fit(long_file, tmp_path, capsys, extra, named):
+    """One error line naming the item and exit status 2, nothing written: an unknown noise model or a fixed
+    value outside the bounds used to fail every subject (exit 1, reason only in estimates.csv), and a mistyped
+    --estimate was ignored."""
+    out = tmp_path / "o"
+    code = main(["fit", str(long_file), "--model", "gompertz", *COLS, *extra, "--out", str(out)])
+    errors = _error_lines(capsys)
+    assert code == 2 and len(errors) == 1 and named in errors[0], errors
+    assert not (out / "estimates.csv").exists() and not (out / "report.txt").exists()
+
+
+def test_bad_data_paths_get_the_readers_clear_errors(tmp_path, capsys):
+    """An empty file is 'empty' (it was 'Could not determine delimiter', an unexpected error), a directory is a
+    directory (it was 'does not exist'), and column errors name the file, never an internal column."""
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "cols.csv").write_text("mouse,day,vol\nm1,0,1\nm1,3,2\n")
+    cases = [("empty.csv", "file '" + str(tmp_path / "empty.csv") + "' is empty"),
+             ("adir", "'" + str(tmp_path / "adir") + "' is a directory"),
+             ("cols.csv", "cols.csv: missing column(s) 'subject' (from subject_col)")]
+    for name, needle in cases:
+        code = main(["fit", str(tmp_path / name), "--model", "gompertz", "--out", str(tmp_path / "o")])
+        errors = _error_lines(capsys)
+        assert code == 2 and len(errors) == 1 and needle in errors[0], errors
+        assert "unexpected" not in errors[0] and "<DataFrame>" not in errors[0] and "__" not in errors[0]
+    main(["fit", str(tmp_path / "cols.csv"), "--model", "gompertz", "--out", str(tmp_path / "o")])
+    assert "available columns are ['mouse', 'day', 'vol']" in _error_lines(capsys)[0]
+
+
+def test_report_starts_with_the_rerunnable_command_and_lists_dropped_rows(tmp_path, monkeypatch, capsys):
+    """The first line of report.txt is the whole command (column options, --estimate, the data path with its
+    folder, shell-quoted), so running it again reproduces the fit; rows dropped for a missing cell are listed."""
+    import shlex
+    import warnings
+
+    from bonemet_ode.errors import BonemetWarning
+
+    rows = ["ID,Time,Observation"]
+    for i, (a, b) in enumerate(((0.8, 0.09), (0.6, 0.07))):
+        rows += [f"m{i},{t:g},{v:.6g}" for t, v in zip(T, gompertz_curve(T, a, b, 2.0) * (1 + 0.03 * np.cos(T + i)))]
+    rows.insert(4, "m0,4.5,NA")  # data row 4, line 5 of the file
+    (tmp_path / "my data").mkdir()
+    (tmp_path / "my data" / "vol.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit", "my data/vol.csv", "--model", "gompertz", *COLS, "--estimate", "V0", "--starts", "1",
+            "--seed", "3", "--out", "out dir"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BonemetWarning)
+        assert main(argv) == 0
+        report = (tmp_path / "out dir" / "report.txt").read_text().splitlines()
+        assert report[0] == ("bonemet-ode fit 'my data/vol.csv' --model gompertz --subject-col ID --time-col Time "
+                             "--value-col Observation --estimate V0 --starts 1 --seed 3 --out 'out dir'")
+        assert "  row 4, line 5: subject 'm0', time '4.5': Observation is 'NA' (a missing-value marker)" in report
+        assert "left out: 1 row(s) with a missing cell:" in report
+        first = pd.read_csv(tmp_path / "out dir" / "estimates.csv")
+        rerun = shlex.split(report[0])
+        assert rerun[:2] == ["bonemet-ode", "fit"]
+        assert main(rerun[1:-1] + ["again"]) == 0
+    again = pd.read_csv(tmp_path / "again" / "estimates.csv")
+    pd.testing.assert_frame_equal(first, again)
+    assert first["V0_se"].notna().all()  # --estimate V0 was honoured
+
+
+def test_report_of_a_run_where_no_subject_could_be_fitted():
+    """No fitted subject: the report says so instead of 'total NLL 0 AIC 0'."""
+    from bonemet_ode.estimate import fit_report
+
+    text = fit_report(SubjectFits(model="gompertz", fits={}, failed={"m0": "too few points"}))
+    assert "total NLL 0" not in text and "AIC 0" not in text
+    assert "no subject could be fitted" in text and "failed: m0: too few points" in text

@@ -52,47 +52,100 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fixed(model, items: list[str], estimate: list[str]) -> dict[str, float]:
-    from ..errors import ParameterError
+    """The fixed values that ``--fix`` and ``--estimate`` ask for (a growth model's given V0 unless estimated).
+
+    Raises
+    ------
+    UnknownNameError
+        A ``--fix`` or ``--estimate`` name that is not a parameter of the model (close matches suggested).
+    ParameterError
+        A ``--fix`` value that is not a number or lies outside the parameter's bounds, a parameter named
+        twice, or in both ``--fix`` and ``--estimate``.
+    """
+    from ..errors import ParameterError, UnknownNameError
+    from ..model.model import unknown_name
     from ..models.growth import GIVEN_PARAMETERS
 
-    out = {n: model.parameter(n).value for n in GIVEN_PARAMETERS.get(model.name, ()) if n not in estimate}
+    def known(flag: str, item: str, name: str) -> None:
+        if name not in model.parameter_names:
+            exc = unknown_name(name, "parameter", model.parameter_names)
+            raise UnknownNameError(f"{flag} {item!r} (model {model.name!r}): {exc}")
+
+    for name in estimate:
+        known("--estimate", name, name.strip())
+    wanted = [n.strip() for n in estimate]
+    twice = sorted({n for n in wanted if wanted.count(n) > 1})
+    if twice:
+        raise ParameterError(f"--estimate: {twice} named more than once")
+    out = {n: model.parameter(n).value for n in GIVEN_PARAMETERS.get(model.name, ()) if n not in wanted}
+    seen: set[str] = set()
     for it in items:
         name, sep, value = it.partition("=")
         name = name.strip()
-        if name not in model.parameter_names:
-            raise ParameterError(f"--fix {it!r}: {name!r} is not a parameter of {model.name!r} "
-                                 f"({', '.join(model.parameter_names)})")
+        known("--fix", it, name)
+        if name in seen:
+            raise ParameterError(f"--fix {it!r}: {name!r} is fixed more than once")
+        seen.add(name)
+        if name in wanted:
+            raise ParameterError(f"--fix {it!r}: {name!r} is also given to --estimate; give it to one of them")
+        par = model.parameter(name)
         try:
-            out[name] = float(value) if sep else model.parameter(name).value
+            number = float(value) if sep else par.value
         except ValueError:
             raise ParameterError(f"--fix {it!r}: value {value!r} is not a number") from None
+        if not par.lower <= number <= par.upper:
+            raise ParameterError(f"--fix {it!r}: value {number:g} is outside the bounds of {name!r}, "
+                                 f"[{par.lower:g}, {par.upper:g}]")
+        out[name] = number
     return out
 
 
 def _read(args: argparse.Namespace):
-    import pandas as pd
-
     from ..data.readers import read_long, read_wide
 
     shift = args.time_shift
     if args.wide:
         return read_wide(args.data, arm_col=args.arm_col or "Treatment", subject_col=args.subject_col or "Mouse",
                          lloq=args.lloq, time_shift=shift)
-    cols = dict(subject_col=args.subject_col or "subject", time_col=args.time_col, value_col=args.value_col)
-    if args.arm_col is not None:
-        return read_long(args.data, arm_col=args.arm_col, lloq=args.lloq, time_shift=shift, **cols)
-    from ..errors import DataError
+    return read_long(args.data, subject_col=args.subject_col or "subject", arm_col=args.arm_col,
+                     time_col=args.time_col, value_col=args.value_col, lloq=args.lloq, time_shift=shift)
 
-    if not args.data.is_file():
-        raise DataError(f"data file {str(args.data)!r} does not exist")
-    try:
-        frame = pd.read_csv(args.data, sep=None, engine="python", dtype=str, keep_default_na=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {args.data}: {exc}") from None
-    arm = "__arm__"
-    frame[arm] = "all"
-    table = read_long(frame, arm_col=arm, lloq=args.lloq, time_shift=shift, **cols)
-    return table
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as run, re-runnable in a shell: every option whose value is not its default, quoted."""
+    import shlex
+
+    parts = ["bonemet-ode", "fit", str(args.data)]
+    for dest, (flag, default) in getattr(args, "option_defaults", {}).items():
+        value = getattr(args, dest, default)
+        if value is None or value == default:
+            continue
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+def _data_lines(args: argparse.Namespace, data) -> list[str]:
+    """The report's account of the data: where they came from and every row or cell left out, with why."""
+    import os
+
+    import pandas as pd
+
+    dropped = data.dropped
+    lines = [f"run in: {os.getcwd()}",
+             f"data: {args.data}: {len(data.frame)} measurements of {len(data.subjects)} subject(s)"]
+    if len(dropped):
+        what = "blank day cell(s) (not measured)" if args.wide else "row(s) with a missing cell"
+        lines.append(f"left out: {len(dropped)} {what}:")
+        for r in dropped.itertuples(index=False):
+            line = "" if r.line is None or pd.isna(r.line) else f", line {int(r.line)}"
+            lines.append(f"  row {int(r.row)}{line}: subject {r.subject!r}, time {r.time!r}: {r.reason}")
+    return lines
 
 
 def _figures(fits, out: Path) -> list[str]:
@@ -128,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import FitError
     from ..estimate.estimation_problem import EstimationProblem
     from ..estimate.fitter import Fitter, SubjectFitter
+    from ..estimate.noise import NOISE_KINDS
     from ..estimate.observation import default_observations
     from ..estimate.report import fit_report
     from ..estimate.result import SubjectFits
@@ -144,11 +198,13 @@ def run(args: argparse.Namespace) -> int:
         raise FitError(f"--time-shift must be a finite number of days, got {args.time_shift}")
     if args.unit is not None and not args.unit.strip():
         raise FitError("--unit must not be empty")
+    if not isinstance(args.noise, str) or args.noise.strip().lower() not in NOISE_KINDS:
+        raise FitError(f"--noise {args.noise!r}: unknown noise model; choose one of {', '.join(NOISE_KINDS)}")
     model = models.get(args.model)
-    data = _read(args)
     fixed = _fixed(model, args.fix, args.estimate)
+    data = _read(args)
     observations = default_observations(model, data.observables, unit=(args.unit or "").strip())
-    problem = EstimationProblem(model, data, noise=args.noise, fixed=fixed, observations=observations)
+    problem = EstimationProblem(model, data, noise=args.noise.strip(), fixed=fixed, observations=observations)
     if args.pooled:
         progress.note(f"fitting {model.name} to {len(data.subjects)} subjects pooled")
         result = Fitter(problem, n_starts=args.starts, seed=args.seed).fit()
@@ -165,8 +221,9 @@ def run(args: argparse.Namespace) -> int:
     if fits.failed:
         est_cols.append("message")
     table.reindex(columns=est_cols).to_csv(args.out / "estimates.csv", index=False, float_format="%.10g")
-    title = f"bonemet-ode fit {args.data.name} --model {model.name} --noise {args.noise}"
-    report = fit_report(fits, title=title)
+    command = _command_line(args)
+    report = "\n".join([command, *_data_lines(args, data), "=" * min(len(command), 100), ""])
+    report += fit_report(fits)
     if first is not None and len(fits.fits) == 1:
         report += "\n" + fit_report(first)
     (args.out / "report.txt").write_text(report, encoding="utf-8")

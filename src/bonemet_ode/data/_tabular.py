@@ -169,7 +169,7 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
     Raises
     ------
     DataError
-        If the file does not exist, is empty, or ``path_or_df`` has the wrong type.
+        If the file does not exist, is a directory, is empty, or ``path_or_df`` has the wrong type.
     """
     import pandas as pd
     if isinstance(path_or_df, pd.DataFrame):
@@ -189,8 +189,11 @@ def load_raw(path_or_df: str | os.PathLike[str] | pd.DataFrame, sep: str | None,
             f"path_or_df: expected a file path or a pandas DataFrame, got {type(path_or_df).__name__}"
         )
     path = Path(path_or_df)
+    if path.is_dir():
+        raise DataError(f"path_or_df: {str(path)!r} is a directory; expected a data file (CSV/TSV)")
     if not path.is_file():
-        raise DataError(f"path_or_df: file {str(path)!r} does not exist")
+        what = "does not exist" if not path.exists() else "is not a regular file"
+        raise DataError(f"path_or_df: file {str(path)!r} {what}")
     if sep is not None and (not isinstance(sep, str) or sep == ""):
         raise DataError(f"sep: expected a non-empty delimiter string or None, got {sep!r}")
     try:

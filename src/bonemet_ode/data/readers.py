@@ -46,7 +46,10 @@ from bonemet_ode.errors import BonemetWarning, DataError
 from ._tabular import MISSING_MARKERS, RawTable, check_missing, load_raw, numeric_column, require_columns, text_column
 from .table import COLUMNS, DEFAULT_OBSERVABLE, DROPPED_COLUMNS, DataTable, check_lloq
 
-__all__ = ["COLUMNS", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
+#: Arm of every row when :func:`read_long` is given ``arm_col=None``.
+DEFAULT_ARM = "all"
+
+__all__ = ["COLUMNS", "DEFAULT_ARM", "DEFAULT_OBSERVABLE", "MISSING_MARKERS", "DataTable", "read_long", "read_wide"]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,11 +77,12 @@ def read_long(
     path_or_df: PathOrFrame,
     *,
     subject_col: str = "subject",
-    arm_col: str = "arm",
+    arm_col: str | None = "arm",
     time_col: str = "time",
     value_col: str = "value",
     observable_col: str | None = None,
     observable: str = DEFAULT_OBSERVABLE,
+    arm: str = DEFAULT_ARM,
     sd_col: str | None = None,
     censored_col: str | None = None,
     sep: str | None = None,
@@ -93,12 +97,16 @@ def read_long(
     path_or_df
         CSV/TSV file (delimiter detected unless ``sep``) or a DataFrame.
     subject_col, arm_col, time_col, value_col
-        Names of the subject, arm, time (days) and value columns.
+        Names of the subject, arm, time (days) and value columns;
+        ``arm_col=None``: the data have no arm column and every row is in
+        arm ``arm``.
     observable_col
         Column naming the observable of each row; None means every row is
         ``observable``.
     observable
         Observable name used when ``observable_col`` is None.
+    arm
+        Arm name used when ``arm_col`` is None (default ``"all"``).
     sd_col
         Optional column of measurement standard deviations (blank allowed).
     censored_col
@@ -148,28 +156,31 @@ def read_long(
     (2, [[2, "value is 'Not measured' (a missing-value marker)"]])
     """
     import pandas as pd
-    for name, value in (("subject_col", subject_col), ("arm_col", arm_col), ("time_col", time_col),
-                        ("value_col", value_col)):
+    for name, value in (("subject_col", subject_col), ("time_col", time_col), ("value_col", value_col)):
         _check_col_arg(name, value)
-    for name, optional_col in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
+    for name, optional_col in (("arm_col", arm_col), ("observable_col", observable_col), ("sd_col", sd_col),
+                               ("censored_col", censored_col)):
         _check_col_arg(name, optional_col, optional=True)
     if not isinstance(observable, str) or not observable.strip():
         raise DataError(f"observable: expected a non-empty name, got {observable!r}")
+    if not isinstance(arm, str) or not arm.strip():
+        raise DataError(f"arm: expected a non-empty arm name, got {arm!r}")
     shift = _check_shift(time_shift)
     lloq = check_lloq(lloq)
     markers = check_missing(missing)
     raw = load_raw(path_or_df, sep, markers)
-    wanted = {"subject_col": subject_col, "arm_col": arm_col, "time_col": time_col, "value_col": value_col}
-    for name, col in (("observable_col", observable_col), ("sd_col", sd_col), ("censored_col", censored_col)):
+    wanted = {"subject_col": subject_col, "time_col": time_col, "value_col": value_col}
+    for name, col in (("arm_col", arm_col), ("observable_col", observable_col), ("sd_col", sd_col),
+                      ("censored_col", censored_col)):
         if col is not None:
             wanted[name] = col
     require_columns(raw, wanted)
-    raw, dropped = _drop_missing(raw, [subject_col, arm_col, time_col, value_col]
+    raw, dropped = _drop_missing(raw, [subject_col] + ([arm_col] if arm_col else []) + [time_col, value_col]
                                  + ([observable_col] if observable_col else []), subject_col, time_col)
     frame = pd.DataFrame(
         {
             "subject": text_column(raw, subject_col),
-            "arm": text_column(raw, arm_col),
+            "arm": text_column(raw, arm_col) if arm_col else arm.strip(),
             "time": numeric_column(raw, time_col, allow_nan=False) + shift,
             "observable": text_column(raw, observable_col) if observable_col else observable.strip(),
             "value": numeric_column(raw, value_col, allow_nan=False),

@@ -12,7 +12,7 @@ from ..data.readers import DataTable
 from ..errors import DataError
 from .noise import NoiseModel
 
-__all__ = ["RowLayout", "row_layout"]
+__all__ = ["RowLayout", "check_row_values", "row_layout"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +57,14 @@ class RowLayout:
     data_scale: dict[str, float]
 
 
-def row_layout(data: DataTable, noise: Mapping[str, NoiseModel]) -> RowLayout:
-    """The :class:`RowLayout` of ``data`` with the noise model of each observable (raises :class:`DataError`)."""
+def row_layout(data: DataTable, noise: Mapping[str, NoiseModel], *, check_values: bool = True) -> RowLayout:
+    """The :class:`RowLayout` of ``data`` with the noise model of each observable.
+
+    With ``check_values`` (the default) the values are checked too (:func:`check_row_values`, raises
+    :class:`DataError`); without, the layout is built as it is (a non-positive value under log-normal
+    noise is then transformed as a tiny positive one) so that the problem's configuration can be
+    checked before its data values.
+    """
     import pandas as pd
     fr = data.frame
     obs_names = tuple(noise)
@@ -81,23 +87,12 @@ def row_layout(data: DataTable, noise: Mapping[str, NoiseModel]) -> RowLayout:
         pos = yk[yk > 0]
         scale = float(np.median(pos)) if pos.size else 1.0
         data_scale[o] = scale
-        if nm.log_scale:
-            bad = np.flatnonzero(rows & (y <= 0))
-            if bad.size:
-                r = bad[0]
-                raise DataError(
-                    f"{data.source}: observable {o!r} has value {y[r]:g} <= 0 (subject "
-                    f"{fr['subject'].iat[r]!r}, day {fr['time'].iat[r]:g}); log-normal noise needs positive "
-                    "values: read the data with lloq=<detection limit> to censor them, or use another noise model")
         ty[rows] = nm.transform(yk)
         log_jac[rows] = np.where(censored[rows], 0.0, nm.log_jacobian(yk))
         given = rows & has_sd
         given_s[given] = nm.given_sd(y[given], sd[given])
         floor = 1e-8 if nm.log_scale else 1e-8 * scale
         offset[rows] = 1.0 - math.log(floor)
-    if np.any(has_sd & (given_s <= 0)):
-        r = int(np.flatnonzero(has_sd & (given_s <= 0))[0])
-        raise DataError(f"{data.source}: sd of row {r + 1} (subject {fr['subject'].iat[r]!r}) must be > 0")
     times = fr["time"].to_numpy(float)
     row_tidx = np.zeros(len(times), dtype=int)
     arm_times = []
@@ -106,5 +101,33 @@ def row_layout(data: DataTable, noise: Mapping[str, NoiseModel]) -> RowLayout:
         t_arm = np.unique(times[rows])
         arm_times.append(t_arm)
         row_tidx[rows] = np.searchsorted(t_arm, times[rows])
-    return RowLayout(obs_names, arm_names, y, ty, censored, has_sd, given_s, log_jac, offset, row_obs, row_arm,
-                     row_tidx, tuple(arm_times), data_scale)
+    layout = RowLayout(obs_names, arm_names, y, ty, censored, has_sd, given_s, log_jac, offset, row_obs, row_arm,
+                       row_tidx, tuple(arm_times), data_scale)
+    if check_values:
+        check_row_values(data, layout, noise)
+    return layout
+
+
+def check_row_values(data: DataTable, rows: RowLayout, noise: Mapping[str, NoiseModel]) -> None:
+    """Refuse data values the noise models cannot use: a value <= 0 under a log-scale model, a given sd <= 0.
+
+    Raises
+    ------
+    DataError
+        Naming the observable, subject and day (or row) of the first such value.
+    """
+    fr = data.frame
+    y = rows.y
+    for k, o in enumerate(rows.obs_names):
+        if not noise[o].log_scale:
+            continue
+        bad = np.flatnonzero((rows.row_obs == k) & (y <= 0))
+        if bad.size:
+            r = bad[0]
+            raise DataError(
+                f"{data.source}: observable {o!r} has value {y[r]:g} <= 0 (subject "
+                f"{fr['subject'].iat[r]!r}, day {fr['time'].iat[r]:g}); log-normal noise needs positive "
+                "values: read the data with lloq=<detection limit> to censor them, or use another noise model")
+    if np.any(rows.has_sd & (rows.given_s <= 0)):
+        r = int(np.flatnonzero(rows.has_sd & (rows.given_s <= 0))[0])
+        raise DataError(f"{data.source}: sd of row {r + 1} (subject {fr['subject'].iat[r]!r}) must be > 0")

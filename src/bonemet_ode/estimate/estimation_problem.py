@@ -31,7 +31,7 @@ from ..data.readers import DataTable
 from ..errors import FitError
 from ..model import Model
 from ..simulate import Arm, SolverOptions
-from ._rows import RowLayout, row_layout
+from ._rows import RowLayout, check_row_values, row_layout
 from .noise import NoiseModel, make_noise
 from .observation import ObservationMap, default_observations
 from .parameters import (
@@ -227,11 +227,17 @@ class EstimationProblem:
     Raises
     ------
     FitError
-        Naming the offending item: unknown parameter names, a parameter
-        both free and fixed, values outside bounds, an unknown scale, a
-        prior on a parameter that is not estimated.  Wrong types and scales
-        are refused at construction; what needs the data is checked on
-        first use (:meth:`validate`, or when a fitter takes the problem).
+        At construction, before any fit, naming the offending item: an
+        unknown noise model, unknown parameter names, a parameter both
+        free and fixed, a fixed or initial value outside its bounds, an
+        unknown scale, an observation map the model cannot evaluate, an
+        unknown arm, a prior on a parameter that is not estimated.
+    DataError
+        On first use (:meth:`validate`, or when a fitter compiles the
+        problem): a data value the noise model cannot use (a value <= 0
+        under log-normal noise, a given sd <= 0).  These depend on each
+        subject's own rows, so :class:`~bonemet_ode.estimate.SubjectFitter`
+        records them per subject.
 
     Examples
     --------
@@ -314,21 +320,32 @@ class EstimationProblem:
         bad_scale = {n: s for n, s in (self.scales or {}).items() if s not in SCALES}
         if bad_scale:
             raise FitError(f"scales: expected one of {list(SCALES)} per parameter, got {bad_scale}")
-    # ------------------------------------------------------------------ derived (validated on first use)
-    def _derived(self) -> dict[str, Any]:
-        """Observation maps, noise models, data rows and fit parameters, built and validated once.
+        self._configure()
 
-        Built on first use (not at construction), so that
-        :class:`~bonemet_ode.estimate.fitter.SubjectFitter` can state one
-        problem for many subjects and record a subject whose data cannot be
-        fitted as failed instead of refusing all of them.
+    # ------------------------------------------------------------------ derived (checked at construction)
+    def _configure(self) -> dict[str, Any]:
+        """Observation maps, noise models, data rows and fit parameters, built and checked once.
+
+        Runs at construction, so that a problem that cannot be fitted as stated - an unknown noise model,
+        an unknown parameter name, a fixed value outside its bounds, an observation map naming a symbol
+        the model lacks, an unknown arm, a prior on a parameter that is not estimated - is refused before
+        any fit starts, never recorded as the failure of every subject.  The *values* of the data rows are
+        checked on first use (:meth:`_derived`): a subject whose own data cannot be fitted (a zero under
+        log-normal noise) is a per-subject failure for
+        :class:`~bonemet_ode.estimate.fitter.SubjectFitter`.
         """
-        if "derived" in self._cache:
-            out: dict[str, Any] = self._cache["derived"]
+        if "config" in self._cache:
+            out: dict[str, Any] = self._cache["config"]
             return out
         arms_given: Mapping[str, Arm] = self.arms or {}
         priors_given: Mapping[str, NormalPrior] = self.priors or {}
         default_noise = make_noise(self.noise)
+        if self.observations is not None and not isinstance(self.observations, Mapping):
+            raise FitError(f"observations: expected a mapping of observable name to ObservationMap, "
+                           f"got {type(self.observations).__name__}")
+        for o, m in (self.observations or {}).items():
+            if not isinstance(m, ObservationMap):
+                raise FitError(f"observations[{o!r}]: expected an ObservationMap, got {m!r}")
         maps = dict(self.observations) if self.observations else default_observations(self.model,
                                                                                        self.data.observables)
         missing = [o for o in self.data.observables if o not in maps]
@@ -338,7 +355,7 @@ class EstimationProblem:
         for m in observation_maps.values():
             m.check(self.model)
         noise_models = {o: (m.noise or default_noise) for o, m in observation_maps.items()}
-        rows = row_layout(self.data, noise_models)
+        rows = row_layout(self.data, noise_models, check_values=False)
         unknown = [a for a in arms_given if a not in rows.arm_names]
         if unknown:
             raise FitError(f"arms: unknown arm(s) {unknown}; the data have arms {list(rows.arm_names)}")
@@ -361,16 +378,32 @@ class EstimationProblem:
                 raise FitError(f"priors[{name!r}]: a prior on the {scale} scale needs a positive lower bound")
         out = {"observation_maps": observation_maps, "noise_models": noise_models, "rows": rows,
                "fit_parameters": fit_parameters}
-        self._cache["derived"] = out
+        self._cache["config"] = out
         return out
 
-    def validate(self) -> EstimationProblem:
-        """Build and check everything that needs the data (names, bounds, values); returns the problem.
+    def _derived(self) -> dict[str, Any]:
+        """What :meth:`_configure` built, once the data values are checked against the noise models.
 
         Raises
         ------
-        FitError, DataError
-            Naming the offending item.
+        DataError
+            When a data value cannot be used (e.g. a value <= 0 under log-normal noise, a given sd <= 0).
+        """
+        out = self._configure()
+        if "rows_checked" not in self._cache:
+            check_row_values(self.data, out["rows"], out["noise_models"])
+            self._cache["rows_checked"] = True
+        return out
+
+    def validate(self) -> EstimationProblem:
+        """Check the data values against the noise models too (the rest is checked at construction).
+
+        Returns the problem.
+
+        Raises
+        ------
+        DataError
+            Naming the offending row.
         """
         self._derived()
         return self
@@ -458,8 +491,10 @@ class EstimationProblem:
         return fp
 
     def __repr__(self) -> str:
-        return (f"<EstimationProblem {self.model.name}: {len(self.data.frame)} rows, {len(self.rows.arm_names)} "
-                f"arm(s), estimating {list(self.varied)}>")
+        config = self._configure()  # checked at construction: never raises here
+        varied = [p.name for p in config["fit_parameters"] if p.vary]
+        return (f"<EstimationProblem {self.model.name}: {len(self.data.frame)} rows, "
+                f"{len(config['rows'].arm_names)} arm(s), estimating {varied}>")
 
 
 def as_problem(problem: EstimationProblem | Model, data: DataTable | None, options: Mapping[str, Any],

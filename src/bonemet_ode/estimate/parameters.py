@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +17,7 @@ from .noise import NoiseModel
 from .observation import ObservationMap
 
 __all__ = ["FitParameter", "Penalty", "SCALES", "extra_parameters", "arm_parameter_name", "build_parameters",
-           "start_values"]
+           "did_you_mean", "start_values"]
 
 #: ``extra_penalties(values) -> array``; each entry ``p`` adds ``p**2/2`` to the objective.
 Penalty = Callable[[Mapping[str, float]], np.ndarray]
@@ -78,6 +79,17 @@ def arm_parameter_name(parameter: str, arm: str, taken: Iterable[str] = ()) -> s
         name = f"{parameter}__{tag}_{k}"
         k += 1
     return name
+
+
+def did_you_mean(names: Sequence[str], known: Iterable[str]) -> str:
+    """``" (did you mean 'alpha'?)"`` for the first of ``names`` with close matches among ``known``, else ``""``."""
+    known = list(known)
+    for name in names:
+        close = difflib.get_close_matches(str(name), known, n=3)
+        if close:
+            which = f" for {name!r}" if len(names) > 1 else ""
+            return f" (did you mean {', '.join(map(repr, close))}{which}?)"
+    return ""
 
 
 def _check_bounds(name: str, lo: float, hi: float, p: Parameter | None) -> tuple[float, float]:
@@ -147,8 +159,8 @@ def build_parameters(
                         ("initial", list(initial)), ("scales", list(scales))):
         bad = [n for n in names if n not in known]
         if bad:
-            raise FitError(f"{what}: unknown parameter(s) {bad}; model parameters {list(mnames)}, "
-                           f"noise/observation parameters {extra_names}")
+            raise FitError(f"{what}: unknown parameter(s) {bad}{did_you_mean(bad, known)}; model parameters "
+                           f"{list(mnames)}, noise/observation parameters {extra_names}")
     if free is None:
         free_set = {n for n in mnames if n not in fixed}
     else:
@@ -159,7 +171,8 @@ def build_parameters(
         free_set = set(free)
         bad = sorted(free_set - set(mnames))
         if bad:
-            raise FitError(f"free: unknown model parameter(s) {bad}; model parameters {list(mnames)}")
+            raise FitError(f"free: unknown model parameter(s) {bad}{did_you_mean(bad, mnames)}; "
+                           f"model parameters {list(mnames)}")
         both = sorted(free_set & set(fixed))
         if both:
             raise FitError(f"parameter(s) {both} are both free and fixed")
@@ -176,13 +189,23 @@ def build_parameters(
     def log_scale(name: str, default: bool) -> bool:
         return scales[name] != "lin" if name in scales else default
 
+    def check_value(name: str, default: float, lo: float, hi: float) -> float:
+        where = "fixed" if name in fixed else "initial" if name in initial else "default"
+        raw = fixed.get(name, initial.get(name, default))
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise FitError(f"{where}[{name!r}]: expected a number, got {raw!r}") from None
+        if not lo <= value <= hi:
+            what = f"{where}[{name!r}] = {value:g}" if where != "default" else f"the value {value:g} of {name!r}"
+            raise FitError(f"{what} is outside the bounds of parameter {name!r}, [{lo:g}, {hi:g}]")
+        return value
+
     out: list[FitParameter] = []
     for p in model.parameters:
         vary = p.name in free_set
-        value = float(fixed.get(p.name, initial.get(p.name, p.value)))
         lo, hi = _check_bounds(p.name, *bounds.get(p.name, (p.lower, p.upper)), p)
-        if not lo <= value <= hi:
-            raise FitError(f"parameter {p.name!r}: value {value} outside its bounds [{lo}, {hi}]")
+        value = check_value(p.name, p.value, lo, hi)
         base = FitParameter(p.name, value, lo, hi, vary, log_scale(p.name, p.log_scale), p.unit, "model", p.name)
         if p.name in arm_specific:
             taken = set(mnames) | set(extra_names) | {q.name for q in out}
@@ -193,10 +216,8 @@ def build_parameters(
         else:
             out.append(base)
     for e in extra:
-        value = float(fixed.get(e.name, initial.get(e.name, e.value)))
         lo, hi = _check_bounds(e.name, *bounds.get(e.name, (e.lower, e.upper)), None)
-        if not lo <= value <= hi:
-            raise FitError(f"parameter {e.name!r}: value {value} outside its bounds [{lo}, {hi}]")
+        value = check_value(e.name, e.value, lo, hi)
         out.append(replace(e, value=value, lower=lo, upper=hi, vary=e.vary and e.name not in fixed,
                            log_scale=log_scale(e.name, e.log_scale)))
     logged = [p.name for p in out if p.log_scale and p.lower <= 0 and p.name in scales]

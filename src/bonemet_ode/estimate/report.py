@@ -54,9 +54,13 @@ def _subject_lines(fits: SubjectFits) -> list[str]:
     import pandas as pd
     n_all = len(fits.fits) + len(fits.failed)
     lines = [f"model {fits.model}: per-subject fits, {len(fits.converged)}/{n_all} converged, "
-             f"{len(fits.failed)} failed ({fits.wall_time:.1f} s)",
-             f"total NLL {_fmt(fits.nll)}  AIC {_fmt(fits.aic)}  ({fits.n_parameters} parameters, "
-             f"{fits.n_observations} points)", ""]
+             f"{len(fits.failed)} failed ({fits.wall_time:.1f} s)"]
+    if fits.fits:
+        lines.append(f"total NLL {_fmt(fits.nll)}  AIC {_fmt(fits.aic)}  ({fits.n_parameters} parameters, "
+                     f"{fits.n_observations} points)")
+    else:
+        lines.append("no subject could be fitted: no total NLL or AIC (the reasons are listed below)")
+    lines.append("")
     table = fits.table()
     if table.empty:
         return lines
