@@ -9,7 +9,7 @@ formula symbol is set: a number or a parameter of the parameter table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,8 +62,9 @@ class PetabProblem(ProblemScoring):
     format_version: int = 1
 
     def __init__(self, tables: Any, sbml: SbmlModel, yaml_path: str = "", rtol: float = 1e-8,
-                 atol: float = 1e-10) -> None:
+                 atol: float = 1e-10, measurement_files: Sequence[str] = ()) -> None:
         self.tables = tables
+        self.measurement_files = tuple(str(f) for f in measurement_files)
         self.format_version = int(getattr(tables, "format_version", 1))
         self.sbml = sbml
         self.yaml_path = str(yaml_path)

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import PetabError
 from .problem import PetabProblem
 
-__all__ = ["REFUSED", "check_tables", "read_petab", "required_columns"]
+__all__ = ["REFUSED", "check_file", "check_tables", "listed_files", "read_petab", "required_columns"]
 
 #: PEtab features refused by name (nothing is simulated in their place).
 REFUSED = {
@@ -54,8 +54,7 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
     import yaml
 
     path = Path(yaml_path)
-    if not path.is_file():
-        raise PetabError(f"PEtab problem file {str(path)!r} does not exist")
+    check_file(path, "PEtab problem file (YAML)")
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - any YAML error is a bad file
@@ -75,6 +74,8 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
     problems = spec["problems"]
     if len(problems) != 1:
         raise PetabError(f"{str(path)!r}: {len(problems)} problems in one file; only one is supported")
+    for kind, name in listed_files(spec):
+        check_file(path.parent / name, f"{kind} file", f"named in {path.name}")
     sbml_files = problems[0].get("sbml_files", [])
     if len(sbml_files) != 1:
         raise PetabError(f"{str(path)!r}: {len(sbml_files)} SBML files; exactly one is supported", "multiple models")
@@ -88,7 +89,57 @@ def read_petab(yaml_path: str | os.PathLike, *, rtol: float = 1e-8, atol: float 
     from .model_import import load_sbml_model
 
     sbml = load_sbml_model(str(path.parent / sbml_files[0]))
-    return PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol)
+    measurement_files = problems[0].get("measurement_files", [])
+    if isinstance(measurement_files, str):
+        measurement_files = [measurement_files]
+    return PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol, measurement_files=measurement_files)
+
+
+def check_file(path: Path, what: str, where: str = "") -> None:
+    """Refuse ``path`` unless it is an existing regular file; a directory is named as one (with the YAML files
+    it holds, for a problem file).
+
+    Raises
+    ------
+    PetabError
+        Naming ``what`` the file should be, the path, and ``where`` it was named.
+    """
+    at = f" ({where})" if where else ""
+    if path.is_dir():
+        yamls = sorted(p.name for p in path.iterdir() if p.suffix in (".yaml", ".yml")) if "YAML" in what else []
+        hint = f"; the directory holds {', '.join(yamls)}" if yamls else ""
+        raise PetabError(f"{what} {str(path)!r}{at} is a directory, not a file{hint}")
+    if not path.exists():
+        raise PetabError(f"{what} {str(path)!r}{at} does not exist")
+    if not path.is_file():
+        raise PetabError(f"{what} {str(path)!r}{at} is not a regular file")
+
+
+def listed_files(spec: dict) -> list[tuple[str, str]]:
+    """``(kind, relative path)`` of every file a PEtab v1 or v2 YAML mapping names (entries of an unexpected
+    shape are skipped: the petab library reports those)."""
+    out: list[tuple[str, str]] = []
+
+    def add(kind: str, value: Any) -> None:
+        for v in ([value] if isinstance(value, str) else value if isinstance(value, list) else []):
+            if isinstance(v, str) and v and not re.match(r"[a-z]+://", v):  # URLs are the petab library's
+                out.append((kind, v))
+
+    add("parameter", spec.get("parameter_file"))
+    add("parameter", spec.get("parameter_files"))
+    sections = [spec] + [p for p in spec.get("problems", []) or [] if isinstance(p, dict)]
+    for sec in sections:
+        for key, kind in (("sbml_files", "SBML"), ("condition_files", "condition"),
+                          ("measurement_files", "measurement"), ("observable_files", "observable"),
+                          ("visualization_files", "visualization"), ("experiment_files", "experiment"),
+                          ("mapping_files", "mapping")):
+            add(kind, sec.get(key))
+        models = sec.get("model_files")
+        if isinstance(models, dict):
+            for m in models.values():
+                if isinstance(m, dict):
+                    add("model", m.get("location"))
+    return out
 
 
 def required_columns() -> dict[str, tuple[str, ...]]:

@@ -9,7 +9,10 @@ inconsistent entry is refused here, by name, before anything is simulated.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,20 @@ class TableReading:
     sbml: SbmlModel
     model: Any
     format_version: int
+    #: The measurement file(s) the measurement table was read from (names for messages; empty: unknown).
+    measurement_files: Sequence[str] = ()
+
+    def _row(self, i: int) -> str:
+        """Where measurement row ``i`` (0-based position in the measurement table) is, for messages: its 1-based
+        data row (header not counted) and, with one measurement file, that file and its line."""
+        files = [str(f) for f in self.measurement_files]
+        if len(files) == 1:
+            return f"measurement row {i + 1} of {files[0]} (data rows counted from 1; line {i + 2} of the file)"
+        if files:
+            return (f"measurement row {i + 1} (data rows counted from 1 over the files {', '.join(files)} in that "
+                    "order)")
+        return f"measurement row {i + 1} (data rows counted from 1)"
+
     def _read_parameters(self) -> None:
         df = self.tables.parameter_df
         if df is None or len(df) == 0:
@@ -75,6 +92,7 @@ class TableReading:
         self._col = {int(k): j for j, k in enumerate(self._est_rows)}
         lb = df["lowerBound"].astype(float).to_numpy()[self._est_rows]
         ub = df["upperBound"].astype(float).to_numpy()[self._est_rows]
+        self._bounds_lin = (lb, ub)
         for p, a, b, s in zip(self.free, lb, ub, self.scales):
             if not (a < b):
                 raise PetabError(f"parameter {p!r}: lowerBound {a} is not below upperBound {b}")
@@ -138,6 +156,8 @@ class TableReading:
         self.transform: dict[str, str] = {}
         self.distribution: dict[str, str] = {}
         raw: dict[str, tuple] = {}
+        #: every name the observable and noise formulas read (model ids, placeholders, other symbols)
+        self._formula_names: set[str] = {x.name for f in formulas.values() for x in f.free_symbols}
         for o in self.observable_ids:
             row = odf.loc[o]
             tr = str(row.get("observableTransformation", LIN)) if "observableTransformation" in odf else LIN
@@ -153,6 +173,7 @@ class TableReading:
             self.transform[o], self.distribution[o] = tr, dist
             nf = parse_formula(row["noiseFormula"], f"noise formula of {o!r}") if "noiseFormula" in odf else \
                 sp.Integer(1)
+            self._formula_names |= {x.name for x in nf.free_symbols}
             raw[o] = (formulas[o], nf.subs({s: formulas[s.name] for s in nf.free_symbols
                                             if s.name in formulas and s.name != o}))
             raw[o] = (raw[o][0], raw[o][1].subs({s: formulas[o] for s in raw[o][1].free_symbols if s.name == o}))
@@ -276,10 +297,19 @@ class TableReading:
             self.conditions.append(c)
         # overrides per measurement row
         self._row_q: dict[int, list] = {}
-        for i, row in mdf.iterrows():
+        times = mdf["time"].astype(float).to_numpy()
+        values = mdf["measurement"].astype(float).to_numpy()
+        for i, (_, row) in enumerate(mdf.iterrows()):  # mdf's index is 0..n-1: i is also the row's label
             o = str(row["observableId"])
             if o not in self._ph:
-                raise PetabError(f"measurement row {i}: observable {o!r} is not in the observable table")
+                raise PetabError(f"{self._row(i)}: observable {o!r} is not in the observable table")
+            if times[i] < 0:
+                raise PetabError(f"{self._row(i)}, observable {o!r}: time {times[i]:g} is negative; measurement "
+                                 "times must be >= 0 (the simulation starts at time 0)")
+            if self.transform[o] != LIN and not values[i] > 0:
+                raise PetabError(f"{self._row(i)}, observable {o!r}: measurement {values[i]:g} cannot be "
+                                 f"{self.transform[o]}-transformed (observableTransformation {self.transform[o]} "
+                                 "needs measurements > 0)")
             srcs: list = [None] * len(self._ph[o])
             for kind, col in (("observable", "observableParameters"), ("noise", "noiseParameters")):
                 cell = row.get(col, None) if col in mdf else None
@@ -288,11 +318,80 @@ class TableReading:
                 for k, v in enumerate(vals, start=1):
                     name = f"{kind}Parameter{k}_{o}"
                     if name in self._ph[o]:
-                        srcs[self._ph[o][name]] = self._source(v, f"measurement row {i}, {col}")
+                        srcs[self._ph[o][name]] = self._source(v, f"{self._row(i)}, {col}")
             for name, pos in self._ph[o].items():
                 if srcs[pos] is None:
-                    raise PetabError(f"measurement row {i}: placeholder {name!r} of observable {o!r} is not given in "
+                    raise PetabError(f"{self._row(i)}: placeholder {name!r} of observable {o!r} is not given in "
                                      "its observableParameters / noiseParameters")
+            jp = self.noise_f[o].just_placeholder
+            if jp is not None and srcs[jp].index < 0 and srcs[jp].expr is None:
+                sd = srcs[jp].value
+                if not (math.isfinite(sd) and sd > 0):
+                    name = next(n for n, pos in self._ph[o].items() if pos == jp)
+                    raise PetabError(f"{self._row(i)}, observable {o!r}: noiseParameters gives the noise parameter "
+                                     f"(sigma, noiseFormula {name}) as {sd:g}; sigma must be a positive finite "
+                                     "number")
             self._row_q[i] = srcs
-        self._meas = mdf["measurement"].astype(float).to_numpy()
+        self._meas = values
         self._obs_of_row = mdf["observableId"].astype(str).to_numpy()
+        self._check_parameter_rows()
+        self._check_nominal_values()
+
+    def _check_nominal_values(self) -> None:
+        """Refuse an estimated parameter whose nominal value lies outside its bounds (checked after the tables'
+        unsupported features, which are refused first by name).
+
+        PEtab v1 only: PEtab's own v2 test suite evaluates an estimated parameter at a nominal value outside its
+        bounds (v2.0.0 case 0026: ``initial_A1`` = 0.5 in [1, 10]) and expects that likelihood."""
+        if self.format_version >= 2:
+            return
+        lb, ub = self._bounds_lin
+        for p, a, b, v in zip(self.free, lb, ub, self._nominal_all[self._est_rows]):
+            if np.isfinite(v) and not (a <= v <= b):
+                raise PetabError(f"parameter {p!r} is estimated and its nominalValue {v:g} is outside its bounds "
+                                 f"[lowerBound {a:g}, upperBound {b:g}]; the nominal value must lie within them")
+
+    def _check_parameter_rows(self) -> None:
+        """Refuse parameter-table rows whose id nothing in the problem reads (petablint's "extraneous parameter"):
+        a typo would otherwise be estimated without effect while the entity it meant keeps the model's value.
+
+        An id is read when it is an id of the SBML model, a symbol or placeholder of an observable or noise
+        formula, a value of the measurement table's observableParameters / noiseParameters, or a column or
+        (a name in) a value of the condition table."""
+        imp = self.sbml.imp
+        model_ids = (set(imp.values) | set(imp.quantity_names) | set(imp.species_names)
+                     | set(self.sbml.species_state) | set(self.sbml.param_of_id))
+        ident = re.compile(r"[A-Za-z_]\w*")
+        table_names: set[str] = set()
+        mdf = self.tables.measurement_df
+        for col in ("observableParameters", "noiseParameters"):
+            if col in mdf:
+                for cell in mdf[col]:
+                    if isinstance(cell, str):
+                        table_names |= {v.strip() for v in cell.split(";")}
+        cdf = self.tables.condition_df
+        if cdf is not None:
+            table_names |= {str(c) for c in cdf.columns}
+            for col in cdf.columns:
+                for cell in cdf[col]:
+                    if isinstance(cell, str):
+                        table_names |= set(ident.findall(cell))
+        table_names |= set(getattr(self.tables, "referenced_ids", ()))  # v2: conditions no experiment uses
+        known = model_ids | self._formula_names | table_names
+        unread = [p for p in self.parameter_ids if p not in known]
+        if not unread:
+            return
+        candidates = sorted(known - set(self.parameter_ids)) or sorted(known)
+        hints = []
+        for p in unread:
+            close = difflib.get_close_matches(p, candidates, n=3)
+            if close:
+                hints.append(f"{p!r}: did you mean {', '.join(map(repr, close))}?")
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        raise PetabError(
+            f"parameter table: {', '.join(map(repr, unread))} {'is' if len(unread) == 1 else 'are'} not read by "
+            "anything in the problem; looked for among the SBML model's ids (parameters, species, compartments, "
+            "reactions, rule targets), the symbols and placeholders of the observable and noise formulas, the "
+            "measurement table's observableParameters / noiseParameters, and the condition table's columns and "
+            f"values{hint}. A parameter nothing reads would be estimated without effect (petablint: extraneous "
+            "parameter)", "extraneous parameter")

@@ -37,7 +37,11 @@ class Evaluation:
     grad_llh : numpy.ndarray or None
         Gradient of ``llh`` w.r.t. the estimated parameters on their parameter scale.
     failure : str
-        Empty, or why a simulation failed.
+        Empty, or why a simulation failed, or (``invalid``) why the likelihood is undefined.
+    invalid : bool
+        The failure is a value the problem does not allow at a data point (a noise parameter that is not
+        positive and finite, a simulated value that is not finite or is <= 0 under a log transformation);
+        ``llh()``, ``chi2()`` and ``simulations()`` raise it as :class:`~bonemet_ode.errors.PetabError`.
     """
 
     llh: float
@@ -48,6 +52,7 @@ class Evaluation:
     failure: str = ""
     dsim: np.ndarray | None = None  # d simulation / d x (rows x free, parameter scale)
     dsigma: np.ndarray | None = None
+    invalid: bool = False  # the failure is a value the problem does not allow (a noise parameter <= 0, ...)
 
 
 class ProblemScoring(TableReading, ABC):
@@ -93,11 +98,45 @@ class ProblemScoring(TableReading, ABC):
         ysim, sigma, dy, ds, fail = self._simulate(xs, sensi)
         if fail:
             return self._failed(fail, len(self._meas))
+        bad = self._invalid_rows(ysim, sigma)
+        if bad:
+            ev = self._failed(bad, len(self._meas))
+            ev.invalid = True
+            return ev
         llh, chi2, g = self._likelihood(ysim, sigma, dy, ds)
         if g is None:
             return Evaluation(llh, chi2, ysim, sigma)
         sc = self._dlin_dx(xs)
         return Evaluation(llh, chi2, ysim, sigma, g * sc, dsim=dy * sc, dsigma=ds * sc)
+
+    def _invalid_rows(self, y: np.ndarray, sigma: np.ndarray) -> str:
+        """Empty, or what is wrong at the first measurement row where the likelihood is undefined: a noise
+        parameter (sigma) that is not positive and finite, a simulated value that is not finite, or one <= 0 on an
+        observable with log / log10 transformation (and how many rows more)."""
+        logged = np.zeros(len(y), dtype=bool)
+        logged[self._rows_log] = True
+        logged[self._rows_log10] = True
+        with np.errstate(invalid="ignore"):
+            bad_sigma = ~(np.isfinite(sigma) & (sigma > 0))
+            bad_y = ~np.isfinite(y) | (logged & ~(y > 0))
+        bad = np.flatnonzero(bad_sigma | bad_y)
+        if not len(bad):
+            return ""
+        i = int(bad[0])
+        o = str(self._obs_of_row[i])
+        t = float(self.measurements["time"].iloc[i])
+        if bad_sigma[i]:
+            odf = self.tables.observable_df
+            formula = str(odf.loc[o, "noiseFormula"]) if "noiseFormula" in odf else "1"
+            what = (f"the noise formula {formula!r} gives sigma = {sigma[i]:g}; the noise parameter must be "
+                    "positive and finite")
+        elif not np.isfinite(y[i]):
+            what = f"the simulated value is {y[i]:g}"
+        else:
+            what = (f"the simulated value {y[i]:g} is <= 0 and cannot be {self.transform[o]}-transformed "
+                    f"(observableTransformation {self.transform[o]})")
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        return f"{self._row(i)}, observable {o!r} at time {t:g}: {what}{more}"
 
     #: Offset ``C`` of the noise residuals ``sqrt(log(2 pi sigma^2) + C)`` of :meth:`residuals`.
     SIGMA_OFFSET = 100.0
@@ -121,7 +160,7 @@ class ProblemScoring(TableReading, ABC):
         if xs.shape != (len(self.free),):
             raise PetabError(f"parameter vector has shape {xs.shape}; expected ({len(self.free)},) for {self.free}")
         y, s, dy, ds, fail = self._simulate(xs, True)
-        if fail or not np.all(np.isfinite(y)) or dy is None or ds is None:
+        if fail or dy is None or ds is None or self._invalid_rows(y, s):
             return np.full(n, np.nan), np.full((n, len(xs)), np.nan)
         sc = self._dlin_dx(xs)
         dsim, dsigma = dy * sc, ds * sc
@@ -202,6 +241,8 @@ class ProblemScoring(TableReading, ABC):
 
     # ------------------------------------------------------------------ public
     def _check(self, ev: Evaluation) -> Evaluation:
+        if ev.invalid:
+            raise PetabError(ev.failure)
         if ev.failure:
             raise SolverError(ev.failure)
         return ev

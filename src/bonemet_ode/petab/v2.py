@@ -101,6 +101,10 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
     (model_entry,) = models.values()
     if str(model_entry.get("language", "")).lower() != "sbml":
         raise _refuse("v2 model", f"model language {model_entry.get('language')!r}")
+    from .reader import check_file, listed_files
+
+    for kind, name in listed_files(spec):
+        check_file(path.parent / name, f"{kind} file", f"named in {path.name}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -198,6 +202,11 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
         cond_rows[f"{eid}__simulation"] = sim
         exp_map[eid] = (pre_id, f"{eid}__simulation", t0)
     cond_rows["__no_experiment"] = {}
+    # names the condition and mapping tables refer to, also in conditions no experiment uses (a parameter-table
+    # row they name is not extraneous)
+    referenced = {n for row in changes.values() for k, v in row.items() for n in [k, *re.findall(r"[A-Za-z_]\w*", v)]}
+    if mdf_map is not None and len(mdf_map):
+        referenced |= {_text(a) for a in mdf_map.get("petabEntityId", mdf_map.index)}
     targets = sorted({k for row in cond_rows.values() for k in row})
     conditions = pd.DataFrame([{**{k: row.get(k, np.nan) for k in targets}, "conditionId": cid}
                                for cid, row in cond_rows.items()]).set_index("conditionId")
@@ -207,11 +216,19 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
     # ---- measurements
     mdf = prob.measurement_df.reset_index(drop=True)
     mrows = []
-    for i, row in mdf.iterrows():
+    mfiles = spec.get("measurement_files") or []
+    mfiles = [mfiles] if isinstance(mfiles, str) else [str(f) for f in mfiles]
+    for i, (_, row) in enumerate(mdf.iterrows()):
+        where = (f"measurement row {i + 1} of {mfiles[0]} (data rows counted from 1; line {i + 2} of the file)"
+                 if len(mfiles) == 1 else f"measurement row {i + 1} (data rows counted from 1)")
         eid = _text(row.get("experimentId"))
         if eid and eid not in exp_map:
-            raise PetabError(f"measurement row {i}: experiment {eid!r} is not in the experiment table")
+            raise PetabError(f"{where}: experiment {eid!r} is not in the experiment table")
         pre_id, sim_id, t0 = exp_map.get(eid, ("", "__no_experiment", 0.0))
+        if float(row["time"]) < t0:
+            start = f"experiment {eid!r} starts at {t0:g}" if eid else "the simulation starts at time 0"
+            raise PetabError(f"{where}, observable {_text(row['observableId'])!r}: time {float(row['time']):g} is "
+                             f"before the start of its simulation ({start})")
         mrows.append({"observableId": _text(row["observableId"]), "preequilibrationConditionId": pre_id or np.nan,
                       "simulationConditionId": sim_id, "time": float(row["time"]) - t0,
                       "measurement": float(row["measurement"]),
@@ -219,7 +236,7 @@ def read_petab_v2(path: Path, rtol: float, atol: float) -> Any:
                       "noiseParameters": _text(row.get("noiseParameters")) or np.nan})
     measurements = pd.DataFrame(mrows)
     tables = SimpleNamespace(parameter_df=params, observable_df=observables, condition_df=conditions,
-                             measurement_df=measurements, format_version=2)
-    problem = PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol)
+                             measurement_df=measurements, format_version=2, referenced_ids=referenced)
+    problem = PetabProblem(tables, sbml, str(path), rtol=rtol, atol=atol, measurement_files=mfiles)
     problem.measurements = mdf  # the v2 table: experiments and times as the user wrote them
     return problem
