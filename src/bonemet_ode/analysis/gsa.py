@@ -347,8 +347,11 @@ def sobol(
     problem, bnds, log = gsa_problem(model, parameters, bounds, log_scale)
     X = sobol_sample.sample(problem, n, calc_second_order=second_order, seed=seed)
     table, y = _evaluate(model, X, problem["names"], log, output, day, arm, days, times, options, simulate)
+    # a Generator, not the int: SALib's Sobol analysis tests ``if seed:`` and bootstraps from numpy's global
+    # state for seed 0 (the default), so its intervals changed from run to run; default_rng(default_rng(s)) is
+    # default_rng(s), so every other seed draws as before
     raw = sobol_analyze.analyze(problem, y, calc_second_order=second_order, num_resamples=num_resamples,
-                                conf_level=conf_level, seed=seed)
+                                conf_level=conf_level, seed=np.random.default_rng(seed))
     return GSAResult("sobol", tuple(problem["names"]), bnds, log, _describe(output, day), table, y,
                      {k: np.asarray(v) for k, v in raw.items()}, conf_level, seed)
 
