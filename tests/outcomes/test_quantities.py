@@ -89,8 +89,10 @@ def test_time_to_never_and_already_met(drug_model, arms):
     # never reached -> censored at NEVER_FACTOR * horizon for the margin
     assert ev["N"].satisfied
     assert ev["N"].margin == pytest.approx(math.log(NEVER_FACTOR * 28 / t50), rel=1e-7)
+    assert ev["N"].value == math.inf  # shown as never reached, not as the margin's stand-in
     assert ev["Z"].value == 0.0
-    assert ev["U"].value == pytest.approx(NEVER_FACTOR * 10)
+    assert ev["U"].value == math.inf and ev["U"].margin == pytest.approx(NEVER_FACTOR * 10)
+    assert {r["id"]: r for r in ev.to_records()}["U"]["value"] == "inf"  # JSON-safe records
     q = TimeTo("T", ">=", 1e30, "control")
     assert q.reduce(np.array([0.0, 1.0]), np.array([1.0, 2.0]), 1.0) == math.inf
 

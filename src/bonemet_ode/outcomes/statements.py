@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from ..errors import OutcomeError
 from .arithmetic import Scaled
 from .base import (
@@ -62,8 +64,10 @@ class Compare(Statement):
     The verdict's ``value``/``threshold`` are ``lhs/base`` and ``factor``
     when both sides are simulated log-scale quantities and the right side
     is ``factor × base`` (a fold change against its required fold), else
-    the two sides' values.  Never-reached thresholds enter censored (see
-    :class:`~bonemet_ode.outcomes.trajectory.TimeTo`).
+    the two sides' values.  Never-reached thresholds enter the margin
+    censored (see :class:`~bonemet_ode.outcomes.trajectory.TimeTo`) and the
+    value as they are: ``+inf`` (a ratio with a never-reached side: ``inf``,
+    ``0`` or, both never reached, NaN).
     """
 
     kind: ClassVar[str] = "compare"
@@ -86,17 +90,25 @@ class Compare(Statement):
 
     def evaluate(self, data: Readout) -> Verdict:
         upward = self.op in (">=", ">")
+        # the margin reads never-reached thresholds censored (a finite stand-in); the value and threshold shown
+        # read them as they are (+inf), so that a report never prints the stand-in as if it were a day
         if self.log_scale:
             la, lb = self.lhs.log_value(data), self.rhs.log_value(data)
             diff = la - lb
             factor, base = (self.rhs.factor, self.rhs.quantity) if isinstance(self.rhs, Scaled) else (1.0, self.rhs)
             if base.needs():
-                value, threshold = math.exp(la - base.log_value(data)), factor
+                shown_lhs, shown_base = self.lhs.evaluate(data), base.evaluate(data)
+                if math.isinf(shown_lhs) or math.isinf(shown_base):  # never reached: inf, 0 or (both) undefined
+                    with np.errstate(invalid="ignore"):
+                        value = float(np.float64(shown_lhs) / np.float64(shown_base))
+                else:
+                    value = math.exp(la - base.log_value(data))
+                threshold = factor
             else:
-                value, threshold = self.lhs.evaluate(data, True), self.rhs.evaluate(data, True)
+                value, threshold = self.lhs.evaluate(data), self.rhs.evaluate(data)
         else:
-            value, threshold = self.lhs.evaluate(data, True), self.rhs.evaluate(data, True)
-            diff = value - threshold
+            value, threshold = self.lhs.evaluate(data), self.rhs.evaluate(data)
+            diff = self.lhs.evaluate(data, True) - self.rhs.evaluate(data, True)
         margin = diff if upward else -diff
         return Verdict(value, threshold, margin, holds(margin, self.op))
 
@@ -140,15 +152,16 @@ class Between(Statement):
         return self.quantity.needs()
 
     def evaluate(self, data: Readout) -> Verdict:
-        value = self.quantity.evaluate(data, True)
+        censored = self.quantity.evaluate(data, True)
         if self.log_scale:
             lq = self.quantity.log_value(data)
             m_low, m_high = lq - math.log(self.low), math.log(self.high) - lq
         else:
-            m_low, m_high = value - self.low, self.high - value
+            m_low, m_high = censored - self.low, self.high - censored
         margin = min(m_low, m_high) if not (math.isnan(m_low) or math.isnan(m_high)) else math.nan
         threshold = self.low if not m_low > m_high else self.high
-        return Verdict(value, threshold, margin, holds(margin, ">="))
+        # shown as it is: a never-reached threshold is +inf, not the margin's finite stand-in
+        return Verdict(self.quantity.evaluate(data), threshold, margin, holds(margin, ">="))
 
     def to_text(self) -> str:
         return f"{self.quantity.to_text()} between {fmt_number(self.low)} and {fmt_number(self.high)}"
