@@ -115,6 +115,22 @@ def test_seeded_and_reproducible(additive):
     assert zero.to_frame().equals(again.to_frame())
 
 
+def test_implausible_indices_warn_and_plausible_ones_do_not(additive):
+    """x' = -a b x over 28 days with a, b in [0, 10]: x(28) spans hundreds of decades, a few samples hold all the
+    variance and the bootstrap intervals are hundreds wide: a warning names it.  The additive model's indices
+    are variance shares (checked against the closed form above): no warning."""
+    import warnings
+
+    params = (bm.Parameter("a", 1.0, "1/day", 0.0, 10.0), bm.Parameter("b", 1.0, "1/day", 0.0, 10.0))
+    m = bm.Model("gsa_decay", [bm.Module("decay", states=(bm.State("x", 1.0),), parameters=params,
+                                         terms=(bm.Term("loss", "a*b*x", {"x": -1}),))])
+    with pytest.warns(bm.errors.BonemetWarning, match=r"far outside \[0, 1\].*decades.*log_scale=True"):
+        sobol(m, ["a", "b"], "x", days=28, n=64, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bm.errors.BonemetWarning)
+        sobol(additive, ["a", "b"], "x", days=DAY, n=256, seed=SEED)
+
+
 def test_log_scale_sampling_and_bounds_from_model():
     params = (bm.Parameter("k", 1e-6, "1/day", 1e-9, 1e-3, log_scale=True), bm.Parameter("r", 0.3, "1/day", 0.0, 2.0))
     model = bm.Model("m", [bm.Module("m", states=(bm.State("x", 1.0),), parameters=params,

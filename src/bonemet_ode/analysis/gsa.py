@@ -18,13 +18,14 @@ Needs ``SALib`` (the ``gsa`` extra).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import BonemetError, ParameterError, ScheduleError, SolverError
+from ..errors import BonemetError, BonemetWarning, ParameterError, ScheduleError, SolverError
 from ..model import Model
 from ..model.model import unknown_name
 from ..simulate import Arm, CohortResult, SolverOptions, simulate_cohort
@@ -352,8 +353,25 @@ def sobol(
     # default_rng(s), so every other seed draws as before
     raw = sobol_analyze.analyze(problem, y, calc_second_order=second_order, num_resamples=num_resamples,
                                 conf_level=conf_level, seed=np.random.default_rng(seed))
+    _warn_if_implausible(raw, y)
     return GSAResult("sobol", tuple(problem["names"]), bnds, log, _describe(output, day), table, y,
                      {k: np.asarray(v) for k, v in raw.items()}, conf_level, seed)
+
+
+def _warn_if_implausible(raw: Any, y: np.ndarray) -> None:
+    """Warn when first-order or total indices lie far outside [0, 1] (beyond [-1, 2]), or their confidence
+    half-widths exceed 1: shares of variance cannot, so the estimate is dominated by a few extreme outputs
+    (typically an output spanning many decades, such as a tumour that some samples eliminate)."""
+    idx = np.concatenate([np.asarray(raw["S1"], float), np.asarray(raw["ST"], float)])
+    conf = np.concatenate([np.asarray(raw["S1_conf"], float), np.asarray(raw["ST_conf"], float)])
+    if np.all((idx >= -1.0) & (idx <= 2.0) & (conf <= 1.0)):
+        return
+    pos = y[y > 0]
+    span = f"; the output spans {np.log10(pos.max() / pos.min()):.0f} decades" if pos.size > 1 else ""
+    warnings.warn(f"Sobol indices or their intervals far outside [0, 1] (largest |index| {np.max(np.abs(idx)):.3g}, "
+                  f"largest interval half-width {np.max(conf):.3g}){span}: the variance is dominated by a few "
+                  "extreme samples and the indices are not variance shares. Analyse the log of the output (a "
+                  "callable output) or sample log_scale=True, or raise n", BonemetWarning, stacklevel=3)
 
 
 def morris(
