@@ -165,3 +165,17 @@ def test_python_objects_equal_parsed_text():
     assert parse("hsa(T@28; c, 'a b', B, AB) >= 0").statement.lhs == HSA("T", 28.0, "c", "a b", "B", "AB")
     stmt = Value("cd8", 28, "KO") >= 2 * Value("cd8", 28, "control")
     assert parse("cd8@28[KO] >= 2 * cd8@28[control]").statement == stmt
+
+
+def test_misspelt_arm_variable_or_a_parameter_read_is_refused_by_name(drug_model, arms):
+    """An outcome's arm or variable that the context lacks is named, with a did-you-mean; a parameter read as a
+    quantity is refused (docs/outcome_language.md: parameters appear only in a cohort's NAME ~ DIST)."""
+    from bonemet_ode.errors import OutcomeError
+
+    with pytest.raises(OutcomeError, match=r"arm 'contrl'.*does not define; did you mean 'control'\?"):
+        context(drug_model, arms, ["X: T@28[contrl] > 1"])
+    with pytest.raises(OutcomeError, match=r"reads 'Tt'.*not a state or observable; did you mean 'T'"):
+        context(drug_model, arms, ["X: Tt@28[control] > 1"])
+    param = drug_model.parameter_names[0]
+    with pytest.raises(OutcomeError, match=f"reads {param!r}.*not a state or observable"):
+        context(drug_model, arms, [f"X: {param}@28[control] > 0"])

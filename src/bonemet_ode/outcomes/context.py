@@ -324,8 +324,13 @@ class EvaluationContext:
 
     def _arm(self, name: str, who: str) -> Arm:
         if name not in self.arms:
+            import difflib
+
             known = ", ".join(repr(a) for a in self.arms) or "none"
-            raise OutcomeError(f"outcome {who!r} uses arm {name!r}, which the context does not define (arms: {known})")
+            close = difflib.get_close_matches(name, list(self.arms), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise OutcomeError(f"outcome {who!r} uses arm {name!r}, which the context does not define{hint} "
+                               f"(arms: {known})")
         return self.arms[name]
 
     def _prepare(self, days: float | None) -> None:
