@@ -167,7 +167,9 @@ def test_leaving_an_outcome_out_widens_the_region():
 
 
 def test_bad_input_is_refused_by_name(tmp_path):
-    with pytest.raises(FitError, match="start 0 is not feasible"):
+    # r = 0.5: T(28) = exp(14), far above the bound of the outcome on the control tumour; named with its margin
+    with pytest.raises(FitError, match=r"start 0 \(given\) is not feasible: required outcome\(s\) O\w+ "
+                                       r"\(margin -\d"):
         calibrate_ensemble(context(FEASIBLE), FREE, n=5, starts=[{"r": 0.5, "kA": 2.0}], settings=SETTINGS)
     with pytest.raises(FitError, match="unknown outcomes: O9"):
         calibrate_ensemble(context(FEASIBLE), FREE, n=5, starts=START, exclude=["O9"])

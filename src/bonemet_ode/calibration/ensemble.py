@@ -139,6 +139,7 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
         failing, chain_ids = list(previous.failing), list(previous.chains)
         spent = previous.wall_time
     else:
+        own_start = starts is None
         if starts is None:
             current = {**context.model.parameter_values(), **context.params}
             starts = [{f.name: current[f.name] for f in space.free}]
@@ -156,6 +157,14 @@ def calibrate_ensemble(context: EvaluationContext, free: Sequence[str | FreePara
             off = [f.name for f in space.free if not np.isclose(back[f.name], float(s[f.name]), rtol=1e-9, atol=0)]
             if off:
                 raise FitError(f"start {k} lies outside the prior bounds of: {', '.join(off)}")
+            ok, (start_margins, start_failing) = feasible(u)  # evaluated once: the context caches it for the chains
+            if not ok:
+                what = "the model's current values (no starts given)" if own_start else "given"
+                bad = [(i, float(start_margins[ids.index(i)])) for i in start_failing if i in required]
+                raise FitError(f"start {k} ({what}) is not feasible: required outcome(s) "
+                               f"{', '.join(f'{i} (margin {m:.3g})' for i, m in bad)} fail there. Start the chains "
+                               "inside the region: starts=[{name: value}, ...], e.g. calibrate()'s parameters, or a "
+                               "member of another ensemble")
             U0.append(u)
         chains = SliceChains(feasible, U0, seed, settings.sampler(), covariance=covariance)
         members, margins, failing, chain_ids, spent = [], [], [], [], 0.0
