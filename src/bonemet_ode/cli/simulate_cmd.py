@@ -136,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
     res = simulate(model, arm, days=args.days, times=times, params=overrides,
                    options=SolverOptions(rtol=args.rtol, atol=args.atol))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    rows = len(times) * len(res.names)
+    if rows > 2_000_000:  # a tidy CSV row is ~40 bytes: say so before a long write of a large file
+        progress_of(args).note(f"writing {rows:,} rows (about {40 * rows / 1e9:.1f} GB) to {args.out}; a larger "
+                               "--step writes fewer")
     res.to_frame().to_csv(args.out, index=False, float_format="%.10g")
     print(f"wrote {args.out} ({len(times)} times x {len(res.names)} variables, arm {arm.name!r})")
     return 0
