@@ -194,6 +194,10 @@ class Quantity(_Registered, abc.ABC):
     builds a :class:`~bonemet_ode.outcomes.statements.Compare`.
     """
 
+    #: The closed interval every value lies in, when the quantity is bounded by definition (a fraction in
+    #: [0, 1], a correlation in [-1, 1]); a comparison with a constant outside it can never hold.
+    value_range: ClassVar[tuple[float, float] | None] = None
+
     @property
     def log_scale(self) -> bool:
         """Whether comparisons use log-ratio margins (default True: a positive amount)."""

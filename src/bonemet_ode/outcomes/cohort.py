@@ -160,6 +160,7 @@ class Fraction(_CohortQuantity):
     """
 
     kind: ClassVar[str] = "fraction"
+    value_range: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
     cohort: CohortSpec
     member: TrajectoryQuantity
     op: str
@@ -214,6 +215,7 @@ class Spearman(_CohortQuantity):
     """
 
     kind: ClassVar[str] = "spearman"
+    value_range: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
     cohort: CohortSpec
     first: TrajectoryQuantity
     second: TrajectoryQuantity

@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import OutcomeError
-from .arithmetic import Scaled
+from .arithmetic import Constant, Scaled
 from .base import (
     COMPARATORS,
     Need,
@@ -79,6 +79,15 @@ class Compare(Statement):
         _q(self.lhs, "left side of a comparison")
         _q(self.rhs, "right side of a comparison")
         object.__setattr__(self, "op", check_comparator(self.op, "comparison"))
+        q, c, op = self.lhs, self.rhs, self.op
+        if isinstance(q, Constant):  # the constant on the left: read it as q (op mirrored) c
+            q, c, op = c, q, {">=": "<=", "<=": ">=", ">": "<", "<": ">"}[op]
+        if isinstance(c, Constant) and q.value_range is not None:
+            lo, hi = q.value_range
+            never = (c.value > hi or (op == ">" and c.value >= hi)) if op in (">=", ">") else \
+                (c.value < lo or (op == "<" and c.value <= lo))
+            if never:
+                raise OutcomeError(f"'{self.to_text()}' can never hold: a {q.kind} lies in [{lo:g}, {hi:g}]")
 
     @property
     def log_scale(self) -> bool:
@@ -142,6 +151,10 @@ class Between(Statement):
             object.__setattr__(self, name, float(x))
         if not self.low < self.high:
             raise OutcomeError(f"range: low bound {self.low:g} must be below high bound {self.high:g}")
+        bounds = self.quantity.value_range
+        if bounds is not None and (self.low > bounds[1] or self.high < bounds[0]):
+            raise OutcomeError(f"'{self.to_text()}' can never hold: a {self.quantity.kind} lies in "
+                               f"[{bounds[0]:g}, {bounds[1]:g}]")
 
     @property
     def log_scale(self) -> bool:
