@@ -1,7 +1,8 @@
 """The default treatment comparison on bone_metastasis, from Python.
 
 Run: ``python examples/treatment_comparison.py --out out/example``
-(the same as ``bonemet-ode compare --out out/example``).
+(the same figure, trajectories and endpoint table as ``bonemet-ode compare --out out/example``:
+``treatment_comparison.png``, ``treatment_comparison.csv`` and ``endpoint_table.csv``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     model = bm.models.get("bone_metastasis")
     comparison = compare_arms(model, default_arms(), days=args.days)
-    print(comparison.endpoint_table(["tumor", "cd8"]).round(1).to_string(index=False))
+    table = comparison.endpoint_table(["tumor", "cd8"])
+    print(table.round(1).to_string(index=False))
     fig = treatment_comparison_figure(comparison)
     fig.savefig(args.out / "treatment_comparison.png", dpi=150)
-    print(f"wrote {args.out / 'treatment_comparison.png'}")
+    comparison.to_frame().to_csv(args.out / "treatment_comparison.csv", index=False, float_format="%.8g")
+    table.to_csv(args.out / "endpoint_table.csv", index=False, float_format="%.6g")
+    for name in ("treatment_comparison.png", "treatment_comparison.csv", "endpoint_table.csv"):
+        print(f"wrote {args.out / name}")
 
 
 if __name__ == "__main__":
