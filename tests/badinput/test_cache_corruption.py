@@ -197,6 +197,9 @@ def test_interrupted_build_is_rebuilt_silently(cache, reference, damage):
     assert out["was_built"] is True and not out["warnings"]  # nothing was installed: a first build
     np.testing.assert_allclose(out["y_end"], reference, rtol=1e-12, atol=0)
     assert cache_files.check_cached(lib, key) is None
+    # the killed build's directory and temporary file are removed by the build that replaces it
+    leftovers = sorted(p.name for p in cdir.iterdir() if p.name.startswith("."))
+    assert not leftovers, leftovers
 
 
 def test_half_written_source_beside_a_good_library_is_never_compiled(cache, reference):

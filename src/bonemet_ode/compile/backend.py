@@ -33,7 +33,9 @@ from .cache_files import (
     atomic_write,
     check_cached,
     file_lock,
+    not_a_file,
     record_path,
+    remove_stale_builds,
     sha256_of,
 )
 from .codegen import CODEGEN_VERSION, generator_fingerprint, generator_settings, solver_core_source, specialisation
@@ -48,11 +50,37 @@ _lock = threading.Lock()
 _loaded: dict[str, CompiledModel] = {}
 
 
+def _cache_origin() -> str:
+    """Where the cache directory's name comes from, for messages."""
+    return ("the environment variable BONEMET_ODE_CACHE" if os.environ.get("BONEMET_ODE_CACHE")
+            else "the default location (BONEMET_ODE_CACHE is not set)")
+
+
+def unusable_cache(directory: Path, why: str) -> CompileError:
+    """The error for a cache directory that cannot be used: which, where its name comes from, why, what to do."""
+    return CompileError(f"the compile cache directory {directory} ({_cache_origin()}) cannot be used: {why}; "
+                        "set BONEMET_ODE_CACHE to a directory this user can write (it is created if missing)")
+
+
 def cache_dir() -> Path:
-    """Directory of compiled artefacts (``$BONEMET_ODE_CACHE`` or ``~/.cache/bonemet_ode``)."""
+    """Directory of compiled artefacts (``$BONEMET_ODE_CACHE``, ``~`` expanded, or ``~/.cache/bonemet_ode``),
+    created if missing.
+
+    Raises :class:`~bonemet_ode.errors.CompileError` naming the directory and the variable where it cannot be
+    (a file stands at its place or above it, no permission).
+    """
     env = os.environ.get("BONEMET_ODE_CACHE")
-    path = Path(env) if env else Path.home() / ".cache" / "bonemet_ode"
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(env).expanduser() if env else Path.home() / ".cache" / "bonemet_ode"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise unusable_cache(path, "it is a file, not a directory") from None
+    except NotADirectoryError:
+        raise unusable_cache(path, "a file stands where one of its parent directories should be") from None
+    except PermissionError:
+        raise unusable_cache(path, "it does not exist and this user may not create it") from None
+    except OSError as exc:
+        raise unusable_cache(path, f"it cannot be created ({exc.strerror or exc})") from None
     return path
 
 
@@ -146,7 +174,7 @@ def compile_model(
                 if problem is None:
                     cm, problem = _load_checked(model, path, key, sensitivities)
         if cm is None:
-            with file_lock(lock_path, exclusive=True):
+            with file_lock(lock_path, exclusive=True) as locked:
                 # another process may have built it while this one waited for the lock
                 if not force:
                     again = check_cached(path, key)
@@ -155,11 +183,16 @@ def compile_model(
                     if again != "missing":
                         problem = again
                 if cm is None:
-                    if problem not in (None, "missing", "forced rebuild"):
-                        msg = (f"cached library {path.name} of model {model.name!r} is damaged ({problem}); "
-                               "rebuilding it")
-                        warnings.warn(msg, BonemetWarning, stacklevel=2)
-                    _build(model, path, key, _compiler(), verbose, sensitivities)
+                    work = _start_build(model, path, key, problem, locked)
+                    try:
+                        if problem not in (None, "missing", "forced rebuild"):
+                            state = "unusable" if "permission denied" in problem else "damaged"
+                            msg = (f"cached library {path.name} of model {model.name!r} is {state} ({problem}); "
+                                   "rebuilding it")
+                            warnings.warn(msg, BonemetWarning, stacklevel=2)
+                        _build(model, path, key, _compiler(), verbose, sensitivities, work)
+                    finally:
+                        shutil.rmtree(work, ignore_errors=True)
                     built = True
                     cm, problem = _load_checked(model, path, key, sensitivities)
                     if cm is None:
@@ -171,6 +204,28 @@ def compile_model(
         return cm
 
 
+def _start_build(model: Model, path: Path, key: str, problem: str | None, locked: bool) -> Path:
+    """Before a build of ``key`` (holding its lock): the private build directory, created in the cache.
+
+    Removes what killed builds left behind (:func:`~bonemet_ode.compile.cache_files.remove_stale_builds`).
+    Raises :class:`CompileError` where the cache cannot take the library: a directory (or other non-file)
+    where one of the key's files belongs, or a directory this user may not write.
+    """
+    for f in (path, record_path(path), path.with_suffix(".c")):
+        if (what := not_a_file(f)) is not None:
+            raise CompileError(f"cannot install the library of model {model.name!r}: {f} is {what}, not a file; "
+                               "remove it (bonemet_ode never creates it) and run again")
+    remove_stale_builds(path.parent, key, locked)
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))
+    except OSError as exc:
+        why = (f"model {model.name!r} is not built there yet" if problem in (None, "missing", "forced rebuild")
+               else f"the library of model {model.name!r} there cannot be used ({problem})")
+        raise unusable_cache(path.parent, f"{why}, and this user may not write there to build it "
+                                          f"({exc.strerror or exc})") from None
+    return work
+
+
 def _load_checked(model: Model, path: Path, key: str, sensitivities: tuple[str, ...]):
     """``(CompiledModel, None)``, or ``(None, reason)`` when the library loads but is not this key's."""
     try:
@@ -179,13 +234,14 @@ def _load_checked(model: Model, path: Path, key: str, sensitivities: tuple[str, 
         return None, str(exc)
 
 
-def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivities: tuple[str, ...] = ()) -> None:
-    """Generate, compile in a private directory, and install the library, its record and its source.
+def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivities: tuple[str, ...],
+           work: Path) -> None:
+    """Generate, compile in the private directory ``work``, and install the library, its record and its source.
 
     The compiler reads a private copy of the source and writes a private library; only complete
     files are renamed into the cache (the record first, then the library: a reader holding the
     shared lock never sees one without the other, and a crash in between leaves a mismatch that
-    the next process rebuilds).  The caller holds the key's exclusive lock.
+    the next process rebuilds).  The caller holds the key's exclusive lock and removes ``work``.
     """
     from .codegen import check_size, generate_units
     from .symbolic import SymbolicModel
@@ -205,22 +261,18 @@ def _build(model: Model, path: Path, key: str, cc: str, verbose: bool, sensitivi
         src = "\n".join(units[1:] + units[:1])  # the whole library in one file, for inspection
         t1 = time.perf_counter()
         c_path = path.with_suffix(".c")
-        work = Path(tempfile.mkdtemp(prefix=f".build-{key[:12]}-", dir=path.parent))
-        try:
-            tmp = work / "model.so"
-            rc, stderr, cmd = _compile_units(cc, units, work, tmp)
-            atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
-            if rc != 0 or not tmp.exists():
-                raise CompileError(
-                    f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{stderr[-4000:]}\n"
-                    f"generated source: {c_path}"
-                )
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            atomic_write(record_path(path), f"{key} {tmp.stat().st_size} {sha256_of(tmp)}\n".encode())
-            os.replace(tmp, path)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        tmp = work / "model.so"
+        rc, stderr, cmd = _compile_units(cc, units, work, tmp)
+        atomic_write(c_path, src.encode())  # for inspection only: never compiled from this path
+        if rc != 0 or not tmp.exists():
+            raise CompileError(
+                f"compiling model {model.name!r} failed ({' '.join(cmd)}):\n{stderr[-4000:]}\n"
+                f"generated source: {c_path}"
+            )
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        atomic_write(record_path(path), f"{key} {tmp.stat().st_size} {sha256_of(tmp)}\n".encode())
+        os.replace(tmp, path)
     if verbose:
         print(f"[bonemet_ode] model {model.name!r}: codegen {t1 - t0:.2f} s, "
               f"C compile {time.perf_counter() - t1:.2f} s")

@@ -7,6 +7,7 @@ Every unit of generated code (:mod:`~bonemet_ode.compile.codegen`) starts with :
 
 from __future__ import annotations
 
+from ..errors import CompileError
 from .toolchain import MVEC_NAMES
 
 __all__ = ["HELPERS", "helpers"]
@@ -35,6 +36,8 @@ def helpers(mvec: int) -> tuple[str, ...]:
     if not mvec:
         return HELPERS + ("static inline double bm_exp(double x) { return exp(x); }",
                            "static inline double bm_log(double x) { return log(x); }")
+    if mvec not in MVEC_NAMES:
+        raise CompileError(f"libmvec width must be 0 or one of {sorted(MVEC_NAMES)} doubles, got {mvec!r}")
     exp_name, log_name = MVEC_NAMES[mvec]
     every = ", ".join(["x"] * mvec)
     return HELPERS + (

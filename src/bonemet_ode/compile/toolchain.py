@@ -5,6 +5,7 @@ Every flag here is part of the cache key of a compiled model (``backend._cache_k
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
@@ -13,9 +14,11 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
-from ..errors import CompileError
+from ..errors import BonemetWarning, CompileError
+from .cache_files import atomic_write
 
 __all__ = ["CFLAGS", "CFLAGS_QUICK", "PART_OPT", "compile_flags", "isa_flags", "isa_key", "quick_build", "mvec_width",
            "MVEC_NAMES"]
@@ -52,17 +55,35 @@ def _cpu() -> tuple[str, str] | None:
     return (name, flags) if flags is not None else None
 
 
+#: Accepted values of ``BONEMET_ODE_ISA`` (empty: the default, ``native``).
+ISA_MODES = ("native", "v3", "baseline")
+#: Accepted values of ``BONEMET_ODE_BUILD`` (empty: the default, ``full``).
+BUILD_MODES = ("full", "quick")
+
+
+def _setting(name: str, accepted: tuple[str, ...], meaning: str) -> str:
+    """The value of the environment variable ``name`` (stripped, lower case; empty for the default ``accepted[0]``),
+    or a :class:`CompileError` naming the variable, the value and the accepted values."""
+    mode = os.environ.get(name, "").strip().lower()
+    if mode and mode not in accepted:
+        raise CompileError(f"{name} must be {', '.join(accepted[:-1])} or {accepted[-1]} ({meaning}), or empty "
+                           f"for {accepted[0]}; got {os.environ[name]!r}")
+    return mode or accepted[0]
+
+
 def isa_flags() -> tuple[str, ...]:
     """Instruction-set flags for this host.
 
     By default ``("-march=native",)`` where the CPU has at least AVX2 and FMA: the compiler uses every
     instruction of this CPU and tunes for it (reference solve 94 -> 85 us on an AVX-512 host, with
     ``-fno-trapping-math``).  ``BONEMET_ODE_ISA=v3`` gives ``-march=x86-64-v3`` (AVX2 and FMA only),
-    ``BONEMET_ODE_ISA=baseline`` the portable build, whose results are bit-identical across hosts.
+    ``BONEMET_ODE_ISA=baseline`` the portable build, whose results are bit-identical across hosts
+    (``native`` or empty: the default; any other value is refused with a :class:`CompileError`).
     The CPU's model and feature flags are part of the cache key (:func:`isa_key`), so a library built
     here is never loaded on a host with other instructions.
     """
-    mode = os.environ.get("BONEMET_ODE_ISA", "").strip().lower()
+    mode = _setting("BONEMET_ODE_ISA", ISA_MODES, "native: this CPU's instructions, v3: AVX2 and FMA, baseline: "
+                    "the portable build")
     cpu = _cpu()
     if mode == "baseline" or cpu is None or not set(cpu[1].split()) >= _V3_FEATURES:
         return ()
@@ -87,8 +108,10 @@ def quick_build() -> bool:
 
     For running many small models once each (the SBML Test Suite: ~10x less C compile time per model);
     cohorts then run one member at a time.  Part of the cache key, so quick and full libraries never mix.
+    ``full`` (or empty) is the default; any other value is refused (:class:`CompileError`).
     """
-    return os.environ.get("BONEMET_ODE_BUILD", "").strip().lower() == "quick"
+    return _setting("BONEMET_ODE_BUILD", BUILD_MODES, "full: -O3 with the lane solver, quick: -O1 without it") \
+        == "quick"
 
 
 def compile_flags() -> tuple[str, ...]:
@@ -151,15 +174,31 @@ def _within_ulps(got: float, want: float, ulps: int = 4) -> bool:
     return got == want or abs(got - want) <= ulps * math.ulp(want)
 
 
-@functools.cache
-def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False) -> int:
-    """The width that :data:`_MVEC_PROBE` reports where, compiled with ``flags`` and linked with ``-lmvec``, it
-    runs and its values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.
+#: A program every working C compiler builds and runs: the control of the probe (a compiler that fails it,
+#: ``CC=false`` say, says nothing about libmvec, and its failure is not recorded).
+_PLAIN_PROBE = "int main(void) { return 0; }\n"
 
-    The answer is kept in ``cache`` (a directory) under a name hashing the flags and libmvec's files, not the
-    compiler: like the rest of the cache key, it describes this host, and a process that finds it needs no
-    compiler to load a library built here (tests/compile/test_compile_cache.py)."""
-    stamp = [platform.machine(), *flags, "narrow" if narrow else "widest"]
+
+def _valid_widths(flags: tuple[str, ...], narrow: bool) -> frozenset[int]:
+    """The answers the probe can give with ``flags`` on this CPU: 0 always, 4 with AVX2, 8 with AVX-512 where
+    ``-march=native`` enables it (and the narrow functions were not asked for)."""
+    cpu = _cpu()
+    features = set(cpu[1].split()) if cpu else set()
+    widths = {0}
+    if any(f.startswith("-march=") for f in flags) and "avx2" in features:
+        widths.add(4)
+        if not narrow and "-march=native" in flags and "avx512f" in features:
+            widths.add(8)
+    return frozenset(widths)
+
+
+def _probe_record(flags: tuple[str, ...], cache: str, narrow: bool) -> Path:
+    """The file in ``cache`` that keeps the probe's answer: its name hashes everything the answer depends on
+    here -- the architecture, the flags, the CPU's model and features (a home directory shared by hosts with
+    and without AVX-512) and libmvec's files -- but not the compiler (see :func:`_probe_mvec`)."""
+    cpu = _cpu()
+    stamp = [platform.machine(), *flags, "narrow" if narrow else "widest",
+             "cpu:" + (hashlib.sha256(f"{cpu[0]}|{cpu[1]}".encode()).hexdigest()[:16] if cpu else "-")]
     for f in ("/lib/x86_64-linux-gnu/libmvec.so.1", "/usr/lib/x86_64-linux-gnu/libmvec.so", "/lib64/libmvec.so.1",
               "/usr/lib64/libmvec.so"):
         try:
@@ -167,48 +206,80 @@ def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False)
             stamp.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
         except OSError:
             stamp.append(f"{f}:-")
-    record = Path(cache) / f"mvec-probe-{hashlib.sha256('|'.join(stamp).encode()).hexdigest()[:16]}.txt" \
-        if cache else None
-    if record is not None:
-        try:
-            return int(record.read_text().strip())
-        except (OSError, ValueError):
-            pass
+    return Path(cache) / f"mvec-probe-{hashlib.sha256('|'.join(stamp).encode()).hexdigest()[:16]}.txt"
+
+
+def _read_probe_record(record: Path, valid: frozenset[int]) -> int | None:
+    """The width kept in ``record``, or None where there is none; a value the probe cannot have written
+    (with these flags on this CPU) is ignored with a warning naming the file."""
+    try:
+        text = record.read_text().strip()
+    except OSError:
+        return None
+    try:
+        width = int(text)
+    except ValueError:
+        width = None
+    if width in valid:
+        return width
+    warnings.warn(f"the libmvec probe record {record} holds {text[:40]!r}, not one of {sorted(valid)} (the widths "
+                  "possible with this build's flags on this CPU); ignoring it and probing again",
+                  BonemetWarning, stacklevel=4)
+    return None
+
+
+@functools.cache
+def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False) -> int:
+    """The width that :data:`_MVEC_PROBE` reports where, compiled with ``flags`` and linked with ``-lmvec``, it
+    runs and its values agree with Python's ``math.exp``/``math.log`` to 4 ulp, else 0.
+
+    The answer is kept in ``cache`` (a directory, :func:`_probe_record`).  Only an answer about libmvec is kept:
+    where no compiler is found, or the compiler does not build and run a plain program with the same flags
+    (:data:`_PLAIN_PROBE`; ``CC=false``, a compiler that rejects the flags, a temporary directory that may not
+    run programs), the width is 0 for this process and nothing is recorded.  The name of the record does not
+    hash the compiler: like the rest of the cache key, it describes this host, and a process that finds it
+    needs no compiler to load a library built here (tests/compile/test_compile_cache.py)."""
+    valid = _valid_widths(flags, narrow)
+    record = _probe_record(flags, cache, narrow) if cache else None
+    if record is not None and (kept := _read_probe_record(record, valid)) is not None:
+        return kept
     try:
         cc = _compiler()
     except CompileError:
         return 0  # nothing can be built here: the answer is not recorded
     width = 0
+    opts = [f for f in flags if f not in ("-shared", "-fPIC")]
     with tempfile.TemporaryDirectory(prefix="bm-mvec-") as work:
-        src, exe = Path(work) / "probe.c", Path(work) / "probe"
-        src.write_text(_MVEC_PROBE)
-        opts = [f for f in flags if f not in ("-shared", "-fPIC")]
         try:
-            built = subprocess.run([cc, *opts, *(["-DBM_W4"] if narrow else []), "-o", str(exe), str(src),
-                                    "-lmvec", "-lm"], capture_output=True,
+            plain_src, plain_exe = Path(work) / "plain.c", Path(work) / "plain"
+            plain_src.write_text(_PLAIN_PROBE)
+            built = subprocess.run([cc, *opts, "-o", str(plain_exe), str(plain_src)], capture_output=True,
                                    text=True, timeout=120)
+            ran = subprocess.run([str(plain_exe)], capture_output=True, timeout=60) if built.returncode == 0 else None
+            if ran is None or ran.returncode != 0:
+                return 0  # the compiler (or running what it builds) fails: no answer about libmvec
+            src, exe = Path(work) / "probe.c", Path(work) / "probe"
+            src.write_text(_MVEC_PROBE)
+            built = subprocess.run([cc, *opts, *(["-DBM_W4"] if narrow else []), "-o", str(exe), str(src),
+                                    "-lmvec", "-lm"], capture_output=True, text=True, timeout=120)
             out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60) \
                 if built.returncode == 0 else None
         except (OSError, subprocess.SubprocessError):
-            out = None
+            return 0  # a timeout or a program that cannot be started: not an answer either
         if out is not None and out.returncode == 0:
             lines = out.stdout.split("\n")
             try:
                 w = int(lines[0])
                 rows = [tuple(map(float, ln.split())) for ln in lines[1:] if ln.strip()]
-                ok = w in MVEC_NAMES and len(rows) == 8 and all(
+                ok = w in MVEC_NAMES and w in valid and len(rows) == 8 and all(
                     _within_ulps(e, math.exp(x)) and _within_ulps(lg, math.log(-x if x < 0 else x + 1.0))
                     for x, e, lg in rows)
                 width = w if ok else 0
             except ValueError:
                 width = 0
     if record is not None:
-        try:
-            tmp = record.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(f"{width}\n")
-            os.replace(tmp, record)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            atomic_write(record, f"{width}\n".encode())
     return width
 
 
@@ -224,8 +295,10 @@ def mvec_width(cache: Path | None = None) -> int:
     (``BONEMET_ODE_ISA=baseline``), a quick build, ``BONEMET_ODE_MVEC=0``, and wherever a test program
     with the build's flags does not compile, link with ``-lmvec``, run, and give exp and log to 4 ulp
     (another C library or architecture); ``BONEMET_ODE_MVEC=4`` asks for the AVX2 functions on an AVX-512
-    host.  The answer of the test program is kept in ``cache`` (a file
-    ``mvec-probe-*.txt``; delete it to probe again, e.g. after changing compilers).
+    host.  The answer of the test program is kept in ``cache`` (a file ``mvec-probe-*.txt`` named by the flags,
+    the CPU and libmvec's files; delete it to probe again, e.g. after changing compilers); a failure of the
+    compiler itself is not an answer and is not kept, and a file holding a width that is impossible here is
+    ignored with a warning.
     Part of the cache key of a compiled model.
     """
     mode = os.environ.get("BONEMET_ODE_MVEC", "").strip().lower()
