@@ -251,19 +251,23 @@ def _probe_mvec(flags: tuple[str, ...], cache: str | None, narrow: bool = False)
     opts = [f for f in flags if f not in ("-shared", "-fPIC")]
     with tempfile.TemporaryDirectory(prefix="bm-mvec-") as work:
         try:
-            plain_src, plain_exe = Path(work) / "plain.c", Path(work) / "plain"
-            plain_src.write_text(_PLAIN_PROBE)
-            built = subprocess.run([cc, *opts, "-o", str(plain_exe), str(plain_src)], capture_output=True,
-                                   text=True, timeout=120)
-            ran = subprocess.run([str(plain_exe)], capture_output=True, timeout=60) if built.returncode == 0 else None
-            if ran is None or ran.returncode != 0:
-                return 0  # the compiler (or running what it builds) fails: no answer about libmvec
             src, exe = Path(work) / "probe.c", Path(work) / "probe"
             src.write_text(_MVEC_PROBE)
             built = subprocess.run([cc, *opts, *(["-DBM_W4"] if narrow else []), "-o", str(exe), str(src),
                                     "-lmvec", "-lm"], capture_output=True, text=True, timeout=120)
             out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60) \
                 if built.returncode == 0 else None
+            if out is None or out.returncode != 0:
+                # the control, only where the probe failed (a first build pays for it only then): a compiler
+                # that cannot build and run a plain program says nothing about libmvec
+                plain_src, plain_exe = Path(work) / "plain.c", Path(work) / "plain"
+                plain_src.write_text(_PLAIN_PROBE)
+                plain = subprocess.run([cc, *opts, "-o", str(plain_exe), str(plain_src)], capture_output=True,
+                                       text=True, timeout=120)
+                ran = subprocess.run([str(plain_exe)], capture_output=True, timeout=60) \
+                    if plain.returncode == 0 else None
+                if ran is None or ran.returncode != 0:
+                    return 0  # the compiler (or running what it builds) fails: no answer about libmvec
         except (OSError, subprocess.SubprocessError):
             return 0  # a timeout or a program that cannot be started: not an answer either
         if out is not None and out.returncode == 0:
