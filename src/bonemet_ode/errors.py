@@ -7,6 +7,9 @@ library's errors in one clause; each also derives from the closest builtin
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "BonemetError",
     "BonemetWarning",
@@ -24,6 +27,7 @@ __all__ = [
     "UnavailableError",
     "UnknownNameError",
     "UnsupportedFeatureError",
+    "suggestion",
 ]
 
 
@@ -136,3 +140,20 @@ class PetabError(BonemetError, ValueError):
     def __init__(self, message: str, feature: str = "") -> None:
         self.feature = feature
         super().__init__(message)
+
+
+def suggestion(name: object, known: Iterable[str]) -> str:
+    """``"did you mean 'alpha', 'alpha0'?"`` for the close matches of ``name`` among ``known`` (difflib), else ``""``.
+
+    The one spelling of a did-you-mean in the package's messages; each caller adds its own punctuation.
+
+    Examples
+    --------
+    >>> suggestion("contrl", ["control", "A", "A+B"])
+    "did you mean 'control'?"
+    >>> suggestion("zzz", ["control"])
+    ''
+    """
+    close = difflib.get_close_matches(str(name), list(known), n=3)
+    return f"did you mean {', '.join(map(repr, close))}?" if close else ""
+

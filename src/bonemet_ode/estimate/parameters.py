@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -10,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import FitError
+from ..errors import FitError, suggestion
 from ..model import Model, Parameter
 from ._rows import RowLayout
 from .noise import NoiseModel
@@ -85,10 +84,10 @@ def did_you_mean(names: Sequence[str], known: Iterable[str]) -> str:
     """``" (did you mean 'alpha'?)"`` for the first of ``names`` with close matches among ``known``, else ``""``."""
     known = list(known)
     for name in names:
-        close = difflib.get_close_matches(str(name), known, n=3)
-        if close:
+        hint = suggestion(name, known)
+        if hint:
             which = f" for {name!r}" if len(names) > 1 else ""
-            return f" (did you mean {', '.join(map(repr, close))}{which}?)"
+            return f" ({hint[:-1]}{which}?)"
     return ""
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, ParameterError, UnknownNameError
+from ..errors import ModelError, ParameterError, UnknownNameError, suggestion
 from .components import Event, Observable, Parameter, State, Switch, Term
 from .expressions import compile_expression, lookalike_note, parse_trigger, symbols_in, topological_order
 from .module import Module
@@ -26,8 +25,7 @@ STRUCTURE_VERSION = 1
 def unknown_name(name: str, kind: str, known: Iterable[str]) -> UnknownNameError:
     """Build an :class:`UnknownNameError` that lists close matches."""
     known = list(known)
-    close = difflib.get_close_matches(str(name), known, n=3)
-    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    hint = f"; {s}" if (s := suggestion(name, known)) else ""
     shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
     return UnknownNameError(f"unknown {kind} {name!r}{hint} (known {kind}s: {shown})")
 
@@ -199,8 +197,7 @@ class Model:
                 raise ModelError(
                     f"{where} uses time explicitly; time-dependent inputs are doses and parameter switches"
                 )
-            close = difflib.get_close_matches(missing[0], sorted(known), n=3)
-            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+            hint = f" ({s})" if (s := suggestion(missing[0], sorted(known))) else ""
             raise ModelError(f"{where} uses undefined symbol {missing[0]!r}{hint}{lookalike_note(expr)}")
 
     def _check_parameter_values(self, values: dict[str, float]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OutcomeError
+from ..errors import OutcomeError, suggestion
 from ..model import Model
 from ..simulate._validate import MAX_OUTPUT_TIMES
 from ..simulate.arm import Arm
@@ -324,11 +324,8 @@ class EvaluationContext:
 
     def _arm(self, name: str, who: str) -> Arm:
         if name not in self.arms:
-            import difflib
-
             known = ", ".join(repr(a) for a in self.arms) or "none"
-            close = difflib.get_close_matches(name, list(self.arms), n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            hint = f"; {s}" if (s := suggestion(name, self.arms)) else ""
             raise OutcomeError(f"outcome {who!r} uses arm {name!r}, which the context does not define{hint} "
                                f"(arms: {known})")
         return self.arms[name]
@@ -415,10 +412,7 @@ class EvaluationContext:
     def _check_name(model: Model, name: str, who: str, where: str) -> None:
         known = model.state_names + model.observable_names
         if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            hint = f"; {s}" if (s := suggestion(name, known)) else ""
             shown = ", ".join(known[:40]) + (", ..." if len(known) > 40 else "")
             raise OutcomeError(f"outcome {who!r} reads {name!r} in {where!r}, which is not a state or observable"
                                f"{hint} (known: {shown})")

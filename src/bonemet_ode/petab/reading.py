@@ -9,7 +9,6 @@ inconsistent entry is refused here, by name, before anything is simulated.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PetabError
+from ..errors import PetabError, suggestion
 from .formulas import PLACEHOLDER, Formula, parse_formula
 from .model_import import SbmlModel
 from .priors import Prior, read_priors
@@ -384,9 +383,9 @@ class TableReading:
         candidates = sorted(known - set(self.parameter_ids)) or sorted(known)
         hints = []
         for p in unread:
-            close = difflib.get_close_matches(p, candidates, n=3)
-            if close:
-                hints.append(f"{p!r}: did you mean {', '.join(map(repr, close))}?")
+            hint = suggestion(p, candidates)
+            if hint:
+                hints.append(f"{p!r}: {hint}")
         hint = f" ({'; '.join(hints)})" if hints else ""
         raise PetabError(
             f"parameter table: {', '.join(map(repr, unread))} {'is' if len(unread) == 1 else 'are'} not read by "
