@@ -80,9 +80,13 @@ CASES = [
 
 @pytest.mark.parametrize("argv, needle", CASES)
 def test_bad_command_lines(argv, needle, files, capsys):
+    import os
+
     argv = [a.replace("{t}", str(files)) for a in argv]
+    env_before = dict(os.environ)
     code, err = run(argv, capsys)
     assert code == 2, err
+    assert dict(os.environ) == env_before  # a command run in-process leaves the environment as it was
     lines = [ln for ln in err.splitlines() if ln.strip() and ln.startswith("bonemet-ode") is not False]
     error_lines = [ln for ln in err.splitlines() if "error:" in ln]
     assert len(error_lines) == 1, err

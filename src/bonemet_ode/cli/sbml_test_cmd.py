@@ -23,11 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``bonemet-ode sbml-test``; the quick build applies to this command only (the environment is restored)."""
     import os
-    import sys
 
+    before = os.environ.get("BONEMET_ODE_BUILD")
     if not args.full_build:
         os.environ.setdefault("BONEMET_ODE_BUILD", "quick")
+    try:
+        return _run(args)
+    finally:  # an in-process caller (main() from Python, the tests) must not keep the quick build
+        if before is None:
+            os.environ.pop("BONEMET_ODE_BUILD", None)
+        else:
+            os.environ["BONEMET_ODE_BUILD"] = before
+
+
+def _run(args: argparse.Namespace) -> int:
+    import sys
+
     from ..io.sbml_import.testsuite import judge, run_case, write_csv
     from ._common import check_output_file
 
