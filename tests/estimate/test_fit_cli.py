@@ -155,3 +155,15 @@ def test_report_of_a_run_where_no_subject_could_be_fitted():
     text = fit_report(SubjectFits(model="gompertz", fits={}, failed={"m0": "too few points"}))
     assert "total NLL 0" not in text and "AIC 0" not in text
     assert "no subject could be fitted" in text and "failed: m0: too few points" in text
+
+
+def test_missing_columns_are_named_by_their_options(tmp_path, capsys):
+    """The reader names a missing column by its Python keyword (subject_col); the command line says --subject-col."""
+    from bonemet_ode.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text("ID,Time,Obs\na,0,1\na,1,2\n")
+    assert main(["fit", str(data), "--model", "gompertz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'subject' (--subject-col), 'time' (--time-col), 'value' (--value-col)" in err
+    assert "_col" not in err

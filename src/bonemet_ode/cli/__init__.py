@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BonemetError as exc:
         if args.debug:
             raise
-        print(f"{prefix}: error: {_one_line(str(exc))}", file=sys.stderr)
+        from ._common import cli_words
+
+        print(f"{prefix}: error: {_one_line(cli_words(str(exc)))}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the command line never shows a traceback unless asked
         if args.debug:

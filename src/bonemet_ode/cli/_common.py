@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["OutputPathError", "check_output_file", "check_output_dir", "Progress", "refuse_unused"]
+__all__ = ["OutputPathError", "check_output_file", "check_output_dir", "cli_words", "Progress", "refuse_unused"]
 
 T = TypeVar("T")
 
@@ -134,6 +134,15 @@ class Progress:
     def enabled(self) -> bool:
         """Whether anything is printed."""
         return not self.quiet
+
+
+def cli_words(text: str) -> str:
+    """A library message in the command line's words: the Python keywords it names (``lloq=<detection limit>``,
+    ``(from subject_col)``) spelled as the options (``--lloq <detection limit>``, ``(--subject-col)``)."""
+    import re
+
+    text = text.replace("lloq=<detection", "--lloq <detection")
+    return re.sub(r"\(from (\w+)_col\)", lambda m: f"(--{m.group(1).replace('_', '-')}-col)", text)
 
 
 def refuse_unused(args: Any, dests: Iterable[str], reason: str) -> None:

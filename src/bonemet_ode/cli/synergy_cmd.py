@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.readers import read_long, read_wide
     from ..errors import BonemetError, BonemetWarning
     from ..plotting.synergy import plot_synergy
-    from ._common import check_output_dir, refuse_unused, root_figure
+    from ._common import check_output_dir, cli_words, refuse_unused, root_figure
 
     if args.wide:
         refuse_unused(args, ("subject_col", "time_col", "value_col"),
@@ -71,12 +71,12 @@ def run(args: argparse.Namespace) -> int:
             result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
                              combination=args.combination, metric=args.metric, n_boot=args.n_boot, seed=args.seed)
         except BonemetError as exc:
-            exc.args = (_cli_words(str(exc)) + _wide_hint(args, exc),)
+            exc.args = (cli_words(str(exc)) + _wide_hint(args, exc),)
             raise
         finally:  # the data's warnings as one line each, in the command line's words (before an error)
             for w in caught:
                 if issubclass(w.category, BonemetWarning):
-                    print(f"bonemet-ode synergy: warning: {_cli_words(str(w.message))}", file=sys.stderr)
+                    print(f"bonemet-ode synergy: warning: {cli_words(str(w.message))}", file=sys.stderr)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -99,14 +99,6 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     print(f"wrote {args.out / 'synergy.csv'}, {args.out / 'report.txt'}, {args.out / 'synergy.png'}")
     return 0
-
-
-def _cli_words(text: str) -> str:
-    """A library message with its Python keywords (``lloq=``, ``subject_col``, ...) spelled as the options."""
-    import re
-
-    text = text.replace("lloq=<detection", "--lloq <detection")
-    return re.sub(r"\(from (\w+)_col\)", lambda m: f"(--{m.group(1).replace('_', '-')}-col)", text)
 
 
 def _wide_hint(args: argparse.Namespace, exc: Exception) -> str:
