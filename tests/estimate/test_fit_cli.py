@@ -104,7 +104,7 @@ def test_bad_data_paths_get_the_readers_clear_errors(tmp_path, capsys):
     (tmp_path / "cols.csv").write_text("mouse,day,vol\nm1,0,1\nm1,3,2\n")
     cases = [("empty.csv", "file '" + str(tmp_path / "empty.csv") + "' is empty"),
              ("adir", "'" + str(tmp_path / "adir") + "' is a directory"),
-             ("cols.csv", "cols.csv: missing column(s) 'subject' (from subject_col)")]
+             ("cols.csv", "cols.csv: missing column(s) 'subject' (--subject-col)")]
     for name, needle in cases:
         code = main(["fit", str(tmp_path / name), "--model", "gompertz", "--out", str(tmp_path / "o")])
         errors = _error_lines(capsys)
