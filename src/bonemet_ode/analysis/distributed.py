@@ -20,6 +20,7 @@ See ``docs/distributed.md``.  Needs ``dask[distributed]`` (the ``dask`` extra).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
@@ -46,6 +47,22 @@ def _solve_spec(spec: tuple[Any, ...], table: Any) -> tuple[Any, ...]:
     """Worker task: :func:`_solve_chunk` with the shared ``(model, arm, days, times, options)``."""
     model, arm, days, times, options = spec
     return _solve_chunk(model, arm, days, times, options, table)
+
+
+class _Raised:
+    """A task's exception, returned as its value (``map(errors="return")``)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _returning(function: Callable[[Any], Any], item: Any) -> Any:
+    """Worker task: ``function(item)``, or its exception wrapped in :class:`_Raised` -- an expected failure is a
+    result, so the workers do not log it as a failed computation with its traceback."""
+    try:
+        return function(item)
+    except Exception as exc:  # noqa: BLE001 - the caller asked for every exception back
+        return _Raised(exc)
 
 
 def _load(model: Model) -> str:
@@ -184,17 +201,23 @@ class DaskRunner:
             return []
         from dask.distributed import wait
 
+        if errors == "return":  # exceptions come back as values: the workers log nothing for them
+            futures = self.client.map(functools.partial(_returning, function), items, pure=False)
+            wait(futures)
+            out = []
+            for fut in futures:
+                if fut.status == "error":  # an exception _returning could not catch (a worker lost, ...)
+                    out.append(fut.exception())
+                else:
+                    value = fut.result()
+                    out.append(value.exc if isinstance(value, _Raised) else value)
+            return out
         futures = self.client.map(function, items, pure=False)
         wait(futures)
-        out = []
         for fut in futures:
             if fut.status == "error":
-                if errors == "raise":
-                    fut.result()  # re-raises the task's exception with its traceback
-                out.append(fut.exception())
-            else:
-                out.append(fut.result())
-        return out
+                fut.result()  # re-raises the task's exception with its traceback
+        return [fut.result() for fut in futures]
 
     def prepare(self, model: Model, arm: Arm | None = None) -> str:
         """Load (compiling if needed) the compiled ``model`` under ``arm`` on every worker; return its cache key."""
