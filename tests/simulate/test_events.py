@@ -270,6 +270,25 @@ def test_adaptive_dose_with_hysteresis_matches_scipy():
     assert other.compiled is bm.Simulator(model, arm, times=tout).compiled
 
 
+def test_adaptive_dose_on_day_0_is_given_when_the_state_starts_above():
+    """T starts above the threshold: the day-0 dose is given (the gate's on-event at t0 executes before the timed
+    doses of t0; it used to run after them, and every adaptive regimen from day 0 lost its first dose).  Against
+    the scipy reference, the ungated schedule's day-0 dose, and the lane solver (a cohort)."""
+    model = _tumour().with_initial(T=3e5)
+    dose = bm.Dose("D", 5.0, every=2, start=0.0, while_above=("T", 2e5), pause_below=5e4)
+    tout = np.linspace(0.0, 40.0, 161)
+    opts = bm.SolverOptions(rtol=1e-10, atol=1e-10)
+    res = bm.simulate(model, bm.Arm("adaptive", [dose]), times=tout, options=opts)
+    ref, switches = _scipy_adaptive(model, dose, 40.0, tout)
+    assert res["D"][0] == 5.0 and ref[0, 1] == 5.0  # the day-0 dose, reported after it
+    np.testing.assert_allclose(res["T"], ref[:, 0], rtol=1e-6, atol=1e-6 * 2e5)
+    np.testing.assert_allclose(res["D"], ref[:, 1], rtol=1e-6, atol=1e-8)
+    ungated = bm.simulate(model, bm.Arm("every", [bm.Dose("D", 5.0, every=2)]), times=tout[:9], options=opts)
+    np.testing.assert_allclose(res["D"][:9], ungated["D"], rtol=1e-9)  # on until T falls below 5e4
+    cohort = bm.simulate_cohort(model, {"r": [0.3] * 9}, bm.Arm("adaptive", [dose]), times=tout, options=opts)
+    np.testing.assert_array_equal(cohort["D"][4], res["D"])  # a lane equals the single solve, bit for bit
+
+
 def test_adaptive_dose_refusals():
     with pytest.raises(bm.ScheduleError, match="infusion"):
         bm.Dose("D", 5.0, every=2, duration=0.5, while_above=("T", 1.0))

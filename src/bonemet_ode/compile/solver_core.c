@@ -1068,6 +1068,21 @@ static int bm_solve_one(const double *y0, const double *p0, double t0, const dou
     int iev = 0, iout = 0;
     double tend = nout > 0 ? tout[nout - 1] : t0;
     for (;;) {
+#if BM_NE > 0
+        if (iev == 0 && nev > 0 && ev_t[0] <= t) {
+            /* timed events at the start: the state events that hold at t0 (their initial value false) execute
+             * first, so that a flag they set is known to the timed events of t0 -- an adaptive dose on day 0
+             * is given when its state starts above the threshold (dosing.py Dose.gate_module) */
+            int nex0 = bm_ev_resolve(t, y, p, u, c);
+            if (nex0 < 0) {
+                c->fail_t = t;
+                for (long i = 0; i < (long)nout * BM_N; ++i) yout[i] = NAN;
+                if (oout)
+                    for (long i = 0; i < (long)nout * BM_NOTOT; ++i) oout[i] = NAN;
+                return nex0 == -2 ? BM_ERR_EVSENS : BM_ERR_EVENTS;
+            }
+        }
+#endif
         while (iev < nev && ev_t[iev] <= t) {
             bm_apply_event(ev_kind[iev], ev_idx[iev], ev_val[iev], y, p, u, c);
             iev++;

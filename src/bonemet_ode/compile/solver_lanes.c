@@ -105,6 +105,14 @@ static int bm_lane_begin(bm_lane *L, int ln, bm_lane_work *w, const bm_problem *
         if (L->in_seg && L->t < L->tstop) break;
         bm_lane_gather(w->y, ln, y, BM_N);
         int changed = 0;
+#if BM_NE > 0
+        if (L->iev == 0 && pr->nev > 0 && pr->ev_t[0] <= L->t) { /* state events before the timed ones of t0,
+                                                                   as bm_solve_one */
+            int nex0 = bm_ev_resolve(L->t, y, L->p, L->u, &L->c);
+            if (nex0 < 0) return 2; /* the scalar solver reproduces the failure */
+            if (nex0 > 0) changed = 1;
+        }
+#endif
         while (L->iev < pr->nev && pr->ev_t[L->iev] <= L->t) {
             bm_apply_event(pr->ev_kind[L->iev], pr->ev_idx[L->iev], pr->ev_val[L->iev], y, L->p, L->u, &L->c);
             L->iev++;
