@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from fit_helpers import TIGHT, exp_curve, logistic_curve, product_model, table
+from fit_helpers import TIGHT, exp_curve, gompertz_curve, logistic_curve, product_model, table
 from scipy import stats
 
 import bonemet_ode.models.growth as growth
-from bonemet_ode.errors import FitError
+from bonemet_ode.errors import BonemetWarning, FitError
 from bonemet_ode.estimate import Fitter, LogNormalNoise, posterior_predictive, profile_likelihood, sample_posterior
 from bonemet_ode.estimate.profile import CHI2_95, VERDICTS, identifiability_table
 
@@ -76,6 +76,32 @@ def test_profile_flags_practical_non_identifiability():
     assert prof["alpha"].verdict == "identifiable"
 
 
+def _gompertz_fitter(max_nfev):
+    rng = np.random.default_rng(2)
+    t = np.arange(3.0, 30.0, 3.0)
+    y = gompertz_curve(t, 0.8, 0.09) * (1 + 0.1 * rng.standard_normal(t.size))
+    return Fitter(growth.gompertz(), table("m", "ctrl", t, y), fixed={"V0": 1.0}, max_nfev=max_nfev)
+
+
+def test_profile_refuses_a_fit_that_is_not_at_its_optimum():
+    """A fit stopped after 3 evaluations (NLL ~97 vs ~47 at the optimum): the profile finds lower
+    objectives; the old code clipped Delta to 0 and called alpha and beta 'structurally non-identifiable'."""
+    stopped = _gompertz_fitter(3)
+    res = stopped.fit()
+    assert res.status == "max_evaluations"
+    with pytest.raises(FitError, match=r"profiling 'alpha' found objective .* at alpha = .* below the fit's "
+                                       r"objective .*refit starting from that point") as info:
+        profile_likelihood(stopped, res, ["alpha"], max_steps=4)
+    assert "'noise_b'" in str(info.value) and "'V0'" not in str(info.value)
+    # the converged fit of the same data profiles cleanly, with alpha identifiable around the truth
+    full = _gompertz_fitter(2000)
+    best = full.fit()
+    assert best.status == "converged" and best.nll < res.nll - 40
+    prof = profile_likelihood(full, best, ["alpha"])["alpha"]
+    assert prof.verdict == "identifiable" and prof.lower < 0.8 < prof.upper
+    assert np.all(prof.delta >= 0)
+
+
 def test_profile_rejects_unknown_parameter(linear_case):
     fitter, res, _ = linear_case
     with pytest.raises(FitError, match="'V0'"):
@@ -87,6 +113,10 @@ def test_profile_rejects_unknown_parameter(linear_case):
             profile_likelihood(fitter, res, **kwargs)
 
 
+SHORT_CHAIN = "ignore:sample_posterior. the chain is too short:bonemet_ode.errors.BonemetWarning"
+
+
+@pytest.mark.filterwarnings(SHORT_CHAIN)  # long_enough is checked below
 def test_mcmc_posterior_of_a_gaussian_likelihood(linear_case):
     """Flat prior x Gaussian likelihood: the posterior of alpha is N(hat, se^2)."""
     fitter, res, _ = linear_case
@@ -110,6 +140,26 @@ def test_mcmc_posterior_of_a_gaussian_likelihood(linear_case):
     assert post.log_posterior[i] == pytest.approx(-fitter.problem.objective(v), rel=1e-12)
 
 
+def test_mcmc_refuses_thinning_that_leaves_no_draws(linear_case):
+    """steps=50, burn=10, thin=100 used to end in a bare IndexError from inside emcee/lmfit."""
+    fitter, res, _ = linear_case
+    with pytest.raises(FitError, match=r"steps=50, burn=10, thin=100: the 40 steps left .* no draws"):
+        sample_posterior(fitter, res, steps=50, burn=10, thin=100)
+    with pytest.warns(BonemetWarning, match="too short"):
+        post = sample_posterior(fitter, res, steps=50, burn=10, thin=40, walkers=16)  # exactly one kept step
+    assert len(post.samples) == 16
+
+
+def test_mcmc_warns_when_the_chain_is_too_short(linear_case):
+    """30 kept steps cannot span 50 autocorrelation times: long_enough is False, and now it is said."""
+    fitter, res, _ = linear_case
+    with pytest.warns(BonemetWarning, match=r"too short .*: 30 steps after burn-in.* 50 x the largest") as rec:
+        post = sample_posterior(fitter, res, steps=40, burn=10, walkers=16, seed=0)
+    assert not post.long_enough
+    assert "alpha=" in str(rec[0].message)
+
+
+@pytest.mark.filterwarnings(SHORT_CHAIN)
 def test_posterior_predictive_band(linear_case):
     fitter, res, y = linear_case
     post = sample_posterior(fitter, res, steps=300, walkers=16, burn=100, seed=1)
@@ -126,3 +176,25 @@ def test_posterior_predictive_band(linear_case):
     inside = np.interp(T, noisy.frame["time"], noisy.frame["lower"]) <= y
     inside &= y <= np.interp(T, noisy.frame["time"], noisy.frame["upper"])
     assert inside.mean() >= 0.75
+
+
+def test_estimate_on_a_bound_is_flagged_and_its_interval_clipped():
+    """True alpha 0.2 but alpha <= 0.15: the estimate sits on the bound. It used to be reported with no
+    flag and a Wald CI of about [0.11, 0.20] running past the bound."""
+    from bonemet_ode.estimate import fit_report
+    rng = np.random.default_rng(8)
+    t = np.arange(0.0, 15.0, 1.5)
+    y = exp_curve(t, 0.2, 50.0) * (1 + 0.1 * rng.standard_normal(t.size))
+    fitter = Fitter(growth.exponential(), table("m", "ctrl", t, y), fixed={"V0": 50.0},
+                    bounds={"alpha": (0.01, 0.15)}, initial={"alpha": 0.1})
+    with pytest.warns(BonemetWarning, match=r"alpha = 0\.15 at its upper bound"):
+        res = fitter.fit()
+    assert res.at_bound == {"alpha": "upper"}
+    row = res.table().loc["alpha"]
+    assert row["at_bound"] == "upper" and row["ci_clipped"]
+    assert row["upper"] == 0.15 and row["lower"] < 0.15
+    assert "AT UPPER BOUND" in fit_report(res) and "widen the bound" in fit_report(res)
+    # with room to move, the same data give an interior estimate near the truth and no flag
+    free = Fitter(growth.exponential(), table("m", "ctrl", t, y), fixed={"V0": 50.0}).fit()
+    assert free.at_bound == {} and abs(free.values["alpha"] - 0.2) < 0.02
+    assert free.table().loc["alpha", "at_bound"] == "" and not free.table().loc["alpha", "ci_clipped"]

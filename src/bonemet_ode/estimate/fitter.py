@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ..data.readers import DataTable
-from ..errors import BonemetError, FitError
+from ..errors import BonemetError, BonemetWarning, FitError
 from ..model import Model
 from .estimation_problem import EstimationProblem, as_problem, to_lmfit
 from .parameters import FitParameter, start_values
@@ -338,8 +339,15 @@ class Fitter:
             raise FitError(f"fit {self.label!r}: no start reached a finite objective "
                            f"(solver failures or non-positive predictions); try other bounds or starts")
         local = best[1]
-        return self._result(local.values, local.message, nfev, objectives, time.perf_counter() - t0,
-                            outcome=local.outcome, start=local.start)
+        result = self._result(local.values, local.message, nfev, objectives, time.perf_counter() - t0,
+                              outcome=local.outcome, start=local.start)
+        if result.at_bound:
+            where = ", ".join(f"{k} = {result.values[k]:.6g} at its {side} bound"
+                              for k, side in result.at_bound.items())
+            warnings.warn(f"fit [{self.label}] ({result.status}): {where}; the optimum is constrained there, so the "
+                          f"Wald SE and interval are not valid (FitResult.at_bound; table() clips the interval); "
+                          f"widen the bound or fix the parameter", BonemetWarning, stacklevel=2)
+        return result
 
     def result_at(self, values: Mapping[str, float], message: str = "evaluated, not optimised") -> FitResult:
         """A :class:`FitResult` at given parameter values (no optimisation; status from the information only)."""

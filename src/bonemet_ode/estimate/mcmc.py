@@ -13,13 +13,14 @@ import contextlib
 import io
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import FitError
+from ..errors import BonemetWarning, FitError
 from ..simulate import Simulator
 from .estimation_problem import EstimationProblem
 from .fitter import Fitter, resolve_fit
@@ -139,6 +140,11 @@ def sample_posterior(
             raise FitError(f"{name}: expected an integer >= {lo}, got {v!r}")
     if burn >= steps:
         raise FitError(f"burn ({burn}) must be smaller than steps ({steps})")
+    kept = (steps - burn) // thin  # emcee keeps chain[burn + thin - 1 :: thin]
+    if kept < 1:
+        raise FitError(f"steps={steps}, burn={burn}, thin={thin}: the {steps - burn} steps left after burn-in "
+                       f"give no draws when thinned by {thin} ((steps - burn) // thin = {kept}); raise steps "
+                       f"or lower burn or thin")
     names = fitter.problem.varied
     nw = walkers if walkers is not None else max(16, 4 * len(names))
     nw += nw % 2
@@ -162,7 +168,7 @@ def sample_posterior(
     mini = lmfit.Minimizer(log_post, params, nan_policy="propagate")
     emcee_log = logging.getLogger("emcee")
     level = emcee_log.level
-    emcee_log.setLevel(logging.ERROR)  # short chains are reported through PosteriorSample.long_enough
+    emcee_log.setLevel(logging.ERROR)  # short chains: warned below, and PosteriorSample.long_enough
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # lmfit prints emcee's autocorrelation warning
             out = mini.emcee(params=params, steps=steps, nwalkers=nw, burn=burn, thin=thin, pos=start,
@@ -176,7 +182,16 @@ def sample_posterior(
         emcee_log.setLevel(level)
     flat = out.flatchain[list(names)].reset_index(drop=True)
     lnp = np.asarray(out.lnprob).reshape(-1)  # (steps, walkers) flattened like flatchain
-    return PosteriorSample(flat, lnp, float(np.mean(out.acceptance_fraction)), tau, nw, steps, burn, thin, seed)
+    sample = PosteriorSample(flat, lnp, float(np.mean(out.acceptance_fraction)), tau, nw, steps, burn, thin, seed)
+    if not sample.long_enough:
+        finite = [v for v in tau.values() if math.isfinite(v)]
+        worst = f"{max(finite):.3g}" if finite else "not estimable"
+        taus = ", ".join(f"{k}={v:.3g}" for k, v in tau.items())
+        warnings.warn(f"sample_posterior: the chain is too short for its autocorrelation time: {steps - burn} "
+                      f"steps after burn-in, but emcee's rule of thumb needs more than 50 x the largest "
+                      f"autocorrelation time ({worst} steps; {taus}); the credible intervals are unreliable, "
+                      f"run more steps (PosteriorSample.long_enough is False)", BonemetWarning, stacklevel=2)
+    return sample
 
 
 def posterior_predictive(

@@ -113,6 +113,16 @@ def _flat_side(xs: list[float], ds: list[float], x0: float, log: bool, span: flo
     return bool(reached and np.all(np.array(ds)[inside] < tol))
 
 
+def _below_tolerance(obj0: float) -> float:
+    """How far below the fit's objective a profile point may fall and still count as round-off.
+
+    The optimiser stops at a relative change of 1e-8 in its cost; re-optimising
+    with one parameter held can land slightly lower.  Anything beyond
+    ``1e-3 + 1e-6*|objective|`` means the fit was not at its optimum.
+    """
+    return 1e-3 + 1e-6 * abs(obj0)
+
+
 def _walk(fitter: Fitter, best: Mapping[str, float], name: str, direction: int, obj0: float, *,
           log: bool, step: float, max_steps: int, stop: float, span: float) -> tuple[list[float], list[float]]:
     """Walk one side of the profile with an adaptive step; returns ``(values, delta)``."""
@@ -133,7 +143,15 @@ def _walk(fitter: Fitter, best: Mapping[str, float], name: str, direction: int, 
         obj = fitter.problem.objective(values)
         if not math.isfinite(obj):
             break
-        d = max(2.0 * (obj - obj0), 0.0)
+        if obj < obj0 - _below_tolerance(obj0):
+            restart = {k: float(f"{v:.6g}") for k, v in values.items() if k in fitter.problem.varied}
+            raise FitError(
+                f"profile_likelihood: profiling {name!r} found objective {obj:.6g} at {name} = {x:.6g}, "
+                f"{obj0 - obj:.4g} below the fit's objective {obj0:.6g} (Delta = {2.0 * (obj - obj0):.4g}): "
+                f"the fit is not at its optimum, so no interval or verdict can be given; refit starting from "
+                f"that point (initial= in EstimationProblem: "
+                f"{restart}) and profile the new result")
+        d = max(2.0 * (obj - obj0), 0.0)  # only round-off below the optimum reaches here
         rise = d - ds[-1]
         xs.append(x)
         ds.append(d)

@@ -38,8 +38,13 @@ def _fit_lines(r: FitResult, corr_flag: float) -> list[str]:
     lines.append(f"{'parameter':18s} {'estimate':>12s} {'SE':>11s} {'RSE%':>7s} {'95% CI':>25s}  unit")
     for name, row in t.iterrows():
         ci = f"[{_fmt(row['lower'])}, {_fmt(row['upper'])}]" if row["estimated"] else "fixed"
+        mark = (f"  AT {row['at_bound'].upper()} BOUND (CI clipped, unreliable)" if row["at_bound"]
+                else "  (CI clipped at bound)" if row["ci_clipped"] else "")
         lines.append(f"{name:18s} {_fmt(row['estimate']):>12s} {_fmt(row['se']):>11s} "
-                     f"{_fmt(row['rse_percent']):>7s} {ci:>25s}  {row['unit']}")
+                     f"{_fmt(row['rse_percent']):>7s} {ci:>25s}  {row['unit']}{mark}")
+    if r.at_bound:
+        lines.append(f"warning: estimates on a bound ({r.at_bound}): the optimum is constrained there, so their "
+                     f"SE and CI are not valid; widen the bound or fix the parameter")
     if r.n_parameters and not np.all(np.isfinite(r.covariance)):
         lines.append("warning: the Fisher information is singular - some parameters are not locally identifiable")
     c = r.correlation.to_numpy()

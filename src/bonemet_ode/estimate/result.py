@@ -147,6 +147,25 @@ class FitResult:
         return se
 
     @property
+    def at_bound(self) -> dict[str, str]:
+        """Estimated parameters whose estimate sits on a bound: ``{name: "lower" | "upper"}``.
+
+        "On" means within ``1e-6`` relative (``1e-12`` absolute) of the bound.
+        The optimum there is constrained, so the Wald standard error and
+        interval do not describe it (:meth:`table` clips the interval at the
+        bound and flags it); widen the bound or fix the parameter.
+        """
+        out = {}
+        for p in self.parameters:
+            if not p.vary:
+                continue
+            v = self.values[p.name]
+            for side, b in (("lower", p.lower), ("upper", p.upper)):
+                if math.isfinite(b) and abs(v - b) <= 1e-6 * max(abs(b), abs(v)) + 1e-12:
+                    out[p.name] = side
+        return out
+
+    @property
     def correlation(self) -> pd.DataFrame:
         """Correlation matrix of the estimated parameters."""
         import pandas as pd
@@ -175,12 +194,17 @@ class FitResult:
         """Estimates with SE, relative SE (%) and Wald confidence intervals.
 
         Log-scaled parameters get intervals on the log scale,
-        ``exp(log x +- z*SE/x)``, so they stay positive.
+        ``exp(log x +- z*SE/x)``, so they stay positive.  Intervals are
+        clipped at the parameter's bounds; ``ci_clipped`` says where that
+        happened and ``at_bound`` (``"lower"``, ``"upper"`` or ``""``) marks
+        an estimate on a bound, whose Wald SE and interval are unreliable
+        (see :attr:`at_bound`).
         """
         import pandas as pd
         from scipy.stats import norm
         z = float(norm.ppf(0.5 + level / 2))
         se = self.stderr
+        at_bound = self.at_bound
         rows = []
         for p in self.parameters:
             v, s = self.values[p.name], se[p.name]
@@ -189,8 +213,12 @@ class FitResult:
                     lo, hi = v * float(np.exp(-z * s / v)), v * float(np.exp(z * s / v))
             else:
                 lo, hi = v - z * s, v + z * s
+            clipped = bool(p.vary and (lo < p.lower or hi > p.upper))
+            if clipped:
+                lo, hi = max(lo, p.lower), min(hi, p.upper)
             rows.append({"parameter": p.name, "estimate": v, "se": s, "rse_percent": 100 * s / abs(v) if v else
-                         math.nan, "lower": lo, "upper": hi, "unit": p.unit, "estimated": p.vary, "role": p.role})
+                         math.nan, "lower": lo, "upper": hi, "unit": p.unit, "estimated": p.vary, "role": p.role,
+                         "at_bound": at_bound.get(p.name, ""), "ci_clipped": clipped})
         return pd.DataFrame(rows).set_index("parameter")
 
     # ------------------------------------------------------------------ JSON
