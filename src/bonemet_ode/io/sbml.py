@@ -14,8 +14,9 @@ Mapping
   to other tools: every term is an SBML **reaction** whose reactants and
   products carry the term's stoichiometric coefficients (``dx/dt = S @ v``),
   and states read by a rate but not changed by it are modifiers.
-* Every parameter is an SBML parameter with its current value; a knocked-out
-  term keeps its rate law multiplied by ``0``.
+* Every parameter is an SBML parameter with its current value (``constant=false``
+  when a switch or an event assigns it); a knocked-out term keeps its rate law
+  multiplied by ``0``.
 * Observables are parameters defined by **assignment rules**; rates may use them.
 * Initial values that are expressions of parameters are **initial assignments**.
 * Doses and parameter switches are **events**, one per distinct time, with
@@ -26,6 +27,12 @@ Mapping
   removes it ``d`` days later; that parameter feeds a zero-order reaction
   ``__infusion_<state>_in`` into the state.  All changes at one time sit in one
   event, so their order does not matter: none reads what another writes.
+  An adaptive dose (``while_above``) adds ``amount * flag``: its on/off flag (a
+  parameter set by two state events, see ``Dose.gate_module``) read at the
+  trigger time, i.e. before a state event of the same instant changes it, as
+  bonemet_ode applies an instant's doses before its state events.  The flag's
+  initial assignment ``piecewise(1, name > threshold, 0)`` turns it on at t0
+  when the state starts above the threshold, so a dose on day 0 is given then.
   Simulators report the post-event state at an output time that is also an
   event time, as bonemet_ode does.
 
@@ -48,6 +55,7 @@ from ..errors import BonemetError, ModelError, ScheduleError
 from ..model import Model
 from ..model.expressions import parse_expression, symbols_in
 from ..simulate.arm import Arm
+from ..simulate.dosing import gate_parameter
 
 __all__ = ["to_sbml", "sbml_errors", "SBML_LEVEL", "SBML_VERSION", "COMPARTMENT_ID", "infusion_parameter_id"]
 
@@ -203,10 +211,22 @@ def _add_state_events(sm: Any, model: Model) -> None:
 
 
 def _sum(base: Any, increment: float) -> Any:
+    return _plus(base, _number(increment))
+
+
+def _plus(left: Any, right: Any) -> Any:
     lib = _libsbml()
     out = lib.ASTNode(lib.AST_PLUS)
-    out.addChild(base)
-    out.addChild(_number(increment))
+    out.addChild(left)
+    out.addChild(right)
+    return out
+
+
+def _times(left: Any, right: Any) -> Any:
+    lib = _libsbml()
+    out = lib.ASTNode(lib.AST_TIMES)
+    out.addChild(left)
+    out.addChild(right)
     return out
 
 
@@ -263,12 +283,13 @@ def _add_states(sm: Any, model: Model) -> None:
             sp.setInitialAmount(float(s.initial))
 
 
-def _add_parameters(sm: Any, model: Model, switched: set[str]) -> None:
+def _add_parameters(sm: Any, model: Model, assigned: set[str]) -> None:
+    """Parameters (``constant=false`` for those in ``assigned``: changed by switches or events) and observables."""
     for p in model.parameters:
         par = sm.createParameter()
         par.setId(_sid(p.name, "parameter"))
         par.setValue(p.value)
-        par.setConstant(p.name not in switched)
+        par.setConstant(p.name not in assigned)
         _notes(par, p.description, p.unit)
     for o in model.observables:
         par = sm.createParameter()
@@ -318,8 +339,13 @@ def _observable_state_dependencies(model: Model) -> dict[str, set[str]]:
     return deps
 
 
-def _schedule(model: Model, arm: Arm, days: float | None) -> dict[float, list[tuple[str, str, float]]]:
-    """``{time: [(kind, target, value)]}`` with kind 'bolus', 'rate' or 'set'."""
+#: one scheduled change: (kind, target, value, gate)
+_Change = tuple[str, str, float, str | None]
+
+
+def _schedule(model: Model, arm: Arm, days: float | None) -> dict[float, list[_Change]]:
+    """``{time: [(kind, target, value, gate)]}`` with kind 'bolus', 'rate' or 'set'; ``gate`` is the on/off
+    flag parameter of an adaptive dose's bolus (given only while the flag is 1), else ``None``."""
     open_ended = [d for d in arm.doses if d.every is not None and d.stop is None]
     if days is None and open_ended:
         raise ScheduleError(
@@ -329,18 +355,19 @@ def _schedule(model: Model, arm: Arm, days: float | None) -> dict[float, list[tu
     horizon = float(days) if days is not None else np.inf
     if not horizon > 0:
         raise ScheduleError(f"days must be > 0, got {days!r}")
-    rows: dict[float, list[tuple[str, str, float]]] = defaultdict(list)
+    rows: dict[float, list[_Change]] = defaultdict(list)
     for sw in model.switches:
         if sw.time <= horizon:
-            rows[sw.time].append(("set", sw.parameter, sw.value))
-    for dose in arm.doses:
+            rows[sw.time].append(("set", sw.parameter, sw.value, None))
+    for i, dose in enumerate(arm.doses):
+        gate = gate_parameter(i, dose) if dose.while_above is not None else None
         for t in dose.administration_times(horizon):
             if dose.duration is None:
-                rows[float(t)].append(("bolus", dose.target, dose.amount))
-            else:
+                rows[float(t)].append(("bolus", dose.target, dose.amount, gate))
+            else:  # Dose refuses gated infusions
                 rate = dose.amount / dose.duration
-                rows[float(t)].append(("rate", dose.target, rate))
-                rows[float(t) + dose.duration].append(("rate", dose.target, -rate))
+                rows[float(t)].append(("rate", dose.target, rate, None))
+                rows[float(t) + dose.duration].append(("rate", dose.target, -rate, None))
     return dict(sorted(rows.items()))
 
 
@@ -362,7 +389,7 @@ def _add_infusions(sm: Any, targets: list[str]) -> None:
         _check(rx.createKineticLaw().setMath(_name(pid)), f"set the infusion rate law of {state!r}")
 
 
-def _add_events(sm: Any, schedule: dict[float, list[tuple[str, str, float]]]) -> None:
+def _add_events(sm: Any, schedule: dict[float, list[_Change]]) -> None:
     lib = _libsbml()
     for k, (t, changes) in enumerate(schedule.items()):
         ev = sm.createEvent()
@@ -379,20 +406,50 @@ def _add_events(sm: Any, schedule: dict[float, list[tuple[str, str, float]]]) ->
         cond.addChild(_number(t))
         _check(trig.setMath(cond), f"set the trigger of the event at day {t:g}")
         increments: dict[str, float] = defaultdict(float)
+        gated: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         settings: dict[str, float] = {}
-        for kind, target, value in changes:
+        for kind, target, value, gate in changes:
             if kind == "set":
                 settings[target] = value
+            elif gate is not None:
+                gated[target][gate] += value
             else:
                 increments[target if kind == "bolus" else infusion_parameter_id(target)] += value
         for variable, value in settings.items():
             ea = ev.createEventAssignment()
             ea.setVariable(variable)
             _check(ea.setMath(_number(value)), f"set the switch of {variable!r} at day {t:g}")
-        for variable, value in increments.items():
+        for variable in list(increments) + [v for v in gated if v not in increments]:
+            math = _name(variable)
+            if variable in increments:
+                math = _sum(math, increments[variable])
+            for gate, amount in gated.get(variable, {}).items():  # amount * flag: given only while on
+                math = _plus(math, _times(_number(amount), _name(gate)))
             ea = ev.createEventAssignment()
             ea.setVariable(variable)
-            _check(ea.setMath(_sum(_name(variable), value)), f"set the dose into {variable!r} at day {t:g}")
+            _check(ea.setMath(math), f"set the dose into {variable!r} at day {t:g}")
+
+
+def _add_gate_initial_values(sm: Any, model: Model, arm: Arm) -> None:
+    """Each adaptive dose's on/off flag starts on when its state or observable starts above the threshold
+    (``flag = piecewise(1, name > <flag>_above, 0)`` at t0), so a dose on day 0 is given then, as in
+    bonemet_ode (its bolus reads the flag at the trigger time, before the flag's own t0 event)."""
+    lib = _libsbml()
+    for i, dose in enumerate(arm.doses):
+        if dose.while_above is None:
+            continue
+        gate = gate_parameter(i, dose)
+        if gate not in model.parameter_names:  # pragma: no cover - Arm.apply adds it
+            raise ModelError(f"adaptive dose {dose}: the model has no on/off flag {gate!r}")
+        above = lib.ASTNode(lib.AST_RELATIONAL_GT)
+        above.addChild(_name(dose.while_above[0]))
+        above.addChild(_name(f"{gate}_above"))
+        math = lib.ASTNode(lib.AST_FUNCTION_PIECEWISE)
+        for child in (_number(1.0), above, _number(0.0)):
+            math.addChild(child)
+        ia = sm.createInitialAssignment()
+        ia.setSymbol(gate)
+        _check(ia.setMath(math), f"set the initial value of the on/off flag {gate!r}")
 
 
 def to_sbml(model: Model, arm: Arm | None = None, path: str | Path | None = None, *,
@@ -458,10 +515,13 @@ def to_sbml(model: Model, arm: Arm | None = None, path: str | Path | None = None
     comp.setSpatialDimensions(3)
     comp.setConstant(True)
     _add_states(sm, model)
-    _add_parameters(sm, model, {sw.parameter for sw in model.switches})
+    assigned = {sw.parameter for sw in model.switches}
+    assigned |= {name for e in model.events for name in e.assignment_map if name not in model.state_names}
+    _add_parameters(sm, model, assigned)
     _add_reactions(sm, model)
     _add_infusions(sm, sorted({d.target for d in arm.doses if d.duration is not None}))
     _add_events(sm, schedule)
+    _add_gate_initial_values(sm, model, arm)
     _add_state_events(sm, model)
     text = lib.writeSBMLToString(doc)
     if path is not None:
