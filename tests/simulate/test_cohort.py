@@ -137,3 +137,22 @@ def test_cohort_rejects_out_of_bounds_and_unknown_columns(kuznetsov):
         simulate_cohort(kuznetsov, {"alpha": [0.1]}, days=5.0)
     with pytest.raises(ParameterError, match="no members"):
         simulate_cohort(kuznetsov, pd.DataFrame({"a": []}), days=5.0)
+
+
+def test_an_arm_that_adds_a_state_runs_as_a_cohort():
+    """An arm's perturbation may add a module (here a state X, X' = -kx X): the cohort's arrays follow the model
+    the arm makes (they were sized from the model before it: a raw numpy broadcast error)."""
+    base = bm.Model("pk_add", [bm.Module("pk", states=(bm.State("A", 5.0),),
+                                         parameters=(bm.Parameter("k", 0.3, "1/day", 0.0, 5.0),),
+                                         terms=(bm.Term("el", "k*A", {"A": -1}),))])
+
+    def add_x(model):
+        return model.with_modules(bm.Module("x", states=(bm.State("X", 1.0),),
+                                            parameters=(bm.Parameter("kx", 1.0, "1/day", 0.0, 5.0),),
+                                            terms=(bm.Term("xel", "kx*X", {"X": -1}),)))
+
+    arm = bm.Arm("with X", perturbations=[add_x])
+    res = bm.simulate_cohort(base, {"k": [0.3, 0.4]}, arm, days=1.0, times=[0.0, 1.0],
+                             options=bm.SolverOptions(rtol=1e-10, atol=1e-12))
+    np.testing.assert_allclose(res.final("A"), 5.0 * np.exp(-np.array([0.3, 0.4])), rtol=1e-8)
+    np.testing.assert_allclose(res.final("X"), np.exp(-1.0), rtol=1e-8)

@@ -403,6 +403,7 @@ def simulate_cohort(
     sim = Simulator(model, arm, days, times, options)
     P, Y0 = _member_matrices(sim, params)
     n = P.shape[0]
+    model = sim.model  # the model the arm makes: its perturbations may add states (a module, an adaptive flag)
     check_output_size(len(sim.times), len(model.state_names) + sim.compiled.n_observables, n)
     n_jobs = max(1, int(n_jobs or os.cpu_count() or 1))
     if chunk_size is None:
