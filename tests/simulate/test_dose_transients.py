@@ -72,3 +72,21 @@ def test_solution_after_doses_matches_the_exact_one(run):
     scale = 1e-9 + 1e-6 * np.abs(ref)
     err = np.abs(got - ref) / scale
     assert err.max() < 2.0, (times[np.unravel_index(err.argmax(), err.shape)[0]], err.max())
+
+
+def test_doses_meant_for_an_output_day_are_reported_after_the_dose():
+    """A dose every 0.1 day into a state that does not change otherwise: at every output day the count of doses
+    given so far, the one on that day included (the documented post-dose convention).  0.1 * 3 is
+    0.30000000000000004 and np.linspace(0, 0.3, 4)[1] is 0.09999999999999999: the last dose was dropped and
+    mid-schedule outputs showed the value before the dose."""
+    model = bm.Model("counter", [bm.Module("m", states=(bm.State("A", 0.0),),
+                                           parameters=(bm.Parameter("k", 0.0, "1/day", 0.0, 1.0),),
+                                           terms=(bm.Term("el", "k*A", {"A": -1}),))])
+    arm = bm.Arm("tenth", doses=[bm.Dose("A", 1.0, every=0.1)])
+    res = bm.simulate(model, arm, days=0.3, times=np.linspace(0.0, 0.3, 4))
+    np.testing.assert_array_equal(res["A"], [1.0, 2.0, 3.0, 4.0])
+    res = bm.simulate(model, arm, days=1.0, times=np.linspace(0.0, 1.0, 11))
+    np.testing.assert_array_equal(res["A"], np.arange(1.0, 12.0))
+    cohort = bm.simulate_cohort(model, {"k": [0.0, 0.0]}, arm, days=0.3, times=np.linspace(0.0, 0.3, 4))
+    np.testing.assert_array_equal(cohort["A"], [[1.0, 2.0, 3.0, 4.0]] * 2)
+    np.testing.assert_array_equal(bm.Dose("A", 1.0, every=0.1).administration_times(0.3), [0.0, 0.1, 0.2, 0.3])

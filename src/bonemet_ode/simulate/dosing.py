@@ -177,7 +177,12 @@ class Dose:
         return cls(target, amount, every=7.0, start=start, stop=stop, offsets=(0.0, 3.0), **kw)
 
     def administration_times(self, t_end: float) -> np.ndarray:
-        """Days of administration up to ``t_end`` (inclusive)."""
+        """Days of administration up to ``t_end`` (inclusive).
+
+        A regular schedule's days ``start + k * every + offset`` are rounded to 12 decimals (multiples of
+        1e-12 day, about 0.1 µs): ``0.1 * 3`` is the day 0.3 a user means, not 0.30000000000000004, which
+        falls after an output or the end at 0.3 and would be reported before the dose, or dropped.
+        """
         last = t_end if self.stop is None else min(self.stop, t_end)
         if self.times is not None:
             ts = np.array([t for t in self.times if t <= last], dtype=float)
@@ -186,7 +191,7 @@ class Dose:
         else:
             n = int(math.floor((last - self.start) / self.every + 1e-9)) + 1 if last >= self.start else 0
             base = self.start + self.every * np.arange(max(n, 0))
-            ts = np.sort((base[:, None] + np.array(self.offsets)[None, :]).ravel())
+            ts = np.sort(np.round((base[:, None] + np.array(self.offsets)[None, :]).ravel(), 12))
             ts = ts[ts <= last + 1e-12]
         return ts
 

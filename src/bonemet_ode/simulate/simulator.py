@@ -92,6 +92,28 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
     return t
 
 
+#: A dose or switch this close to an output time (relative to max(1, |t|)) is taken to fall on it.
+SNAP_RTOL = 1e-9
+
+
+def _snap_to_outputs(events: tuple[np.ndarray, ...], times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Move each event time within :data:`SNAP_RTOL` of an output time onto it.
+
+    Output grids and dose schedules are computed in floating point (``np.linspace(0, 0.3, 4)[1]`` is
+    0.09999999999999999, a dose every 0.1 day falls on 0.1): without this a dose meant for an output day
+    lands a few ulp after it, and the output reports the value before the dose instead of after it (the
+    documented convention), or, at the last output, the dose is never given.
+    """
+    ev_t = np.array(events[0], dtype=float)
+    if ev_t.size and times.size:
+        k = np.clip(np.searchsorted(times, ev_t), 1, max(times.size - 1, 1))
+        lo, hi = times[k - 1], times[np.minimum(k, times.size - 1)]
+        near = np.where(np.abs(ev_t - lo) <= np.abs(hi - ev_t), lo, hi)
+        close = np.abs(ev_t - near) <= SNAP_RTOL * np.maximum(1.0, np.abs(near))
+        ev_t = np.where(close, near, ev_t)
+    return (ev_t, *events[1:])
+
+
 def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
     """Refuse, before allocating, an output of ``n_members x n_times x n_values`` doubles larger than
     :data:`bonemet_ode.simulate._validate.MAX_OUTPUT_BYTES`."""
@@ -206,7 +228,7 @@ class Simulator:
             self.model = gate_switched_targets(self.model, self.sensitivities)
         self.compiled: CompiledModel = compile_model(self.model, sensitivities=self.sensitivities)
         check_output_size(len(self.times), self.compiled.n_states + self.compiled.n_observables, 1)
-        self.events = build_events(self.model, self.arm.doses, float(self.times[-1]))
+        self.events = _snap_to_outputs(build_events(self.model, self.arm.doses, float(self.times[-1])), self.times)
         self.atol = self.options.atol_vector(self.model)
         if self.sensitivities:
             self._atol_states = self.atol
