@@ -96,7 +96,8 @@ def output_times(days: float | None, times: Sequence[float] | np.ndarray | None,
 SNAP_RTOL = 1e-9
 
 
-def _snap_to_outputs(events: tuple[np.ndarray, ...], times: np.ndarray) -> tuple[np.ndarray, ...]:
+def _snap_to_outputs(events: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                     times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Move each event time within :data:`SNAP_RTOL` of an output time onto it.
 
     Output grids and dose schedules are computed in floating point (``np.linspace(0, 0.3, 4)[1]`` is
@@ -111,7 +112,7 @@ def _snap_to_outputs(events: tuple[np.ndarray, ...], times: np.ndarray) -> tuple
         near = np.where(np.abs(ev_t - lo) <= np.abs(hi - ev_t), lo, hi)
         close = np.abs(ev_t - near) <= SNAP_RTOL * np.maximum(1.0, np.abs(near))
         ev_t = np.where(close, near, ev_t)
-    return (ev_t, *events[1:])
+    return ev_t, events[1], events[2], events[3]
 
 
 def check_output_size(n_times: int, n_values: int, n_members: int) -> None:
