@@ -50,12 +50,14 @@ class Dose:
         Period between administrations, days.  ``None`` with ``times=None``
         gives a single administration at ``start``.
     start : float
-        Day of the first administration (>= 0).
+        Day of the first administration (>= 0); not with ``times`` (absolute days).
     stop : float, optional
-        Last day on which an administration may start (inclusive).  Default:
-        the end of the simulation.
+        Last day on which an administration may start (inclusive), for ``every``
+        or ``times``.  Default: the end of the simulation.
     times : sequence of float, optional
-        Explicit administration days (instead of ``every``).
+        Explicit administration days (instead of ``every``).  Settings a
+        schedule would not read (``start`` with ``times``, ``offsets`` without
+        ``every``, ``stop`` on a single dose) are refused, not ignored.
     duration : float, optional
         Zero-order infusion over ``duration`` days (rate ``amount/duration``);
         ``None`` is an instantaneous bolus.
@@ -140,6 +142,19 @@ class Dose:
         if self.every is not None and offs[-1] >= self.every:
             raise ScheduleError(f"dose offsets for {self.target!r} ({offs}) must be < the period every={self.every}")
         object.__setattr__(self, "offsets", offs)
+        # settings the schedule would not read: refused, never silently ignored
+        if self.times is not None and start != 0.0:
+            raise ScheduleError(f"dose for {self.target!r}: 'start' ({start:g}) does not apply to explicit 'times' "
+                                "(the days given are absolute); add the start to the times, or use every=")
+        if self.every is None and offs != (0.0,):
+            raise ScheduleError(f"dose for {self.target!r}: 'offsets' {offs} apply only to a repeated schedule "
+                                "(every=); give the days with times=")
+        if self.every is None and self.times is None and self.stop is not None:
+            raise ScheduleError(f"dose for {self.target!r}: 'stop' applies only to a repeated schedule (every=); a "
+                                f"single dose on day {start:g} has nothing to stop")
+        if self.duration is not None and not self.duration > 1e-9 * max(1.0, start):
+            raise ScheduleError(f"infusion duration for {self.target!r} ({self.duration:g} days) is too short to "
+                                "resolve in floating point at its start day; give a bolus (no duration) instead")
         if self.while_above is None:
             if self.pause_below is not None:
                 raise ScheduleError(f"dose for {self.target!r}: pause_below needs while_above=(name, threshold)")
