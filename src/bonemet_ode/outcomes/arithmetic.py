@@ -106,6 +106,10 @@ class Scaled(Quantity):
     def needs(self) -> tuple[Need, ...]:
         return self.quantity.needs()
 
+    @property
+    def censorable(self) -> bool:
+        return self.quantity.censorable
+
     def evaluate(self, data: Readout, censored: bool = False) -> float:
         return self.factor * self.quantity.evaluate(data, censored)
 
@@ -146,6 +150,10 @@ class Ratio(Quantity):
     def needs(self) -> tuple[Need, ...]:
         return self.numerator.needs() + self.denominator.needs()
 
+    @property
+    def censorable(self) -> bool:
+        return self.numerator.censorable or self.denominator.censorable
+
     def evaluate(self, data: Readout, censored: bool = False) -> float:
         a = self.numerator.evaluate(data, censored)
         b = self.denominator.evaluate(data, censored)
@@ -185,6 +193,10 @@ class Difference(Quantity):
 
     def needs(self) -> tuple[Need, ...]:
         return self.minuend.needs() + self.subtrahend.needs()
+
+    @property
+    def censorable(self) -> bool:
+        return self.minuend.censorable or self.subtrahend.censorable
 
     def evaluate(self, data: Readout, censored: bool = False) -> float:
         return self.minuend.evaluate(data, censored) - self.subtrahend.evaluate(data, censored)
@@ -267,6 +279,10 @@ class Extreme(Quantity):
         over = self._over_arms
         many = getattr(data, "extremes", None) if over is not None else None
         return None if many is None or over is None else many(*over)
+
+    @property
+    def censorable(self) -> bool:
+        return any(q.censorable for q in self.quantities)
 
     def evaluate(self, data: Readout, censored: bool = False) -> float:
         values = self._shared(data)

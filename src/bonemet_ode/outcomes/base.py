@@ -203,6 +203,12 @@ class Quantity(_Registered, abc.ABC):
         """Whether comparisons use log-ratio margins (default True: a positive amount)."""
         return True
 
+    @property
+    def censorable(self) -> bool:
+        """Whether ``evaluate(data, censored=True)`` can differ from ``evaluate(data)`` (a threshold time, or a
+        quantity built from one); statements evaluate the uncensored value to show only for these."""
+        return False
+
     @abc.abstractmethod
     def needs(self) -> tuple[Need, ...]:
         """Every trajectory this quantity reads."""

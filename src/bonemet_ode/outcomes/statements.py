@@ -57,6 +57,14 @@ def _q(x: object, what: str) -> Quantity:
     return x
 
 
+def _shown(q: Quantity, data: Readout, censored: float | None = None) -> float:
+    """The value of ``q`` to show: uncensored (a never-reached threshold is +inf); evaluated a second time only
+    for a quantity whose censored value can differ (``censorable``), else ``censored`` when given."""
+    if censored is not None and not q.censorable:
+        return censored
+    return q.evaluate(data)
+
+
 @dataclass(frozen=True)
 class Compare(Statement):
     """``lhs OP rhs`` with ``OP`` one of ``>=, <=, >, <`` (text ``cd8@28[KO] >= 2 * cd8@28[control]``).
@@ -106,18 +114,20 @@ class Compare(Statement):
             diff = la - lb
             factor, base = (self.rhs.factor, self.rhs.quantity) if isinstance(self.rhs, Scaled) else (1.0, self.rhs)
             if base.needs():
-                shown_lhs, shown_base = self.lhs.evaluate(data), base.evaluate(data)
-                if math.isinf(shown_lhs) or math.isinf(shown_base):  # never reached: inf, 0 or (both) undefined
+                shown = (self.lhs.evaluate(data), base.evaluate(data)) if self.lhs.censorable or base.censorable \
+                    else (1.0, 1.0)
+                if math.isinf(shown[0]) or math.isinf(shown[1]):  # never reached: inf, 0 or (both) undefined
                     with np.errstate(invalid="ignore"):
-                        value = float(np.float64(shown_lhs) / np.float64(shown_base))
+                        value = float(np.float64(shown[0]) / np.float64(shown[1]))
                 else:
                     value = math.exp(la - base.log_value(data))
                 threshold = factor
             else:
-                value, threshold = self.lhs.evaluate(data), self.rhs.evaluate(data)
+                value, threshold = (_shown(q, data, q.evaluate(data, True)) for q in (self.lhs, self.rhs))
         else:
-            value, threshold = self.lhs.evaluate(data), self.rhs.evaluate(data)
-            diff = self.lhs.evaluate(data, True) - self.rhs.evaluate(data, True)
+            a, b = self.lhs.evaluate(data, True), self.rhs.evaluate(data, True)
+            value, threshold = _shown(self.lhs, data, a), _shown(self.rhs, data, b)
+            diff = a - b
         margin = diff if upward else -diff
         return Verdict(value, threshold, margin, holds(margin, self.op))
 
@@ -174,7 +184,7 @@ class Between(Statement):
         margin = min(m_low, m_high) if not (math.isnan(m_low) or math.isnan(m_high)) else math.nan
         threshold = self.low if not m_low > m_high else self.high
         # shown as it is: a never-reached threshold is +inf, not the margin's finite stand-in
-        return Verdict(self.quantity.evaluate(data), threshold, margin, holds(margin, ">="))
+        return Verdict(_shown(self.quantity, data, censored), threshold, margin, holds(margin, ">="))
 
     def to_text(self) -> str:
         return f"{self.quantity.to_text()} between {fmt_number(self.low)} and {fmt_number(self.high)}"

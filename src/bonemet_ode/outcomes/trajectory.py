@@ -241,6 +241,10 @@ class TimeTo(TrajectoryQuantity):
             object.__setattr__(self, "until", u)
         object.__setattr__(self, "arm", _check_arm(self.arm, f"time_to({self.name})"))
 
+    @property
+    def censorable(self) -> bool:
+        return True
+
     def member_needs(self) -> Need:
         if self.until is None:
             return Need(None, self.name, (), to_horizon=True)
