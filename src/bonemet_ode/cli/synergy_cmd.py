@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             result = synergy(data, control=args.control, drug_a=args.drug_a, drug_b=args.drug_b, drugs=args.drugs,
                              combination=args.combination, metric=args.metric, n_boot=args.n_boot, seed=args.seed)
         except BonemetError as exc:
-            exc.args = (cli_words(str(exc)) + _wide_hint(args, exc),)
+            exc.args = (str(exc) + _wide_hint(args, exc),)  # main() puts the message in the options' words
             raise
         finally:  # the data's warnings as one line each, in the command line's words (before an error)
             for w in caught:
