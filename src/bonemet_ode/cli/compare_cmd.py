@@ -40,6 +40,7 @@ def _ensemble(args: argparse.Namespace, model, arms, progress) -> int:
     from ..calibration.ensemble_result import Ensemble
     from ..calibration.predict import predict_arms
     from ..errors import FitError
+    from ..plotting.comparison import first_dose_day
     from ..plotting.ensemble import ensemble_comparison_figure
 
     if args.members is not None and args.members < 1:
@@ -54,8 +55,7 @@ def _ensemble(args: argparse.Namespace, model, arms, progress) -> int:
                   f"{n_members} of {len(ens)} ensemble members")
     pred = predict_arms(model, arms, ens, days=args.days, n_members=n_members, variables=["tumor", "cd8"],
                         progress=not progress.quiet and sys.stderr.isatty())
-    starts = [float(d.start) for a in arms for d in a.doses]
-    fig = ensemble_comparison_figure(pred, treatment_start=min(starts) if starts else None)
+    fig = ensemble_comparison_figure(pred, treatment_start=first_dose_day(arms))
     png = args.out / "treatment_comparison_ensemble.png"
     fig.savefig(png, dpi=150)
     table = pred.endpoint_table(["tumor", "cd8"])

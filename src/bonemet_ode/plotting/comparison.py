@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..simulate.arm import Arm
 from ..simulate.comparison import Comparison
 from ..simulate.plot import axes_or_new
 from .style import arm_colors, arm_linestyle
@@ -39,9 +40,10 @@ DEFAULT_PANELS = (
 )
 
 
-def first_dose_day(comparison: Comparison) -> float | None:
-    """The earliest dose or perturbation start (days) over the arms of ``comparison`` (None if untreated)."""
-    starts = [float(d.start) for res in comparison.results.values() for d in res.arm.doses]
+def first_dose_day(comparison: Comparison | Sequence[Arm]) -> float | None:
+    """The earliest dose start (days) over the arms of ``comparison`` (or a sequence of arms); None if untreated."""
+    arms = [res.arm for res in comparison.results.values()] if isinstance(comparison, Comparison) else comparison
+    starts = [float(d.start) for a in arms for d in a.doses]
     return min(starts) if starts else None
 
 
